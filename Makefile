@@ -1,0 +1,32 @@
+# `make run` and `make test` work on a fresh machine with only python3: they create .venv first.
+PY      := .venv/bin/python
+STAMP   := .venv/.installed
+NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+# llama.cpp built for any x86-64 with AVX2: its native build picks AMX kernels that crash
+# (segfault in ggml_backend_amx_mul_mat) on this machine kind. pip caches the wheel after one build.
+export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+
+.PHONY: setup run test lab bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)  ## the style-cloning pipeline, headless, on the embedded model
+	$(PY) -m toolkit run notebooks/style_clone.ipynb
+
+test: $(STAMP)  ## unit tests, notebook regression (nbval, replayed) and the browser test
+	$(PY) -m pytest tests notebooks $(NBVAL)
+
+lab: $(STAMP)
+	.venv/bin/jupyter lab notebooks
+
+bench: $(STAMP)
+	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf .venv runs test-output

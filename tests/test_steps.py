@@ -1,0 +1,185 @@
+"""Steps against the loopback server: feedback retries, status columns, fan-out, resume, manifest."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+import toolkit as tk
+from toolkit.prompts import PromptError
+from tests.loopback import Fault, LoopbackServer
+
+PROMPT = """params: {max_tokens: 40}
+messages:
+  - system: You answer tersely.
+  - user: "{text}"
+"""
+
+
+@pytest.fixture
+def prompt(tmp_path):
+    path = tmp_path / "echo.yaml"
+    path.write_text(PROMPT)
+    return path
+
+
+def llm_for(server, run, **kw):
+    return tk.LLM("openai/loopback", api_base=server.url, api_key="k", run=run,
+                  retry=tk.Retry(base_delay=0.01, max_delay=0.05), **kw)
+
+
+def frame(n):
+    return pd.DataFrame({"chunk_id": [f"c{i}" for i in range(n)], "text": [f"row {i}" for i in range(n)]})
+
+
+def test_status_columns_and_input_kept(server, run, prompt):
+    out = tk.Step("echo", prompt, llm_for(server, run)).run(frame(3))
+    assert list(out.columns) == ["chunk_id", "text", "echo", "echo.status", "echo.error",
+                                 "echo.attempts", "echo.raw", "echo.reasoning", "echo.prompt_version"]
+    assert out["echo"].tolist() == ["echo: row 0", "echo: row 1", "echo: row 2"]
+    assert (out["echo.status"] == "ok").all() and (out["echo.attempts"] == 1).all()
+    assert out["echo.prompt_version"].nunique() == 1
+    assert out.attrs["step"]["ok"] == 3 and server.count == 3
+
+
+def test_validation_failure_is_fed_back_and_retried(run, prompt):
+    def reply(body):
+        fixed = any("could not be used: say OK" in m["content"] for m in body["messages"])
+        return "OK" if fixed else "nope"
+    with LoopbackServer(latency=0, reply=reply) as srv:
+        step = tk.Step("check", prompt, llm_for(srv, run),
+                       validate=lambda value, row: None if value == "OK" else "say OK")
+        out = step.run(frame(2))
+        assert out["check"].tolist() == ["OK", "OK"] and (out["check.attempts"] == 2).all()
+        second = srv.requests[-1]["body"]["messages"]
+        assert [m["role"] for m in second] == ["system", "user", "assistant", "user"]
+        assert second[2]["content"] == "nope" and "say OK" in second[3]["content"]
+
+
+def test_rows_that_keep_failing_stay_with_their_reason(run, prompt):
+    with LoopbackServer(latency=0, reply=lambda body: "not json") as srv:
+        out = tk.Step("js", prompt, llm_for(srv, run), parse="json", max_retries=1).run(frame(2))
+        assert len(out) == 2 and (out["js.status"] == "failed").all()
+        assert out["js.error"].str.contains("parse: no JSON object").all()
+        assert (out["js.attempts"] == 2).all() and out["js.raw"].tolist() == ["not json"] * 2
+        assert srv.count == 4
+
+
+def test_transport_failure_and_skips_are_rows_too(server, run, prompt):
+    server.fail_all("503")
+    llm = tk.LLM("openai/loopback", api_base=server.url, api_key="k", run=run,
+                 retry=tk.Retry(max_attempts=2, base_delay=0.01))
+    df = frame(3)
+    df.loc[1, "text"] = None  # e.g. an earlier step failed on this row
+    out = tk.Step("s", prompt, llm, when=lambda row: row["chunk_id"] != "c2").run(df)
+    assert out["s.status"].tolist() == ["failed", "skipped", "skipped"]
+    assert out.loc[0, "s.error"].startswith("server: HTTP 503")
+    assert "no value for {text}" in out.loc[1, "s.error"] and out.loc[2, "s.error"] == "not selected by when="
+
+
+def test_parser_or_validator_that_raises_marks_the_row(server, run, prompt):
+    def parse(text):
+        raise KeyError("boom")
+    out = tk.Step("p", prompt, llm_for(server, run), parse=parse, max_retries=0).run(frame(1))
+    assert out.loc[0, "p.error"] == "parser raised KeyError: 'boom'"
+    out = tk.Step("v", prompt, llm_for(server, run), validate=lambda v, r: 1 / 0, max_retries=0).run(frame(1))
+    assert out.loc[0, "v.error"] == "validator raised ZeroDivisionError: division by zero"
+
+
+def test_one_to_many_keeps_the_parent_id(run, prompt):
+    pairs = '[{"question": "Q1", "answer": "A1"}, {"question": "Q2", "answer": "A2"}]'
+    with LoopbackServer(latency=0, reply=lambda body: f"Here you go: {pairs}") as srv:
+        out = tk.Step("qa", prompt, llm_for(srv, run), parse="json").run(frame(2))
+    assert len(out) == 4
+    assert out["chunk_id"].tolist() == ["c0", "c0", "c1", "c1"]
+    assert out["question"].tolist() == ["Q1", "Q2", "Q1", "Q2"] and out["qa.item"].tolist() == [0, 1, 0, 1]
+
+
+def test_regex_parser_and_empty_or_truncated_answers(server, run, prompt):
+    out = tk.Step("rx", prompt, llm_for(server, run), parse=r"echo: (.*)").run(frame(1))
+    assert out.loc[0, "rx"] == "row 0"
+    server.reset()
+    server.faults = [Fault("empty"), Fault("length")]
+    out = tk.Step("e", prompt, llm_for(server, run / "e"), max_retries=2).run(frame(1))
+    msgs = server.requests[-1]["body"]["messages"]
+    assert "the answer was empty" in msgs[3]["content"] and "cut off at max_tokens" in msgs[5]["content"]
+    assert out.loc[0, "e.status"] == "ok" and out.loc[0, "e.attempts"] == 3
+
+
+def test_placeholder_errors_come_before_any_request(server, run, prompt):
+    with pytest.raises(PromptError, match=r"placeholder \{text\} has no value.*inputs are: chunk_id"):
+        tk.Step("x", prompt, llm_for(server, run)).run(pd.DataFrame({"chunk_id": ["a"]}))
+    assert server.count == 0
+    step = tk.Step("x", prompt, llm_for(server, run))
+    assert step.preview(pd.DataFrame({"t": [1]}), 0, text="constant")[-1]["content"] == "constant"
+
+
+def test_prompt_edit_resends_exactly_the_changed_calls(server, run, prompt):
+    llm = llm_for(server, run)
+    first = tk.Step("s", prompt, llm).run(frame(4))
+    assert server.count == 4
+    tk.Step("s", prompt, llm).run(frame(4))
+    assert server.count == 4  # nothing changed: all cached
+    edited = frame(4)
+    edited.loc[2, "text"] = "changed"
+    tk.Step("s", prompt, llm).run(edited)
+    assert server.count == 5
+    prompt.write_text(PROMPT.replace("tersely", "briefly"))
+    second = tk.Step("s", prompt, llm).run(frame(4))
+    assert server.count == 9
+    assert (first["s.prompt_version"] != second["s.prompt_version"]).all()
+
+
+def test_manifest_line_per_run_without_secrets(server, run, prompt):
+    llm = tk.LLM("openai/loopback", api_base=server.url, api_key="sk-SENTINEL-42", run=run)
+    tk.Step("m", prompt, llm, temperature=0.3).run(frame(2))
+    tk.Step("m", prompt, llm, temperature=0.3).run(frame(2))
+    lines = (run / "manifest.jsonl").read_text().splitlines()
+    assert len(lines) == 2
+    a, b = map(json.loads, lines)
+    assert a["step"] == "m" and a["params"] == {"max_tokens": 40, "temperature": 0.3}
+    assert a["usage"]["calls"] == 2 and b["usage"]["calls"] == 0 and b["usage"]["cache_hits"] == 2
+    assert "sk-SENTINEL-42" not in "".join(lines)
+
+
+def test_project_scales_a_sample_to_the_full_set(server, run, prompt):
+    sample = tk.Step("s", prompt, llm_for(server, run)).run(frame(4))
+    est = tk.project(sample, frame(100))
+    assert est["rows"] == 100 and est["calls"] == 100
+    per_row = sample.attrs["step"]["tokens_per_row"]
+    assert est["prompt_tokens"] == round(per_row[0] * 100) > 0
+    with pytest.raises(ValueError, match="needs the DataFrame returned by Step.run"):
+        tk.project(frame(4), 10)
+
+
+RESUMABLE = """
+import sys, pandas as pd, toolkit as tk
+llm = tk.LLM("openai/loopback", api_base=sys.argv[1], api_key="k", run=sys.argv[2], max_concurrent=4)
+df = pd.DataFrame({"text": [f"r{i}" for i in range(200)]})
+print("start", flush=True)
+tk.Step("s", sys.argv[3], llm).run(df)
+"""
+
+
+def test_interrupt_then_rerun_sends_only_the_missing_calls(run, prompt):
+    with LoopbackServer(latency=0.05) as srv:
+        proc = subprocess.Popen([sys.executable, "-c", RESUMABLE, srv.url, str(run), str(prompt)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "start"
+        deadline = time.monotonic() + 60
+        while srv.count < 40 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)  # what "interrupt the kernel" sends
+        _, err = proc.communicate(timeout=60)
+        assert "KeyboardInterrupt" in err
+        llm = tk.LLM("openai/loopback", api_base=srv.url, api_key="k", run=run)
+        done = len(llm.cache)
+        assert 30 <= done < 200
+        before = srv.count
+        out = tk.Step("s", prompt, llm).run(pd.DataFrame({"text": [f"r{i}" for i in range(200)]}))
+        assert (out["s.status"] == "ok").all()
+        assert srv.count - before == 200 - done

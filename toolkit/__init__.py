@@ -1,0 +1,18 @@
+"""Build LLM dataset-generation pipelines as notebooks: run a step on a few samples, inspect, fix, rerun."""
+
+import os as _os
+import warnings as _warnings
+
+# Before anything imports litellm: without this it tries to download a price map at import and
+# prints network warnings into every notebook (its bundled copy is used instead).
+_os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+# litellm's lazily imported types trip a pydantic notice that says nothing to a toolkit user.
+_warnings.filterwarnings("ignore", message=r".*using the `ReadOnly` qualifier", category=UserWarning)
+
+from .cache import Cache, CacheMiss  # noqa: E402
+from .llm import DEFAULT_MODEL, LLM, Completion, Retry, Usage  # noqa: E402
+from .prompts import Prompt, PromptError, load_prompt  # noqa: E402
+from .steps import ParseError, Step, project  # noqa: E402
+
+__all__ = ["DEFAULT_MODEL", "LLM", "Cache", "CacheMiss", "Completion", "Retry", "Usage",
+           "Prompt", "PromptError", "load_prompt", "Step", "ParseError", "project"]

@@ -1,0 +1,131 @@
+"""The per-call response cache: one SQLite file in the run folder.
+
+Every finished call is written the moment it arrives, so an interrupted kernel or a killed process
+loses nothing: the next run re-sends only the calls that are not in the cache yet. The key is the
+content of the call (model, messages, sampling parameters) and never a key or an endpoint, so a
+cache can be shared, exported as readable JSONL "recordings" and replayed in tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+MODES = ("use", "replay", "refresh", "off")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (
+    key      TEXT PRIMARY KEY,
+    model    TEXT NOT NULL,
+    request  TEXT NOT NULL,   -- {"messages": [...], "params": {...}}
+    response TEXT NOT NULL,   -- the normalised answer: text, reasoning, finish_reason, usage, cost
+    created  REAL NOT NULL
+)
+"""
+
+
+class CacheMiss(LookupError):
+    """A call that replay mode needed and the cache does not hold."""
+
+
+def call_key(model: str, messages: list[dict], params: dict) -> str:
+    """Content address of one call: the same request always maps to the same key."""
+    blob = json.dumps({"model": model, "messages": messages, "params": params},
+                      sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class Cache:
+    """SQLite-backed cache with four modes.
+
+    use      read, and write each new response as soon as it arrives (default)
+    replay   read only; a miss raises CacheMiss (deterministic notebook regression)
+    refresh  ignore what is stored, overwrite with fresh answers
+    off      neither read nor write
+    """
+
+    def __init__(self, path: str | Path, mode: str = "use"):
+        if mode not in MODES:
+            raise ValueError(f"cache mode {mode!r} is not one of {', '.join(MODES)}")
+        self.path = Path(path)
+        self.mode = mode
+        self._local = threading.local()
+        if mode != "off":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db()  # create the file and schema now, so errors show up before any call
+
+    def _db(self) -> sqlite3.Connection:
+        """One connection per thread; WAL lets readers and a writer (even in two processes) share it."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")  # durable against a killed process, fast
+            db.execute(_SCHEMA)
+            self._local.db = db
+        return db
+
+    def get(self, key: str) -> dict | None:
+        if self.mode in ("off", "refresh"):
+            return None
+        row = self._db().execute("SELECT response FROM calls WHERE key=?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put(self, key: str, model: str, messages: list[dict], params: dict, response: dict) -> None:
+        if self.mode in ("off", "replay"):
+            return
+        self._db().execute(
+            "INSERT OR REPLACE INTO calls VALUES (?, ?, ?, ?, ?)",
+            (key, model, json.dumps({"messages": messages, "params": params}, ensure_ascii=False),
+             json.dumps(response, ensure_ascii=False), time.time()))
+
+    def __len__(self) -> int:
+        if self.mode == "off":
+            return 0
+        return self._db().execute("SELECT count(*) FROM calls").fetchone()[0]
+
+    def export(self, path: str | Path) -> int:
+        """Write every stored call as one JSONL line (oldest first), readable in a code review."""
+        rows = self._db().execute("SELECT model, request, response FROM calls ORDER BY created, key")
+        n = 0
+        with open(path, "w", encoding="utf-8") as f:
+            for model, request, response in rows:
+                req = json.loads(request)
+                f.write(json.dumps({"model": model, "messages": req["messages"], "params": req["params"],
+                                    "response": json.loads(response)}, ensure_ascii=False) + "\n")
+                n += 1
+        return n
+
+    def load(self, path: str | Path) -> int:
+        """Import recordings written by `export` (keys are recomputed from the content)."""
+        db, n = self._db(), 0
+        db.execute("BEGIN")
+        with open(path, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    rec = json.loads(line)
+                    model, messages, params = rec["model"], rec["messages"], rec["params"]
+                    response = rec["response"]
+                except (ValueError, KeyError) as e:
+                    db.execute("ROLLBACK")
+                    raise ValueError(f"{path}, line {lineno}: not a recording ({e}); "
+                                     "each line needs model, messages, params and response") from None
+                db.execute("INSERT OR REPLACE INTO calls VALUES (?, ?, ?, ?, ?)",
+                           (call_key(model, messages, params), model,
+                            json.dumps({"messages": messages, "params": params}, ensure_ascii=False),
+                            json.dumps(response, ensure_ascii=False), time.time() + n * 1e-6))
+                n += 1
+        db.execute("COMMIT")
+        return n
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None

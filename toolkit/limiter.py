@@ -1,0 +1,64 @@
+"""Client-side throttle: callers over a limit wait their turn instead of getting a 429.
+
+litellm's Router answers an over-limit caller with an immediate RateLimitError; a notebook user wants
+the opposite: queue the work, keep the provider within its limits, finish every row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from contextlib import asynccontextmanager
+
+WINDOW = 60.0  # requests/minute and tokens/minute are counted over a sliding minute
+
+
+class Limiter:
+    """Max concurrent requests, requests per minute and tokens per minute for one model or endpoint.
+
+    Lives on the toolkit's event loop (see `toolkit.aio`), so its asyncio primitives are never shared
+    across loops.
+    """
+
+    def __init__(self, max_concurrent: int | None = None, rpm: int | None = None,
+                 tpm: int | None = None):
+        for name, value in (("max_concurrent", max_concurrent), ("rpm", rpm), ("tpm", tpm)):
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be a positive number or None (no limit), got {value}")
+        self.max_concurrent, self.rpm, self.tpm = max_concurrent, rpm, tpm
+        self._slots = asyncio.Semaphore(max_concurrent) if max_concurrent else None
+        self._sent: deque[tuple[float, int]] = deque()  # (time, tokens) of requests in the window
+        self._window_lock = asyncio.Lock()
+
+    def _forget_old(self, now: float) -> None:
+        while self._sent and self._sent[0][0] <= now - WINDOW:
+            self._sent.popleft()
+
+    async def _wait_for_window(self, tokens: int) -> None:
+        """Block until one more request of `tokens` fits in the last minute's budget."""
+        if not (self.rpm or self.tpm):
+            return
+        tokens = min(tokens, self.tpm) if self.tpm else tokens  # a huge call must still run eventually
+        async with self._window_lock:  # FIFO: the first waiter is served first
+            while True:
+                now = time.monotonic()
+                self._forget_old(now)
+                used = sum(t for _, t in self._sent)
+                if ((not self.rpm or len(self._sent) < self.rpm)
+                        and (not self.tpm or used + tokens <= self.tpm)):
+                    self._sent.append((now, tokens))
+                    return
+                await asyncio.sleep(max(0.001, self._sent[0][0] + WINDOW - now))
+
+    @asynccontextmanager
+    async def slot(self, tokens: int = 0):
+        """Hold one request slot for the duration of a call."""
+        if self._slots:
+            await self._slots.acquire()
+        try:
+            await self._wait_for_window(tokens)
+            yield
+        finally:
+            if self._slots:
+                self._slots.release()

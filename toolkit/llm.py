@@ -1,0 +1,226 @@
+"""The LLM layer: one object per model that caches, throttles, retries and counts every call.
+
+    llm = LLM()                                    # the embedded SmolLM2, no key needed
+    llm = LLM("openai/gpt-4o-mini", run="runs/qa") # any litellm model string
+    llm.complete("Say hi", max_tokens=8).text
+
+A call never vanishes: it returns a `Completion` that is either ok or carries the error's kind and
+message after the retry policy gave up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import pandas as pd
+
+from . import aio, transports
+from .cache import Cache, CacheMiss, call_key
+from .limiter import Limiter
+from .transports import CallError
+
+DEFAULT_MODEL = "local/smollm2"
+# Connection settings belong to the LLM object, never to a call: they must not reach the cache key.
+NOT_PARAMS = {"api_key", "api_base", "base_url", "headers", "extra_headers", "timeout", "model"}
+
+
+@dataclass
+class Completion:
+    """One call's outcome: the answer, or why there is none."""
+
+    text: str = ""
+    reasoning: str = ""
+    finish_reason: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = None
+    cached: bool = False
+    attempts: int = 0
+    error_kind: str | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error_kind is None
+
+
+@dataclass
+class Usage:
+    """Running totals for one LLM object; subtract two snapshots to get one run's share."""
+
+    calls: int = 0          # requests answered by the model (not the cache)
+    cache_hits: int = 0
+    retries: int = 0
+    failures: int = 0       # calls that still failed after retries
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    cost_known: bool = True  # False once any answered call had no known price
+
+    def __sub__(self, other: Usage) -> Usage:
+        return Usage(**{f.name: getattr(self, f.name) - getattr(other, f.name)
+                        for f in fields(self) if f.name != "cost_known"}, cost_known=self.cost_known)
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["cost"] = round(self.cost, 6) if self.cost_known else None
+        del d["cost_known"]
+        return d
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame([self.as_dict()])
+
+
+@dataclass
+class Retry:
+    """Exponential backoff with jitter, honouring Retry-After, within a per-call and a global budget."""
+
+    max_attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    budget: int = 1000  # retries allowed across all calls of one LLM object before failing fast
+    used: int = field(default=0, repr=False)
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:  # the server knows best; ten minutes is still a sane ceiling
+            return min(retry_after, 600.0)
+        return min(self.max_delay, self.base_delay * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+
+
+class LLM:
+    """A model plus its cache (in the run folder), limiter and retry policy."""
+
+    def __init__(self, model: str | None = None, *, run: str | Path = "runs/default",
+                 cache: str = "use", api_base: str | None = None, api_key: str | None = None,
+                 max_concurrent: int | None = 8, rpm: int | None = None, tpm: int | None = None,
+                 timeout: float = 120.0, retry: Retry | None = None, transport: str = "auto"):
+        self.model = model or DEFAULT_MODEL
+        self.run = Path(run)
+        self.timeout = timeout
+        self.retry = retry or Retry()
+        self.usage = Usage()
+        if self.model.startswith("local/"):
+            max_concurrent = 1  # one in-process model: calls are serialized anyway
+            from . import local_model
+
+            local_model.weights_path(self.model.split("/", 1)[1])  # fail now if the model is unknown
+            local_model.register()
+        self._transport = transports.pick(self.model, api_base, api_key, transport)
+        if isinstance(self._transport, transports.LiteLLM) and not self.model.startswith("local/"):
+            _check_provider(self.model, api_key, api_base)
+        self.cache = Cache(self.run / "cache.sqlite", cache)
+        self._limits = dict(max_concurrent=max_concurrent, rpm=rpm, tpm=tpm)
+        Limiter(**self._limits)  # validate now; the live limiter is made on the toolkit's loop
+        self._limiter: Limiter | None = None
+
+    def __repr__(self) -> str:
+        return f"LLM({self.model!r}, run={str(self.run)!r}, cache={self.cache.mode!r})"
+
+    # -- public, cell-friendly API ---------------------------------------------------------------
+    def complete(self, messages: str | list[dict], **params) -> Completion:
+        """One call from a cell or a script (blocks; Ctrl-C cancels)."""
+        return aio.run_sync(self.call(_as_messages(messages), params))
+
+    async def acomplete(self, messages: str | list[dict], **params) -> Completion:
+        """One call from async code, on any event loop."""
+        return await aio.run_async(self.call(_as_messages(messages), params))
+
+    def complete_many(self, conversations: list, **params) -> list[Completion]:
+        """Many calls at once, under the limiter; results in input order."""
+        async def many():
+            return await asyncio.gather(*(self.call(_as_messages(m), params) for m in conversations))
+        return aio.run_sync(many())
+
+    # -- the call itself (runs on the toolkit's loop) -------------------------------------------
+    async def call(self, messages: list[dict], params: dict, label: str | None = None) -> Completion:
+        """Cache → limiter → transport, with retries. `label` names the caller (a step) in errors."""
+        bad = NOT_PARAMS & params.keys()
+        if bad:
+            raise ValueError(f"{', '.join(sorted(bad))} belong to LLM(...), not to a call: "
+                             "they would leak into the cache key")
+        key = call_key(self.model, messages, params)
+        hit = self.cache.get(key)
+        if hit is not None:
+            self.usage.cache_hits += 1
+            return Completion(**hit, cached=True)
+        if self.cache.mode == "replay":
+            first = messages[0]["content"] if messages else ""
+            raise CacheMiss(f"{label or 'call'}: replay mode and no recorded answer for this call "
+                            f"to {self.model}. First message: {first[:300]!r}. Re-run with cache='use' "
+                            "to record it.")
+        if self._limiter is None:
+            self._limiter = Limiter(**self._limits)
+        start = time.monotonic()
+        result = await self._send_with_retries(messages, params)
+        result.seconds = time.monotonic() - start
+        if result.ok:
+            self.cache.put(key, self.model, messages, params, _stored(result))
+        return result
+
+    async def _send_with_retries(self, messages: list[dict], params: dict) -> Completion:
+        estimate = sum(len(m.get("content") or "") for m in messages) // 4 + params.get("max_tokens", 256)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                async with self._limiter.slot(estimate):
+                    reply = await self._transport.send(self.model, messages, params, self.timeout)
+            except CallError as e:
+                out_of_budget = self.retry.used >= self.retry.budget
+                if not e.retryable or attempt >= self.retry.max_attempts or out_of_budget:
+                    self.usage.failures += 1
+                    why = " (retry budget of this LLM used up)" if e.retryable and out_of_budget else ""
+                    return Completion(attempts=attempt, error_kind=e.kind,
+                                      error=f"{e.message}{why} after {attempt} attempt(s)")
+                self.retry.used += 1
+                self.usage.retries += 1
+                await asyncio.sleep(self.retry.delay(attempt, e.retry_after))
+                continue
+            self.usage.calls += 1
+            self.usage.prompt_tokens += reply.prompt_tokens
+            self.usage.completion_tokens += reply.completion_tokens
+            if reply.cost is None:
+                self.usage.cost_known = False
+            else:
+                self.usage.cost += reply.cost
+            return Completion(text=reply.text, reasoning=reply.reasoning,
+                              finish_reason=reply.finish_reason, prompt_tokens=reply.prompt_tokens,
+                              completion_tokens=reply.completion_tokens, cost=reply.cost,
+                              attempts=attempt)
+
+
+def _as_messages(messages: str | list[dict]) -> list[dict]:
+    if isinstance(messages, str):
+        return [{"role": "user", "content": messages}]
+    return list(messages)
+
+
+def _stored(c: Completion) -> dict:
+    """What the cache keeps of a call: the answer and its usage, not how it was obtained."""
+    return {k: getattr(c, k) for k in ("text", "reasoning", "finish_reason", "prompt_tokens",
+                                       "completion_tokens", "cost")}
+
+
+def _check_provider(model: str, api_key: str | None, api_base: str | None) -> None:
+    """Refuse an unknown model or a missing key before any request is made."""
+    import litellm
+
+    try:
+        _, provider, _, _ = litellm.get_llm_provider(model)
+    except Exception:
+        raise ValueError(f"unknown model {model!r}: litellm cannot tell its provider. Use a litellm "
+                         "model string such as 'openai/gpt-4o-mini', 'anthropic/claude-3-5-haiku-latest',"
+                         " 'ollama/llama3', or omit model= for the embedded local/smollm2") from None
+    if api_key or api_base:
+        return
+    env = litellm.validate_environment(model)
+    if not env.get("keys_in_environment", True):
+        missing = ", ".join(env.get("missing_keys") or [])
+        raise ValueError(f"model {model!r} needs an API key: set {missing} in the environment "
+                         "(or pass api_key=); keys are never written to the cache or run folder")
+

