@@ -9,10 +9,17 @@ _os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 # litellm's lazily imported types trip a pydantic notice that says nothing to a toolkit user.
 _warnings.filterwarnings("ignore", message=r".*using the `ReadOnly` qualifier", category=UserWarning)
 
+from .texts import TextError, TextWarning, load_texts  # noqa: E402
+from .chunking import chunk  # noqa: E402
 from .cache import Cache, CacheMiss  # noqa: E402
 from .llm import DEFAULT_MODEL, LLM, Completion, Retry, Usage  # noqa: E402
 from .prompts import Prompt, PromptError, load_prompt  # noqa: E402
 from .steps import ParseError, Step, project  # noqa: E402
+from .viewer import compare, labels, show  # noqa: E402
+from .export import conversations, export_hf, export_jsonl, keep, sharegpt  # noqa: E402
+from .plots import overview  # noqa: E402
 
-__all__ = ["DEFAULT_MODEL", "LLM", "Cache", "CacheMiss", "Completion", "Retry", "Usage",
-           "Prompt", "PromptError", "load_prompt", "Step", "ParseError", "project"]
+__all__ = ["load_texts", "TextError", "TextWarning", "chunk", "DEFAULT_MODEL", "LLM", "Cache", "CacheMiss", "Completion", "Retry", "Usage",
+           "Prompt", "PromptError", "load_prompt", "Step", "ParseError", "project",
+           "show", "compare", "labels",
+           "keep", "sharegpt", "conversations", "export_jsonl", "export_hf", "overview"]

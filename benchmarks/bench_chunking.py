@@ -1,0 +1,85 @@
+"""Chunk 5 MB of English at 1500 tokens and compare with one plain tiktoken pass over the same text.
+
+The plain `encode_ordinary` pass is the floor: chunking must count every token at least once.
+Targets: under 1.0 s, at most 2.5 times the floor, no chunk over the limit (exit 1 if one is).
+"""
+
+import random
+import sys
+import time
+
+import pandas as pd
+import tiktoken
+
+from toolkit.chunking import chunk
+
+LIMIT = 1500
+SIZE = 5_000_000
+WORDS = """the of and to a in that is was he for it with as his on be at by had not are but from or
+have an they which one you were her all she there would their we him been has when who will more no
+if out so said what up its about into than them can only other new some could time these two may
+then do first any my now such like our over man me even most made after also did many before must
+through back years where much your way well down should because each just those people how too
+little state good very make world still own see men work long get here between both life being under
+never day same another know while last might us great old year off come since against go came right
+used take three house river morning garden letter window city evening question answer mountain
+village story water light hand voice night road table door country family market winter summer
+quietly slowly carefully suddenly together almost perhaps already nothing something everything
+remember believe understand wonder follow consider discover explain promise extraordinary
+nevertheless circumstances acknowledgement responsibility neighbourhood Elizabeth Pemberton Whitcombe
+Marseilles Kilimanjaro photosynthesis parliamentary unquestionably melancholy reconnaissance
+bewildered chrysanthemum rhythm yacht mischievous fluorescent questionnaire conscientious
+haphazard labyrinthine ephemeral quintessential serendipity idiosyncratic 1847 3.5 42nd""".split()
+
+
+def english(size: int, seed: int = 0) -> str:
+    """Deterministic prose: sentences of 3 to 40 words, paragraphs of 1 to 12 sentences, some dialogue,
+    and one paragraph in fifty long enough (60 to 150 sentences) to need splitting at sentences."""
+    rng = random.Random(seed)
+    paragraphs, total = [], 0
+    while total < size:
+        count = rng.randint(60, 150) if rng.random() < 0.02 else rng.randint(1, 12)
+        sentences = []
+        for _ in range(count):
+            words = rng.choices(WORDS, k=rng.randint(3, 40))
+            if len(words) > 8:
+                words[rng.randrange(2, len(words) - 2)] += ","
+            sentence = " ".join(words).capitalize() + rng.choice(".....?!")
+            sentences.append(f"“{sentence}” she said." if rng.random() < 0.05 else sentence)
+        paragraphs.append(" ".join(sentences))
+        total += len(paragraphs[-1]) + 2
+    return "\n\n".join(paragraphs)[:size]
+
+
+def best_of_three(run):
+    """(seconds, result) of the fastest of three runs: other processes only ever add time."""
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        result = run()
+        timings.append(time.perf_counter() - started)
+    return min(timings), result
+
+
+def main() -> int:
+    text = english(SIZE)
+    df = pd.DataFrame({"source": ["bench.txt"], "text": [text]})
+    chunk(df.head(0))  # nothing to chunk, but it loads the encoding offline
+    encoding = tiktoken.get_encoding("cl100k_base")
+    floor, floor_tokens = best_of_three(lambda: len(encoding.encode_ordinary(text)))
+    seconds, chunks = best_of_three(lambda: chunk(df, max_tokens=LIMIT))
+
+    largest = int(chunks["tokens"].max())
+    print(f"text: {len(text) / 1e6:.1f} MB, {floor_tokens} tokens (cl100k_base)")
+    print(f"floor: one encode_ordinary pass {floor:.3f} s (best of 3, as is the chunk time)")
+    print(f"chunk: {seconds:.3f} s, {len(chunks)} chunks, max {largest} tokens per chunk (limit {LIMIT})")
+    print(f"ratio to floor: {seconds / floor:.2f} (target <= 2.5)")
+    print(f"under 1.0 s: {'yes' if seconds < 1.0 else 'NO'}")
+    if largest > LIMIT:
+        print(f"FAIL: a chunk has {largest} tokens, over the limit of {LIMIT}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""LLM layer throughput against its floors, all measured in this one run.
+
+1. 2000 calls, 50 ms server latency, concurrency 64, through Step.run (fresh cache)
+   ÷ a raw aiohttp client with asyncio.Semaphore(64).           target ≥ 0.60
+   Also printed: bare litellm.acompletion ÷ raw (for reference, ≈ 0.21 measured before).
+2. The same 2000 calls again, from the cache.                    target ≤ 0.2 s, 0 requests
+3. Embedded model tokens/s through the toolkit ÷ raw llama_cpp.Llama in this process. target ≥ 0.95
+"""
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import aiohttp  # noqa: E402
+import pandas as pd  # noqa: E402
+
+import toolkit as tk  # noqa: E402
+from tests.loopback import LoopbackServer  # noqa: E402
+
+N, CONCURRENCY, LATENCY = 2000, 64, 0.05
+
+
+def messages(i):
+    return [{"role": "user", "content": f"item {i}"}]
+
+
+async def raw_aiohttp(url):
+    sem = asyncio.Semaphore(CONCURRENCY)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        async def one(i):
+            async with sem, session.post(url + "/chat/completions",
+                                         json={"model": "loopback", "messages": messages(i)}) as r:
+                await r.json()
+        await asyncio.gather(*(one(i) for i in range(N)))
+
+
+async def bare_litellm(url):
+    import litellm
+    sem = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(i):
+        async with sem:
+            await litellm.acompletion(model="openai/loopback", api_base=url, api_key="k",
+                                      messages=messages(i))
+    await asyncio.gather(*(one(i) for i in range(N)))
+
+
+def timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def embedded_ratio(tmp):
+    from llama_cpp import Llama
+
+    from toolkit.local_model import N_CTX, weights_path
+    prompt = [{"role": "user", "content": "Write a long story about a lighthouse keeper."}]
+    raw = Llama(model_path=str(weights_path()), n_ctx=N_CTX, n_threads=min(4, os.cpu_count() or 1),
+                seed=0, verbose=False)
+    llm = tk.LLM(run=tmp / "local", cache="off")
+    llm.complete("warm up", max_tokens=4)
+    raw_rates, tk_rates = [], []
+    for _ in range(3):  # alternate, so drift in machine load hits both sides alike
+        start = time.perf_counter()
+        out = raw.create_chat_completion(messages=prompt, max_tokens=128, temperature=0, seed=0)
+        raw_rates.append(out["usage"]["completion_tokens"] / (time.perf_counter() - start))
+        start = time.perf_counter()
+        c = llm.complete(prompt, max_tokens=128, temperature=0)
+        tk_rates.append(c.completion_tokens / (time.perf_counter() - start))
+    raw.close()
+    return max(raw_rates), max(tk_rates)
+
+
+def main():
+    tmp = Path(tempfile.mkdtemp(prefix="bench-llm-"))
+    df = pd.DataFrame({"text": [f"item {i}" for i in range(N)]})
+    prompt = tmp / "p.yaml"
+    prompt.write_text("messages:\n  - user: '{text}'\n")
+    with LoopbackServer(latency=LATENCY) as srv:
+        t_raw = timed(lambda: asyncio.run(raw_aiohttp(srv.url)))
+        llm = tk.LLM("openai/loopback", api_base=srv.url, api_key="k", run=tmp / "run",
+                     max_concurrent=CONCURRENCY)
+        step = tk.Step("bench", prompt, llm)
+        before = srv.count
+        t_tk = timed(lambda: step.run(df))
+        sent = srv.count - before
+        before = srv.count
+        t_rerun = timed(lambda: step.run(df))
+        rerun_requests = srv.count - before
+        t_litellm = timed(lambda: asyncio.run(bare_litellm(srv.url)))
+    raw_tps, tk_tps = embedded_ratio(tmp)
+
+    ratio = t_raw / t_tk
+    print(f"raw aiohttp      {N / t_raw:8.0f} calls/s")
+    print(f"toolkit Step.run {N / t_tk:8.0f} calls/s   ratio {ratio:.2f}  (target >= 0.60; {sent} sent)")
+    print(f"bare litellm     {N / t_litellm:8.0f} calls/s   ratio {t_raw / t_litellm:.2f}  (reference)")
+    print(f"cached rerun     {t_rerun:8.3f} s        requests {rerun_requests}  (target <= 0.2 s, 0)")
+    print(f"embedded model   {tk_tps:8.1f} tok/s via toolkit, {raw_tps:.1f} raw   "
+          f"ratio {tk_tps / raw_tps:.2f}  (target >= 0.95)")
+    ok = ratio >= 0.60 and t_rerun <= 0.2 and rerun_requests == 0 and tk_tps / raw_tps >= 0.95
+    print("PASS" if ok else "BELOW TARGET")
+
+
+if __name__ == "__main__":
+    main()

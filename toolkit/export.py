@@ -1,0 +1,227 @@
+"""Turn step outputs into training files: ShareGPT/OpenAI JSONL, and HF datasets with a data card.
+
+Exports refuse rather than write a bad sample: a missing column or an empty turn is an error naming
+the row, and `keep()` returns what it drops with the reason, so nothing is lost silently.
+"""
+
+import json
+import os
+import string
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+ROLES = {"system": "system", "human": "user", "gpt": "assistant"}  # ShareGPT "from" -> OpenAI "role"
+
+
+def keep(df, *, steps=("generic",), labels=None):
+    """Split `df` into (kept, dropped): rows whose steps are not all "ok", or whose label is in
+    `labels` (default "bad", if a `label` column is present), go to `dropped` with a
+    `dropped_because` column, so failures and rejects stay inspectable instead of vanishing."""
+    reasons = [[] for _ in range(len(df))]
+    for step in steps:
+        if f"{step}.status" not in df:
+            have = [c[: -len(".status")] for c in df.columns if str(c).endswith(".status")]
+            raise ValueError(f"keep: no column {step}.status, so step {step!r} did not run on this frame "
+                             f"(steps present: {have}); pass steps= naming steps that ran")
+        errors = df[f"{step}.error"] if f"{step}.error" in df else [None] * len(df)
+        for why, status, error in zip(reasons, df[f"{step}.status"], errors):
+            if status != "ok":
+                # First line only: the full text (often a traceback) stays in `<step>.error`.
+                text = "" if _blank(error) else ": " + str(error).strip().splitlines()[0]
+                why.append(f"{step}.status={'not run' if _blank(status) else status}{text}")
+    if labels is not None and "label" not in df:
+        raise ValueError("keep: labels= given but the frame has no `label` column; "
+                         "add it with the viewer's labels(df, run) first")
+    if "label" in df:
+        bad = ("bad",) if labels is None else (labels,) if isinstance(labels, str) else tuple(labels)
+        notes = df["note"] if "note" in df else [None] * len(df)
+        for why, label, note in zip(reasons, df["label"].fillna("unreviewed"), notes):
+            if label in bad:
+                why.append(f"label={label}" + ("" if _blank(note) else f": {note}"))
+    dropped = df.iloc[[i for i, why in enumerate(reasons) if why]].copy()
+    dropped["dropped_because"] = ["; ".join(why) for why in reasons if why]
+    return df.iloc[[i for i, why in enumerate(reasons) if not why]].copy(), dropped
+
+
+def sharegpt(df, human, gpt, system=None, id="chunk_id"):
+    """One single-turn ShareGPT conversation per row: a frame with `id` and `conversations`.
+
+    `human`, `gpt`, `system` are str.format templates over the row's columns ("{generic.raw}" is
+    the column of that name) or callables row -> str. `id` names the sample-id column (None = index).
+    """
+    ids = _ids(df, id, "id")
+    repeated = [i for i, n in Counter(ids).items() if n > 1]
+    if repeated:
+        raise ValueError(f"sharegpt: ids in column {id!r} repeat ({repeated[:5]}): one row per sample is "
+                         f"expected; use conversations(df, by={id!r}, ...) to build multi-turn samples, "
+                         "or pass id= naming a unique column")
+    return _frame(df, ids, id, human, gpt, system)
+
+
+def conversations(df, by="chunk_id", *, human, gpt, system=None):
+    """One multi-turn ShareGPT conversation per value of `by` (e.g. all QA pairs of a chunk), turns in
+    row order, groups in order of first appearance; `system` comes from each group's first row."""
+    return _frame(df, _ids(df, by, "by"), by, human, gpt, system)
+
+
+def export_jsonl(pairs, path, format="sharegpt"):
+    """Write a `sharegpt()`/`conversations()` frame as JSONL, one sample a line, UTF-8 unescaped.
+
+    "sharegpt" lines are {"id", "conversations"}; "openai" lines are {"messages": [{"role",
+    "content"}]}. Written to a temp file then renamed, so a failure leaves the old file untouched.
+    """
+    if format not in ("sharegpt", "openai"):
+        raise ValueError(f"export_jsonl: format={format!r}; use 'sharegpt' or 'openai'")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    rows = 0
+    try:
+        with open(tmp, "x", encoding="utf-8") as f:
+            for key, conv in _samples(pairs):
+                if format == "openai":
+                    sample = {"messages": [{"role": ROLES[t["from"]], "content": t["value"]} for t in conv]}
+                else:
+                    sample = {"id": key, "conversations": conv}
+                f.write(json.dumps(sample, ensure_ascii=False) + "\n")
+                rows += 1
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return {"path": str(path), "rows": rows, "format": format}
+
+
+def export_hf(pairs, folder, card=None):
+    """Save the conversations as an HF dataset (`datasets.load_from_disk(folder)` reads it back) plus
+    a README.md data card: counts, then whatever `card` holds (model, prompt versions, sources,
+    dropped counts...), so the folder says how it was made. Returns the Dataset. No network is used."""
+    import datasets  # slow to import: only when exporting
+
+    samples = [{"id": key, "conversations": conv} for key, conv in _samples(pairs)]
+    turn = {"from": datasets.Value("string"), "value": datasets.Value("string")}
+    features = datasets.Features({"id": datasets.Value("string"), "conversations": [turn]})
+    ds = datasets.Dataset.from_list(samples, features=features)
+    folder = Path(folder)
+    ds.save_to_disk(str(folder))
+    (folder / "README.md").write_text(_card(samples, card or {}), encoding="utf-8")
+    return ds
+
+
+def _card(samples, card):
+    roles = [t["from"] for s in samples for t in s["conversations"]]
+    multi = sum(1 for s in samples if sum(t["from"] == "human" for t in s["conversations"]) > 1)
+    lines = ["# Dataset card", "", "Load with `datasets.load_from_disk(<this folder>)`.", "", "## Counts", "",
+             f"- rows: {len(samples)} (one conversation each)",
+             f"- multi-turn conversations: {multi}",
+             f"- turns: {len(roles)} (" + ", ".join(f"{r} {roles.count(r)}" for r in ROLES) + ")"]
+    if card:
+        lines += ["", "## Provenance", "", *_markdown(card)]
+    return "\n".join(lines) + "\n"
+
+
+def _markdown(mapping, depth=0):
+    """Nested markdown list; anything with .items() (dict, value_counts() Series) nests."""
+    pad, lines = "  " * depth, []
+    for key, value in mapping.items():
+        if hasattr(value, "items"):
+            lines += [f"{pad}- {key}:", *_markdown(value, depth + 1)]
+        elif isinstance(value, (list, tuple)):
+            lines += [f"{pad}- {key}:", *(f"{pad}  - {v}" for v in value)]
+        else:
+            lines.append(f"{pad}- {key}: {value}")
+    return lines
+
+
+class _Columns(string.Formatter):
+    """str.format where a field is a column name: "{generic.raw}" is that column, not an attribute."""
+
+    def get_field(self, field_name, args, kwargs):
+        return kwargs[field_name], field_name
+
+
+_FORMAT = _Columns()
+
+
+def _ids(df, column, arg):
+    if column is None:
+        return [str(i) for i in df.index]
+    if column not in df:
+        hint = " (None = the index)" if arg == "id" else ""
+        raise ValueError(f"no column {column!r} for sample ids; columns: {list(df.columns)}. "
+                         f"Pass {arg}= naming the sample-id column{hint}")
+    if df[column].isna().any():
+        missing = df.index[df[column].isna()].tolist()[:5]
+        raise ValueError(f"column {column!r} has missing ids at index {missing}; fill or drop those rows first")
+    return [str(v) for v in df[column]]
+
+
+def _frame(df, ids, id_name, human, gpt, system):
+    for role, template in (("system", system), ("human", human), ("gpt", gpt)):
+        if isinstance(template, str):
+            missing = [f for _, f, _, _ in _FORMAT.parse(template) if f is not None and f not in df.columns]
+            if missing:
+                raise ValueError(f"{role} template {template!r} uses column {missing[0]!r}, which is not "
+                                 f"in the frame; columns: {list(df.columns)}")
+        elif template is not None and not callable(template):
+            raise ValueError(f"{role}= must be a str.format template or a callable row -> str, "
+                             f"not {template!r}")
+    convs = {}
+    for index, key, row in zip(df.index, ids, df.to_dict("records")):
+        first = key not in convs
+        conv = convs.setdefault(key, [])
+        where = f"row {id_name or 'index'}={key!r}" + ("" if id_name is None else f" (index {index!r})")
+        for role, template in (("system", system if first else None), ("human", human), ("gpt", gpt)):
+            if template is not None:
+                value = _render(template, row, f"{where}, turn {len(conv)} ({role})")
+                conv.append({"from": role, "value": value})
+    return pd.DataFrame({"id": list(convs), "conversations": list(convs.values())})
+
+
+def _render(template, row, where):
+    if callable(template):
+        value = template(row)
+        if not isinstance(value, str):
+            raise ValueError(f"{where}: the callable returned {type(value).__name__} {value!r}; "
+                             "it must return str")
+    else:
+        for _, field, _, _ in _FORMAT.parse(template):
+            if field is not None and _blank(row[field]):
+                raise ValueError(f"{where}: column {field!r} is empty ({row[field]!r}); fix the row or drop "
+                                 "it first (keep() drops rows whose step did not succeed)")
+        value = _FORMAT.vformat(template, (), row)
+    if _blank(value):
+        raise ValueError(f"{where}: the turn is empty; an empty turn trains the model on nothing, "
+                         "so fix the row or drop it first")
+    return value
+
+
+def _samples(pairs):
+    """(id, plain turn dicts) per row of a pairs frame, checked: known roles, non-empty str values."""
+    for col in ("id", "conversations"):
+        if col not in pairs:
+            raise ValueError(f"no column {col!r}: expected a frame from sharegpt() or conversations(), "
+                             f"got columns {list(pairs.columns)}")
+    for key, conv in zip(pairs["id"], pairs["conversations"]):
+        try:
+            turns = [{"from": t["from"], "value": t["value"]} for t in conv]
+        except (TypeError, KeyError):
+            raise ValueError(f"row id={key!r}: conversations must be a list of {{'from', 'value'}} dicts, "
+                             f"got {conv!r}") from None
+        for n, t in enumerate(turns):
+            if t["from"] not in ROLES or not isinstance(t["value"], str) or _blank(t["value"]):
+                raise ValueError(f"row id={key!r}, turn {n}: {t!r} is not a non-empty turn from one of "
+                                 f"{list(ROLES)}; fix or drop the row before exporting")
+        yield str(key), turns
+
+
+def _blank(value):
+    """Missing (None/NaN/NA) or whitespace-only: what must never become a training turn."""
+    if isinstance(value, str):
+        return not value.strip()
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
