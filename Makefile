@@ -6,7 +6,9 @@ NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitiz
 # (segfault in ggml_backend_amx_mul_mat) on this machine kind. pip caches the wheel after one build.
 export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
-.PHONY: setup run test lab bench clean
+.PHONY: setup run test lab bench record clean
+
+PIPELINES := style_clone factual_qa new_pipeline
 
 setup: $(STAMP)
 
@@ -24,6 +26,15 @@ test: $(STAMP)  ## unit tests, notebook regression (nbval, replayed) and the bro
 
 lab: $(STAMP)
 	.venv/bin/jupyter lab notebooks
+
+record: $(STAMP)  ## re-record the notebooks: call the model, save its answers, store replayed outputs
+	for nb in $(PIPELINES); do \
+	  rm -rf runs/record-$$nb && \
+	  $(PY) -m toolkit run notebooks/$$nb.ipynb -p run ../runs/record-$$nb -p cache use && \
+	  $(PY) -c "import toolkit as tk; tk.Cache('runs/record-$$nb/cache.sqlite').export('notebooks/recordings/$$nb.jsonl')" && \
+	  rm -rf runs/$$nb && \
+	  $(PY) -m jupyter nbconvert --to notebook --execute --inplace notebooks/$$nb.ipynb || exit 1; \
+	done
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done

@@ -1,0 +1,91 @@
+"""The committed notebooks: clean stored outputs, recordings beside them, and headless runs.
+
+nbval (in `make test`) re-executes every notebook in replay mode and compares outputs; these tests
+check what nbval cannot: that the stored outputs are worth comparing and leak nothing.
+"""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tests.loopback import LoopbackServer
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+BAD_OUTPUT = [
+    (re.compile(r"Traceback \(most recent call last\)|\b\w+Error: "), "a traceback"),
+    (re.compile(r"LiteLLM|model_prices|Failed to fetch|ConnectionError|urlopen error"), "a network warning"),
+    (re.compile(r"(?<![\w.])/(?:work|home|root|tmp|usr|opt|var)/"), "an absolute path"),
+]
+
+
+def outputs_text(cell) -> str:
+    parts = []
+    for out in cell.get("outputs", []):
+        parts.append(out.get("text", "") if isinstance(out.get("text"), str) else "".join(out.get("text", [])))
+        parts.extend(str(v) for k, v in out.get("data", {}).items() if not k.startswith("image/"))
+        parts.append(" ".join(out.get("traceback", [])))
+    return "\n".join(parts)
+
+
+def test_there_are_the_three_pipelines():
+    assert [p.stem for p in NOTEBOOKS] == ["factual_qa", "new_pipeline", "style_clone"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_outputs_are_complete_and_clean(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert [c for c in code if "parameters" in c.metadata.get("tags", [])], "no parameters cell"
+    assert all(c.execution_count is not None for c in code), "unexecuted cells: nbval would compare nothing"
+    assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), "not one clean top-to-bottom run"
+    for cell in code:
+        assert not any(o.get("output_type") == "error" for o in cell.outputs), cell.source
+        text = outputs_text(cell)
+        for pattern, what in BAD_OUTPUT:
+            assert not pattern.search(text), f"{path.name}: {what} in the output of:\n{cell.source}"
+    assert sum(bool(c.outputs) for c in code) >= len(code) // 2, "most cells show nothing to compare"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_recordings_hold_real_model_answers(path):
+    recordings = path.parent / "recordings" / f"{path.stem}.jsonl"
+    lines = [json.loads(line) for line in recordings.read_text().splitlines()]
+    assert lines, f"{recordings} is empty"
+    assert {r["model"] for r in lines} == {"local/smollm2"}
+    assert all(r["response"]["completion_tokens"] > 0 for r in lines)
+    assert not any("api_key" in r["params"] or "api_base" in r["params"] for r in lines)
+
+
+def test_headless_run_with_another_model_and_its_outputs(tmp_path):
+    """`python -m toolkit run NOTEBOOK -p model ...` against a real OpenAI-compatible server."""
+    reply = "Q: What does the front matter list?\nA: The document revisions."
+    with LoopbackServer(latency=0, reply=lambda body: reply) as srv:
+        out = subprocess.run(
+            [sys.executable, "-m", "toolkit", "run", "notebooks/new_pipeline.ipynb",
+             "-p", "model", "openai/loopback", "-p", "api_base", srv.url, "-p", "run", str(tmp_path),
+             "-p", "limit", "3"],
+            cwd=ROOT, capture_output=True, text=True, timeout=600,
+            env={**__import__("os").environ, "OPENAI_API_KEY": "sk-SENTINEL-headless"})
+        assert out.returncode == 0, out.stderr[-3000:]
+        assert srv.count == 3
+        assert srv.requests[0]["headers"]["Authorization"] == "Bearer sk-SENTINEL-headless"
+    assert f"run folder: {tmp_path}" in out.stdout
+    assert "step first: 3 rows, 3 ok, 0 failed, 0 skipped" in out.stdout
+    written = (tmp_path / "new_pipeline.sharegpt.jsonl").read_text().splitlines()
+    assert len(written) == 3 and "The document revisions." in written[0]
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert b"sk-SENTINEL-headless" not in path.read_bytes(), path
+
+
+def test_headless_run_refuses_an_unknown_parameter():
+    out = subprocess.run([sys.executable, "-m", "toolkit", "run", "notebooks/new_pipeline.ipynb",
+                          "-p", "modle", "x"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0
+    assert "no parameter named modle; its parameters are: model, api_base" in out.stderr
