@@ -5,6 +5,7 @@ check what nbval cannot: that the stored outputs are worth comparing and leak no
 """
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -64,21 +65,21 @@ def test_recordings_hold_real_model_answers(path):
 
 def test_headless_run_with_another_model_and_its_outputs(tmp_path):
     """`python -m toolkit run NOTEBOOK -p model ...` against a real OpenAI-compatible server."""
-    reply = "Q: What does the front matter list?\nA: The document revisions."
+    reply = "An invented summary of the passage for this test."
     with LoopbackServer(latency=0, reply=lambda body: reply) as srv:
         out = subprocess.run(
             [sys.executable, "-m", "toolkit", "run", "notebooks/new_pipeline.ipynb",
              "-p", "model", "openai/loopback", "-p", "api_base", srv.url, "-p", "run", str(tmp_path),
              "-p", "limit", "3"],
             cwd=ROOT, capture_output=True, text=True, timeout=600,
-            env={**__import__("os").environ, "OPENAI_API_KEY": "sk-SENTINEL-headless"})
+            env={**os.environ, "OPENAI_API_KEY": "sk-SENTINEL-headless"})
         assert out.returncode == 0, out.stderr[-3000:]
         assert srv.count == 3
         assert srv.requests[0]["headers"]["Authorization"] == "Bearer sk-SENTINEL-headless"
     assert f"run folder: {tmp_path}" in out.stdout
     assert "step first: 3 rows, 3 ok, 0 failed, 0 skipped" in out.stdout
     written = (tmp_path / "new_pipeline.sharegpt.jsonl").read_text().splitlines()
-    assert len(written) == 3 and "The document revisions." in written[0]
+    assert len(written) == 3 and "An invented summary of the passage for this test." in written[0]
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert b"sk-SENTINEL-headless" not in path.read_bytes(), path
