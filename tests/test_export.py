@@ -128,7 +128,7 @@ def steps_frame():
 
 def test_keep_drop_reasons_and_nothing_lost():
     df = steps_frame()
-    kept, dropped = keep(df)
+    kept, dropped = keep(df, steps=("generic",))
     assert kept["chunk_id"].tolist() == ["ok", "unrev", "good"]
     assert dict(zip(dropped["chunk_id"], dropped["dropped_because"])) == {
         "failed": "generic.status=failed: Timeout: 30s",
@@ -153,12 +153,12 @@ def test_keep_several_steps_and_stricter_labels():
 
 def test_keep_without_label_column_uses_status_only_and_refuses_unknown_step():
     df = steps_frame().drop(columns=["label", "note"])
-    kept, _ = keep(df)
+    kept, _ = keep(df, steps=("generic",))
     assert kept["chunk_id"].tolist() == ["ok", "bad", "badnonote", "unrev", "good"]
     with pytest.raises(ValueError, match=r"no column generic\.status.*steps present: \['generic', 'qa'\]"):
         keep(df, steps=("generic.status",))
     with pytest.raises(ValueError, match="no `label` column"):
-        keep(df, labels=("bad",))
+        keep(df, steps=("generic",), labels=("bad",))
 
 
 def test_failed_export_leaves_old_file_untouched_and_no_temp(tmp_path):
@@ -231,3 +231,15 @@ def test_hf_refuses_empty_turn_before_writing(tmp_path, no_network):
     with pytest.raises(ValueError, match=r"row id='c1', turn 0"):
         export_hf(pairs, tmp_path / "ds")
     assert not (tmp_path / "ds").exists()
+
+
+def test_an_empty_set_still_exports_with_its_card(tmp_path, no_network):
+    """Every row dropped is a result too: the files exist and the card says 0."""
+    import datasets
+
+    empty = sharegpt(pd.DataFrame({"chunk_id": [], "q": [], "a": []}), human="{q}", gpt="{a}")
+    assert export_jsonl(empty, tmp_path / "e.jsonl")["rows"] == 0
+    assert (tmp_path / "e.jsonl").read_text() == ""
+    export_hf(empty, tmp_path / "ds", card={"dropped": {"check=UNSUPPORTED": 6}})
+    assert len(datasets.load_from_disk(str(tmp_path / "ds"))) == 0
+    assert "- rows: 0 (one conversation each)" in (tmp_path / "ds" / "README.md").read_text()

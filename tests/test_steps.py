@@ -147,11 +147,16 @@ def test_manifest_line_per_run_without_secrets(server, run, prompt):
 
 
 def test_project_scales_a_sample_to_the_full_set(server, run, prompt):
-    sample = tk.Step("s", prompt, llm_for(server, run)).run(frame(4))
+    llm = llm_for(server, run, max_concurrent=2)
+    sample = tk.Step("s", prompt, llm).run(frame(4))
     est = tk.project(sample, frame(100))
-    assert est["rows"] == 100 and est["calls"] == 100
-    per_row = sample.attrs["step"]["tokens_per_row"]
-    assert est["prompt_tokens"] == round(per_row[0] * 100) > 0
+    per_row = sample.attrs["step"]["per_row"]
+    assert est["rows"] == 100 and est["calls"] == 100 and per_row["calls"] == 1
+    assert est["prompt_tokens"] == round(per_row["prompt_tokens"] * 100) > 0
+    assert est["cost"] is None  # litellm has no price for a loopback model: unknown, not zero
+    assert est["seconds"] == round(per_row["seconds"] * 100 / 2, 1) > 0
+    # a rerun served from the cache projects the same numbers (cached calls keep their cost)
+    assert tk.project(tk.Step("s", prompt, llm).run(frame(4)), frame(100)) == est
     with pytest.raises(ValueError, match="needs the DataFrame returned by Step.run"):
         tk.project(frame(4), 10)
 
@@ -183,3 +188,21 @@ def test_interrupt_then_rerun_sends_only_the_missing_calls(run, prompt):
         out = tk.Step("s", prompt, llm).run(pd.DataFrame({"text": [f"r{i}" for i in range(200)]}))
         assert (out["s.status"] == "ok").all()
         assert srv.count - before == 200 - done
+
+
+def test_accept_truncated_parses_what_arrived(run, prompt):
+    with LoopbackServer(latency=0, reply=lambda body: "one two three four five six") as srv:
+        llm = llm_for(srv, run)
+        out = tk.Step("t", prompt, llm, accept_truncated=True, max_tokens=3).run(frame(1))
+        assert (out.loc[0, "t"], out.loc[0, "t.attempts"], srv.count) == ("one two three", 1, 1)
+        out = tk.Step("t", prompt, llm, max_retries=1, max_tokens=3).run(frame(1))
+        assert out.loc[0, "t.status"] == "failed" and "cut off at max_tokens" in out.loc[0, "t.error"]
+
+
+def test_declared_columns_exist_even_when_every_row_failed(run, prompt):
+    with LoopbackServer(latency=0, reply=lambda body: '{"question": "Q?"}') as srv:
+        step = tk.Step("qa", prompt, llm_for(srv, run), parse="json", columns=["question", "answer"],
+                       max_retries=1)
+        out = step.run(frame(2))
+    assert (out["qa.status"] == "failed").all() and out["qa.error"].eq("parse: the answer gave no answer").all()
+    assert out[["question", "answer"]].isna().all().all()

@@ -15,11 +15,12 @@ from .cache import Cache, CacheMiss  # noqa: E402
 from .llm import DEFAULT_MODEL, LLM, Completion, Retry, Usage  # noqa: E402
 from .prompts import Prompt, PromptError, load_prompt  # noqa: E402
 from .steps import ParseError, Step, project  # noqa: E402
+from .batch import batch  # noqa: E402
 from .viewer import compare, labels, show  # noqa: E402
 from .export import conversations, export_hf, export_jsonl, keep, sharegpt  # noqa: E402
 from .plots import overview  # noqa: E402
 
 __all__ = ["load_texts", "TextError", "TextWarning", "chunk", "DEFAULT_MODEL", "LLM", "Cache", "CacheMiss", "Completion", "Retry", "Usage",
-           "Prompt", "PromptError", "load_prompt", "Step", "ParseError", "project",
+           "Prompt", "PromptError", "load_prompt", "Step", "ParseError", "project", "batch",
            "show", "compare", "labels",
            "keep", "sharegpt", "conversations", "export_jsonl", "export_hf", "overview"]

@@ -16,7 +16,7 @@ import pandas as pd
 ROLES = {"system": "system", "human": "user", "gpt": "assistant"}  # ShareGPT "from" -> OpenAI "role"
 
 
-def keep(df, *, steps=("generic",), labels=None):
+def keep(df, *, steps, labels=None):
     """Split `df` into (kept, dropped): rows whose steps are not all "ok", or whose label is in
     `labels` (default "bad", if a `label` column is present), go to `dropped` with a
     `dropped_because` column, so failures and rejects stay inspectable instead of vanishing."""
@@ -106,9 +106,10 @@ def export_hf(pairs, folder, card=None):
     samples = [{"id": key, "conversations": conv} for key, conv in _samples(pairs)]
     turn = {"from": datasets.Value("string"), "value": datasets.Value("string")}
     features = datasets.Features({"id": datasets.Value("string"), "conversations": [turn]})
-    ds = datasets.Dataset.from_list(samples, features=features)
+    columns = {"id": [s["id"] for s in samples], "conversations": [s["conversations"] for s in samples]}
+    ds = datasets.Dataset.from_dict(columns, features=features)  # from_dict: an empty set works too
     folder = Path(folder)
-    ds.save_to_disk(str(folder))
+    ds.save_to_disk(str(folder), num_shards=1)  # one shard even when empty: 0 shards cannot be loaded
     (folder / "README.md").write_text(_card(samples, card or {}), encoding="utf-8")
     return ds
 

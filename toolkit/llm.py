@@ -2,6 +2,7 @@
 
     llm = LLM()                                    # the embedded SmolLM2, no key needed
     llm = LLM("openai/gpt-4o-mini", run="runs/qa") # any litellm model string
+    llm = LLM("hosted_vllm/qwen", deployments=[{"api_base": url1}, {"api_base": url2}])  # a fleet
     llm.complete("Say hi", max_tokens=8).text
 
 A call never vanishes: it returns a `Completion` that is either ok or carries the error's kind and
@@ -61,15 +62,23 @@ class Usage:
     completion_tokens: int = 0
     cost: float = 0.0
     cost_known: bool = True  # False once any answered call had no known price
+    # a fleet's share of the work: {deployment: {"calls", "failures", "last_error"}} (see fleet.py)
+    deployments: dict[str, dict] = field(default_factory=dict)
 
     def __sub__(self, other: Usage) -> Usage:
         return Usage(**{f.name: getattr(self, f.name) - getattr(other, f.name)
-                        for f in fields(self) if f.name != "cost_known"}, cost_known=self.cost_known)
+                        for f in fields(self) if f.name not in ("cost_known", "deployments")},
+                     cost_known=self.cost_known,
+                     deployments={name: {k: v - other.deployments.get(name, {}).get(k, 0)
+                                         if isinstance(v, int) else v for k, v in d.items()}
+                                  for name, d in self.deployments.items()})
 
     def as_dict(self) -> dict:
         d = asdict(self)
         d["cost"] = round(self.cost, 6) if self.cost_known else None
         del d["cost_known"]
+        if not self.deployments:
+            del d["deployments"]
         return d
 
     def frame(self) -> pd.DataFrame:
@@ -93,26 +102,47 @@ class Retry:
 
 
 class LLM:
-    """A model plus its cache (in the run folder), limiter and retry policy."""
+    """A model plus its cache (in the run folder), limiter and retry policy.
+
+    `deployments` (a list of dicts, or a litellm config YAML file) spreads the calls over a fleet of
+    servers; `max_concurrent`, `rpm` and `tpm` then hold per deployment. The cache key is `model`
+    either way, so a fleet run and a single-server run of the same model name share answers.
+    """
 
     def __init__(self, model: str | None = None, *, run: str | Path = "runs/default",
                  cache: str = "use", api_base: str | None = None, api_key: str | None = None,
                  max_concurrent: int | None = 8, rpm: int | None = None, tpm: int | None = None,
-                 timeout: float = 120.0, retry: Retry | None = None, transport: str = "auto"):
+                 timeout: float = 120.0, retry: Retry | None = None, transport: str = "auto",
+                 deployments: list[dict] | str | Path | None = None):
         self.model = model or DEFAULT_MODEL
         self.run = Path(run)
         self.timeout = timeout
         self.retry = retry or Retry()
         self.usage = Usage()
-        if self.model.startswith("local/"):
-            max_concurrent = 1  # one in-process model: calls are serialized anyway
-            from . import local_model
+        self.api_base, self._api_key = api_base, api_key  # the batch API reads them (batch.py)
+        if deployments is not None:
+            from .fleet import Fleet  # imported here: fleet.py builds on this module
 
-            local_model.weights_path(self.model.split("/", 1)[1])  # fail now if the model is unknown
-            local_model.register()
-        self._transport = transports.pick(self.model, api_base, api_key, transport)
-        if isinstance(self._transport, transports.LiteLLM) and not self.model.startswith("local/"):
-            _check_provider(self.model, api_key, api_base)
+            if api_base is not None or transport != "auto":
+                raise ValueError("with deployments=, each deployment names its own api_base (and "
+                                 "model); api_base= and transport= are for a single server")
+            self._transport = Fleet(self.model, deployments, api_key=api_key,
+                                    max_concurrent=max_concurrent, rpm=rpm, tpm=tpm)
+            self.usage.deployments = self._transport.usage
+            caps = [d.max_concurrent for d in self._transport.deployments]
+            self.concurrency = None if None in caps else sum(caps)
+            max_concurrent = rpm = tpm = None  # the fleet holds these per deployment
+        else:
+            if self.model.startswith("local/"):
+                max_concurrent = 1  # one in-process model: calls are serialized anyway
+                from . import local_model
+
+                local_model.weights_path(self.model.split("/", 1)[1])  # fail now if unknown
+                local_model.register()
+            self._transport = transports.pick(self.model, api_base, api_key, transport)
+            if isinstance(self._transport, transports.LiteLLM) and not self.model.startswith("local/"):
+                _check_provider(self.model, api_key, api_base)
+            self.concurrency = max_concurrent  # calls in flight at once (None: no limit), for estimates
         self.cache = Cache(self.run / "cache.sqlite", cache)
         self._limits = dict(max_concurrent=max_concurrent, rpm=rpm, tpm=tpm)
         Limiter(**self._limits)  # validate now; the live limiter is made on the toolkit's loop
@@ -157,13 +187,13 @@ class LLM:
             self._limiter = Limiter(**self._limits)
         start = time.monotonic()
         result = await self._send_with_retries(messages, params)
-        result.seconds = time.monotonic() - start
+        result.seconds = round(time.monotonic() - start, 3)
         if result.ok:
             self.cache.put(key, self.model, messages, params, _stored(result))
         return result
 
     async def _send_with_retries(self, messages: list[dict], params: dict) -> Completion:
-        estimate = sum(len(m.get("content") or "") for m in messages) // 4 + params.get("max_tokens", 256)
+        estimate = estimate_tokens(messages, params)
         attempt = 0
         while True:
             attempt += 1
@@ -194,6 +224,11 @@ class LLM:
                               attempts=attempt)
 
 
+def estimate_tokens(messages: list[dict], params: dict) -> int:
+    """What a call counts against a tokens-per-minute limit before its answer is known."""
+    return sum(len(m.get("content") or "") for m in messages) // 4 + params.get("max_tokens", 256)
+
+
 def _as_messages(messages: str | list[dict]) -> list[dict]:
     if isinstance(messages, str):
         return [{"role": "user", "content": messages}]
@@ -203,7 +238,7 @@ def _as_messages(messages: str | list[dict]) -> list[dict]:
 def _stored(c: Completion) -> dict:
     """What the cache keeps of a call: the answer and its usage, not how it was obtained."""
     return {k: getattr(c, k) for k in ("text", "reasoning", "finish_reason", "prompt_tokens",
-                                       "completion_tokens", "cost")}
+                                       "completion_tokens", "cost", "seconds")}
 
 
 def _check_provider(model: str, api_key: str | None, api_base: str | None) -> None:

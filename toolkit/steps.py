@@ -13,11 +13,13 @@ run resumes where it stopped.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import math
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -44,11 +46,16 @@ class Step:
               becomes one row per item, with `<step>.item` numbering the items of a parent row.
     validate: function (value, row) -> None/True when fine, or a message saying what is wrong.
     when:     function row -> bool; rows where it is False are `skipped`, not sent.
+    columns:  the keys a dict-returning parser must fill; they become columns even when every
+              row failed, so the next cell can rely on them.
+    accept_truncated: parse an answer that ran into max_tokens instead of asking again; for
+              steps that extract a list, whose parser can keep the complete items.
     """
 
     def __init__(self, name: str, prompt: str | Path | Prompt, llm: LLM | None = None, *,
                  parse: str | Callable | None = None, validate: Callable | None = None,
-                 when: Callable | None = None, max_retries: int = 2, **params):
+                 when: Callable | None = None, max_retries: int = 2,
+                 columns: list[str] | None = None, accept_truncated: bool = False, **params):
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise ValueError(f"step name {name!r} must be an identifier: it names output columns")
         self.name = name
@@ -56,6 +63,7 @@ class Step:
         self.llm = llm or LLM()
         self.parse = _parser(parse)
         self.validate, self.when, self.max_retries = validate, when, max_retries
+        self.columns, self.accept_truncated = columns, accept_truncated
         self.params = {**self.prompt.params, **params}
 
     def __repr__(self) -> str:
@@ -73,7 +81,7 @@ class Step:
 
     async def arun(self, df: pd.DataFrame, **constants) -> pd.DataFrame:
         self.prompt.check([*df.columns, *constants])  # before any request
-        start, before = time.monotonic(), self.llm.usage.as_dict()
+        start, before = time.monotonic(), copy.deepcopy(self.llm.usage)
         bar = tqdm(total=len(df), desc=self.name, unit="row")
         counts = {"ok": 0, "failed": 0, "skipped": 0, "cached": 0}
         rows = [{**r, **constants} for r in df.to_dict("records")]
@@ -92,13 +100,13 @@ class Step:
         finally:
             bar.close()
         out = self._frame(df, results)
-        usage = {k: v - before[k] if isinstance(v, (int, float)) and before[k] is not None else v
-                 for k, v in self.llm.usage.as_dict().items()}
+        usage = (self.llm.usage - before).as_dict()
         summary = {"step": self.name, "rows": len(df), **{k: counts[k] for k in ("ok", "failed", "skipped")},
                    "prompt_version": self.prompt.version, "model": self.llm.model,
                    "params": self.params, "seconds": round(time.monotonic() - start, 2),
+                   "concurrency": self.llm.concurrency,
                    "usage": usage,
-                   "tokens_per_row": _tokens_per_row(results)}
+                   "per_row": _per_row(results)}
         out.attrs["step"] = summary
         self._write_manifest(summary)
         print(_summary_line(summary))
@@ -107,7 +115,7 @@ class Step:
     async def _row(self, row: dict) -> dict:
         """Send, parse, validate; on a problem, show the model its answer and the problem, retry."""
         blank = {"status": "skipped", "error": None, "attempts": 0, "raw": None, "reasoning": None,
-                 "value": None, "_cached": False, "_tokens": (0, 0)}
+                 "value": None, "_cached": False, "_spend": Spend()}
         if self.when is not None and not self.when(row):
             return {**blank, "error": "not selected by when="}
         empty = [n for n in self.prompt.placeholders if _missing(row.get(n))]
@@ -115,14 +123,13 @@ class Step:
             return {**blank, "error": f"no value for {{{empty[0]}}} (an earlier step failed or "
                                       "skipped this row)"}
         messages = self.prompt.render(row)
-        tokens, cached = [0, 0], False
+        spend, cached = Spend(), False
         for attempt in range(1, self.max_retries + 2):
             c: Completion = await self.llm.call(messages, self.params, label=f"step {self.name!r}")
             cached = cached or c.cached
-            tokens[0] += c.prompt_tokens
-            tokens[1] += c.completion_tokens
+            spend.add(c)
             done = {**blank, "attempts": attempt, "raw": c.text, "reasoning": c.reasoning or None,
-                    "_cached": cached, "_tokens": tuple(tokens)}
+                    "_cached": cached, "_spend": spend}
             if not c.ok:
                 return {**done, "status": "failed", "error": f"{c.error_kind}: {c.error}"}
             problem, value = self._check(c, row)
@@ -136,7 +143,7 @@ class Step:
     def _check(self, c: Completion, row: dict) -> tuple[str | None, object]:
         if not c.text.strip():
             return "the answer was empty", None
-        if c.finish_reason == "length":
+        if c.finish_reason == "length" and not self.accept_truncated:
             return "the answer was cut off at max_tokens; answer more briefly", None
         try:
             value = self.parse(c.text)
@@ -144,6 +151,10 @@ class Step:
             return f"parse: {e}", None
         except Exception as e:  # a bug in the user's parser: say so, keep the row
             return f"parser raised {type(e).__name__}: {e}", None
+        for item in (value if isinstance(value, list) else [value]) if self.columns else []:
+            missing = [c for c in self.columns if not isinstance(item, dict) or c not in item]
+            if missing:
+                return f"parse: the answer gave no {missing[0]}", None
         try:
             verdict = self.validate(value, row) if self.validate else None
         except Exception as e:
@@ -160,12 +171,18 @@ class Step:
             status[f"{self.name}.prompt_version"] = self.prompt.version
             values = res["value"] if isinstance(res["value"], list) and res["value"] else [res["value"]]
             for item_no, value in enumerate(values):
-                rec = {**row.to_dict(), **_columns(self.name, value), **status}
+                rec = {**row.to_dict(), **self._columns(value), **status}
                 if isinstance(res["value"], list):
                     rec[f"{self.name}.item"] = item_no if res["value"] else None
                 records.append((index, rec))
         out = pd.DataFrame([r for _, r in records], index=[i for i, _ in records])
         return out[[*df.columns, *[c for c in out.columns if c not in df.columns]]]
+
+    def _columns(self, value) -> dict:
+        """A dict answer names its own columns (e.g. question, answer); anything else is `<step>`."""
+        if isinstance(value, dict):
+            return dict(value)
+        return dict.fromkeys(self.columns, None) if self.columns else {self.name: value}
 
     def _write_manifest(self, summary: dict) -> None:
         path = self.llm.run / "manifest.jsonl"
@@ -176,25 +193,51 @@ class Step:
 
 
 def project(result: pd.DataFrame, full: pd.DataFrame | int) -> dict:
-    """Estimate calls, tokens, cost and time for the full set from a step's run on a sample."""
+    """Estimate calls, tokens, cost and time for the full set from a step's run on a sample.
+
+    Cached answers count with what they cost when they were made, so a projection made from a
+    rerun (or a replayed notebook) is the same as one made from the first run.
+    """
     s = result.attrs.get("step")
     if not s:
         raise ValueError("project() needs the DataFrame returned by Step.run (it carries the run's "
                          "numbers in .attrs['step'])")
     n = full if isinstance(full, int) else len(full)
-    scale = n / max(s["rows"], 1)
-    p, c = s["tokens_per_row"]
-    sent = s["usage"]["calls"]
-    cost = s["usage"]["cost"]
-    return {"rows": n, "calls": round((sent + s["usage"]["cache_hits"]) * scale),
-            "prompt_tokens": round(p * n), "completion_tokens": round(c * n),
-            "cost": None if cost is None or not sent else round(cost / sent * (sent + s["usage"]["cache_hits"]) * scale, 4),
-            "seconds": round(s["seconds"] * scale, 1) if sent else None}
+    per_row = s["per_row"]
+    return {"rows": n, "calls": round(per_row["calls"] * n),
+            "prompt_tokens": round(per_row["prompt_tokens"] * n),
+            "completion_tokens": round(per_row["completion_tokens"] * n),
+            "cost": None if per_row["cost"] is None else round(per_row["cost"] * n, 4),
+            "seconds": round(per_row["seconds"] * n / min(n, s["concurrency"] or n), 1)}
 
 
-def _tokens_per_row(results: list[dict]) -> tuple[float, float]:
+@dataclass
+class Spend:
+    """What one row's calls cost, cached or not."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = 0.0
+    seconds: float = 0.0
+
+    def add(self, c: Completion) -> None:
+        self.calls += 1
+        self.prompt_tokens += c.prompt_tokens
+        self.completion_tokens += c.completion_tokens
+        self.cost = None if self.cost is None or c.cost is None else self.cost + c.cost
+        self.seconds += c.seconds
+
+
+def _per_row(results: list[dict]) -> dict:
     n = max(len(results), 1)
-    return (sum(r["_tokens"][0] for r in results) / n, sum(r["_tokens"][1] for r in results) / n)
+    spends = [r["_spend"] for r in results]
+    costs = [sp.cost for sp in spends]
+    return {"calls": sum(sp.calls for sp in spends) / n,
+            "prompt_tokens": sum(sp.prompt_tokens for sp in spends) / n,
+            "completion_tokens": sum(sp.completion_tokens for sp in spends) / n,
+            "cost": None if None in costs else sum(costs) / n,
+            "seconds": sum(sp.seconds for sp in spends) / n}
 
 
 def _summary_line(s: dict) -> str:
@@ -202,16 +245,17 @@ def _summary_line(s: dict) -> str:
     cost = "cost unknown" if u["cost"] is None else f"${u['cost']:.4f}"
     return (f"{s['step']}: {s['rows']} rows → {s['ok']} ok, {s['failed']} failed, {s['skipped']} skipped"
             f" | {u['calls']} calls sent, {u['cache_hits']} cache hits, {u['retries']} retries, "
-            f"{u['prompt_tokens'] + u['completion_tokens']} tokens, {cost}, {s['seconds']} s")
+            f"{u['prompt_tokens'] + u['completion_tokens']} tokens, {cost}, {s['seconds']} s"
+            + "".join(f"\n  {name}: {d['calls']} calls, {d['failures']} failed"
+                      + (f" (last: {d['last_error']})" if d["failures"] else "")
+                      for name, d in u.get("deployments", {}).items()))
 
 
 def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _columns(name: str, value) -> dict:
-    """A dict answer names its own columns (e.g. question, answer); anything else is `<step>`."""
-    return dict(value) if isinstance(value, dict) else {name: value}
+
 
 
 def _parser(parse) -> Callable[[str], object]:

@@ -95,21 +95,23 @@ class OpenAIHTTP:
         except aiohttp.ClientError as e:
             raise CallError("connection", f"{type(e).__name__}: {e}") from None
         try:
-            data = json.loads(raw)
-            choice = data["choices"][0]
-            message = choice["message"]
-        except (ValueError, KeyError, IndexError, TypeError):
+            return chat_reply(json.loads(raw), self._rates)
+        except ValueError:
             raise CallError("bad_response", f"malformed response body: {raw[:200]!r}") from None
-        text, reasoning = split_reasoning(message.get("content") or "", message.get("reasoning_content"))
-        usage = data.get("usage") or {}
-        return Reply(text, reasoning, choice.get("finish_reason"), usage.get("prompt_tokens", 0),
-                     usage.get("completion_tokens", 0), self._price(usage))
 
-    def _price(self, usage: dict) -> float | None:
-        if self._rates is None:
-            return None
-        return (self._rates[0] * usage.get("prompt_tokens", 0)
-                + self._rates[1] * usage.get("completion_tokens", 0))
+
+def chat_reply(data: dict, rates: tuple[float, float] | None) -> Reply:
+    """A chat.completion body as a Reply, priced at `rates` (per prompt / completion token)."""
+    try:
+        choice = data["choices"][0]
+        message = choice["message"]
+    except (KeyError, IndexError, TypeError):
+        raise CallError("bad_response", f"malformed response body: {str(data)[:200]!r}") from None
+    text, reasoning = split_reasoning(message.get("content") or "", message.get("reasoning_content"))
+    usage = data.get("usage") or {}
+    prompt, completion = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
+    cost = None if rates is None else rates[0] * prompt + rates[1] * completion
+    return Reply(text, reasoning, choice.get("finish_reason"), prompt, completion, cost)
 
 
 _pool: aiohttp.ClientSession | None = None

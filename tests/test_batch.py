@@ -1,0 +1,166 @@
+"""Batch mode against a loopback batch service: submit → poll → collect → resume after a restart."""
+
+import json
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+import toolkit as tk
+from tests.batch_server import BatchServer
+from tests.loopback import LoopbackServer
+
+SECRET = "sk-SENTINEL-batch-0123456789"
+
+
+@pytest.fixture
+def service():
+    with BatchServer(polls=3) as srv:
+        yield srv
+
+
+@pytest.fixture
+def prompt(tmp_path):
+    path = tmp_path / "echo.yaml"
+    path.write_text("params: {max_tokens: 50}\nmessages:\n  - user: 'Q: {text}'\n")
+    return path
+
+
+def step(srv, run, prompt, model="openai/loopback", **kw):
+    llm = tk.LLM(model, api_base=srv.url, api_key=SECRET, run=run,
+                 retry=tk.Retry(max_attempts=2, base_delay=0.01))
+    return tk.Step("qa", prompt, llm, **kw)
+
+
+def rows(n):
+    return pd.DataFrame({"text": [f"row {i}" for i in range(n)]})
+
+
+def submitted(srv, n=-1) -> list[dict]:
+    """The request lines of the n-th submitted batch, as the service received them."""
+    batch = list(srv.batches.values())[n]["object"]
+    return [json.loads(line) for line in srv.files[batch["input_file_id"]].splitlines()]
+
+
+def test_submit_poll_collect_then_the_step_runs_from_the_cache(service, run, prompt, capsys):
+    qa = step(service, run, prompt)
+    out = tk.batch(qa, rows(50), poll_seconds=0.01)
+    assert (out["qa.status"] == "ok").all()
+    assert list(out["qa"]) == [f"echo: Q: row {i}" for i in range(50)]
+    assert service.submissions == 1 and service.poll_count == 3 and service.live == 0
+    lines = submitted(service)
+    assert len(lines) == 50 and lines[0]["body"] == {
+        "model": "loopback", "messages": [{"role": "user", "content": "Q: row 0"}], "max_tokens": 50}
+    assert service.auth == {f"Bearer {SECRET}"}
+    printed = capsys.readouterr().out
+    assert "qa: batch batch-2 completed → 50 answered, 0 failed" in printed
+    assert "50 cache hits" in printed
+    state = json.loads((run / "batches" / "qa.json").read_text())
+    assert state["batch_id"] == "batch-2" and state["collected"] and state["status"] == "completed"
+    assert sorted(state["keys"]) == sorted(line["custom_id"] for line in lines)
+    assert qa.llm.usage.calls == 50 and qa.llm.usage.cache_hits == 50
+    # what the batch stored is what a live call stores: a live server sees no request for these
+    with LoopbackServer(latency=0) as live:
+        again = tk.Step("qa", prompt, tk.LLM("openai/loopback", api_base=live.url, run=run)).run(rows(50))
+        assert live.count == 0 and again["qa"].equals(out["qa"])
+    assert tk.batch(qa, rows(50), poll_seconds=0.01)["qa"].equals(out["qa"])
+    assert service.submissions == 1  # nothing left to submit
+    for path in run.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes()
+
+
+def test_only_uncached_and_distinct_requests_are_submitted(service, run, prompt):
+    qa = step(service, run, prompt)
+    tk.batch(qa, rows(10), poll_seconds=0.01)
+    df = pd.concat([rows(15), rows(15)], ignore_index=True)  # 5 new rows, each twice
+    out = tk.batch(qa, df, poll_seconds=0.01)
+    assert (out["qa.status"] == "ok").all() and len(out) == 30
+    assert [line["body"]["messages"][0]["content"] for line in submitted(service)] == \
+        [f"Q: row {i}" for i in range(10, 15)]
+
+
+def test_failed_requests_keep_their_reason_and_are_sent_again_next_time(run, prompt):
+    bad = {"poison": True}
+    with BatchServer(polls=2, fail=lambda b: "prompt too long" if bad["poison"] and "7" in str(
+            b["messages"]) else None) as srv:
+        qa = step(srv, run, prompt)
+        out = tk.batch(qa, rows(20), poll_seconds=0.01)
+        failed = out[out["qa.status"] == "failed"]
+        assert list(failed["text"]) == ["row 7", "row 17"]
+        assert failed["qa.error"].str.contains("batch: HTTP 400: prompt too long").all()
+        assert srv.live == 0  # failed stays failed: no live call behind the user's back
+        bad["poison"] = False
+        out = tk.batch(qa, rows(20), poll_seconds=0.01)
+        assert (out["qa.status"] == "ok").all()
+        resent = [line["body"]["messages"][0]["content"] for line in submitted(srv)]
+        assert resent == ["Q: row 7", "Q: row 17"]
+
+
+def test_a_feedback_retry_is_a_live_call(service, run, prompt):
+    def only_even(value, row):
+        return "not even" if int(row["text"].split()[1]) % 2 and "again" not in value else None
+    qa = step(service, run, prompt, validate=only_even,
+              parse=lambda text: text + (" again" if "could not be used" in text else ""))
+    out = tk.batch(qa, rows(6), poll_seconds=0.01)
+    assert (out["qa.status"] == "ok").all() and list(out["qa.attempts"]) == [1, 2] * 3
+    assert service.submissions == 1 and service.live == 3
+
+
+def test_an_expired_batch_keeps_its_answers_and_names_the_rest(run, prompt):
+    with BatchServer(polls=2, finish="expired") as srv:
+        out = tk.batch(step(srv, run, prompt), rows(10), poll_seconds=0.01)
+        assert (out["qa.status"] == "ok").sum() == 5
+        assert out["qa.error"].dropna().str.contains("the batch ended expired without answering it").all()
+
+
+def test_a_batch_the_service_rejects_fails_every_row_with_its_reason(service, run, prompt):
+    out = tk.batch(step(service, run, prompt, model="openai/nosuch"), rows(4), poll_seconds=0.01)
+    assert (out["qa.status"] == "failed").all()
+    assert out["qa.error"].str.contains("ended failed without answering it: line 1: model 'nosuch' "
+                                        "not found").all()
+
+
+def test_modes_and_models_without_a_batch_api_are_refused(service, run, prompt):
+    off = tk.Step("qa", prompt, tk.LLM("openai/loopback", api_base=service.url, run=run, cache="off"))
+    with pytest.raises(ValueError, match="cache='off' would not read them"):
+        tk.batch(off, rows(2))
+    fleet = tk.LLM("openai/loopback", deployments=[{"api_base": service.url}], run=run)
+    with pytest.raises(ValueError, match="is a fleet"):
+        tk.batch(tk.Step("qa", prompt, fleet), rows(2))
+    replay = tk.Step("qa", prompt, tk.LLM("openai/loopback", api_base=service.url, run=run,
+                                          cache="replay"))
+    with pytest.raises(tk.CacheMiss):
+        tk.batch(replay, rows(2))
+    assert service.submissions == 0 and service.poll_count == 0
+
+
+CELL = """
+import sys, pandas as pd, toolkit as tk
+llm = tk.LLM("openai/loopback", api_base=sys.argv[1], api_key="k", run=sys.argv[2])
+qa = tk.Step("qa", sys.argv[3], llm)
+tk.batch(qa, pd.DataFrame({"text": [f"row {i}" for i in range(40)]}), poll_seconds=0.05)
+"""
+
+
+def test_a_restarted_kernel_resumes_polling_instead_of_resubmitting(service, run, prompt):
+    service.hold = True  # the batch stays in progress while the first "kernel" polls it
+    kernel = subprocess.Popen([sys.executable, "-c", CELL, service.url, str(run), str(prompt)])
+    try:
+        deadline = time.monotonic() + 60
+        while service.poll_count < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert service.poll_count >= 3, "the first kernel never polled"
+    finally:
+        kernel.kill()
+        kernel.wait()
+    state = json.loads((run / "batches" / "qa.json").read_text())
+    assert not state["collected"] and len(state["keys"]) == 40
+    service.hold = False
+    llm = tk.LLM("openai/loopback", api_base=service.url, api_key="k", run=run)
+    out = tk.batch(tk.Step("qa", prompt, llm), rows(40), poll_seconds=0.01)
+    assert (out["qa.status"] == "ok").all()
+    assert service.submissions == 1 and service.live == 0
+    assert json.loads((run / "batches" / "qa.json").read_text())["collected"]

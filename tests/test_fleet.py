@@ -1,0 +1,204 @@
+"""A fleet of loopback servers: spreading, waiting, a server dying mid-run, the shared cache, config."""
+
+import json
+import threading
+import time
+
+import pandas as pd
+import pytest
+
+from toolkit import LLM, Retry, Step
+from toolkit import fleet as fleet_module
+from toolkit import limiter as limiter_module
+from tests.loopback import Fault, LoopbackServer
+
+QUICK = Retry(base_delay=0.01, max_delay=0.05)
+
+
+@pytest.fixture
+def servers():
+    srvs = [LoopbackServer(latency=0.01).start() for _ in range(3)]
+    yield srvs
+    for s in srvs:
+        s.stop()
+
+
+@pytest.fixture
+def prompt(tmp_path):
+    path = tmp_path / "echo.yaml"
+    path.write_text("messages:\n  - user: '{text}'\n")
+    return path
+
+
+def fleet(srvs, run, **kw):
+    kw.setdefault("retry", QUICK)
+    return LLM("openai/loopback", deployments=[{"api_base": s.url} for s in srvs], api_key="k",
+               run=run, **kw)
+
+
+def rows(n, tag="row"):
+    return pd.DataFrame({"text": [f"{tag} {i}" for i in range(n)]})
+
+
+def test_2000_rows_over_three_servers_one_dies_midway(servers, run, prompt):
+    servers[1].faults = lambda i, body: "drop" if i >= 200 else None  # dead after its 200th request
+    llm = fleet(servers, run)
+    out = Step("qa", prompt, llm).run(rows(2000))
+    assert (out["qa.status"] == "ok").all() and (out["qa"] == "echo: " + out["text"]).all()
+    per = llm.usage.deployments
+    dead = per[servers[1].url]
+    assert dead["calls"] == 200 and dead["failures"] >= 1
+    assert "ServerDisconnected" in dead["last_error"]
+    assert [per[s.url]["failures"] for s in (servers[0], servers[2])] == [0, 0]
+    # every request that reached a server is one the fleet counted, answered or failed
+    assert sum(s.count for s in servers) == sum(d["calls"] + d["failures"] for d in per.values())
+    assert sum(d["calls"] for d in per.values()) == llm.usage.calls == 2000
+    assert llm.usage.retries == dead["failures"] and llm.usage.failures == 0
+    assert servers[0].count > 800 and servers[2].count > 800
+
+
+def test_a_server_stopped_midway_loses_no_row(servers, run, prompt):
+    victim = servers[0]
+
+    def kill():
+        while victim.count < 300:
+            time.sleep(0.005)
+        victim.stop()
+    killer = threading.Thread(target=kill)
+    killer.start()
+    llm = fleet(servers, run)
+    out = Step("qa", prompt, llm).run(rows(2000))
+    killer.join()
+    assert (out["qa.status"] == "ok").all()
+    per = llm.usage.deployments
+    assert per[victim.url]["failures"] >= 1 and per[victim.url]["calls"] <= victim.count
+    assert sum(d["calls"] for d in per.values()) == 2000
+    assert sum(per[s.url]["calls"] for s in servers[1:]) >= 2000 - victim.count
+
+
+def test_callers_wait_for_a_slot_instead_of_getting_429(run):
+    with LoopbackServer(latency=0.05, max_concurrent=4) as a, \
+            LoopbackServer(latency=0.05, max_concurrent=4) as b:
+        llm = fleet([a, b], run, max_concurrent=4)
+        results = llm.complete_many([f"c{i}" for i in range(64)])
+        assert all(r.ok and r.attempts == 1 for r in results)
+        assert (a.rejected, b.rejected) == (0, 0)
+        assert a.peak_concurrency == b.peak_concurrency == 4
+
+
+def test_a_slow_server_takes_less_of_the_work(run):
+    with LoopbackServer(latency=0.01) as fast, LoopbackServer(latency=0.1) as slow:
+        fleet([fast, slow], run, max_concurrent=4).complete_many([f"s{i}" for i in range(400)])
+        assert fast.count + slow.count == 400
+        assert slow.count < fast.count / 4  # a slot is taken wherever one opens, not dealt round-robin
+
+
+def test_a_429_sends_the_call_to_another_deployment(servers, run):
+    servers[0].fail_all(Fault("429", retry_after=30))
+    llm = fleet(servers, run)
+    results = llm.complete_many([f"r{i}" for i in range(60)])
+    assert all(r.ok for r in results)
+    assert servers[0].count <= 8  # the first wave of slots only: then it cools down for its Retry-After
+    assert llm.usage.deployments[servers[0].url]["failures"] == servers[0].count
+
+
+def test_fleet_and_single_server_runs_share_the_cache(servers, run):
+    fleet(servers, run).complete_many(["shared a", "shared b"], max_tokens=5)
+    single = LLM("openai/loopback", api_base=servers[2].url, api_key="k", run=run)
+    assert all(r.cached for r in single.complete_many(["shared a", "shared b"], max_tokens=5))
+    single.complete("single first")
+    before = sum(s.count for s in servers)
+    assert fleet(servers, run).complete("single first").cached
+    assert sum(s.count for s in servers) == before
+
+
+def test_a_deployment_through_litellm_serves_alongside_direct_ones(servers, run):
+    llm = LLM("openai/loopback", api_key="k", run=run, retry=QUICK, max_concurrent=2,
+              deployments=[{"api_base": servers[0].url},
+                           {"model": "litellm_proxy/loopback", "api_base": servers[1].url}])
+    assert [type(d.transport).__name__ for d in llm._transport.deployments] == ["OpenAIHTTP", "LiteLLM"]
+    results = llm.complete_many([f"m{i}" for i in range(40)])
+    assert [r.text for r in results] == [f"echo: m{i}" for i in range(40)]
+    assert servers[0].count > 0 and servers[1].count > 0
+    assert {q["body"]["model"] for q in servers[1].requests} == {"loopback"}
+
+
+def test_a_dead_fleet_fails_fast_and_names_each_deployment(servers, run, monkeypatch):
+    monkeypatch.setattr(fleet_module, "COOLDOWN", 0.2)
+    for s in servers:
+        s.fail_all("503")
+    llm = fleet(servers, run, retry=Retry(max_attempts=4, base_delay=0.01))
+    start = time.monotonic()
+    results = llm.complete_many([f"d{i}" for i in range(30)])
+    assert 0.2 <= time.monotonic() - start < 10  # waited for the cooldowns, no longer
+    # attempts made while every deployment cooled down never reached a server
+    assert sum(s.count for s in servers) < sum(r.attempts for r in results)
+    assert all(not r.ok for r in results)
+    assert any("every deployment of 'openai/loopback' is cooling down" in r.error for r in results)
+    assert all(s.url in " ".join(r.error for r in results) for s in servers)
+    assert all(d["failures"] >= 1 for d in llm.usage.deployments.values())
+
+
+def test_rpm_holds_per_deployment(servers, run, monkeypatch):
+    monkeypatch.setattr(limiter_module, "WINDOW", 1.0)  # a one-second "minute"
+    fleet(servers[:2], run, rpm=2).complete_many([f"p{i}" for i in range(8)])
+    for s in servers[:2]:
+        times = sorted(q["time"] for q in s.requests)
+        assert len(times) == 4 and times[2] - times[0] >= 0.95 and times[3] - times[1] >= 0.95
+
+
+def test_usage_per_deployment_reaches_the_manifest(servers, run, prompt):
+    llm = fleet(servers, run)
+    before = json.loads(json.dumps(llm.usage.as_dict()))
+    Step("qa", prompt, llm).run(rows(30))
+    entry = json.loads((run / "manifest.jsonl").read_text().splitlines()[-1])
+    per = entry["usage"]["deployments"]
+    assert set(per) == {s.url for s in servers}
+    assert sum(d["calls"] for d in per.values()) == 30
+    assert before["deployments"][servers[0].url]["calls"] == 0
+    share = llm.usage - type(llm.usage)(deployments={servers[0].url: {"calls": 5}})
+    assert share.deployments[servers[0].url]["calls"] == per[servers[0].url]["calls"] - 5
+
+
+def test_litellm_config_file(tmp_path, servers, run, monkeypatch):
+    monkeypatch.setenv("FLEET_TEST_KEY", "sk-from-env")
+    config = tmp_path / "fleet.yaml"
+    config.write_text(f"""
+model_list:
+  - model_name: qwen
+    litellm_params: {{model: openai/loopback, api_base: "{servers[0].url}",
+                      api_key: os.environ/FLEET_TEST_KEY, max_parallel_requests: 3}}
+  - model_name: qwen
+    litellm_params: {{model: openai/loopback, api_base: "{servers[1].url}", rpm: 600}}
+  - model_name: other
+    litellm_params: {{model: openai/other, api_base: "{servers[2].url}"}}
+""")
+    llm = LLM("qwen", deployments=config, api_key="k", run=run, retry=QUICK)
+    first, second = llm._transport.deployments
+    assert (first.max_concurrent, second.max_concurrent, second.window.rpm) == (3, 8, 600)
+    assert all(r.ok for r in llm.complete_many([f"y{i}" for i in range(20)]))
+    assert servers[2].count == 0 and servers[0].count + servers[1].count == 20
+    assert {q["headers"]["Authorization"] for q in servers[0].requests} == {"Bearer sk-from-env"}
+    assert "sk-from-env" not in (run / "cache.sqlite").read_bytes().decode(errors="replace")
+    with pytest.raises(ValueError,
+                       match=r"no deployment named 'llama' \(model_name values: \['other', 'qwen'\]\)"):
+        LLM("llama", deployments=config, run=run)
+    config.write_text("model_list:\n  - {model_name: q, litellm_params: {model: openai/x, "
+                      "api_base: 'http://h/v1', api_key: os.environ/NOT_SET_ANYWHERE}}\n")
+    with pytest.raises(ValueError, match="NOT_SET_ANYWHERE, which is not set"):
+        LLM("q", deployments=config, run=run)
+
+
+def test_deployment_mistakes_are_refused_before_any_request(servers, run):
+    with pytest.raises(ValueError, match="deployment 2: api_version not supported"):
+        LLM("g", deployments=[{"model": "openai/x", "api_base": servers[0].url},
+                              {"model": "azure/x", "api_version": "2024"}], run=run)
+    with pytest.raises(ValueError, match="lists a deployment twice"):
+        LLM("openai/x", deployments=[{"api_base": servers[0].url}] * 2, api_key="k", run=run)
+    with pytest.raises(ValueError, match="each deployment names its own api_base"):
+        LLM("openai/x", deployments=[{"api_base": servers[0].url}], api_base=servers[1].url, run=run)
+    with pytest.raises(ValueError, match="needs at least one deployment"):
+        LLM("openai/x", deployments=[], run=run)
+    with pytest.raises(ValueError, match="max_concurrent must be a positive number"):
+        LLM("openai/x", deployments=[{"api_base": servers[0].url, "max_concurrent": 0}], run=run)
+    assert sum(s.count for s in servers) == 0

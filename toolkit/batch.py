@@ -1,0 +1,274 @@
+"""Batch mode: run a step through a provider's batch API (OpenAI-style /v1/files + /v1/batches).
+
+    out = tk.batch(qa, chunks)     # the DataFrame qa.run(chunks) would give, at batch prices
+
+Each row's request is written to a JSONL file (custom_id = its cache key; rows already in the
+cache are left out), uploaded, submitted and polled with a progress bar. Every answer goes into the
+cache as a live call would store it, then the step runs from the cache, so viewers, export and
+reruns work unchanged. A request the batch failed stays failed with the batch's reason (the next
+`tk.batch` sends it again); a feedback retry, when an answer did not parse or validate, is a
+live call.
+
+The batch id is saved in `<run>/batches/<step>.json` the moment the batch exists: after an
+interrupt or a kernel restart, running the cell again resumes polling it instead of paying twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import aiohttp
+import pandas as pd
+from tqdm.auto import tqdm
+
+from . import aio
+from .cache import call_key
+from .fleet import Fleet
+from .llm import LLM, Completion, _stored
+from .steps import Step, _missing
+from .transports import CallError, chat_reply
+
+DONE = {"completed", "failed", "expired", "cancelled"}  # a batch in one of these will not change
+
+
+class BatchError(RuntimeError):
+    """The batch service refused a request (the message has its status and answer)."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+def batch(step: Step, df: pd.DataFrame, *, poll_seconds: float = 30.0, **constants) -> pd.DataFrame:
+    """Run `step` over `df` through the provider's batch API; blocks the cell while it polls.
+
+    Interrupt it at any time: the batch keeps running at the provider, and the next call resumes.
+    """
+    return aio.run_sync(abatch(step, df, poll_seconds=poll_seconds, **constants))
+
+
+async def abatch(step: Step, df: pd.DataFrame, *, poll_seconds: float = 30.0,
+                 **constants) -> pd.DataFrame:
+    llm = step.llm
+    if llm.cache.mode == "replay":  # recorded answers only: the step raises CacheMiss for the rest
+        return await step.arun(df, **constants)
+    step.prompt.check([*df.columns, *constants])  # before anything is sent
+    service = _Service(llm)
+    state_path = llm.run / "batches" / f"{step.name}.json"
+    failed: dict[str, str] = {}  # cache key -> why the batch has no answer for it
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as http:
+        state = json.loads(state_path.read_text()) if state_path.exists() else None
+        if state and not state["collected"]:
+            failed |= await service.finish(http, state, state_path, step.name, poll_seconds)
+        todo = {k: r for k, r in _requests(step, df, constants).items()
+                if k not in failed and llm.cache.get(k) is None}
+        if todo:
+            state = await service.submit(http, todo, state_path, step)
+            failed |= await service.finish(http, state, state_path, step.name, poll_seconds)
+    with _answering_failures(llm, failed):
+        return await step.arun(df, **constants)
+
+
+def _requests(step: Step, df: pd.DataFrame, constants: dict) -> dict[str, list[dict]]:
+    """The first request of every row the step would send: cache key -> messages."""
+    out = {}
+    for record in df.to_dict("records"):
+        row = {**record, **constants}
+        if step.when is not None and not step.when(row):
+            continue
+        if any(_missing(row.get(n)) for n in step.prompt.placeholders):
+            continue
+        messages = step.prompt.render(row)
+        out[call_key(step.llm.model, messages, step.params)] = messages
+    return out
+
+
+class _Service:
+    """One provider's batch endpoints, reached with the LLM's base URL and key."""
+
+    def __init__(self, llm: LLM):
+        import litellm
+
+        if isinstance(llm._transport, Fleet) or llm.model.startswith("local/"):
+            raise ValueError(f"batch mode needs a provider's batch API; {llm.model!r} is "
+                             f"{'a fleet' if isinstance(llm._transport, Fleet) else 'the embedded model'}")
+        if llm.cache.mode != "use":
+            raise ValueError(f"batch mode brings answers to the step through the cache; "
+                             f"cache={llm.cache.mode!r} would not read them (use 'use')")
+        self.llm = llm
+        name, provider, key, base = litellm.get_llm_provider(llm.model, api_base=llm.api_base,
+                                                             api_key=llm._api_key)
+        if base is None and provider != "openai":
+            raise ValueError(f"batch mode needs an OpenAI-style batch API (/v1/files, /v1/batches); "
+                             f"give LLM(..., api_base=) for {llm.model!r}")
+        self.base = (base or "https://api.openai.com/v1").rstrip("/")
+        self.model = name  # the provider's name for it, without litellm's prefix
+        key = key or os.environ.get("OPENAI_API_KEY")
+        self.headers = {"Authorization": f"Bearer {key}"} if key else {}
+        info = _model_info(litellm, llm.model)
+        rates = (info.get("input_cost_per_token_batches"), info.get("output_cost_per_token_batches"))
+        self.rates = rates if None not in rates else None
+
+    async def _call(self, http: aiohttp.ClientSession, method: str, path: str, **kw) -> bytes:
+        async with http.request(method, self.base + path, headers=self.headers, **kw) as r:
+            body = await r.read()
+            if r.status != 200:
+                raise BatchError(f"{method} {path}: HTTP {r.status}: "
+                                 f"{body[:300].decode(errors='replace')}", r.status)
+            return body
+
+    async def submit(self, http, todo: dict[str, list[dict]], state_path: Path, step: Step) -> dict:
+        """Write, upload and submit the requests; save the batch id before anything else happens."""
+        state_path.parent.mkdir(parents=True, exist_ok=True)
+        requests = state_path.with_suffix(".requests.jsonl")
+        with open(requests, "w", encoding="utf-8") as f:
+            for key, messages in todo.items():
+                f.write(json.dumps({"custom_id": key, "method": "POST", "url": "/v1/chat/completions",
+                                    "body": {"model": self.model, "messages": messages,
+                                             **step.params}}, ensure_ascii=False) + "\n")
+        form = aiohttp.FormData()
+        form.add_field("purpose", "batch")
+        form.add_field("file", requests.read_bytes(), filename=f"{step.name}.jsonl",
+                       content_type="application/jsonl")
+        file_id = json.loads(await self._call(http, "POST", "/files", data=form))["id"]
+        created = json.loads(await self._call(http, "POST", "/batches", json={
+            "input_file_id": file_id, "endpoint": "/v1/chat/completions",
+            "completion_window": "24h"}))
+        state = {"batch_id": created["id"], "input_file_id": file_id, "model": self.llm.model,
+                 "params": step.params, "keys": list(todo), "status": created["status"],
+                 "submitted": time.strftime("%Y-%m-%dT%H:%M:%S"), "collected": False}
+        _save(state_path, state)
+        return state
+
+    async def finish(self, http, state: dict, state_path: Path, name: str,
+                     poll_seconds: float) -> dict[str, str]:
+        """Poll until the batch is done, put its answers in the cache; the failures' reasons."""
+        start = time.monotonic()
+        batch = await self._poll(http, state, name, poll_seconds)
+        answers, failed = {}, {}
+        for file_id in (batch.get("output_file_id"), batch.get("error_file_id")):
+            if file_id:
+                for line in (await self._call(http, "GET", f"/files/{file_id}/content")).splitlines():
+                    if line.strip():
+                        _read_line(json.loads(line), answers, failed, self.rates)
+        errors = [e.get("message", "") for e in (batch.get("errors") or {}).get("data") or []]
+        why = "; ".join(errors[:3]) + (f" (and {len(errors) - 3} more)" if len(errors) > 3 else "")
+        for key in state["keys"]:
+            if key not in answers and key not in failed:
+                failed[key] = f"the batch ended {batch['status']} without answering it" + (
+                    f": {why}" if why else "")
+        self._store(state_path, state, answers)
+        state.update(status=batch["status"], request_counts=batch.get("request_counts"),
+                     collected=True)
+        _save(state_path, state)
+        print(_summary(name, state, answers, failed, time.monotonic() - start))
+        return failed
+
+    async def _poll(self, http, state: dict, name: str, poll_seconds: float) -> dict:
+        bar = tqdm(total=len(state["keys"]), desc=f"{name} batch", unit="request")
+        try:
+            while True:
+                try:
+                    batch = json.loads(await self._call(http, "GET", f"/batches/{state['batch_id']}"))
+                except (aiohttp.ClientError, TimeoutError, BatchError) as e:
+                    if isinstance(e, BatchError) and e.status != 429 and e.status < 500:
+                        raise
+                    bar.set_postfix_str(f"poll failed ({e}), retrying")  # the batch runs on
+                else:
+                    counts = batch.get("request_counts") or {}
+                    bar.n = (counts.get("completed") or 0) + (counts.get("failed") or 0)
+                    bar.set_postfix_str(f"{batch['id']} {batch['status']}")
+                    if batch["status"] in DONE:
+                        return batch
+                await asyncio.sleep(poll_seconds)
+        finally:
+            bar.close()
+
+    def _store(self, state_path: Path, state: dict, answers: dict[str, Completion]) -> None:
+        """Put each answer in the cache under its request (read back from the submitted file)."""
+        usage = self.llm.usage
+        with open(state_path.with_suffix(".requests.jsonl"), encoding="utf-8") as f:
+            for line in f:
+                request = json.loads(line)
+                c = answers.get(request["custom_id"])
+                if c is None:
+                    continue
+                self.llm.cache.put(request["custom_id"], state["model"], request["body"]["messages"],
+                                   state["params"], _stored(c))
+                usage.calls += 1
+                usage.prompt_tokens += c.prompt_tokens
+                usage.completion_tokens += c.completion_tokens
+                if c.cost is None:
+                    usage.cost_known = False
+                else:
+                    usage.cost += c.cost
+
+
+def _read_line(line: dict, answers: dict, failed: dict, rates) -> None:
+    """One line of an output or error file: an answer, or the reason there is none."""
+    key, response = line["custom_id"], line.get("response") or {}
+    if response.get("status_code") == 200:
+        try:
+            reply = chat_reply(response.get("body"), rates)
+        except CallError as e:
+            failed[key] = e.message
+            return
+        answers[key] = Completion(text=reply.text, reasoning=reply.reasoning,
+                                  finish_reason=reply.finish_reason, prompt_tokens=reply.prompt_tokens,
+                                  completion_tokens=reply.completion_tokens, cost=reply.cost)
+        return
+    error = line.get("error") or (response.get("body") or {}).get("error") or {}
+    status = f"HTTP {response['status_code']}: " if response.get("status_code") else ""
+    failed[key] = status + (error.get("message") or json.dumps(line)[:300])
+
+
+@contextmanager
+def _answering_failures(llm: LLM, failed: dict[str, str]):
+    """While the step reads the batch's answers from the cache, a request the batch failed fails
+    again with the batch's reason instead of going live."""
+    if not failed:
+        yield
+        return
+    live = llm._transport
+    llm._transport = _Failures(live, failed)
+    try:
+        yield
+    finally:
+        llm._transport = live
+
+
+class _Failures:
+    def __init__(self, live, failed: dict[str, str]):
+        self.live, self.failed = live, failed
+
+    async def send(self, model: str, messages: list[dict], params: dict, timeout: float):
+        reason = self.failed.get(call_key(model, messages, params))
+        if reason is not None:
+            raise CallError("batch", reason)
+        return await self.live.send(model, messages, params, timeout)
+
+
+def _model_info(litellm, model: str) -> dict:
+    try:
+        return litellm.get_model_info(model)
+    except Exception:  # a model litellm has no price for
+        return {}
+
+
+def _save(path: Path, state: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=1), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _summary(name: str, state: dict, answers: dict, failed: dict, seconds: float) -> str:
+    cost = [c.cost for c in answers.values()]
+    price = "cost unknown" if None in cost else f"${sum(cost):.4f}"
+    tokens = sum(c.prompt_tokens + c.completion_tokens for c in answers.values())
+    return (f"{name}: batch {state['batch_id']} {state['status']} → {len(answers)} answered, "
+            f"{len(failed)} failed | {tokens} tokens, {price}, {seconds:.1f} s")
