@@ -45,6 +45,10 @@ _CUT = len(_GAPS)  # the level of pieces cut from a run without spaces
 _WINDOW = 64  # characters per allowed token looked at when cutting a run: more than any token holds
 _LONG = 8  # a piece over max_tokens * _LONG characters is split before it is counted (see _presplit)
 _TINY = 4  # a document's last chunk under max_tokens / _TINY takes pieces from the chunk before
+_HUGE = 100_000  # a piece over this many characters is split into runs of parts, not parts (see _runs)
+_LAST_GAPS = [re.compile(r".*" + gap.pattern, re.DOTALL) for gap in _GAPS]  # the last gap in a window
+_SPACE = re.compile(r"\s*")
+_TOKEN_BYTES = 128  # no token of cl100k_base or o200k_base spans more bytes (so more characters)
 
 
 def chunk(
@@ -267,10 +271,18 @@ class _Packer:
         if not self.counter.additive:
             return
         for piece, after in zip(self.pieces[first:stop], self.pieces[first + 1 : stop + 1]):
-            if piece.through is None and self.text[after.start - 1] == "\n" and self.text[after.start] != "/":
+            if (piece.through is None and self.text[after.start - 1] == "\n" and self.text[after.start] != "/"
+                    and not self._surely_over(piece)):
                 piece.through = self.counter.count(self.text[piece.start : after.start])
 
+    def _surely_over(self, piece: _Piece) -> bool:
+        """Too many characters to be within the limit: counting, say, 50 MB without a space (one
+        pre-token to tiktoken) would take minutes only to learn it must be split."""
+        return isinstance(self.counter, _Tiktoken) and piece.end - piece.start > self.limit * _TOKEN_BYTES
+
     def _tokens(self, piece: _Piece) -> int:
+        if piece.tokens is None and self._surely_over(piece):
+            return self.limit + 1  # not stored: only ever compared with the limit, then split
         if piece.tokens is None:
             piece.tokens = self.counter.count(self.text[piece.start : piece.end])
         return piece.tokens
@@ -291,6 +303,8 @@ class _Packer:
         if piece.level == _CUT - 1:
             return self._cut(piece)
         level = piece.level + 1
+        if piece.end - piece.start > max(self.limit * _LONG, _HUGE):
+            return [part for run in self._runs(piece, level) for part in self._presplit(run)]
         children = _split(self.text, piece.start, piece.end, level, piece.clean_start, piece.clean_end)
         if len(children) == 1:  # e.g. a paragraph of one sentence: same span, same counts
             children[0].tokens, children[0].through = piece.tokens, piece.through
@@ -303,12 +317,39 @@ class _Packer:
             return self._split_finer(piece)
         return [piece]
 
-    def _cut(self, piece: _Piece) -> list[_Piece]:
-        """A run without spaces, cut into the longest prefixes that fit."""
-        pieces, start = [], piece.start
+    def _runs(self, piece: _Piece, level: int) -> list[_Piece]:
+        """A huge piece (say a 50 MB file without a line break) cut at the gaps of `level` into runs
+        of whole parts of at most max_tokens / 2 characters (a longer part alone): tens of
+        thousands of pieces to count instead of millions. A run of several parts is split into
+        them only if it does not fit alone, so a chunk ends at most half a run short of full."""
+        text, size, runs, start = self.text, max(self.limit // 2, 1), [], piece.start
         while start < piece.end:
-            window = self.text[start : min(piece.end, start + self.limit * _WINDOW)]
+            stop = start + size
+            gap = _LAST_GAPS[level].match(text, start, stop + 1) if stop < piece.end else None
+            if gap is None and stop < piece.end:  # one part longer than a run: it goes alone
+                gap = _GAPS[level].search(text, start, piece.end)
+            end = start + len(text[start : gap.start(1)].rstrip()) if gap else piece.end
+            after = _SPACE.match(text, gap.end(1)).end() if gap else piece.end
+            several = _GAPS[level].search(text, start, end) is not None
+            clean = level < 2  # as in _split: paragraph and sentence gaps are sentence boundaries
+            runs.append(_Piece(start, end, level - 1 if several else level,
+                               piece.clean_start if start == piece.start else clean,
+                               piece.clean_end if end == piece.end else clean))
+            start = after
+        return runs
+
+    def _cut(self, piece: _Piece) -> list[_Piece]:
+        """A run without spaces, cut into the longest prefixes that fit. The window starts a quarter
+        longer than the last cut and doubles while all of it fits (encoding limit * _WINDOW
+        characters for each cut made a long run slow)."""
+        pieces, start, size = [], piece.start, self.limit * _LONG
+        while start < piece.end:
+            stop = min(piece.end, start + size)
+            window = self.text[start:stop]
             chars, tokens = self.counter.fit(window, self.limit)
+            if chars == len(window) and stop < piece.end and size < self.limit * _WINDOW:
+                size = min(size * 2, self.limit * _WINDOW)  # all of it fits: a longer prefix may too
+                continue
             if not chars:
                 raise ValueError(
                     f"max_tokens={self.limit} is less than the tokens of the single character "
@@ -317,5 +358,5 @@ class _Packer:
             end = start + chars
             clean_start = start == piece.start and piece.clean_start
             pieces.append(_Piece(start, end, _CUT, clean_start, end == piece.end and piece.clean_end, tokens))
-            start = end
+            start, size = end, max(chars + chars // 4, 16)
         return pieces

@@ -137,7 +137,8 @@ class Step:
                 return {**done, "status": "ok", "value": value}
             if attempt > self.max_retries:
                 return {**done, "status": "failed", "error": problem}
-            messages = [*messages, {"role": "assistant", "content": c.text},
+            # an empty assistant turn is refused by some providers: say it was empty instead
+            messages = [*messages, {"role": "assistant", "content": c.text or "(no answer)"},
                         {"role": "user", "content": FEEDBACK.format(problem=problem)}]
 
     def _check(self, c: Completion, row: dict) -> tuple[str | None, object]:
@@ -244,7 +245,8 @@ def _summary_line(s: dict) -> str:
     u = s["usage"]
     cost = "cost unknown" if u["cost"] is None else f"${u['cost']:.4f}"
     return (f"{s['step']}: {s['rows']} rows → {s['ok']} ok, {s['failed']} failed, {s['skipped']} skipped"
-            f" | {u['calls']} calls sent, {u['cache_hits']} cache hits, {u['retries']} retries, "
+            f" | {u['calls'] + u['retries'] + u['failures']} requests ({u['retries']} retried, "
+            f"{u['failures']} failed), {u['cache_hits']} cache hits, "
             f"{u['prompt_tokens'] + u['completion_tokens']} tokens, {cost}, {s['seconds']} s"
             + "".join(f"\n  {name}: {d['calls']} calls, {d['failures']} failed"
                       + (f" (last: {d['last_error']})" if d["failures"] else "")
