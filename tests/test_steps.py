@@ -2,6 +2,7 @@
 
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -206,3 +207,18 @@ def test_declared_columns_exist_even_when_every_row_failed(run, prompt):
         out = step.run(frame(2))
     assert (out["qa.status"] == "failed").all() and out["qa.error"].eq("parse: the answer gave no answer").all()
     assert out[["question", "answer"]].isna().all().all()
+
+
+def test_a_step_on_the_embedded_model_feeds_the_validator_back(run, prompt):
+    """The real model, not a server: two rows, every answer refused once, the feedback recorded."""
+    step = tk.Step("real", prompt, tk.LLM(run=run), max_tokens=8, max_retries=1, accept_truncated=True,
+                   validate=lambda value, row: "say it in French")
+    out = step.run(pd.DataFrame({"text": ["Say hello.", "Say goodbye."]}))
+    assert out["real.status"].tolist() == ["failed", "failed"]
+    assert out["real.error"].tolist() == ["say it in French"] * 2
+    assert (out["real.attempts"] == 2).all() and out["real.raw"].str.strip().str.len().gt(0).all()
+    requests = [json.loads(r) for (r,) in sqlite3.connect(run / "cache.sqlite").execute(
+        "SELECT request FROM calls")]
+    second = [r["messages"] for r in requests if len(r["messages"]) == 4]
+    assert len(requests) == 4 and len(second) == 2
+    assert all(m[3]["role"] == "user" and "say it in French" in m[3]["content"] for m in second)

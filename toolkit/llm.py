@@ -43,7 +43,7 @@ class Completion:
     attempts: int = 0
     error_kind: str | None = None
     error: str | None = None
-    seconds: float = 0.0
+    seconds: float = 0.0    # how long the model took to answer (not queueing or backoff)
 
     @property
     def ok(self) -> bool:
@@ -185,9 +185,7 @@ class LLM:
                             "to record it.")
         if self._limiter is None:
             self._limiter = Limiter(**self._limits)
-        start = time.monotonic()
         result = await self._send_with_retries(messages, params)
-        result.seconds = round(time.monotonic() - start, 3)
         if result.ok:
             self.cache.put(key, self.model, messages, params, _stored(result))
         return result
@@ -199,6 +197,7 @@ class LLM:
             attempt += 1
             try:
                 async with self._limiter.slot(estimate):
+                    sent = time.monotonic()  # the answer's own time, not the time spent queued
                     reply = await self._transport.send(self.model, messages, params, self.timeout)
             except CallError as e:
                 out_of_budget = self.retry.used >= self.retry.budget
@@ -221,7 +220,7 @@ class LLM:
             return Completion(text=reply.text, reasoning=reply.reasoning,
                               finish_reason=reply.finish_reason, prompt_tokens=reply.prompt_tokens,
                               completion_tokens=reply.completion_tokens, cost=reply.cost,
-                              attempts=attempt)
+                              attempts=attempt, seconds=round(time.monotonic() - sent, 3))
 
 
 def estimate_tokens(messages: list[dict], params: dict) -> int:
