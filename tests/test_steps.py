@@ -89,6 +89,9 @@ def test_parser_or_validator_that_raises_marks_the_row(server, run, prompt):
     assert out.loc[0, "p.error"] == "parser raised KeyError: 'boom'"
     out = tk.Step("v", prompt, llm_for(server, run), validate=lambda v, r: 1 / 0, max_retries=0).run(frame(1))
     assert out.loc[0, "v.error"] == "validator raised ZeroDivisionError: division by zero"
+    out = tk.Step("w", prompt, llm_for(server, run), when=lambda row: row["nope"]).run(frame(2))
+    assert out["w.error"].tolist() == ["when= raised KeyError: 'nope'"] * 2
+    assert out["w.status"].tolist() == ["failed", "failed"]
 
 
 def test_one_to_many_keeps_the_parent_id(run, prompt):

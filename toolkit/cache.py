@@ -63,9 +63,16 @@ class Cache:
         db = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
+            for attempt in range(100):
+                try:  # switching a new file to WAL can be refused at once while another
+                    db.execute("PRAGMA journal_mode=WAL")  # process does the same: try again
+                    db.execute(_SCHEMA)
+                    break
+                except sqlite3.OperationalError as e:
+                    if "locked" not in str(e) or attempt == 99:
+                        raise
+                    time.sleep(0.05)
             db.execute("PRAGMA synchronous=NORMAL")  # durable against a killed process, fast
-            db.execute(_SCHEMA)
             self._local.db = db
         return db
 

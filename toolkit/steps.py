@@ -116,7 +116,11 @@ class Step:
         """Send, parse, validate; on a problem, show the model its answer and the problem, retry."""
         blank = {"status": "skipped", "error": None, "attempts": 0, "raw": None, "reasoning": None,
                  "value": None, "_cached": False, "_spend": Spend()}
-        if self.when is not None and not self.when(row):
+        try:
+            selected = self.when is None or self.when(row)
+        except Exception as e:  # a bug in the user's function: that row fails, the others run
+            return {**blank, "status": "failed", "error": f"when= raised {type(e).__name__}: {e}"}
+        if not selected:
             return {**blank, "error": "not selected by when="}
         empty = [n for n in self.prompt.placeholders if _missing(row.get(n))]
         if empty:
