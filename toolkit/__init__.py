@@ -20,7 +20,10 @@ from .viewer import compare, labels, show  # noqa: E402
 from .export import conversations, export_hf, export_jsonl, keep, sharegpt  # noqa: E402
 from .plots import overview  # noqa: E402
 
-__all__ = ["load_texts", "TextError", "TextWarning", "chunk", "DEFAULT_MODEL", "LLM", "Cache", "CacheMiss", "Completion", "Retry", "Usage",
-           "Prompt", "PromptError", "load_prompt", "Step", "ParseError", "project", "batch",
-           "show", "compare", "labels",
-           "keep", "sharegpt", "conversations", "export_jsonl", "export_hf", "overview"]
+__all__ = [
+    "load_texts", "TextError", "TextWarning", "chunk",                       # raw text in
+    "DEFAULT_MODEL", "LLM", "Cache", "CacheMiss", "Completion", "Retry", "Usage",  # calling models
+    "Prompt", "PromptError", "load_prompt", "Step", "ParseError", "project", "batch",  # steps
+    "show", "compare", "labels", "overview",                                  # inspecting
+    "keep", "sharegpt", "conversations", "export_jsonl", "export_hf",         # the dataset
+]
