@@ -30,7 +30,7 @@ from . import aio
 from .cache import call_key
 from .fleet import Fleet
 from .llm import LLM, Completion, _stored
-from .steps import Step, _missing
+from .steps import Step
 from .transports import CallError, chat_reply
 
 DONE = {"completed", "failed", "expired", "cancelled"}  # a batch in one of these will not change
@@ -78,13 +78,9 @@ def _requests(step: Step, df: pd.DataFrame, constants: dict) -> dict[str, list[d
     """The first request of every row the step would send: cache key -> messages."""
     out = {}
     for record in df.to_dict("records"):
-        row = {**record, **constants}
-        if step.when is not None and not step.when(row):
-            continue
-        if any(_missing(row.get(n)) for n in step.prompt.placeholders):
-            continue
-        messages = step.prompt.render(row)
-        out[call_key(step.llm.model, messages, step.params)] = messages
+        messages, _, _ = step._first_request({**record, **constants})
+        if messages is not None:  # rows that send nothing get their status from the step's own pass
+            out[call_key(step.llm.model, messages, step.params)] = messages
     return out
 
 

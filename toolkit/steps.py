@@ -112,21 +112,27 @@ class Step:
         print(_summary_line(summary))
         return out
 
+    def _first_request(self, row: dict) -> tuple[list[dict] | None, str, str | None]:
+        """The messages row `row` starts with, or why it sends none: (messages, status, error)."""
+        try:
+            selected = self.when is None or self.when(row)
+        except Exception as e:  # a bug in the user's function: that row fails, the others run
+            return None, "failed", f"when= raised {type(e).__name__}: {e}"
+        if not selected:
+            return None, "skipped", "not selected by when="
+        empty = [n for n in self.prompt.placeholders if _missing(row.get(n))]
+        if empty:
+            return None, "skipped", (f"no value for {{{empty[0]}}} (an earlier step failed or "
+                                     "skipped this row)")
+        return self.prompt.render(row), "ok", None
+
     async def _row(self, row: dict) -> dict:
         """Send, parse, validate; on a problem, show the model its answer and the problem, retry."""
         blank = {"status": "skipped", "error": None, "attempts": 0, "raw": None, "reasoning": None,
                  "value": None, "_cached": False, "_spend": Spend()}
-        try:
-            selected = self.when is None or self.when(row)
-        except Exception as e:  # a bug in the user's function: that row fails, the others run
-            return {**blank, "status": "failed", "error": f"when= raised {type(e).__name__}: {e}"}
-        if not selected:
-            return {**blank, "error": "not selected by when="}
-        empty = [n for n in self.prompt.placeholders if _missing(row.get(n))]
-        if empty:
-            return {**blank, "error": f"no value for {{{empty[0]}}} (an earlier step failed or "
-                                      "skipped this row)"}
-        messages = self.prompt.render(row)
+        messages, status, error = self._first_request(row)
+        if messages is None:
+            return {**blank, "status": status, "error": error}
         spend, cached = Spend(), False
         for attempt in range(1, self.max_retries + 2):
             c: Completion = await self.llm.call(messages, self.params, label=f"step {self.name!r}")
