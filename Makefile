@@ -30,7 +30,7 @@ lab: $(STAMP)
 record: $(STAMP)  ## re-record the notebooks: call the model, save its answers, store replayed outputs
 	for nb in $(PIPELINES); do \
 	  rm -rf runs/record-$$nb && \
-	  $(PY) -m toolkit run notebooks/$$nb.ipynb -p run ../runs/record-$$nb -p cache use && \
+	  $(PY) -m toolkit run notebooks/$$nb.ipynb -p folder ../runs/record-$$nb && \
 	  $(PY) -c "import toolkit as tk; tk.Cache('runs/record-$$nb/cache.sqlite').export('notebooks/recordings/$$nb.jsonl')" && \
 	  rm -rf runs/$$nb && \
 	  $(PY) -m jupyter nbconvert --to notebook --execute --inplace notebooks/$$nb.ipynb || exit 1; \

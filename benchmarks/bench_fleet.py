@@ -32,11 +32,11 @@ def step_rate(tmp: Path, name: str, servers: list) -> float:
     prompt = tmp / "p.yaml"
     prompt.write_text("messages:\n  - user: '{text}'\n")
     if len(servers) == 1:
-        llm = tk.LLM("openai/loopback", api_base=servers[0].url, api_key="k", run=tmp / name,
+        llm = tk.LLM("openai/loopback", api_base=servers[0].url, api_key="k", folder=tmp / name,
                      max_concurrent=SLOTS)
     else:
         llm = tk.LLM("openai/loopback", deployments=[{"api_base": s.url} for s in servers],
-                     api_key="k", run=tmp / name, max_concurrent=SLOTS)
+                     api_key="k", folder=tmp / name, max_concurrent=SLOTS)
     step = tk.Step(name, prompt, llm)
     step.run(pd.DataFrame({"text": [f"{name} warm-up"]}))  # connections, loop, first-call costs
     before = [s.count for s in servers]

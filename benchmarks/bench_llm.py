@@ -60,11 +60,11 @@ def timed(fn):
 def embedded_ratio(tmp):
     from llama_cpp import Llama
 
-    from toolkit.local_model import N_CTX, weights_path
+    from toolkit.llm.local_model import N_CTX, weights_path
     prompt = [{"role": "user", "content": "Write a long story about a lighthouse keeper."}]
     raw = Llama(model_path=str(weights_path()), n_ctx=N_CTX, n_threads=min(4, os.cpu_count() or 1),
                 seed=0, verbose=False)
-    llm = tk.LLM(run=tmp / "local", cache="off")
+    llm = tk.LLM(folder=tmp / "local", cache="off")
     llm.complete("warm up", max_tokens=4)
     raw_rates, tk_rates = [], []
     for _ in range(3):  # alternate, so drift in machine load hits both sides alike
@@ -85,7 +85,7 @@ def main():
     prompt.write_text("messages:\n  - user: '{text}'\n")
     with LoopbackServer(latency=LATENCY) as srv:
         t_raw = timed(lambda: asyncio.run(raw_aiohttp(srv.url)))
-        llm = tk.LLM("openai/loopback", api_base=srv.url, api_key="k", run=tmp / "run",
+        llm = tk.LLM("openai/loopback", api_base=srv.url, api_key="k", folder=tmp / "run",
                      max_concurrent=CONCURRENCY)
         step = tk.Step("bench", prompt, llm)
         before = srv.count

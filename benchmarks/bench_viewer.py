@@ -15,8 +15,8 @@ import ipywidgets as W
 import numpy as np
 import pandas as pd
 
-from toolkit.diff import diff
-from toolkit.viewer import show
+from toolkit.review.diff import diff
+from toolkit.review.viewer import show
 
 ROWS, DISTINCT, CLICKS, TARGET_MS = 100_000, 400, 200, 50
 rng = random.Random(0)

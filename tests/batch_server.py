@@ -6,7 +6,7 @@ restarted client; only real HTTP shows that. It counts submissions and polls so 
 that a resumed run did not submit twice.
 
     with BatchServer(polls=3, fail=lambda body: "too long" if "bad" in str(body) else None) as srv:
-        llm = LLM("openai/loopback", api_base=srv.url, api_key="k", run=run)
+        llm = LLM("openai/loopback", api_base=srv.url, api_key="k", folder=run)
         ...
         assert srv.submissions == 1
 

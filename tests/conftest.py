@@ -1,12 +1,21 @@
-"""Shared fixtures: a real OpenAI-compatible server on 127.0.0.1 and a fresh run folder per test."""
+"""Shared fixtures: a real OpenAI-compatible server on 127.0.0.1, a fresh run folder per test, an
+LLM pointed at the server, prompt files and sample rows."""
 
 import os
 
+import pandas as pd
 import pytest
 
+import toolkit as tk
 from tests.loopback import LoopbackServer
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+ECHO_PROMPT = """params: {max_tokens: 40}
+messages:
+  - system: You answer tersely.
+  - user: "{text}"
+"""
 
 
 @pytest.fixture
@@ -16,5 +25,41 @@ def server():
 
 
 @pytest.fixture
-def run(tmp_path):
+def folder(tmp_path):
+    """A run folder that does not exist yet (the LLM creates it)."""
     return tmp_path / "run"
+
+
+@pytest.fixture
+def run(folder):
+    return folder
+
+
+@pytest.fixture
+def loopback_llm(folder):
+    """loopback_llm(server, **kw): an LLM on the direct HTTP path to `server`, quick retries."""
+    def make(srv, **kw):
+        kw.setdefault("folder", folder)
+        kw.setdefault("api_key", "k")
+        kw.setdefault("retry", tk.Retry(base_delay=0.01, max_delay=0.05))
+        return tk.LLM("openai/loopback", api_base=srv.url, **kw)
+    return make
+
+
+@pytest.fixture
+def prompt_file(tmp_path):
+    """prompt_file(text=ECHO_PROMPT, name="echo.yaml"): a prompt file in the test's tmp folder."""
+    def write(text=ECHO_PROMPT, name="echo.yaml"):
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+    return write
+
+
+@pytest.fixture
+def rows():
+    """rows(n, **columns): n samples (chunk_id c0.., text "row 0"..) plus any columns given."""
+    def make(n, **columns):
+        return pd.DataFrame({"chunk_id": [f"c{i}" for i in range(n)],
+                             "text": [f"row {i}" for i in range(n)], **columns})
+    return make

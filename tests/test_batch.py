@@ -29,7 +29,7 @@ def prompt(tmp_path):
 
 
 def step(srv, run, prompt, model="openai/loopback", **kw):
-    llm = tk.LLM(model, api_base=srv.url, api_key=SECRET, run=run,
+    llm = tk.LLM(model, api_base=srv.url, api_key=SECRET, folder=run,
                  retry=tk.Retry(max_attempts=2, base_delay=0.01))
     return tk.Step("qa", prompt, llm, **kw)
 
@@ -63,7 +63,7 @@ def test_submit_poll_collect_then_the_step_runs_from_the_cache(service, run, pro
     assert qa.llm.usage.calls == 50 and qa.llm.usage.cache_hits == 50
     # what the batch stored is what a live call stores: a live server sees no request for these
     with LoopbackServer(latency=0) as live:
-        again = tk.Step("qa", prompt, tk.LLM("openai/loopback", api_base=live.url, run=run)).run(rows(50))
+        again = tk.Step("qa", prompt, tk.LLM("openai/loopback", api_base=live.url, folder=run)).run(rows(50))
         assert live.count == 0 and again["qa"].equals(out["qa"])
     assert tk.batch(qa, rows(50), poll_seconds=0.01)["qa"].equals(out["qa"])
     assert service.submissions == 1  # nothing left to submit
@@ -124,13 +124,13 @@ def test_a_batch_the_service_rejects_fails_every_row_with_its_reason(service, ru
 
 
 def test_modes_and_models_without_a_batch_api_are_refused(service, run, prompt):
-    off = tk.Step("qa", prompt, tk.LLM("openai/loopback", api_base=service.url, run=run, cache="off"))
+    off = tk.Step("qa", prompt, tk.LLM("openai/loopback", api_base=service.url, folder=run, cache="off"))
     with pytest.raises(ValueError, match="cache='off' would not read them"):
         tk.batch(off, rows(2))
-    fleet = tk.LLM("openai/loopback", deployments=[{"api_base": service.url}], run=run)
+    fleet = tk.LLM("openai/loopback", deployments=[{"api_base": service.url}], folder=run)
     with pytest.raises(ValueError, match="is a fleet"):
         tk.batch(tk.Step("qa", prompt, fleet), rows(2))
-    replay = tk.Step("qa", prompt, tk.LLM("openai/loopback", api_base=service.url, run=run,
+    replay = tk.Step("qa", prompt, tk.LLM("openai/loopback", api_base=service.url, folder=run,
                                           cache="replay"))
     with pytest.raises(tk.CacheMiss):
         tk.batch(replay, rows(2))
@@ -139,7 +139,7 @@ def test_modes_and_models_without_a_batch_api_are_refused(service, run, prompt):
 
 CELL = """
 import sys, pandas as pd, toolkit as tk
-llm = tk.LLM("openai/loopback", api_base=sys.argv[1], api_key="k", run=sys.argv[2])
+llm = tk.LLM("openai/loopback", api_base=sys.argv[1], api_key="k", folder=sys.argv[2])
 qa = tk.Step("qa", sys.argv[3], llm)
 tk.batch(qa, pd.DataFrame({"text": [f"row {i}" for i in range(40)]}), poll_seconds=0.05)
 """
@@ -159,7 +159,7 @@ def test_a_restarted_kernel_resumes_polling_instead_of_resubmitting(service, run
     state = json.loads((run / "batches" / "qa.json").read_text())
     assert not state["collected"] and len(state["keys"]) == 40
     service.hold = False
-    llm = tk.LLM("openai/loopback", api_base=service.url, api_key="k", run=run)
+    llm = tk.LLM("openai/loopback", api_base=service.url, api_key="k", folder=run)
     out = tk.batch(tk.Step("qa", prompt, llm), rows(40), poll_seconds=0.01)
     assert (out["qa.status"] == "ok").all()
     assert service.submissions == 1 and service.live == 0

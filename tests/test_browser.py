@@ -23,7 +23,7 @@ OUT = ROOT / "test-output" / "browser"
 XSS = '<img src=x onerror="window.__xss=1">'
 DEMO = f"""\
 import pandas as pd
-from toolkit.viewer import show
+from toolkit.review.viewer import show
 
 df = pd.DataFrame({{
     "chunk_id": ["first", "second"],
@@ -32,7 +32,7 @@ df = pd.DataFrame({{
     "generic": ["The dog sat on the mat. " + {XSS!r}, "generated second " + {XSS!r}],
     "generic.status": ["ok", "failed"],
 }})
-show(df, right="generic", run="run")
+show(df, right="generic", folder="run")
 """
 # Positive control: the same payload in a bare ipywidgets.HTML does run, so the check below can fail.
 CONTROL = """\

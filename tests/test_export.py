@@ -6,7 +6,7 @@ import socket
 import pandas as pd
 import pytest
 
-from toolkit.export import conversations, export_hf, export_jsonl, keep, sharegpt
+from toolkit.export import export_hf, export_jsonl, keep, sharegpt
 
 TWO = pd.DataFrame({
     "chunk_id": ["c1", "c2"],
@@ -82,19 +82,19 @@ def test_callable_returning_empty_or_non_str_is_refused():
         sharegpt(TWO, human=lambda row: float("nan"), gpt="{text}")
 
 
-def test_sharegpt_refuses_repeated_ids_and_points_to_conversations():
-    with pytest.raises(ValueError, match=r"conversations\(df, by='chunk_id'"):
+def test_sharegpt_refuses_repeated_ids_and_points_to_multi_turn():
+    with pytest.raises(ValueError, match=r"pass multi_turn=True"):
         sharegpt(pd.concat([TWO, TWO]), human="{instruction}", gpt="{text}")
 
 
-def test_conversations_groups_in_first_appearance_and_row_order(tmp_path):
+def test_multi_turn_groups_in_first_appearance_and_row_order(tmp_path):
     qa = pd.DataFrame({
         "chunk_id": ["b", "a", "b", "a", "b"],
         "question": ["b1?", "a1?", "b2?", "a2?", "b3?"],
         "answer": ["B1", "A1", "B2", "A2", "B3"],
         "topic": ["bees", "ants", "ignored", "ignored", "ignored"],
     })
-    out = conversations(qa, by="chunk_id", human="{question}", gpt="{answer}", system="About {topic}.")
+    out = sharegpt(qa, human="{question}", gpt="{answer}", system="About {topic}.", multi_turn=True)
     assert out["id"].tolist() == ["b", "a"]
     assert [[(t["from"], t["value"]) for t in conv] for conv in out["conversations"]] == [
         [("system", "About bees."), ("human", "b1?"), ("gpt", "B1"), ("human", "b2?"), ("gpt", "B2"),
@@ -108,10 +108,10 @@ def test_conversations_groups_in_first_appearance_and_row_order(tmp_path):
     assert second["messages"][3]["content"] == "a2?"
 
 
-def test_conversations_empty_turn_names_group_row_and_turn():
+def test_multi_turn_empty_turn_names_group_row_and_turn():
     qa = pd.DataFrame({"chunk_id": ["a", "a"], "question": ["q1", "q2"], "answer": ["A1", ""]}, index=[10, 11])
     with pytest.raises(ValueError, match=r"chunk_id='a' \(index 11\), turn 3 \(gpt\)"):
-        conversations(qa, human="{question}", gpt="{answer}")
+        sharegpt(qa, human="{question}", gpt="{answer}", multi_turn=True)
 
 
 def steps_frame():
@@ -144,7 +144,7 @@ def test_keep_drop_reasons_and_nothing_lost():
 
 
 def test_keep_several_steps_and_stricter_labels():
-    _, dropped = keep(steps_frame(), steps=("generic", "qa"), labels=("bad", "unreviewed"))
+    _, dropped = keep(steps_frame(), steps=("generic", "qa"), drop_labels=("bad", "unreviewed"))
     reasons = dict(zip(dropped["chunk_id"], dropped["dropped_because"]))
     assert reasons["failed"] == "generic.status=failed: Timeout: 30s; qa.status=skipped; label=unreviewed"
     assert reasons["unrev"] == "label=unreviewed"
@@ -157,8 +157,6 @@ def test_keep_without_label_column_uses_status_only_and_refuses_unknown_step():
     assert kept["chunk_id"].tolist() == ["ok", "bad", "badnonote", "unrev", "good"]
     with pytest.raises(ValueError, match=r"no column generic\.status.*steps present: \['generic', 'qa'\]"):
         keep(df, steps=("generic.status",))
-    with pytest.raises(ValueError, match="no `label` column"):
-        keep(df, steps=("generic",), labels=("bad",))
 
 
 def test_failed_export_leaves_old_file_untouched_and_no_temp(tmp_path):
@@ -196,7 +194,7 @@ def test_hf_round_trip_and_data_card(tmp_path, no_network):
     import datasets
 
     qa = pd.DataFrame({"chunk_id": ["b", "a", "b"], "q": ["b1?", "a1 日本?", "b2?"], "a": ["B1", "A1", "B2"]})
-    pairs = conversations(qa, human="{q}", gpt="{a}", system="Sys")
+    pairs = sharegpt(qa, human="{q}", gpt="{a}", system="Sys", multi_turn=True)
     card = {
         "model": "smollm2-135m",
         "prompt versions": {"generic": "v3", "qa": "v1"},

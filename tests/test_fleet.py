@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from toolkit import LLM, Retry, Step
-from toolkit import fleet as fleet_module
-from toolkit import limiter as limiter_module
+from toolkit.llm import fleet as fleet_module
+from toolkit.llm import limiter as limiter_module
 from tests.loopback import Fault, LoopbackServer
 
 QUICK = Retry(base_delay=0.01, max_delay=0.05)
@@ -33,7 +33,7 @@ def prompt(tmp_path):
 def fleet(srvs, run, **kw):
     kw.setdefault("retry", QUICK)
     return LLM("openai/loopback", deployments=[{"api_base": s.url} for s in srvs], api_key="k",
-               run=run, **kw)
+               folder=run, **kw)
 
 
 def rows(n, tag="row"):
@@ -104,7 +104,7 @@ def test_a_429_sends_the_call_to_another_deployment(servers, run):
 
 def test_fleet_and_single_server_runs_share_the_cache(servers, run):
     fleet(servers, run).complete_many(["shared a", "shared b"], max_tokens=5)
-    single = LLM("openai/loopback", api_base=servers[2].url, api_key="k", run=run)
+    single = LLM("openai/loopback", api_base=servers[2].url, api_key="k", folder=run)
     assert all(r.cached for r in single.complete_many(["shared a", "shared b"], max_tokens=5))
     single.complete("single first")
     before = sum(s.count for s in servers)
@@ -113,7 +113,7 @@ def test_fleet_and_single_server_runs_share_the_cache(servers, run):
 
 
 def test_a_deployment_through_litellm_serves_alongside_direct_ones(servers, run):
-    llm = LLM("openai/loopback", api_key="k", run=run, retry=QUICK, max_concurrent=2,
+    llm = LLM("openai/loopback", api_key="k", folder=run, retry=QUICK, max_concurrent=2,
               deployments=[{"api_base": servers[0].url},
                            {"model": "litellm_proxy/loopback", "api_base": servers[1].url}])
     assert [type(d.transport).__name__ for d in llm._transport.deployments] == ["OpenAIHTTP", "LiteLLM"]
@@ -173,7 +173,7 @@ model_list:
   - model_name: other
     litellm_params: {{model: openai/other, api_base: "{servers[2].url}"}}
 """)
-    llm = LLM("qwen", deployments=config, api_key="k", run=run, retry=QUICK)
+    llm = LLM("qwen", deployments=config, api_key="k", folder=run, retry=QUICK)
     first, second = llm._transport.deployments
     assert (first.max_concurrent, second.max_concurrent, second.window.rpm) == (3, 8, 600)
     assert all(r.ok for r in llm.complete_many([f"y{i}" for i in range(20)]))
@@ -182,23 +182,23 @@ model_list:
     assert "sk-from-env" not in (run / "cache.sqlite").read_bytes().decode(errors="replace")
     with pytest.raises(ValueError,
                        match=r"no deployment named 'llama' \(model_name values: \['other', 'qwen'\]\)"):
-        LLM("llama", deployments=config, run=run)
+        LLM("llama", deployments=config, folder=run)
     config.write_text("model_list:\n  - {model_name: q, litellm_params: {model: openai/x, "
                       "api_base: 'http://h/v1', api_key: os.environ/NOT_SET_ANYWHERE}}\n")
     with pytest.raises(ValueError, match="NOT_SET_ANYWHERE, which is not set"):
-        LLM("q", deployments=config, run=run)
+        LLM("q", deployments=config, folder=run)
 
 
 def test_deployment_mistakes_are_refused_before_any_request(servers, run):
     with pytest.raises(ValueError, match="deployment 2: api_version not supported"):
         LLM("g", deployments=[{"model": "openai/x", "api_base": servers[0].url},
-                              {"model": "azure/x", "api_version": "2024"}], run=run)
+                              {"model": "azure/x", "api_version": "2024"}], folder=run)
     with pytest.raises(ValueError, match="lists a deployment twice"):
-        LLM("openai/x", deployments=[{"api_base": servers[0].url}] * 2, api_key="k", run=run)
+        LLM("openai/x", deployments=[{"api_base": servers[0].url}] * 2, api_key="k", folder=run)
     with pytest.raises(ValueError, match="each deployment names its own api_base"):
-        LLM("openai/x", deployments=[{"api_base": servers[0].url}], api_base=servers[1].url, run=run)
+        LLM("openai/x", deployments=[{"api_base": servers[0].url}], api_base=servers[1].url, folder=run)
     with pytest.raises(ValueError, match="needs at least one deployment"):
-        LLM("openai/x", deployments=[], run=run)
+        LLM("openai/x", deployments=[], folder=run)
     with pytest.raises(ValueError, match="max_concurrent must be a positive number"):
-        LLM("openai/x", deployments=[{"api_base": servers[0].url, "max_concurrent": 0}], run=run)
+        LLM("openai/x", deployments=[{"api_base": servers[0].url, "max_concurrent": 0}], folder=run)
     assert sum(s.count for s in servers) == 0

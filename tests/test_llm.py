@@ -10,7 +10,7 @@ import pytest
 
 import toolkit
 from toolkit import LLM, CacheMiss, Retry
-from toolkit import limiter as limiter_module
+from toolkit.llm import limiter as limiter_module
 from tests.loopback import Fault, LoopbackServer
 
 SECRET = "sk-SENTINEL-do-not-store-0123456789"
@@ -18,7 +18,7 @@ SECRET = "sk-SENTINEL-do-not-store-0123456789"
 
 def make(server, run, **kw):
     kw.setdefault("retry", Retry(base_delay=0.01, max_delay=0.05))
-    return LLM("openai/loopback", api_base=server.url, api_key=SECRET, run=run, **kw)
+    return LLM("openai/loopback", api_base=server.url, api_key=SECRET, folder=run, **kw)
 
 
 def test_direct_transport_answers_and_counts(server, run):
@@ -46,7 +46,7 @@ def test_cache_use_does_not_resend_and_survives_a_new_object(server, run):
 def test_cache_key_ignores_keys_and_endpoints(server, run):
     make(server, run).complete("shared")
     with LoopbackServer(latency=0) as other:
-        llm = LLM("openai/loopback", api_base=other.url, api_key="sk-other", run=run)
+        llm = LLM("openai/loopback", api_base=other.url, api_key="sk-other", folder=run)
         assert llm.complete("shared").cached
         assert other.count == 0
     stored = b"".join(p.read_bytes() for p in run.iterdir())
@@ -181,29 +181,29 @@ def test_sync_api_works_inside_a_running_event_loop(server, run):
 
 def test_unknown_model_and_missing_key_fail_before_any_request(run, monkeypatch):
     with pytest.raises(ValueError, match="unknown model 'nosuchprovider/x'"):
-        LLM("nosuchprovider/x", run=run)
+        LLM("nosuchprovider/x", folder=run)
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     with pytest.raises(ValueError, match="needs an API key: set ANTHROPIC_API_KEY"):
-        LLM("anthropic/claude-3-5-haiku-latest", run=run)
+        LLM("anthropic/claude-3-5-haiku-latest", folder=run)
     with pytest.raises(ValueError, match="unknown embedded model local/nope"):
-        LLM("local/nope", run=run)
+        LLM("local/nope", folder=run)
 
 
 def test_embedded_model_answers_for_real(run):
-    llm = LLM(run=run)
+    llm = LLM(folder=run)
     assert llm.model == toolkit.DEFAULT_MODEL == "local/smollm2"
     r = llm.complete("What is the capital of France? Answer in one word.", max_tokens=6)
     assert r.ok and r.text.strip() and 0 < r.completion_tokens <= 6 and r.prompt_tokens > 10
     assert r.cost == 0.0
-    again = LLM(run=run, cache="refresh").complete(
+    again = LLM(folder=run, cache="refresh").complete(
         "What is the capital of France? Answer in one word.", max_tokens=6)
     assert again.text == r.text  # temperature 0 by default seed: reproducible
-    stopped = LLM(run=run).complete("Count: 1, 2, 3, 4, 5, 6, 7", max_tokens=30, stop=[","])
+    stopped = LLM(folder=run).complete("Count: 1, 2, 3, 4, 5, 6, 7", max_tokens=30, stop=[","])
     assert "," not in stopped.text
 
 
 def test_import_prints_no_network_warning():
-    out = subprocess.run([sys.executable, "-c", "import toolkit, litellm; toolkit.LLM(run='/tmp/x')"],
+    out = subprocess.run([sys.executable, "-c", "import toolkit, litellm; toolkit.LLM(folder='/tmp/x')"],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stderr == "" and out.stdout == ""
@@ -211,7 +211,7 @@ def test_import_prints_no_network_warning():
 
 WRITER = """
 import sys, toolkit
-llm = toolkit.LLM("openai/loopback", api_base=sys.argv[1], api_key="k", run=sys.argv[2],
+llm = toolkit.LLM("openai/loopback", api_base=sys.argv[1], api_key="k", folder=sys.argv[2],
                   max_concurrent=16)
 llm.complete_many([f"kill me {i}" for i in range(100000)])
 """
@@ -232,5 +232,5 @@ def test_cache_survives_sigkill_of_the_writer(tmp_path):
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     stored = db.execute("SELECT count(*) FROM calls").fetchone()[0]
     assert 300 <= stored <= srv.count
-    assert LLM("openai/loopback", api_base="http://127.0.0.1:9/v1", run=tmp_path,
+    assert LLM("openai/loopback", api_base="http://127.0.0.1:9/v1", folder=tmp_path,
                cache="replay").complete("kill me 0").cached

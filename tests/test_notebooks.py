@@ -69,7 +69,7 @@ def test_headless_run_with_another_model_and_its_outputs(tmp_path):
     with LoopbackServer(latency=0, reply=lambda body: reply) as srv:
         out = subprocess.run(
             [sys.executable, "-m", "toolkit", "run", "notebooks/new_pipeline.ipynb",
-             "-p", "model", "openai/loopback", "-p", "api_base", srv.url, "-p", "run", str(tmp_path),
+             "-p", "model", "openai/loopback", "-p", "api_base", srv.url, "-p", "folder", str(tmp_path),
              "-p", "limit", "3"],
             cwd=ROOT, capture_output=True, text=True, timeout=600,
             env={**os.environ, "OPENAI_API_KEY": "sk-SENTINEL-headless"})

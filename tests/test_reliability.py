@@ -33,7 +33,7 @@ import pandas as pd
 import pytest
 
 import toolkit as tk
-from toolkit.cache import call_key
+from toolkit.llm.cache import call_key
 from toolkit.prompts import PromptError
 from toolkit.texts import TextError
 from tests.loopback import Fault, LoopbackServer
@@ -63,7 +63,7 @@ def prompt(tmp_path):
 def loopback_llm(srv, run, **kw):
     kw.setdefault("retry", tk.Retry(base_delay=0.01, max_delay=0.05))
     kw.setdefault("api_key", "k")
-    return tk.LLM("openai/loopback", api_base=srv.url, run=run, **kw)
+    return tk.LLM("openai/loopback", api_base=srv.url, folder=run, **kw)
 
 
 def texts(prefix, rows):
@@ -191,7 +191,7 @@ def test_faults_every_row_ends_ok_or_failed_and_retries_match_the_server(run, pr
 
 KILLED = """
 import sys, pandas as pd, toolkit as tk
-llm = tk.LLM("openai/loopback", api_base=sys.argv[1], api_key="k", run=sys.argv[2], max_concurrent=8)
+llm = tk.LLM("openai/loopback", api_base=sys.argv[1], api_key="k", folder=sys.argv[2], max_concurrent=8)
 step = tk.Step("s", sys.argv[3], llm)
 df = pd.DataFrame({"text": [f"crash {i}" for i in range(500)]})
 print("start", flush=True)
@@ -241,7 +241,7 @@ def test_sigkill_midway_then_rerun_sends_only_the_calls_that_had_not_finished(ru
 WRITER = """
 import json, sys, pandas as pd, toolkit as tk
 url, run, prompt, rows = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
-llm = tk.LLM("openai/loopback", api_base=url, api_key="k", run=run, max_concurrent=8)
+llm = tk.LLM("openai/loopback", api_base=url, api_key="k", folder=run, max_concurrent=8)
 step = tk.Step("s", prompt, llm)
 df = pd.DataFrame({"text": [f"shared {i}" for i in rows]})
 print("ready", flush=True)
@@ -334,11 +334,11 @@ def _missing_placeholder(tmp_path, srv, run, prompt):
 
 
 def _unknown_model(tmp_path, srv, run, prompt):
-    tk.LLM("nosuchprovider/some-model", run=run)
+    tk.LLM("nosuchprovider/some-model", folder=run)
 
 
 def _no_api_key(tmp_path, srv, run, prompt):
-    tk.LLM("anthropic/claude-3-5-haiku-latest", run=run)
+    tk.LLM("anthropic/claude-3-5-haiku-latest", folder=run)
 
 
 def _key_as_step_parameter(tmp_path, srv, run, prompt):
@@ -413,14 +413,14 @@ def test_a_parser_or_validator_that_raises_fails_its_row_with_the_exception_name
 
 
 def test_a_dead_or_wrong_endpoint_fails_rows_with_the_reason_and_404_is_not_retried(run, prompt):
-    dead = tk.LLM("openai/loopback", api_base="http://127.0.0.1:9/v1", api_key="k", run=run,
+    dead = tk.LLM("openai/loopback", api_base="http://127.0.0.1:9/v1", api_key="k", folder=run,
                   retry=tk.Retry(max_attempts=3, base_delay=0.01, max_delay=0.05))
     out = tk.Step("s", prompt, dead).run(texts("r", range(4)))
     assert (out["s.status"] == "failed").all()
     assert out["s.error"].str.match(r"connection: ClientConnectorError.*after 3 attempt\(s\)$").all()
     assert dead.usage.retries == 8 and dead.usage.failures == 4 and len(dead.cache) == 0
     with LoopbackServer(latency=0) as srv:
-        wrong = tk.LLM("openai/loopback", api_base=srv.url + "/wrong", api_key="k", run=run / "w")
+        wrong = tk.LLM("openai/loopback", api_base=srv.url + "/wrong", api_key="k", folder=run / "w")
         out = tk.Step("s", prompt, wrong).run(texts("r", range(2)))
     assert out["s.error"].str.match(r"not_found: HTTP 404: .*after 1 attempt\(s\)$").all()
     assert wrong.usage.retries == 0
@@ -477,11 +477,11 @@ def test_a_sentinel_key_is_used_and_written_nowhere(tmp_path, monkeypatch):
     answer = "Q: What does the front matter list?\nA: The document revisions."
     with LoopbackServer(latency=0, reply=lambda body: answer) as srv:
         # In-process: the key from the environment (direct transport) and given (litellm transport).
-        llm = tk.LLM("openai/loopback", api_base=srv.url, run=run)
+        llm = tk.LLM("openai/loopback", api_base=srv.url, folder=run)
         prompt = tmp_path / "qa.yaml"
         prompt.write_text(PROMPT)
         out = tk.Step("qa", prompt, llm, parse=r"Q: (.*)").run(texts("c", range(4)))
-        viewer = tk.show(out, left="text", right="qa", run=run)
+        viewer = tk.show(out, left="text", right="qa", folder=run)
         viewer.label("good", note="fine")
         kept, _ = tk.keep(tk.labels(out, run), steps=["qa"])
         pairs = tk.sharegpt(kept, human="{qa}", gpt="{qa.raw}")
@@ -489,7 +489,7 @@ def test_a_sentinel_key_is_used_and_written_nowhere(tmp_path, monkeypatch):
         tk.export_jsonl(pairs, run / "pairs.openai.jsonl", format="openai")
         tk.export_hf(pairs, run / "hf", card={"model": llm.model, "prompt": str(prompt)})
         via_litellm = tk.LLM("openai/loopback", api_base=srv.url, api_key=SENTINEL, transport="litellm",
-                             run=run)
+                             folder=run)
         assert via_litellm.complete("through litellm", max_tokens=30).ok
         recordings = tmp_path / "recordings" / "run.jsonl"
         recordings.parent.mkdir()
@@ -499,7 +499,7 @@ def test_a_sentinel_key_is_used_and_written_nowhere(tmp_path, monkeypatch):
         # Headless notebook run with the key in the environment.
         notebook = subprocess.run(
             [sys.executable, "-m", "toolkit", "run", "notebooks/new_pipeline.ipynb", "-p", "model",
-             "openai/loopback", "-p", "api_base", srv.url, "-p", "run", str(run), "-p", "limit", "3"],
+             "openai/loopback", "-p", "api_base", srv.url, "-p", "folder", str(run), "-p", "limit", "3"],
             cwd=ROOT, capture_output=True, text=True, timeout=600,
             env={**os.environ, "OPENAI_API_KEY": SENTINEL})
         assert notebook.returncode == 0, notebook.stderr[-3000:]
@@ -572,7 +572,7 @@ def test_html_payloads_from_files_and_model_answers_are_escaped_in_every_widget(
     assert set(a["rw.status"]) == {"ok", "failed"}
 
     seen: list[str] = []
-    viewer = tk.show(a, left="text", right="rw", run=run)
+    viewer = tk.show(a, left="text", right="rw", folder=run)
     for with_diff in (True, False):
         viewer._diff_w.value = with_diff
         for i in range(len(a)):
@@ -583,7 +583,7 @@ def test_html_payloads_from_files_and_model_answers_are_escaped_in_every_widget(
     viewer.set_filter(search="onerror")
     assert_inert(html_values(viewer), seen)
 
-    comparison = tk.compare(a, b, on="rw")
+    comparison = tk.compare(a, b, "rw")
     assert comparison.counts["changed"] > 0
     for show in ("all", "changed", "newly failed"):
         comparison.set_filter(show)

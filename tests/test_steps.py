@@ -29,7 +29,7 @@ def prompt(tmp_path):
 
 
 def llm_for(server, run, **kw):
-    return tk.LLM("openai/loopback", api_base=server.url, api_key="k", run=run,
+    return tk.LLM("openai/loopback", api_base=server.url, api_key="k", folder=run,
                   retry=tk.Retry(base_delay=0.01, max_delay=0.05), **kw)
 
 
@@ -72,7 +72,7 @@ def test_rows_that_keep_failing_stay_with_their_reason(run, prompt):
 
 def test_transport_failure_and_skips_are_rows_too(server, run, prompt):
     server.fail_all("503")
-    llm = tk.LLM("openai/loopback", api_base=server.url, api_key="k", run=run,
+    llm = tk.LLM("openai/loopback", api_base=server.url, api_key="k", folder=run,
                  retry=tk.Retry(max_attempts=2, base_delay=0.01))
     df = frame(3)
     df.loc[1, "text"] = None  # e.g. an earlier step failed on this row
@@ -139,7 +139,7 @@ def test_prompt_edit_resends_exactly_the_changed_calls(server, run, prompt):
 
 
 def test_manifest_line_per_run_without_secrets(server, run, prompt):
-    llm = tk.LLM("openai/loopback", api_base=server.url, api_key="sk-SENTINEL-42", run=run)
+    llm = tk.LLM("openai/loopback", api_base=server.url, api_key="sk-SENTINEL-42", folder=run)
     tk.Step("m", prompt, llm, temperature=0.3).run(frame(2))
     tk.Step("m", prompt, llm, temperature=0.3).run(frame(2))
     lines = (run / "manifest.jsonl").read_text().splitlines()
@@ -167,7 +167,7 @@ def test_project_scales_a_sample_to_the_full_set(server, run, prompt):
 
 RESUMABLE = """
 import sys, pandas as pd, toolkit as tk
-llm = tk.LLM("openai/loopback", api_base=sys.argv[1], api_key="k", run=sys.argv[2], max_concurrent=4)
+llm = tk.LLM("openai/loopback", api_base=sys.argv[1], api_key="k", folder=sys.argv[2], max_concurrent=4)
 df = pd.DataFrame({"text": [f"r{i}" for i in range(200)]})
 print("start", flush=True)
 tk.Step("s", sys.argv[3], llm).run(df)
@@ -185,7 +185,7 @@ def test_interrupt_then_rerun_sends_only_the_missing_calls(run, prompt):
         proc.send_signal(signal.SIGINT)  # what "interrupt the kernel" sends
         _, err = proc.communicate(timeout=60)
         assert "KeyboardInterrupt" in err
-        llm = tk.LLM("openai/loopback", api_base=srv.url, api_key="k", run=run)
+        llm = tk.LLM("openai/loopback", api_base=srv.url, api_key="k", folder=run)
         done = len(llm.cache)
         assert 30 <= done < 200
         before = srv.count
@@ -214,7 +214,7 @@ def test_declared_columns_exist_even_when_every_row_failed(run, prompt):
 
 def test_a_step_on_the_embedded_model_feeds_the_validator_back(run, prompt):
     """The real model, not a server: two rows, every answer refused once, the feedback recorded."""
-    step = tk.Step("real", prompt, tk.LLM(run=run), max_tokens=8, max_retries=1, accept_truncated=True,
+    step = tk.Step("real", prompt, tk.LLM(folder=run), max_tokens=8, max_retries=1, accept_truncated=True,
                    validate=lambda value, row: "say it in French")
     out = step.run(pd.DataFrame({"text": ["Say hello.", "Say goodbye."]}))
     assert out["real.status"].tolist() == ["failed", "failed"]

@@ -7,9 +7,9 @@ import ipywidgets as W
 import pandas as pd
 import pytest
 
-import toolkit.viewer as viewer
-from toolkit.diff import MAX_TOKENS, diff
-from toolkit.viewer import compare, labels, show
+import toolkit.review.viewer as viewer
+from toolkit.review.diff import MAX_TOKENS, diff
+from toolkit.review.viewer import compare, labels, show
 
 XSS = '<img src=x onerror="window.__xss=1">'
 
@@ -117,7 +117,7 @@ def test_every_html_value_is_escaped():
 
 
 def test_filters_by_status_label_and_search(tmp_path):
-    v = show(frame(), right="generic", run=tmp_path)
+    v = show(frame(), right="generic", folder=tmp_path)
     v.set_filter(status="ok")
     assert v.counter == "1 of 2 filtered (4 total)"
     v.set_filter(search="PLAIN WORDS")
@@ -138,7 +138,7 @@ def test_filters_by_status_label_and_search(tmp_path):
 
 
 def test_label_clicks_save_atomically_and_reload(tmp_path):
-    v = show(frame(), right="generic", run=tmp_path)
+    v = show(frame(), right="generic", folder=tmp_path)
     v._label_b["good"].click()
     v.next()
     v._label_b["bad"].click()
@@ -151,14 +151,14 @@ def test_label_clicks_save_atomically_and_reload(tmp_path):
     v.label("unreviewed")  # no note left: the entry goes
     assert "c0" not in json.loads((tmp_path / "labels.json").read_text())
 
-    again = show(frame(), right="generic", run=str(tmp_path))
+    again = show(frame(), right="generic", folder=str(tmp_path))
     again.next()
     assert again._note.value == "hallucinated a name"
     assert again._label_b["bad"].button_style == "danger"
 
 
 def test_labels_column_lets_export_drop_bad_rows(tmp_path):
-    v = show(frame(), right="generic", run=tmp_path)
+    v = show(frame(), right="generic", folder=tmp_path)
     v.go(1)
     v.label("bad", note="wrong")
     v.go(2)
@@ -172,10 +172,10 @@ def test_labels_column_lets_export_drop_bad_rows(tmp_path):
 
 def test_without_run_labels_are_off(tmp_path):
     v = show(frame(), right="generic")
-    assert any("pass run=" in value for value in html_values(v))
-    with pytest.raises(ValueError, match="run="):
+    assert any("pass folder=" in value for value in html_values(v))
+    with pytest.raises(ValueError, match="folder="):
         v.label("good")
-    with pytest.raises(ValueError, match="run="):
+    with pytest.raises(ValueError, match="folder="):
         v.set_filter(label="bad")
     assert labels(frame(), tmp_path)["label"].eq("unreviewed").all()
 
@@ -183,13 +183,13 @@ def test_without_run_labels_are_off(tmp_path):
 def test_corrupt_label_file_is_not_overwritten(tmp_path):
     (tmp_path / "labels.json").write_text("{not json")
     with pytest.raises(ValueError, match="not valid JSON"):
-        show(frame(), right="generic", run=tmp_path)
+        show(frame(), right="generic", folder=tmp_path)
 
 
 def test_ids_default_to_index_and_right_to_last_step(tmp_path):
     df = frame().drop(columns="chunk_id").set_index(pd.Index([10, 11, 12, 13]))
     df["second"], df["second.status"] = df["text"].str.upper(), "ok"
-    v = show(df, run=tmp_path)
+    v = show(df, folder=tmp_path)
     assert "<b>second</b>" in v.right_html
     v.next()
     v.label("good")
@@ -213,7 +213,7 @@ def test_compare_counts_and_walks_changed_rows():
     b = frame().drop(index=3)
     b.loc[0, "generic"] = "The dog sat on a mat.\n\n  Indented line."
     b.loc[1, ["generic", "generic.status"]] = [None, "failed"]
-    c = compare(a, b, on="generic")
+    c = compare(a, b, "generic")
     assert c.counts == {"changed": 2, "unchanged": 1, "newly_failed": 1}
     assert c.counter == "1 of 3 filtered (3 total)"
     assert ">the</del>" in c.a_html and ">a</ins>" in c.b_html and "Indented" in c._raw_w.value
@@ -229,7 +229,7 @@ def test_compare_counts_and_walks_changed_rows():
 def test_rows_of_a_one_to_many_step_get_their_own_labels(tmp_path):
     df = pd.DataFrame({"chunk_id": ["c0", "c0", "c1"], "text": ["t", "t", "u"],
                        "answer": ["a1", "a2", "b1"], "qa.status": ["ok"] * 3})
-    v = show(df, left="text", right="answer", run=tmp_path)
+    v = show(df, left="text", right="answer", folder=tmp_path)
     v.next()
     v.label("bad", note="second pair of c0")
     saved = json.loads((tmp_path / "labels.json").read_text())

@@ -11,13 +11,12 @@ _warnings.filterwarnings("ignore", message=r".*using the `ReadOnly` qualifier", 
 
 from .texts import TextError, TextWarning, load_texts  # noqa: E402
 from .chunking import chunk  # noqa: E402
-from .cache import Cache, CacheMiss  # noqa: E402
-from .llm import DEFAULT_MODEL, LLM, Completion, Retry, Usage  # noqa: E402
+from .llm import DEFAULT_MODEL, LLM, Cache, CacheMiss, Completion, Retry, Usage  # noqa: E402
 from .prompts import Prompt, PromptError, load_prompt  # noqa: E402
 from .steps import ParseError, Step, project  # noqa: E402
 from .batch import batch  # noqa: E402
-from .viewer import compare, labels, show  # noqa: E402
-from .export import conversations, export_hf, export_jsonl, keep, sharegpt  # noqa: E402
+from .review import compare, labels, show  # noqa: E402
+from .export import export_hf, export_jsonl, keep, sharegpt  # noqa: E402
 from .plots import overview  # noqa: E402
 
 __all__ = [
@@ -25,5 +24,5 @@ __all__ = [
     "DEFAULT_MODEL", "LLM", "Cache", "CacheMiss", "Completion", "Retry", "Usage",  # calling models
     "Prompt", "PromptError", "load_prompt", "Step", "ParseError", "project", "batch",  # steps
     "show", "compare", "labels", "overview",                                  # inspecting
-    "keep", "sharegpt", "conversations", "export_jsonl", "export_hf",         # the dataset
+    "keep", "sharegpt", "export_jsonl", "export_hf",                          # the dataset
 ]

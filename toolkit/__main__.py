@@ -35,11 +35,11 @@ def run(notebook: Path, params: dict) -> Path:
     if unknown:
         raise SystemExit(f"{notebook}: no parameter named {', '.join(unknown)}; "
                          f"its parameters are: {', '.join(declared)}")
-    if "run" not in declared:
-        raise SystemExit(f"{notebook}: its parameters cell needs a `run` folder parameter")
-    if "cache" in declared:
-        params.setdefault("cache", "use")  # headless runs call the model; replay is for nbval
-    run_dir = (notebook.parent / (params.get("run") or ast.literal_eval(declared["run"]["default"])))
+    if "folder" not in declared:
+        raise SystemExit(f"{notebook}: its parameters cell needs a `folder` parameter (the run folder)")
+    if "replay" in declared:
+        params.setdefault("replay", None)  # headless runs call the model; replay is for nbval
+    run_dir = notebook.parent / (params.get("folder") or ast.literal_eval(declared["folder"]["default"]))
     run_dir = run_dir.resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     output = run_dir / notebook.name

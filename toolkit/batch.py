@@ -9,7 +9,7 @@ reruns work unchanged. A request the batch failed stays failed with the batch's 
 `tk.batch` sends it again); a feedback retry, when an answer did not parse or validate, is a
 live call.
 
-The batch id is saved in `<run>/batches/<step>.json` the moment the batch exists: after an
+The batch id is saved in `<folder>/batches/<step>.json` the moment the batch exists: after an
 interrupt or a kernel restart, running the cell again resumes polling it instead of paying twice.
 """
 
@@ -26,12 +26,12 @@ import aiohttp
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import aio
-from .cache import call_key
-from .fleet import Fleet
-from .llm import LLM, Completion, _stored
+from .files import atomic_write
+from .llm import LLM, Completion, loop
+from .llm.cache import call_key
+from .llm.fleet import Fleet
+from .llm.transports import CallError, chat_reply
 from .steps import Step
-from .transports import CallError, chat_reply
 
 DONE = {"completed", "failed", "expired", "cancelled"}  # a batch in one of these will not change
 
@@ -49,7 +49,7 @@ def batch(step: Step, df: pd.DataFrame, *, poll_seconds: float = 30.0, **constan
 
     Interrupt it at any time: the batch keeps running at the provider, and the next call resumes.
     """
-    return aio.run_sync(abatch(step, df, poll_seconds=poll_seconds, **constants))
+    return loop.run_sync(abatch(step, df, poll_seconds=poll_seconds, **constants))
 
 
 async def abatch(step: Step, df: pd.DataFrame, *, poll_seconds: float = 30.0,
@@ -59,7 +59,7 @@ async def abatch(step: Step, df: pd.DataFrame, *, poll_seconds: float = 30.0,
         return await step.arun(df, **constants)
     step.prompt.check([*df.columns, *constants])  # before anything is sent
     service = _Service(llm)
-    state_path = llm.run / "batches" / f"{step.name}.json"
+    state_path = llm.folder / "batches" / f"{step.name}.json"
     failed: dict[str, str] = {}  # cache key -> why the batch has no answer for it
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as http:
         state = json.loads(state_path.read_text()) if state_path.exists() else None
@@ -195,7 +195,7 @@ class _Service:
                 if c is None:
                     continue
                 self.llm.cache.put(request["custom_id"], state["model"], request["body"]["messages"],
-                                   state["params"], _stored(c))
+                                   state["params"], c.as_stored())
                 usage.calls += 1
                 usage.prompt_tokens += c.prompt_tokens
                 usage.completion_tokens += c.completion_tokens
@@ -257,9 +257,8 @@ def _model_info(litellm, model: str) -> dict:
 
 
 def _save(path: Path, state: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, indent=1), encoding="utf-8")
-    tmp.replace(path)
+    with atomic_write(path) as f:
+        json.dump(state, f, indent=1)
 
 
 def _summary(name: str, state: dict, answers: dict, failed: dict, seconds: float) -> str:

@@ -5,102 +5,89 @@ the row, and `keep()` returns what it drops with the reason, so nothing is lost 
 """
 
 import json
-import os
 import string
-import uuid
 from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
+from .columns import steps_in
+from .files import atomic_write
+
 ROLES = {"system": "system", "human": "user", "gpt": "assistant"}  # ShareGPT "from" -> OpenAI "role"
 
 
-def keep(df, *, steps, labels=None):
-    """Split `df` into (kept, dropped): rows whose steps are not all "ok", or whose label is in
-    `labels` (default "bad", if a `label` column is present), go to `dropped` with a
-    `dropped_because` column, so failures and rejects stay inspectable instead of vanishing."""
+def keep(df, *, steps, drop_labels=("bad",)):
+    """Split `df` into (kept, dropped): rows whose steps are not all "ok", or whose `label`
+    column (from `tk.labels`) is in `drop_labels`, go to `dropped` with a `dropped_because`
+    column, so failures and rejects stay inspectable instead of vanishing."""
     reasons = [[] for _ in range(len(df))]
     for step in steps:
         if f"{step}.status" not in df:
-            have = [c[: -len(".status")] for c in df.columns if str(c).endswith(".status")]
             raise ValueError(f"keep: no column {step}.status, so step {step!r} did not run on this frame "
-                             f"(steps present: {have}); pass steps= naming steps that ran")
+                             f"(steps present: {steps_in(df)}); pass steps= naming steps that ran")
         errors = df[f"{step}.error"] if f"{step}.error" in df else [None] * len(df)
         for why, status, error in zip(reasons, df[f"{step}.status"], errors):
             if status != "ok":
                 # First line only: the full text (often a traceback) stays in `<step>.error`.
                 text = "" if _blank(error) else ": " + str(error).strip().splitlines()[0]
                 why.append(f"{step}.status={'not run' if _blank(status) else status}{text}")
-    if labels is not None and "label" not in df:
-        raise ValueError("keep: labels= given but the frame has no `label` column; "
-                         "add it with the viewer's labels(df, run) first")
     if "label" in df:
-        bad = ("bad",) if labels is None else (labels,) if isinstance(labels, str) else tuple(labels)
+        drop = (drop_labels,) if isinstance(drop_labels, str) else tuple(drop_labels)
         notes = df["note"] if "note" in df else [None] * len(df)
         for why, label, note in zip(reasons, df["label"].fillna("unreviewed"), notes):
-            if label in bad:
+            if label in drop:
                 why.append(f"label={label}" + ("" if _blank(note) else f": {note}"))
     dropped = df.iloc[[i for i, why in enumerate(reasons) if why]].copy()
     dropped["dropped_because"] = ["; ".join(why) for why in reasons if why]
     return df.iloc[[i for i, why in enumerate(reasons) if not why]].copy(), dropped
 
 
-def sharegpt(df, human, gpt, system=None, id="chunk_id"):
-    """One single-turn ShareGPT conversation per row: a frame with `id` and `conversations`.
+def sharegpt(df, human, gpt, *, system=None, id="chunk_id", multi_turn=False):
+    """ShareGPT conversations from a frame: a new frame with `id` and `conversations`.
 
     `human`, `gpt`, `system` are str.format templates over the row's columns ("{generic.raw}" is
-    the column of that name) or callables row -> str. `id` names the sample-id column (None = index).
+    the column of that name) or callables row -> str. `id` names the sample-id column (None = the
+    index). One conversation per row; with `multi_turn=True` the rows sharing an id (e.g. all QA
+    pairs of a chunk) become the turns of one conversation, in row order, and `system` comes from
+    each group's first row. The frame's run folder (`.attrs["folder"]`) travels with it.
     """
     ids = _ids(df, id, "id")
     repeated = [i for i, n in Counter(ids).items() if n > 1]
-    if repeated:
+    if repeated and not multi_turn:
         raise ValueError(f"sharegpt: ids in column {id!r} repeat ({repeated[:5]}): one row per sample is "
-                         f"expected; use conversations(df, by={id!r}, ...) to build multi-turn samples, "
-                         "or pass id= naming a unique column")
-    return _frame(df, ids, id, human, gpt, system)
-
-
-def conversations(df, by="chunk_id", *, human, gpt, system=None):
-    """One multi-turn ShareGPT conversation per value of `by` (e.g. all QA pairs of a chunk), turns in
-    row order, groups in order of first appearance; `system` comes from each group's first row."""
-    return _frame(df, _ids(df, by, "by"), by, human, gpt, system)
+                         "expected; pass multi_turn=True to make the rows sharing an id one multi-turn "
+                         "conversation, or id= naming a unique column")
+    pairs = _frame(df, ids, id, human, gpt, system)
+    pairs.attrs = {k: v for k, v in df.attrs.items() if k == "folder"}
+    return pairs
 
 
 def export_jsonl(pairs, path, format="sharegpt"):
-    """Write a `sharegpt()`/`conversations()` frame as JSONL, one sample a line, UTF-8 unescaped.
+    """Write a `sharegpt()` frame as JSONL, one sample a line, UTF-8 unescaped; returns where.
 
-    "sharegpt" lines are {"id", "conversations"}; "openai" lines are {"messages": [{"role",
+    A relative `path` goes into the run folder the pairs came from, when they carry one. "sharegpt" lines are {"id", "conversations"}; "openai" lines are {"messages": [{"role",
     "content"}]}. Written to a temp file then renamed, so a failure leaves the old file untouched.
     """
     if format not in ("sharegpt", "openai"):
         raise ValueError(f"export_jsonl: format={format!r}; use 'sharegpt' or 'openai'")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    rows = 0
-    try:
-        with open(tmp, "x", encoding="utf-8") as f:
-            for key, conv in _samples(pairs):
-                if format == "openai":
-                    sample = {"messages": [{"role": ROLES[t["from"]], "content": t["value"]} for t in conv]}
-                else:
-                    sample = {"id": key, "conversations": conv}
-                f.write(json.dumps(sample, ensure_ascii=False) + "\n")
-                rows += 1
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    path, rows = _in_folder(pairs, path), 0
+    with atomic_write(path) as f:
+        for key, conv in _samples(pairs):
+            if format == "openai":
+                sample = {"messages": [{"role": ROLES[t["from"]], "content": t["value"]} for t in conv]}
+            else:
+                sample = {"id": key, "conversations": conv}
+            f.write(json.dumps(sample, ensure_ascii=False) + "\n")
+            rows += 1
     return {"path": str(path), "rows": rows, "format": format}
 
 
-def export_hf(pairs, folder, card=None):
-    """Save the conversations as an HF dataset (`datasets.load_from_disk(folder)` reads it back) plus
+def export_hf(pairs, path, card=None):
+    """Save the conversations as an HF dataset (`datasets.load_from_disk(path)` reads it back) plus
     a README.md data card: counts, then whatever `card` holds (model, prompt versions, sources,
-    dropped counts...), so the folder says how it was made. Returns the Dataset. No network is used."""
+    dropped counts...), so the folder says how it was made. A relative `path` goes into the pairs'
+    run folder. Returns the Dataset. No network is used."""
     import datasets  # slow to import: only when exporting
 
     samples = [{"id": key, "conversations": conv} for key, conv in _samples(pairs)]
@@ -108,10 +95,17 @@ def export_hf(pairs, folder, card=None):
     features = datasets.Features({"id": datasets.Value("string"), "conversations": [turn]})
     columns = {"id": [s["id"] for s in samples], "conversations": [s["conversations"] for s in samples]}
     ds = datasets.Dataset.from_dict(columns, features=features)  # from_dict: an empty set works too
-    folder = Path(folder)
-    ds.save_to_disk(str(folder), num_shards=1)  # one shard even when empty: 0 shards cannot be loaded
-    (folder / "README.md").write_text(_card(samples, card or {}), encoding="utf-8")
+    path = _in_folder(pairs, path)
+    ds.save_to_disk(str(path), num_shards=1)  # one shard even when empty: 0 shards cannot be loaded
+    (path / "README.md").write_text(_card(samples, card or {}), encoding="utf-8")
     return ds
+
+
+def _in_folder(pairs, path):
+    """`path` as given, or inside the pairs' run folder when it is relative and they carry one."""
+    path = Path(path)
+    folder = pairs.attrs.get("folder")
+    return path if path.is_absolute() or folder is None else Path(folder) / path
 
 
 def _card(samples, card):
@@ -206,7 +200,7 @@ def _samples(pairs):
     """(id, plain turn dicts) per row of a pairs frame, checked: known roles, non-empty str values."""
     for col in ("id", "conversations"):
         if col not in pairs:
-            raise ValueError(f"no column {col!r}: expected a frame from sharegpt() or conversations(), "
+            raise ValueError(f"no column {col!r}: expected a frame from sharegpt(), "
                              f"got columns {list(pairs.columns)}")
     for key, conv in zip(pairs["id"], pairs["conversations"]):
         try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import difflib
 import json
 import math
 import re
@@ -25,13 +26,17 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import aio
-from .llm import LLM, Completion
+from .columns import STATUS_FIELDS
+from .llm import LLM, Completion, loop
+from .llm.llm import NOT_PARAMS
 from .prompts import Prompt, load_prompt
 
+# Keywords Step(...) passes on to the model; anything else is a typo, not a cache-key part.
+SAMPLING = {"temperature", "top_p", "top_k", "min_p", "max_tokens", "max_completion_tokens", "stop",
+            "seed", "n", "frequency_penalty", "presence_penalty", "repetition_penalty", "logit_bias",
+            "logprobs", "top_logprobs", "reasoning_effort", "thinking", "extra_body"}
 FEEDBACK = ("Your answer could not be used: {problem}\n"
             "Answer again, following the instructions exactly.")
-STATUS_FIELDS = ("status", "error", "attempts", "raw", "reasoning", "prompt_version")
 
 
 class ParseError(ValueError):
@@ -55,7 +60,16 @@ class Step:
     def __init__(self, name: str, prompt: str | Path | Prompt, llm: LLM | None = None, *,
                  parse: str | Callable | None = None, validate: Callable | None = None,
                  when: Callable | None = None, max_retries: int = 2,
-                 columns: list[str] | None = None, accept_truncated: bool = False, **params):
+                 columns: list[str] | None = None, accept_truncated: bool = False, **sampling):
+        unknown = sorted(set(sampling) - SAMPLING)
+        if set(unknown) & NOT_PARAMS:
+            raise ValueError(f"{', '.join(sorted(set(unknown) & NOT_PARAMS))} belong to LLM(...), not to a "
+                             "call: they would leak into the cache key")
+        if unknown:
+            near = difflib.get_close_matches(unknown[0], [*SAMPLING, *_OPTIONS], n=1)
+            raise TypeError(f"Step() got an unknown keyword {unknown[0]!r}"
+                            + (f"; did you mean {near[0]!r}?" if near else "")
+                            + f" Sampling parameters it passes on: {', '.join(sorted(SAMPLING))}")
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise ValueError(f"step name {name!r} must be an identifier: it names output columns")
         self.name = name
@@ -64,7 +78,7 @@ class Step:
         self.parse = _parser(parse)
         self.validate, self.when, self.max_retries = validate, when, max_retries
         self.columns, self.accept_truncated = columns, accept_truncated
-        self.params = {**self.prompt.params, **params}
+        self.params = {**self.prompt.params, **sampling}
 
     def __repr__(self) -> str:
         return (f"Step({self.name!r}, prompt={str(self.prompt.path)!r} v{self.prompt.version}, "
@@ -77,7 +91,7 @@ class Step:
 
     def run(self, df: pd.DataFrame, **constants) -> pd.DataFrame:
         """Run the step on every row; blocks the cell (interrupt it safely at any time)."""
-        return aio.run_sync(self.arun(df, **constants))
+        return loop.run_sync(self.arun(df, **constants))
 
     async def arun(self, df: pd.DataFrame, **constants) -> pd.DataFrame:
         self.prompt.check([*df.columns, *constants])  # before any request
@@ -108,6 +122,7 @@ class Step:
                    "usage": usage,
                    "per_row": _per_row(results)}
         out.attrs["step"] = summary
+        out.attrs["folder"] = str(self.llm.folder)
         self._write_manifest(summary)
         print(_summary_line(summary))
         return out
@@ -196,11 +211,14 @@ class Step:
         return dict.fromkeys(self.columns, None) if self.columns else {self.name: value}
 
     def _write_manifest(self, summary: dict) -> None:
-        path = self.llm.run / "manifest.jsonl"
+        path = self.llm.folder / "manifest.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8") as f:
             f.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **summary},
                                default=str) + "\n")
+
+
+_OPTIONS = ("parse", "validate", "when", "max_retries", "columns", "accept_truncated")
 
 
 def project(result: pd.DataFrame, full: pd.DataFrame | int) -> dict:

@@ -8,54 +8,63 @@ Every value from a file or a model is escaped before it reaches an HTML widget (
 
 import html
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import ipywidgets as W
 import numpy as np
 import pandas as pd
 
-from toolkit.diff import diff, plain
+from ..columns import STATUSES, steps_in
+from ..files import atomic_write
+from .diff import diff, plain
 
-STATUSES = ("ok", "failed", "skipped")
 LABELS = ("good", "bad", "unreviewed")
 STATUS_COLOR = {"ok": "#080", "failed": "#c00", "skipped": "#888"}
 PANE_LAYOUT = dict(width="50%", max_height="60vh", overflow="auto", padding="0 6px")
 
 
-def show(df, left="text", right=None, *, step=None, id=None, run=None):
+def show(df, left="text", right=None, *, step=None, id=None, folder=None):
     """Viewer of `df` one row at a time: column `left` (raw) beside `right` (generated).
 
     `right` defaults to the last step output in the frame (a column with a `<name>.status`
     sibling); `step` names the step whose status/attempts/error to show if not `right`; `id`
-    names the sample-id column (default `chunk_id`, else the index); `run` is the run folder
-    whose labels.json stores good/bad labels and notes (labels are off without it).
+    names the sample-id column (default `chunk_id`, else the index); `folder` is the run folder
+    whose labels.json stores good/bad labels and notes (default: the one the frame's step ran in;
+    labels are off without one).
     """
-    return Viewer(df, left, right or _last_step(df), step=step, id=id, run=run)
+    return Viewer(df, left, right or _last_step(df), step=step, id=id, run=_folder(df, folder))
 
 
-def compare(df_a, df_b, on, *, left="text", step=None, id=None):
-    """The same samples from two runs: output column `on` of each, diffed, the raw text above.
+def compare(df_a, df_b, column=None, *, left="text", step=None, id=None):
+    """The same samples from two runs: output `column` of each, diffed, the raw text above.
 
     Rows are matched by sample id (see `show`); `.counts` has how many shared rows changed, are
     unchanged, and newly failed (failed in b, not in a).
     """
-    return Comparison(df_a, df_b, on, left=left, step=step, id=id)
+    return Comparison(df_a, df_b, column or _last_step(df_b), left=left, step=step, id=id)
 
 
-def labels(df, run, id=None):
-    """A copy of `df` with `label` (good/bad/unreviewed) and `note` from `<run>/labels.json`."""
-    saved, ids = _load(run), _ids(df, id)
+def labels(df, folder=None, *, id=None):
+    """A copy of `df` with `label` (good/bad/unreviewed) and `note` from `<folder>/labels.json`
+    (default folder: the one the frame's step ran in)."""
+    folder = _folder(df, folder)
+    if folder is None:
+        raise ValueError("labels: this frame does not say which run folder it came from (it was "
+                         "not made by Step.run); pass folder=<run folder>")
+    saved, ids = _load(folder), _ids(df, id)
     out = df.copy()
     out["label"] = ids.map({k: v.get("label") for k, v in saved.items()}).fillna("unreviewed").to_numpy()
     out["note"] = ids.map({k: v.get("note") for k, v in saved.items()}).fillna("").to_numpy()
     return out
 
 
+def _folder(df, folder):
+    """The run folder given, else the one the frame's step ran in (Step.run records it)."""
+    return folder if folder is not None else df.attrs.get("folder")
+
+
 def _last_step(df):
-    steps = [c[: -len(".status")] for c in df.columns if str(c).endswith(".status")]
-    steps = [s for s in steps if s in df]
+    steps = [s for s in steps_in(df) if s in df]
     if not steps:
         raise ValueError("no step output in the frame (a column <name> with <name>.status): pass right=")
     return steps[-1]
@@ -86,19 +95,8 @@ def _load(run):
 
 
 def _save(run, saved):
-    """Write labels.json via a temp file and os.replace, so a crash never leaves half a file."""
-    folder = Path(run)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".labels.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(saved, f, ensure_ascii=False, indent=1, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, folder / "labels.json")
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_write(Path(run) / "labels.json") as f:
+        json.dump(saved, f, ensure_ascii=False, indent=1, sort_keys=True)
 
 
 def _text(value):
@@ -234,7 +232,7 @@ class Viewer(_Pager):
 
     def _label_row(self):
         if self._saved is None:
-            return W.HTML("<i>Labels are off: pass run=&lt;run folder&gt; to show() to save them.</i>")
+            return W.HTML("<i>Labels are off: this frame does not name its run folder; pass folder=&lt;run folder&gt; to show() to save them.</i>")
         self._label_b = {v: W.Button(description=v, layout=W.Layout(width="110px")) for v in LABELS}
         for value, button in self._label_b.items():
             button.on_click(lambda _, value=value: self.label(value))
@@ -248,7 +246,7 @@ class Viewer(_Pager):
         if status and self._status_f.disabled:
             raise ValueError(f"no {self._step}.status column to filter on: pass step=")
         if label and self._saved is None:
-            raise ValueError("labels are off: pass run=<run folder> to show()")
+            raise ValueError("labels are off: pass folder=<run folder> to show()")
         self._muted = True
         try:
             self._status_f.value = status or "all"
@@ -323,7 +321,7 @@ class Viewer(_Pager):
     def label(self, value, note=None):
         """Label the shown sample good/bad/unreviewed (note=None keeps its note); saved at once."""
         if self._saved is None:
-            raise ValueError("labels are off: pass run=<run folder> to show()")
+            raise ValueError("labels are off: pass folder=<run folder> to show()")
         if value not in LABELS:
             raise ValueError(f"label must be one of {LABELS}, not {value!r}")
         sid = self._current()

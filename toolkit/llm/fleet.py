@@ -30,9 +30,8 @@ from pathlib import Path
 import yaml
 
 from . import transports
-from .limiter import Limiter
-from .llm import _check_provider, estimate_tokens
-from .transports import CallError, Reply
+from .limiter import Limiter, estimate_tokens
+from .transports import CallError, Reply, check_provider
 
 COOLDOWN = 5.0       # seconds a deployment sits out after a failure; doubled per failure in a row
 MAX_COOLDOWN = 60.0
@@ -160,7 +159,7 @@ def _deployment(i: int, entry: dict) -> Deployment:
         raise ValueError(f"deployment {i}: the embedded model runs in this process, not in a fleet")
     transport = transports.pick(model, api_base, entry["api_key"])
     if isinstance(transport, transports.LiteLLM):
-        _check_provider(model, entry["api_key"], api_base)
+        check_provider(model, entry["api_key"], api_base)
     limits = {k: entry[k] for k in ("max_concurrent", "rpm", "tpm")}
     Limiter(**limits)  # validates the numbers
     return Deployment(api_base or model, model, transport, limits["max_concurrent"],

@@ -1,7 +1,8 @@
 """The LLM layer: one object per model that caches, throttles, retries and counts every call.
 
     llm = LLM()                                    # the embedded SmolLM2, no key needed
-    llm = LLM("openai/gpt-4o-mini", run="runs/qa") # any litellm model string
+    llm = LLM("openai/gpt-4o-mini", folder="runs/qa")   # any litellm model string
+    llm = LLM(folder="runs/qa", replay="recordings/qa.jsonl")  # answers only from recordings
     llm = LLM("hosted_vllm/qwen", deployments=[{"api_base": url1}, {"api_base": url2}])  # a fleet
     llm.complete("Say hi", max_tokens=8).text
 
@@ -17,12 +18,10 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-import pandas as pd
-
-from . import aio, transports
+from . import loop, transports
 from .cache import Cache, CacheMiss, call_key
-from .limiter import Limiter
-from .transports import CallError
+from .limiter import Limiter, estimate_tokens
+from .transports import CallError, check_provider
 
 DEFAULT_MODEL = "local/smollm2"
 # Connection settings belong to the LLM object, never to a call: they must not reach the cache key.
@@ -48,6 +47,11 @@ class Completion:
     @property
     def ok(self) -> bool:
         return self.error_kind is None
+
+    def as_stored(self) -> dict:
+        """What the cache keeps of a call: the answer and its usage, not how it was obtained."""
+        return {k: getattr(self, k) for k in ("text", "reasoning", "finish_reason", "prompt_tokens",
+                                               "completion_tokens", "cost", "seconds")}
 
 
 @dataclass
@@ -81,9 +85,6 @@ class Usage:
             del d["deployments"]
         return d
 
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame([self.as_dict()])
-
 
 @dataclass
 class Retry:
@@ -102,26 +103,33 @@ class Retry:
 
 
 class LLM:
-    """A model plus its cache (in the run folder), limiter and retry policy.
+    """A model plus its run folder, cache, limiter and retry policy.
+
+    `folder` is the run folder: the cache, the steps' manifest, labels and picks live there, and
+    every frame a step returns carries it (`.attrs["folder"]`), so viewers find it on their own.
+    `cache` is use / refresh / off (see cache.py); `replay` names a JSONL recording whose answers
+    are loaded into the cache and are then the only answers (a call without one raises CacheMiss):
+    what the committed notebooks and their tests run on.
 
     `deployments` (a list of dicts, or a litellm config YAML file) spreads the calls over a fleet of
     servers; `max_concurrent`, `rpm` and `tpm` then hold per deployment. The cache key is `model`
     either way, so a fleet run and a single-server run of the same model name share answers.
     """
 
-    def __init__(self, model: str | None = None, *, run: str | Path = "runs/default",
-                 cache: str = "use", api_base: str | None = None, api_key: str | None = None,
+    def __init__(self, model: str | None = None, *, folder: str | Path = "runs/default",
+                 cache: str = "use", replay: str | Path | None = None,
+                 api_base: str | None = None, api_key: str | None = None,
                  max_concurrent: int | None = 8, rpm: int | None = None, tpm: int | None = None,
                  timeout: float = 120.0, retry: Retry | None = None, transport: str = "auto",
                  deployments: list[dict] | str | Path | None = None):
         self.model = model or DEFAULT_MODEL
-        self.run = Path(run)
+        self.folder = Path(folder)
         self.timeout = timeout
         self.retry = retry or Retry()
         self.usage = Usage()
         self.api_base, self._api_key = api_base, api_key  # the batch API reads them (batch.py)
         if deployments is not None:
-            from .fleet import Fleet  # imported here: fleet.py builds on this module
+            from .fleet import Fleet
 
             if api_base is not None or transport != "auto":
                 raise ValueError("with deployments=, each deployment names its own api_base (and "
@@ -141,30 +149,37 @@ class LLM:
                 local_model.register()
             self._transport = transports.pick(self.model, api_base, api_key, transport)
             if isinstance(self._transport, transports.LiteLLM) and not self.model.startswith("local/"):
-                _check_provider(self.model, api_key, api_base)
+                check_provider(self.model, api_key, api_base)
             self.concurrency = max_concurrent  # calls in flight at once (None: no limit), for estimates
-        self.cache = Cache(self.run / "cache.sqlite", cache)
+        if replay is not None:
+            if cache != "use":
+                raise ValueError(f"replay= answers from recordings only; it cannot be combined with "
+                                 f"cache={cache!r}")
+            cache = "replay"
+        self.cache = Cache(self.folder / "cache.sqlite", cache)
+        if replay is not None:
+            self.cache.load(replay)
         self._limits = dict(max_concurrent=max_concurrent, rpm=rpm, tpm=tpm)
         Limiter(**self._limits)  # validate now; the live limiter is made on the toolkit's loop
         self._limiter: Limiter | None = None
 
     def __repr__(self) -> str:
-        return f"LLM({self.model!r}, run={str(self.run)!r}, cache={self.cache.mode!r})"
+        return f"LLM({self.model!r}, folder={str(self.folder)!r}, cache={self.cache.mode!r})"
 
     # -- public, cell-friendly API ---------------------------------------------------------------
     def complete(self, messages: str | list[dict], **params) -> Completion:
         """One call from a cell or a script (blocks; Ctrl-C cancels)."""
-        return aio.run_sync(self.call(_as_messages(messages), params))
+        return loop.run_sync(self.call(_as_messages(messages), params))
 
     async def acomplete(self, messages: str | list[dict], **params) -> Completion:
         """One call from async code, on any event loop."""
-        return await aio.run_async(self.call(_as_messages(messages), params))
+        return await loop.run_async(self.call(_as_messages(messages), params))
 
     def complete_many(self, conversations: list, **params) -> list[Completion]:
         """Many calls at once, under the limiter; results in input order."""
         async def many():
             return await asyncio.gather(*(self.call(_as_messages(m), params) for m in conversations))
-        return aio.run_sync(many())
+        return loop.run_sync(many())
 
     # -- the call itself (runs on the toolkit's loop) -------------------------------------------
     async def call(self, messages: list[dict], params: dict, label: str | None = None) -> Completion:
@@ -181,13 +196,13 @@ class LLM:
         if self.cache.mode == "replay":
             first = messages[0]["content"] if messages else ""
             raise CacheMiss(f"{label or 'call'}: replay mode and no recorded answer for this call "
-                            f"to {self.model}. First message: {first[:300]!r}. Re-run with cache='use' "
-                            "to record it.")
+                            f"to {self.model}. First message: {first[:300]!r}. Run without replay= "
+                            "to call the model and record it.")
         if self._limiter is None:
             self._limiter = Limiter(**self._limits)
         result = await self._send_with_retries(messages, params)
         if result.ok:
-            self.cache.put(key, self.model, messages, params, _stored(result))
+            self.cache.put(key, self.model, messages, params, result.as_stored())
         return result
 
     async def _send_with_retries(self, messages: list[dict], params: dict) -> Completion:
@@ -223,38 +238,7 @@ class LLM:
                               attempts=attempt, seconds=round(time.monotonic() - sent, 3))
 
 
-def estimate_tokens(messages: list[dict], params: dict) -> int:
-    """What a call counts against a tokens-per-minute limit before its answer is known."""
-    return sum(len(m.get("content") or "") for m in messages) // 4 + params.get("max_tokens", 256)
-
-
 def _as_messages(messages: str | list[dict]) -> list[dict]:
     if isinstance(messages, str):
         return [{"role": "user", "content": messages}]
     return list(messages)
-
-
-def _stored(c: Completion) -> dict:
-    """What the cache keeps of a call: the answer and its usage, not how it was obtained."""
-    return {k: getattr(c, k) for k in ("text", "reasoning", "finish_reason", "prompt_tokens",
-                                       "completion_tokens", "cost", "seconds")}
-
-
-def _check_provider(model: str, api_key: str | None, api_base: str | None) -> None:
-    """Refuse an unknown model or a missing key before any request is made."""
-    import litellm
-
-    try:
-        _, provider, _, _ = litellm.get_llm_provider(model)
-    except Exception:
-        raise ValueError(f"unknown model {model!r}: litellm cannot tell its provider. Use a litellm "
-                         "model string such as 'openai/gpt-4o-mini', 'anthropic/claude-3-5-haiku-latest',"
-                         " 'ollama/llama3', or omit model= for the embedded local/smollm2") from None
-    if api_key or api_base:
-        return
-    env = litellm.validate_environment(model)
-    if not env.get("keys_in_environment", True):
-        missing = ", ".join(env.get("missing_keys") or [])
-        raise ValueError(f"model {model!r} needs an API key: set {missing} in the environment "
-                         "(or pass api_key=); keys are never written to the cache or run folder")
-

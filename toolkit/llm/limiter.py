@@ -17,7 +17,7 @@ WINDOW = 60.0  # requests/minute and tokens/minute are counted over a sliding mi
 class Limiter:
     """Max concurrent requests, requests per minute and tokens per minute for one model or endpoint.
 
-    Lives on the toolkit's event loop (see `toolkit.aio`), so its asyncio primitives are never shared
+    Lives on the toolkit's event loop (see `loop.py`), so its asyncio primitives are never shared
     across loops.
     """
 
@@ -62,3 +62,8 @@ class Limiter:
         finally:
             if self._slots:
                 self._slots.release()
+
+
+def estimate_tokens(messages: list[dict], params: dict) -> int:
+    """What a call counts against a tokens-per-minute limit before its answer is known."""
+    return sum(len(m.get("content") or "") for m in messages) // 4 + params.get("max_tokens", 256)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from . import aio
+from . import loop
 
 THINK = re.compile(r"^\s*<think>(.*?)</think>\s*", re.DOTALL)
 
@@ -122,7 +122,7 @@ def _session() -> aiohttp.ClientSession:
     global _pool
     if _pool is None:
         _pool = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
-        atexit.register(aio.run_sync, _pool.close())
+        atexit.register(loop.run_sync, _pool.close())
     return _pool
 
 
@@ -207,3 +207,22 @@ def pick(model: str, api_base: str | None, api_key: str | None, transport: str =
 # model prefixes that speak the OpenAI protocol to a base URL; everything else goes through litellm
 DIRECT_PREFIXES = {"openai", "hosted_vllm"}
 TRANSPORTS = {"http": OpenAIHTTP, "litellm": LiteLLM}
+
+
+def check_provider(model: str, api_key: str | None, api_base: str | None) -> None:
+    """Refuse an unknown model or a missing key before any request is made."""
+    import litellm
+
+    try:
+        _, provider, _, _ = litellm.get_llm_provider(model)
+    except Exception:
+        raise ValueError(f"unknown model {model!r}: litellm cannot tell its provider. Use a litellm "
+                         "model string such as 'openai/gpt-4o-mini', 'anthropic/claude-3-5-haiku-latest',"
+                         " 'ollama/llama3', or omit model= for the embedded local/smollm2") from None
+    if api_key or api_base:
+        return
+    env = litellm.validate_environment(model)
+    if not env.get("keys_in_environment", True):
+        missing = ", ".join(env.get("missing_keys") or [])
+        raise ValueError(f"model {model!r} needs an API key: set {missing} in the environment "
+                         "(or pass api_key=); keys are never written to the cache or run folder")
