@@ -3,6 +3,8 @@
 A step called `generic` adds its output `generic` (or the columns a dict answer names) and
 `generic.status` (ok / failed / skipped), `.error`, `.attempts`, `.raw`, `.reasoning`,
 `.prompt_version`. Viewers, export and plots find the steps of a frame through `steps_in`.
+
+But: the convention is all there is. A user column named `x.status` looks like a step called `x`.
 """
 
 STATUSES = ("ok", "failed", "skipped")

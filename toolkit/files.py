@@ -1,4 +1,8 @@
-"""Writing a file so that a crash or an error never leaves half of it: temp file, fsync, rename."""
+"""Writing a file so that a crash or an error never leaves half of it: temp file, fsync, rename.
+
+But: the folder entry itself is not fsynced, so after a power cut the rename may be lost (the old
+file is then still whole). Appends (the manifest) are not atomic this way; each is one line.
+"""
 
 from __future__ import annotations
 

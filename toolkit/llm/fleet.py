@@ -16,6 +16,9 @@ name, whichever deployment answered.
 Why not litellm.Router: it answers a caller over a deployment's limit with an immediate 429 instead
 of making it wait, its per-call overhead caps a run below three 16-slot servers, and its picks
 cannot see the toolkit's queues. litellm still reaches every provider that is not OpenAI-compatible.
+
+But: the fleet balances by free slots, not by measured latency or queue depth on the server, and
+it does not re-read a config file while running; a deployment added later needs a new LLM.
 """
 
 from __future__ import annotations

@@ -2,6 +2,10 @@
 
 litellm's Router answers an over-limit caller with an immediate RateLimitError; a notebook user wants
 the opposite: queue the work, keep the provider within its limits, finish every row.
+
+But: the limits are this process's own view. Two processes sharing one API key each keep their own
+count, and the provider's real remaining quota (its rate-limit headers) is not read; a 429 that
+still comes back is retried with backoff by the LLM (llm.py).
 """
 
 from __future__ import annotations
