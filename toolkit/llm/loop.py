@@ -5,9 +5,9 @@ patching the user's loop (nest_asyncio) changes the kernel for everything else. 
 owns one loop in a daemon thread: sync callers block on a future, async callers await it. HTTP
 sessions, limiters and cache connections all live on that loop.
 
-But: it is one loop for the whole process. CPU-heavy work in a parser or validator runs on the
-caller's side, not here, and the embedded model runs in a worker thread (local_model.py) so a long
-generation never blocks the loop.
+But: it is one loop for the whole process. A step's parser and validator run on it too, so a slow
+one delays every call in flight; the embedded model runs in a worker thread (local_model.py) so a
+long generation does not block it.
 """
 
 from __future__ import annotations
