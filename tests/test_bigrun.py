@@ -145,7 +145,7 @@ print(out["s.status"].tolist(), out.attrs["step"]["usage"]["cost"] > 0, "litellm
 
 def test_import_and_a_direct_http_step_never_import_litellm_yet_know_the_price(server, folder, prompt_file):
     proc = subprocess.run([sys.executable, "-c", FAST, server.url, str(folder), str(prompt_file())],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.splitlines()[-1] == "['ok', 'ok'] True False"
 

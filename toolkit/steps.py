@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 import numpy as np
+import pandas as pd
 from tqdm.auto import tqdm
 
 from .columns import STATUS_FIELDS
@@ -96,10 +96,17 @@ class Step:
         return loop.run_sync(self.arun(df, **constants))
 
     async def arun(self, df: pd.DataFrame, **constants) -> pd.DataFrame:
+        out = await self._arun(df, constants)
+        self._write_manifest(out.attrs["step"])
+        print(_summary_line(out.attrs["step"]))
+        return out
+
+    async def _arun(self, df: pd.DataFrame, constants: dict, progress: bool = True) -> pd.DataFrame:
+        """The run without its manifest line and summary print (a streamed run writes one per step)."""
         self.prompt.check([*df.columns, *constants])  # before any request
         start, before = time.monotonic(), copy.deepcopy(self.llm.usage)
         results = _Results(len(df))
-        bar = tqdm(total=len(df), desc=self.name, unit="row")
+        bar = tqdm(total=len(df), desc=self.name, unit="row", disable=not progress)
         try:
             await self._run_rows(_records(df, constants), results, bar)
         finally:
@@ -116,8 +123,6 @@ class Step:
                    "per_row": results.spend.per_row(len(df))}
         out.attrs["step"] = summary
         out.attrs["folder"] = str(self.llm.folder)
-        self._write_manifest(summary)
-        print(_summary_line(summary))
         return out
 
     async def _run_rows(self, rows, results: _Results, bar) -> None:

@@ -11,9 +11,9 @@ cache can be shared, exported as readable JSONL "recordings" and replayed in tes
 
 from __future__ import annotations
 
-import hashlib
 import asyncio
 import atexit
+import hashlib
 import json
 import sqlite3
 import threading
