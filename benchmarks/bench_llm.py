@@ -1,14 +1,17 @@
 """LLM layer throughput against its floors, all measured in this one run.
 
 1. 2000 calls, 50 ms server latency, concurrency 64, through Step.run (fresh cache)
-   ÷ a raw aiohttp client with asyncio.Semaphore(64).           target ≥ 0.60
+   ÷ a raw aiohttp client with asyncio.Semaphore(64).           target ≥ 0.90
+   (best of two alternating rounds each, so a burst of load on the machine hits both alike)
    Also printed: bare litellm.acompletion ÷ raw (for reference, ≈ 0.21 measured before).
-2. The same 2000 calls again, from the cache.                    target ≤ 0.2 s, 0 requests
+2. The same 2000 calls again, from the cache, in a FRESH process (a user's second `make run`):
+   the run's time inside that process.                           target ≤ 0.2 s, 0 requests
 3. Embedded model tokens/s through the toolkit ÷ raw llama_cpp.Llama in this process. target ≥ 0.95
 """
 
 import asyncio
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -57,6 +60,27 @@ def timed(fn):
     return time.perf_counter() - start
 
 
+RERUN = """
+import sys, time, pandas as pd, toolkit as tk
+df = pd.DataFrame({"text": [f"item {i}" for i in range(int(sys.argv[3]))]})
+llm = tk.LLM("openai/loopback", api_base=sys.argv[1], api_key="k", folder=sys.argv[2], max_concurrent=64)
+step = tk.Step("bench", sys.argv[4], llm)
+start = time.perf_counter()
+step.run(df)
+print(time.perf_counter() - start, "litellm" in sys.modules)
+"""
+
+
+def fresh_rerun(url, folder, prompt):
+    """The cached rerun's own time in a new process, and whether that process imported litellm."""
+    out = subprocess.run([sys.executable, "-c", RERUN, url, str(folder), str(N), str(prompt)],
+                         capture_output=True, text=True, timeout=300, check=False,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    seconds, litellm = out.stdout.split()[-2:]
+    return float(seconds), litellm == "True"
+
+
 def embedded_ratio(tmp):
     from llama_cpp import Llama
 
@@ -84,27 +108,31 @@ def main():
     prompt = tmp / "p.yaml"
     prompt.write_text("messages:\n  - user: '{text}'\n")
     with LoopbackServer(latency=LATENCY) as srv:
-        t_raw = timed(lambda: asyncio.run(raw_aiohttp(srv.url)))
-        llm = tk.LLM("openai/loopback", api_base=srv.url, api_key="k", folder=tmp / "run",
-                     max_concurrent=CONCURRENCY)
-        step = tk.Step("bench", prompt, llm)
+        raws, tks, sent = [], [], 0
+        for round_ in range(2):
+            raws.append(timed(lambda: asyncio.run(raw_aiohttp(srv.url))))
+            llm = tk.LLM("openai/loopback", api_base=srv.url, api_key="k", folder=tmp / f"run{round_}",
+                         max_concurrent=CONCURRENCY)
+            step = tk.Step("bench", prompt, llm)
+            before = srv.count
+            tks.append(timed(lambda step=step: step.run(df)))
+            sent = srv.count - before
+        t_raw, t_tk = min(raws), min(tks)
         before = srv.count
-        t_tk = timed(lambda: step.run(df))
-        sent = srv.count - before
-        before = srv.count
-        t_rerun = timed(lambda: step.run(df))
+        t_rerun, rerun_litellm = fresh_rerun(srv.url, tmp / "run1", prompt)
         rerun_requests = srv.count - before
         t_litellm = timed(lambda: asyncio.run(bare_litellm(srv.url)))
     raw_tps, tk_tps = embedded_ratio(tmp)
 
     ratio = t_raw / t_tk
     print(f"raw aiohttp      {N / t_raw:8.0f} calls/s")
-    print(f"toolkit Step.run {N / t_tk:8.0f} calls/s   ratio {ratio:.2f}  (target >= 0.60; {sent} sent)")
+    print(f"toolkit Step.run {N / t_tk:8.0f} calls/s   ratio {ratio:.2f}  (target >= 0.90; {sent} sent)")
     print(f"bare litellm     {N / t_litellm:8.0f} calls/s   ratio {t_raw / t_litellm:.2f}  (reference)")
-    print(f"cached rerun     {t_rerun:8.3f} s        requests {rerun_requests}  (target <= 0.2 s, 0)")
+    print(f"cached rerun     {t_rerun:8.3f} s        requests {rerun_requests}  (target <= 0.2 s, 0; "
+          f"fresh process, litellm imported: {rerun_litellm})")
     print(f"embedded model   {tk_tps:8.1f} tok/s via toolkit, {raw_tps:.1f} raw   "
           f"ratio {tk_tps / raw_tps:.2f}  (target >= 0.95)")
-    ok = ratio >= 0.60 and t_rerun <= 0.2 and rerun_requests == 0 and tk_tps / raw_tps >= 0.95
+    ok = ratio >= 0.90 and t_rerun <= 0.2 and rerun_requests == 0 and tk_tps / raw_tps >= 0.95
     print("PASS" if ok else "BELOW TARGET")
 
 

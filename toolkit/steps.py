@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
@@ -35,6 +36,7 @@ from .prompts import Prompt, load_prompt
 SAMPLING = {"temperature", "top_p", "top_k", "min_p", "max_tokens", "max_completion_tokens", "stop",
             "seed", "n", "frequency_penalty", "presence_penalty", "repetition_penalty", "logit_bias",
             "logprobs", "top_logprobs", "reasoning_effort", "thinking", "extra_body"}
+WINDOW = 4  # rows a step keeps in flight per request the LLM may have in flight
 FEEDBACK = ("Your answer could not be used: {problem}\n"
             "Answer again, following the instructions exactly.")
 
@@ -94,38 +96,63 @@ class Step:
         return loop.run_sync(self.arun(df, **constants))
 
     async def arun(self, df: pd.DataFrame, **constants) -> pd.DataFrame:
+        out = await self._arun(df, constants)
+        self._write_manifest(out.attrs["step"])
+        print(_summary_line(out.attrs["step"]))
+        return out
+
+    async def _arun(self, df: pd.DataFrame, constants: dict, progress: bool = True) -> pd.DataFrame:
+        """The run without its manifest line and summary print (a streamed run writes one per step)."""
         self.prompt.check([*df.columns, *constants])  # before any request
         start, before = time.monotonic(), copy.deepcopy(self.llm.usage)
-        bar = tqdm(total=len(df), desc=self.name, unit="row")
-        counts = {"ok": 0, "failed": 0, "skipped": 0, "cached": 0}
-        rows = [{**r, **constants} for r in df.to_dict("records")]
-
-        async def one(row: dict) -> dict:
-            result = await self._row(row)
-            counts[result["status"]] += 1
-            counts["cached"] += result.pop("_cached")
-            bar.set_postfix(ok=counts["ok"], failed=counts["failed"], cached=counts["cached"],
-                            refresh=False)
-            bar.update()
-            return result
-
+        results = _Results(len(df))
+        bar = tqdm(total=len(df), desc=self.name, unit="row", disable=not progress)
         try:
-            results = await asyncio.gather(*(one(r) for r in rows))
+            await self._run_rows(_records(df, constants), results, bar)
         finally:
             bar.close()
+            self.llm.cache.flush()  # the end of a run, an error or a cancel: commit what arrived
         out = self._frame(df, results)
         usage = (self.llm.usage - before).as_dict()
-        summary = {"step": self.name, "rows": len(df), **{k: counts[k] for k in ("ok", "failed", "skipped")},
+        summary = {"step": self.name, "rows": len(df),
+                   **{k: results.counts[k] for k in ("ok", "failed", "skipped")},
                    "prompt_version": self.prompt.version, "model": self.llm.model,
                    "params": self.params, "seconds": round(time.monotonic() - start, 2),
                    "concurrency": self.llm.concurrency,
                    "usage": usage,
-                   "per_row": _per_row(results)}
+                   "per_row": results.spend.per_row(len(df))}
         out.attrs["step"] = summary
         out.attrs["folder"] = str(self.llm.folder)
-        self._write_manifest(summary)
-        print(_summary_line(summary))
         return out
+
+    async def _run_rows(self, rows, results: _Results, bar) -> None:
+        """A fixed set of workers pulls rows as they finish others: memory stays flat in the row count."""
+        counts, shown = results.counts, [0.0]
+
+        async def worker():
+            for done, (pos, row) in enumerate(rows, 1):
+                results.store(pos, await self._row(row))
+                bar.update()
+                now = time.monotonic()
+                if now - shown[0] > 0.2:  # formatting the postfix per row costs more than the row
+                    shown[0] = now
+                    bar.set_postfix(ok=counts["ok"], failed=counts["failed"], cached=counts["cached"],
+                                    refresh=False)
+                if done % 256 == 0:  # cached rows never wait: let an interrupt or other calls in
+                    await asyncio.sleep(0)
+
+        width = min(WINDOW * (self.llm.concurrency or 64), len(results.status))
+        tasks = [asyncio.ensure_future(worker()) for _ in range(width)]
+        if not tasks:
+            return
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            for task in tasks:
+                task.cancel()
+        for task in done:
+            if task.exception() is not None:
+                raise task.exception()
 
     def _first_request(self, row: dict) -> tuple[list[dict] | None, str, str | None]:
         """The messages row `row` starts with, or why it sends none: (messages, status, error)."""
@@ -189,20 +216,51 @@ class Step:
             return None, value
         return (str(verdict) if verdict else "the validator rejected the answer"), None
 
-    def _frame(self, df: pd.DataFrame, results: list[dict]) -> pd.DataFrame:
-        """Input rows + output + status columns; list outputs fan out to one row per item."""
-        records = []
-        for (index, row), res in zip(df.iterrows(), results):
-            status = {f"{self.name}.{k}": res[k] for k in STATUS_FIELDS if k != "prompt_version"}
-            status[f"{self.name}.prompt_version"] = self.prompt.version
-            values = res["value"] if isinstance(res["value"], list) and res["value"] else [res["value"]]
-            for item_no, value in enumerate(values):
-                rec = {**row.to_dict(), **self._columns(value), **status}
-                if isinstance(res["value"], list):
-                    rec[f"{self.name}.item"] = item_no if res["value"] else None
-                records.append((index, rec))
-        out = pd.DataFrame([r for _, r in records], index=[i for i, _ in records])
-        return out[[*df.columns, *[c for c in out.columns if c not in df.columns]]]
+    def _frame(self, df: pd.DataFrame, results: _Results) -> pd.DataFrame:
+        """Input rows + output + status columns, built column by column (no per-row Series).
+
+        A list answer fans out to one row per item, under its parent's index, with `<step>.item`.
+        """
+        values = results.value
+        lists = [isinstance(v, list) for v in values]
+        fan = any(lists)
+        if fan:
+            repeats = [len(v) if is_list and v else 1 for v, is_list in zip(values, lists)]
+            positions = np.repeat(np.arange(len(values)), repeats)
+            out = df.iloc[positions].copy(deep=False)
+            flat, items = [], []
+            for v, is_list in zip(values, lists):
+                if is_list and v:
+                    flat.extend(v)
+                    items.extend(range(len(v)))
+                else:
+                    flat.append(v)
+                    items.append(None)
+        else:
+            positions, flat, out = None, values, df.copy(deep=False)
+        columns = self._value_columns(flat)
+        for field in STATUS_FIELDS:
+            if field == "prompt_version":
+                column = [self.prompt.version] * len(flat)
+            else:
+                column = getattr(results, field)
+                column = [column[p] for p in positions] if fan else column
+            columns[f"{self.name}.{field}"] = column
+        if fan:
+            columns[f"{self.name}.item"] = items
+        for name, column in columns.items():
+            out[name] = column
+        return out
+
+    def _value_columns(self, values: list) -> dict[str, list]:
+        """The output column(s): `<step>`, or one per key of dict answers (and of `columns=`)."""
+        if not self.columns and not any(isinstance(v, dict) for v in values):
+            return {self.name: values}
+        dicts = [self._columns(v) for v in values]
+        keys = dict.fromkeys(self.columns or ())
+        for d in dicts:
+            keys.update(dict.fromkeys(d))
+        return {k: [d.get(k) for d in dicts] for k in keys}
 
     def _columns(self, value) -> dict:
         """A dict answer names its own columns (e.g. question, answer); anything else is `<step>`."""
@@ -242,7 +300,7 @@ def project(result: pd.DataFrame, full: pd.DataFrame | int) -> dict:
 
 @dataclass
 class Spend:
-    """What one row's calls cost, cached or not."""
+    """What calls cost, cached or not: one row's, or a whole run's."""
 
     calls: int = 0
     prompt_tokens: int = 0
@@ -257,16 +315,43 @@ class Spend:
         self.cost = None if self.cost is None or c.cost is None else self.cost + c.cost
         self.seconds += c.seconds
 
+    def merge(self, other: Spend) -> None:
+        self.calls += other.calls
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.cost = None if self.cost is None or other.cost is None else self.cost + other.cost
+        self.seconds += other.seconds
 
-def _per_row(results: list[dict]) -> dict:
-    n = max(len(results), 1)
-    spends = [r["_spend"] for r in results]
-    costs = [sp.cost for sp in spends]
-    return {"calls": sum(sp.calls for sp in spends) / n,
-            "prompt_tokens": sum(sp.prompt_tokens for sp in spends) / n,
-            "completion_tokens": sum(sp.completion_tokens for sp in spends) / n,
-            "cost": None if None in costs else sum(costs) / n,
-            "seconds": sum(sp.seconds for sp in spends) / n}
+    def per_row(self, rows: int) -> dict:
+        n = max(rows, 1)
+        return {"calls": self.calls / n, "prompt_tokens": self.prompt_tokens / n,
+                "completion_tokens": self.completion_tokens / n,
+                "cost": None if self.cost is None else self.cost / n, "seconds": self.seconds / n}
+
+
+class _Results:
+    """A run's outcome as columns (one list per field), filled as rows finish in any order."""
+
+    def __init__(self, n: int):
+        self.status, self.error, self.attempts, self.raw, self.reasoning, self.value = (
+            [None] * n for _ in range(6))
+        self.counts = {"ok": 0, "failed": 0, "skipped": 0, "cached": 0}
+        self.spend = Spend()
+
+    def store(self, pos: int, r: dict) -> None:
+        self.status[pos], self.error[pos], self.attempts[pos] = r["status"], r["error"], r["attempts"]
+        self.raw[pos], self.reasoning[pos], self.value[pos] = r["raw"], r["reasoning"], r["value"]
+        self.counts[r["status"]] += 1
+        self.counts["cached"] += r["_cached"]
+        self.spend.merge(r["_spend"])
+
+
+def _records(df: pd.DataFrame, constants: dict, block: int = 1024):
+    """(position, row dict) for every row, made a block at a time rather than all up front."""
+    for begin in range(0, len(df), block):
+        for pos, row in enumerate(df.iloc[begin:begin + block].to_dict("records"), begin):
+            row.update(constants)
+            yield pos, row
 
 
 def _summary_line(s: dict) -> str:

@@ -13,7 +13,9 @@ message after the retry policy gave up.
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
+import sys
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -123,6 +125,7 @@ class LLM:
                  timeout: float = 120.0, retry: Retry | None = None, transport: str = "auto",
                  deployments: list[dict] | str | Path | None = None):
         self.model = model or DEFAULT_MODEL
+        had_litellm = "litellm" in sys.modules
         self.folder = Path(folder)
         self.timeout = timeout
         self.retry = retry or Retry()
@@ -162,6 +165,8 @@ class LLM:
         self._limits = dict(max_concurrent=max_concurrent, rpm=rpm, tpm=tpm)
         Limiter(**self._limits)  # validate now; the live limiter is made on the toolkit's loop
         self._limiter: Limiter | None = None
+        if not had_litellm and "litellm" in sys.modules:
+            gc.freeze()  # its ≈ 333 k import objects would cost a full collection inside the first run
 
     def __repr__(self) -> str:
         return f"LLM({self.model!r}, folder={str(self.folder)!r}, cache={self.cache.mode!r})"
@@ -169,17 +174,26 @@ class LLM:
     # -- public, cell-friendly API ---------------------------------------------------------------
     def complete(self, messages: str | list[dict], **params) -> Completion:
         """One call from a cell or a script (blocks; Ctrl-C cancels)."""
-        return loop.run_sync(self.call(_as_messages(messages), params))
+        try:
+            return loop.run_sync(self.call(_as_messages(messages), params))
+        finally:
+            self.cache.flush()
 
     async def acomplete(self, messages: str | list[dict], **params) -> Completion:
         """One call from async code, on any event loop."""
-        return await loop.run_async(self.call(_as_messages(messages), params))
+        try:
+            return await loop.run_async(self.call(_as_messages(messages), params))
+        finally:
+            self.cache.flush()
 
     def complete_many(self, conversations: list, **params) -> list[Completion]:
         """Many calls at once, under the limiter; results in input order."""
         async def many():
             return await asyncio.gather(*(self.call(_as_messages(m), params) for m in conversations))
-        return loop.run_sync(many())
+        try:
+            return loop.run_sync(many())
+        finally:
+            self.cache.flush()
 
     # -- the call itself (runs on the toolkit's loop) -------------------------------------------
     async def call(self, messages: list[dict], params: dict, label: str | None = None) -> Completion:
