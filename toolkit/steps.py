@@ -150,9 +150,9 @@ class Step:
         finally:
             for task in tasks:
                 task.cancel()
-        for task in done:
-            if task.exception() is not None:
-                raise task.exception()
+        errors = [task.exception() for task in done if task.exception() is not None]  # all retrieved
+        if errors:
+            raise errors[0]
 
     def _first_request(self, row: dict) -> tuple[list[dict] | None, str, str | None]:
         """The messages row `row` starts with, or why it sends none: (messages, status, error)."""

@@ -163,10 +163,17 @@ def _previous(root: Path, steps: list[Step], step: Step, i: int) -> Path:
 
 
 def _write(frame: pd.DataFrame, path: Path) -> None:
+    import pyarrow as pa
+
     frame = frame.copy(deep=False)
     frame.attrs = {}  # the summary is in the manifest; pyarrow would store it in every shard
-    with atomic_write(path, "wb") as f:
-        frame.to_parquet(f, index=True)
+    try:
+        with atomic_write(path, "wb") as f:
+            frame.to_parquet(f, index=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as e:
+        raise ValueError(f"{path}: this output cannot be stored as Parquet ({e}); a column mixes "
+                         "types (e.g. a parser that returns a dict for some rows and text for "
+                         "others): make the parser return one type per column") from None
 
 
 def _fingerprint(source: Source, steps: list[Step], batch_rows: int, constants: dict) -> dict:
