@@ -15,14 +15,14 @@ from .llm import DEFAULT_MODEL, LLM, Cache, CacheMiss, Completion, Retry, Usage 
 from .prompts import Prompt, PromptError, load_prompt  # noqa: E402
 from .steps import ParseError, Step, project  # noqa: E402
 from .batch import batch  # noqa: E402
-from .review import compare, labels, show  # noqa: E402
-from .export import export_hf, export_jsonl, keep, sharegpt  # noqa: E402
+from .review import compare, labels, picks, show  # noqa: E402
+from .export import export_hf, export_jsonl, keep, preference_pairs, sharegpt  # noqa: E402
 from .plots import overview  # noqa: E402
 
 __all__ = [
     "load_texts", "TextError", "TextWarning", "chunk",                       # raw text in
     "DEFAULT_MODEL", "LLM", "Cache", "CacheMiss", "Completion", "Retry", "Usage",  # calling models
     "Prompt", "PromptError", "load_prompt", "Step", "ParseError", "project", "batch",  # steps
-    "show", "compare", "labels", "overview",                                  # inspecting
-    "keep", "sharegpt", "export_jsonl", "export_hf",                          # the dataset
+    "show", "compare", "labels", "picks", "overview",                         # inspecting
+    "keep", "sharegpt", "export_jsonl", "export_hf", "preference_pairs",      # the dataset
 ]
