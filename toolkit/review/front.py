@@ -222,15 +222,15 @@ CSS = """
   overflow: hidden; }
 .tkr-button { height: 24px; padding: 0 8px; flex: none; }
 .tkr-mark.tkr-on { background: #1976d2; color: white; }
-.tkr-counter { display: inline-block; width: 17em; flex: none; font-variant-numeric: tabular-nums; }
-.tkr-progress { display: inline-block; width: 13em; flex: none; color: #555;
+.tkr-counter { display: inline-block; width: 14em; flex: none; font-variant-numeric: tabular-nums; }
+.tkr-progress { display: inline-block; width: 11em; flex: none; color: #555;
   font-variant-numeric: tabular-nums; }
-.tkr-jump { width: 12em; flex: none; }
+.tkr-jump { width: 11em; flex: 0 1 auto; min-width: 6em; }
 .tkr-search { width: 18em; flex: none; }
 .tkr-note-input { flex: 1; min-width: 8em; }
 .tkr-line { height: 1.45em; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .tkr-msg, .tkr-help { color: #666; font-size: 12px; }
-.tkr-body { display: flex; gap: 8px; height: 60vh; margin-top: 4px; }
+.tkr-body { display: flex; gap: 8px; height: 55vh; margin-top: 4px; }
 .tkr-list { width: 180px; flex: none; overflow-y: auto; font-size: 12px; border-right: 1px solid #ddd; }
 .tkr-item { cursor: pointer; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
   padding: 0 4px; border-left: 3px solid transparent; }
