@@ -78,14 +78,15 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_lab(tmp):
-    """JupyterLab in its own tmp dirs on a free port, the kernel being this interpreter."""
+def start_lab(tmp, cells=(DEMO, COMPARE, EDITOR, CONTROL)):
+    """JupyterLab in its own tmp dirs on a free port serving demo.ipynb made of `cells`, the kernel
+    being this interpreter."""
     root, settings = tmp / "root", tmp / "settings"
     for name, value in SETTINGS.items():
         (settings / name).parent.mkdir(parents=True, exist_ok=True)
         (settings / name).write_text(json.dumps(value))
     root.mkdir()
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in (DEMO, COMPARE, EDITOR, CONTROL)])
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, root / "demo.ipynb")
     env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(tmp / "ws"),
@@ -126,8 +127,8 @@ def launch(pw):
         "--disable-component-update", "--disable-sync", "--no-first-run"])
 
 
-def open_notebook(browser, port):
-    """The demo notebook with every cell run and both widgets drawn."""
+def open_notebook(browser, port, widgets=2):
+    """The demo notebook with every cell run and its `widgets` review widgets drawn."""
     from playwright.sync_api import expect
 
     page = browser.new_page(viewport={"width": 1400, "height": 900})
@@ -135,7 +136,7 @@ def open_notebook(browser, port):
     page.goto(f"http://127.0.0.1:{port}/lab/tree/demo.ipynb")
     page.wait_for_function(KERNEL_IDLE, polling=250)
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    expect(page.locator(".tkr")).to_have_count(2)
+    expect(page.locator(".tkr")).to_have_count(widgets)
     return page
 
 
