@@ -71,6 +71,14 @@ def test_front_end_messages_drive_the_widget(tmp_path):
     assert v.current == "c3"  # the only filtered sample
 
 
+def test_a_refused_action_from_the_page_shows_on_the_message_line():
+    v = show(frame(), right="generic")  # no run folder: labels are off
+    send(v, do="mark", value="good", advance=True)
+    assert "pass folder=" in v.view["message"] and v.current == "c0"
+    send(v, do="filter", name="view", value="sideways")
+    assert "view must be" in v.view["message"]
+
+
 def test_jump_by_id_position_and_prefix():
     df = frame()
     df["chunk_id"] = ["doc-a/0", "doc-b/0", "doc-b/1", "12"]

@@ -106,6 +106,15 @@ class Review(anywidget.AnyWidget):
                 else "This frame has no rows to show.")
 
     def _on_msg(self, _, content, buffers):
+        """A reviewer's action from the page; a refused one (labels off, a bad filter value) is
+        shown on the widget's message line instead of raising into the kernel log."""
+        try:
+            self._act(content)
+        except (ValueError, IndexError, KeyError) as e:
+            self._message = str(e)
+            self._update()
+
+    def _act(self, content):
         do = content.get("do")
         if do == "next":
             self.next()
