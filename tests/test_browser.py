@@ -131,6 +131,7 @@ def open_notebook(browser, port, widgets=2):
     """The demo notebook with every cell run and its `widgets` review widgets drawn."""
     from playwright.sync_api import expect
 
+    expect.set_options(timeout=30_000)  # a loaded 2-core CI machine: DOM waits, generous bound
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.set_default_timeout(60_000)
     page.goto(f"http://127.0.0.1:{port}/lab/tree/demo.ipynb")
@@ -184,8 +185,9 @@ def test_viewer_in_jupyterlab(tmp_path):
 
                 page.keyboard.press("k")
                 page.keyboard.press("g")  # relabel second good, go on
+                expect(viewer.locator(".tkr-item", has_text="2. second")).to_have_text("2. second \u00B7 good")
+                expect(viewer.locator(".tkr-item.tkr-cur")).to_have_text("3. third")
                 expect(progress).to_have_text("1 of 3 reviewed")
-                expect(viewer.locator(".tkr-item.tkr-cur")).to_contain_text("3. third")
                 assert json.loads((root / "run" / "labels.json").read_text()) == {
                     "second": {"label": "good", "note": ""}}
 
@@ -222,10 +224,12 @@ def test_viewer_in_jupyterlab(tmp_path):
                 viewer.locator(".tkr-search").press("Enter")
                 viewer.locator(".tkr-jump").fill("second")
                 viewer.locator(".tkr-jump").press("Enter")
+                expect(viewer.locator(".tkr-head")).to_contain_text("id second")
                 expect(viewer.locator(".tkr-panes")).to_contain_text(XSS)
                 assert viewer.locator("img").count() == 0 and page.evaluate("window.__xss") is None
                 OUT.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=OUT / "viewer.png", full_page=True)
+                comparison.screenshot(path=OUT / "compare.png")
             finally:
                 browser.close()
     finally:
