@@ -220,14 +220,19 @@ class Comparison(Review):
             use_raw = not out and raw
             texts.append(raw if use_raw else out)
             titles.append(f"{side}: {self._step}.raw" if use_raw else f"{side}: {self._on}")
-            notes.append(" ".join(filter(None, [notice and notice[1], "no parsed output; the raw answer:"
-                                                if use_raw else ("" if out else "no output")])) or None)
+            notes.append(" \u00B7 ".join(filter(None, [notice and notice[1], "no parsed output; the raw answer:"
+                                                       if use_raw else ("" if out else "no output")])) or None)
         panes = text_panes(texts[0], texts[1], titles, True)
         for p, note in zip(panes, notes):
             p["note"] = " \u00B7 ".join(filter(None, [note, p["note"]])) or None
         return {"id": str(self._ids[k]), "head": head, "notice": None, "panes": panes,
                 "top": [{"title": self._left, "segments": [["=", cell_text(a[self._left])]], "note": None}],
-                "sections": [self._prompt_section(a, b)], "mark": self._pick_of(k) or "unpicked"}
+                "sections": [self._prompt_section(a, b)] if self._has_prompts() else [],
+                "mark": self._pick_of(k) or "unpicked"}
+
+    def _has_prompts(self):
+        version = f"{self._step}.prompt_version"
+        return self._prompts is not None or version in self._a or version in self._b
 
     def _prompt_section(self, a, b):
         versions = [cell_text(r.get(f"{self._step}.prompt_version")) or "(not recorded)" for r in (a, b)]
