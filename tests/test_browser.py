@@ -23,17 +23,24 @@ OUT = ROOT / "test-output" / "browser"
 XSS = '<img src=x onerror="window.__xss=1">'
 DEMO = f"""\
 import pandas as pd
-from toolkit.review.viewer import show
+from toolkit.review import compare, show
 
 df = pd.DataFrame({{
-    "chunk_id": ["first", "second"],
-    "source": ["demo.txt", "demo.txt"],
-    "text": ["The cat sat on the mat.", {XSS!r} + " raw second"],
-    "generic": ["The dog sat on the mat. " + {XSS!r}, "generated second " + {XSS!r}],
-    "generic.status": ["ok", "failed"],
+    "chunk_id": ["first", "second", "third"],
+    "source": ["demo.txt"] * 3,
+    "text": ["The cat sat on the mat.", {XSS!r} + " raw second", "A third text."],
+    "generic": ["The dog sat on the mat. " + {XSS!r}, "generated second " + {XSS!r}, None],
+    "generic.status": ["ok", "ok", "skipped"],
+    "generic.error": [None, None, "not selected by when="],
 }})
 show(df, right="generic", folder="run")
 """
+COMPARE = """\
+b = df.copy()
+b["generic"] = ["The dog sat on a mat.", "generated second, better", None]
+compare(df, b, "generic", folder="run")
+"""
+EDITOR = "# a cell to type into"
 # Positive control: the same payload in a bare ipywidgets.HTML does run, so the check below can fail.
 CONTROL = """\
 import ipywidgets
@@ -71,14 +78,15 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_lab(tmp):
-    """JupyterLab in its own tmp dirs on a free port, the kernel being this interpreter."""
+def start_lab(tmp, cells=(DEMO, COMPARE, EDITOR, CONTROL)):
+    """JupyterLab in its own tmp dirs on a free port serving demo.ipynb made of `cells`, the kernel
+    being this interpreter."""
     root, settings = tmp / "root", tmp / "settings"
     for name, value in SETTINGS.items():
         (settings / name).parent.mkdir(parents=True, exist_ok=True)
         (settings / name).write_text(json.dumps(value))
     root.mkdir()
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in (DEMO, CONTROL)])
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, root / "demo.ipynb")
     env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(tmp / "ws"),
@@ -113,6 +121,26 @@ def stop(proc):
         proc.wait()
 
 
+def launch(pw):
+    return pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+        "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"])
+
+
+def open_notebook(browser, port, widgets=2):
+    """The demo notebook with every cell run and its `widgets` review widgets drawn."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=30_000)  # a loaded 2-core CI machine: DOM waits, generous bound
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(60_000)
+    page.goto(f"http://127.0.0.1:{port}/lab/tree/demo.ipynb")
+    page.wait_for_function(KERNEL_IDLE, polling=250)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    expect(page.locator(".tkr")).to_have_count(widgets)
+    return page
+
+
 def test_viewer_in_jupyterlab(tmp_path):
     require_browser()
     from playwright.sync_api import expect, sync_playwright
@@ -120,35 +148,88 @@ def test_viewer_in_jupyterlab(tmp_path):
     proc, port, root = start_lab(tmp_path)
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-                "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run"])
+            browser = launch(pw)
             try:
-                page = browser.new_page(viewport={"width": 1400, "height": 900})
-                page.set_default_timeout(60_000)
-                page.goto(f"http://127.0.0.1:{port}/lab/tree/demo.ipynb")
-                page.wait_for_function(KERNEL_IDLE, polling=250)
-                page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+                page = open_notebook(browser, port)
+                viewer, comparison = page.locator(".tkr").nth(0), page.locator(".tkr").nth(1)
+                counter, progress = viewer.locator(".tkr-counter"), viewer.locator(".tkr-progress")
+                expect(counter).to_have_text("1 of 3 filtered (3 total)")
+                expect(viewer.locator(".tkr-ins")).to_have_text(["dog", " " + XSS])
+                next_box = viewer.locator(".tkr-next").bounding_box()
 
-                expect(page.get_by_text("1 of 2 filtered (2 total)")).to_be_visible()
-                expect(page.locator(".widget-html", has_text="The dog sat")).to_have_count(1)
-                page.get_by_role("button", name="Next ▶").click()
-                expect(page.get_by_text("2 of 2 filtered (2 total)")).to_be_visible()
-                expect(page.locator(".widget-html", has_text="generated second")).to_have_count(1)
-                expect(page.locator(".widget-html", has_text="The dog sat")).to_have_count(0)
+                # Keys typed outside the widget do not move it: in a cell editor they are text...
+                editor = page.locator(".jp-Cell", has_text="a cell to type into").locator(".cm-content")
+                editor.click()
+                page.keyboard.type("jjj")
+                page.keyboard.press("ArrowRight")
+                expect(editor).to_contain_text("jjj")
+                # ...and on the page body they go to the notebook, not the viewer.
+                page.evaluate("document.activeElement.blur()")
+                page.keyboard.press("ArrowRight")
+                page.keyboard.press("j")
+                # The first key inside moves it by exactly one: had a key outside reached it, the
+                # counter would be further on (its messages are handled in order).
+                viewer.locator(".tkr-counter").click()
+                page.keyboard.press("ArrowRight")
+                expect(counter).to_have_text("2 of 3 filtered (3 total)")
+                expect(viewer.locator(".tkr-head")).to_contain_text("second")
 
-                page.get_by_role("button", name="bad").click()
-                expect(page.get_by_text("saved bad for second")).to_be_visible()
+                page.keyboard.press("b")  # label bad and go on
+                expect(counter).to_have_text("3 of 3 filtered (3 total)")
+                expect(progress).to_have_text("1 of 3 reviewed")
                 assert json.loads((root / "run" / "labels.json").read_text()) == {
                     "second": {"label": "bad", "note": ""}}
+                # the skipped row: neutral grey notice with its reason, no error
+                expect(viewer.locator(".tkr-notice.tkr-skipped")).to_have_text("skipped: not selected by when=")
+                assert viewer.locator(".tkr-next").bounding_box() == next_box  # controls never move
 
+                page.keyboard.press("k")
+                page.keyboard.press("g")  # relabel second good, go on
+                expect(viewer.locator(".tkr-item", has_text="2. second")).to_have_text("2. second \u00B7 good")
+                expect(viewer.locator(".tkr-item.tkr-cur")).to_have_text("3. third")
+                expect(progress).to_have_text("1 of 3 reviewed")
+                assert json.loads((root / "run" / "labels.json").read_text()) == {
+                    "second": {"label": "good", "note": ""}}
+
+                jump = viewer.locator(".tkr-jump")
+                jump.fill("fir")
+                jump.press("Enter")
+                expect(counter).to_have_text("1 of 3 filtered (3 total)")
+                viewer.locator(".tkr-item", has_text="2. second").click()
+                expect(counter).to_have_text("2 of 3 filtered (3 total)")
+                page.keyboard.press("/")
+                expect(viewer.locator(".tkr-search")).to_be_focused()
+                page.keyboard.type("dog")
+                page.keyboard.press("Enter")
+                expect(counter).to_have_text("1 of 1 filtered (3 total)")
+                expect(viewer.locator(".tkr-head")).to_contain_text("first")
+
+                # compare: its counts, and a pick recorded with the a key
+                expect(comparison.locator(".tkr-summary")).to_contain_text(
+                    "3 shared rows: 2 changed, 1 unchanged, 0 newly ok, 0 newly failed, 0 failed in both")
+                comparison.locator(".tkr-counter").click()
+                page.keyboard.press("ArrowRight")
+                expect(comparison.locator(".tkr-counter")).to_have_text("2 of 3 filtered (3 total)")
+                page.keyboard.press("b")
+                expect(comparison.locator(".tkr-progress")).to_have_text("1 of 3 picked")
+                saved = json.loads((root / "run" / "picks.json").read_text())
+                assert [e["pick"] for e in saved["second"]] == ["B"]
+
+                # hostile payloads stay inert; the same payload in a bare ipywidgets.HTML runs
                 page.wait_for_function("window.__control === 1")
                 assert page.evaluate("window.__xss") is None
-                viewer = page.locator(".jp-OutputArea").first
-                assert viewer.locator("img").count() == 0
-                assert XSS in viewer.inner_text()
+                for widget in (viewer, comparison):
+                    assert widget.locator("img").count() == 0
+                viewer.locator(".tkr-search").fill("")
+                viewer.locator(".tkr-search").press("Enter")
+                viewer.locator(".tkr-jump").fill("second")
+                viewer.locator(".tkr-jump").press("Enter")
+                expect(viewer.locator(".tkr-head")).to_contain_text("id second")
+                expect(viewer.locator(".tkr-panes")).to_contain_text(XSS)
+                assert viewer.locator("img").count() == 0 and page.evaluate("window.__xss") is None
                 OUT.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=OUT / "viewer.png", full_page=True)
+                comparison.screenshot(path=OUT / "compare.png")
             finally:
                 browser.close()
     finally:

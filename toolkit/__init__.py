@@ -17,8 +17,8 @@ from .prompts import Prompt, PromptError, load_prompt  # noqa: E402
 from .steps import ParseError, Step, project  # noqa: E402
 from .batch import batch  # noqa: E402
 from .stream import stream  # noqa: E402
-from .review import compare, labels, show  # noqa: E402
-from .export import export_hf, export_jsonl, keep, sharegpt  # noqa: E402
+from .review import compare, labels, picks, show  # noqa: E402
+from .export import export_hf, export_jsonl, keep, preference_pairs, sharegpt  # noqa: E402
 from .plots import overview  # noqa: E402
 
 # The objects made by these imports live as long as the process: keep them out of every future full
@@ -30,6 +30,6 @@ __all__ = [
     "DEFAULT_MODEL", "LLM", "Cache", "CacheMiss", "Completion", "Retry", "Usage",  # calling models
     "Prompt", "PromptError", "load_prompt", "Step", "ParseError", "project", "batch",  # steps
     "stream",                                                                 # corpora > memory
-    "show", "compare", "labels", "overview",                                  # inspecting
-    "keep", "sharegpt", "export_jsonl", "export_hf",                          # the dataset
+    "show", "compare", "labels", "picks", "overview",                         # inspecting
+    "keep", "sharegpt", "export_jsonl", "export_hf", "preference_pairs",      # the dataset
 ]

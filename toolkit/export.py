@@ -1,4 +1,5 @@
-"""Turn step outputs into training files: ShareGPT/OpenAI JSONL, and HF datasets with a data card.
+"""Turn step outputs into training files: ShareGPT/OpenAI JSONL, HF datasets with a data card, and
+DPO preference pairs from the A/B picks made in `tk.compare`.
 
 Exports refuse rather than write a bad sample: a missing column or an empty turn is an error naming
 the row, and `keep()` returns what it drops with the reason, so nothing is lost silently.
@@ -99,6 +100,61 @@ def export_hf(pairs, path, card=None):
     ds.save_to_disk(str(path), num_shards=1)  # one shard even when empty: 0 shards cannot be loaded
     (path / "README.md").write_text(_card(samples, card or {}), encoding="utf-8")
     return ds
+
+
+def preference_pairs(df_a, df_b, column=None, *, prompt="text", id=None, folder=None, path=None):
+    """Preference pairs from the A/B picks made in `tk.compare(df_a, df_b)`: a frame with `id`,
+    `prompt`, `chosen`, `rejected` (the picked run's output is chosen, the other's rejected; ties
+    and rows whose outputs changed since the pick are left out). With `path`, also written as JSONL
+    in the layout TRL's DPOTrainer reads (a relative path goes into the run folder).
+
+    `prompt` is a column of df_b, a callable row -> str, or a `tk.Prompt` (its rendered messages
+    for the df_b row: the conversational layout, with chosen/rejected as assistant messages). An
+    empty output counts as its raw answer (`<step>.raw`), so a failed run can be the rejected one.
+    """
+    from .prompts import Prompt
+    from .review.compare import match
+    from .review.labels import find_pick, folder_of, load, output_hash
+    from .review.viewer import last_step
+
+    column = column or last_step(df_b)
+    folder = folder_of(df_b, folder) or folder_of(df_a, None)
+    if folder is None:
+        raise ValueError("preference_pairs: the frames do not say which run folder holds the picks; "
+                         "pass folder=<run folder>")
+    if isinstance(prompt, str) and prompt not in df_b:
+        raise ValueError(f"preference_pairs: prompt={prompt!r} is not a column of df_b; pass a column, "
+                         "a callable row -> str, or a tk.Prompt")
+    step = column if f"{column}.status" in df_b else last_step(df_b)
+    saved, rows = load(folder, "picks.json"), []
+    ia, ib, ids = match(df_a, df_b, id)
+    for i, j, sid in zip(ia, ib, ids):
+        a, b = df_a.iloc[i], df_b.iloc[j]
+        pick = find_pick(saved, sid, output_hash(a[column]), output_hash(b[column])) if sid in saved else None
+        if pick not in ("A", "B"):
+            continue
+        texts = []
+        for row in (a, b):
+            value = row[column] if not _blank(row[column]) else row.get(f"{step}.raw")
+            if _blank(value):
+                raise ValueError(f"preference_pairs: row id={sid!r} has no output and no raw answer in "
+                                 "one run; remove its pick in compare (key u) or fill the row")
+            texts.append(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str))
+        chosen, rejected = texts if pick == "A" else texts[::-1]
+        if isinstance(prompt, Prompt):
+            shown = prompt.render(b.to_dict())
+            chosen, rejected = ([{"role": "assistant", "content": t}] for t in (chosen, rejected))
+        else:
+            shown = prompt(b) if callable(prompt) else b[prompt]
+        rows.append({"id": sid, "prompt": shown, "chosen": chosen, "rejected": rejected})
+    pairs = pd.DataFrame(rows, columns=["id", "prompt", "chosen", "rejected"])
+    pairs.attrs["folder"] = str(folder)
+    if path is not None:
+        with atomic_write(_in_folder(pairs, path)) as f:
+            for r in rows:
+                f.write(json.dumps({k: r[k] for k in ("prompt", "chosen", "rejected")},
+                                   ensure_ascii=False) + "\n")
+    return pairs
 
 
 def _in_folder(pairs, path):

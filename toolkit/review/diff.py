@@ -1,13 +1,15 @@
-"""Word-level diff rendered as escaped HTML, for the sample viewers.
+"""Cell text and word-level diff as segments the review widget's front-end turns into text nodes.
 
-Every token of model or file text goes through `html.escape` here: `ipywidgets.HTML` sets
-`innerHTML`, so an unescaped `<img onerror=...>` in a sample would run in the notebook.
+A segment is `[kind, text]` with kind "=" (same), "-" (only in a) or "+" (only in b). The
+front-end sets each segment with `textContent`, so model text is never parsed as HTML.
 """
 
 import difflib
-import html
+import json
 import re
 from collections import Counter
+
+import pandas as pd
 
 TOKEN = re.compile(r"\s+|\w+|[^\w\s]")
 MAX_TOKENS = 20_000
@@ -16,21 +18,19 @@ MAX_TOKENS = 20_000
 # as a whole instead of matched.
 MAX_WORK = 300_000
 
-PANE = ('<div style="white-space:pre-wrap;word-break:break-word;font-family:monospace;font-size:12px">'
-        "{}</div>")
-INS = '<ins style="background:#c8f0c8;text-decoration:none">{}</ins>'
-DEL = '<del style="background:#f8c8c8">{}</del>'
-NOTE = '<div style="color:#888;font-style:italic;margin-bottom:4px">{}</div>'
+
+def cell_text(value):
+    """Cell value as pane text: strings as is, missing as "", parsed outputs as indented JSON."""
+    if isinstance(value, str):
+        return value
+    if pd.api.types.is_scalar(value):
+        return "" if pd.isna(value) else str(value)
+    return json.dumps(value, ensure_ascii=False, indent=2, default=str)
 
 
-def plain(text, note=None):
-    """Escaped text in a whitespace-preserving block, with an optional italic note above."""
-    head = NOTE.format(html.escape(note)) if note else ""
-    return head + PANE.format(html.escape(text))
-
-
-def diff(a, b):
-    """HTML for two panes: `a` with deletions marked, `b` with insertions marked.
+def segments(a, b):
+    """Segments for two panes, `a` with deletions marked and `b` with insertions, plus a note
+    (None, or why the diff was skipped).
 
     Sentences are matched first and only changed ones are diffed word by word: one matcher over
     a whole 1,100-word chunk with a few edits takes ~100 ms, sentence-first ~10 ms.
@@ -38,17 +38,27 @@ def diff(a, b):
     ta, tb = TOKEN.findall(a), TOKEN.findall(b)
     if len(ta) + len(tb) > MAX_TOKENS:
         note = f"diff skipped: {len(ta) + len(tb):,} tokens (limit {MAX_TOKENS:,})"
-        return plain(a, note), plain(b, note)
+        return [["=", a]], [["=", b]], note
     sa, sb = _sentences(ta), _sentences(tb)
     left, right = [], []
     for op, i1, i2, j1, j2 in _opcodes(["".join(s) for s in sa], ["".join(s) for s in sb]):
         wa, wb = _join(sa[i1:i2]), _join(sb[j1:j2])
         if op == "equal":
-            left.append(html.escape("".join(wa)))
-            right.append(html.escape("".join(wb)))
+            _add(left, "=", "".join(wa))
+            _add(right, "=", "".join(wb))
         else:
             _words(wa, wb, left, right)
-    return PANE.format("".join(left)), PANE.format("".join(right))
+    return left, right, None
+
+
+def _add(parts, kind, text):
+    """Append a segment, merging it into the previous one of the same kind."""
+    if not text:
+        return
+    if parts and parts[-1][0] == kind:
+        parts[-1][1] += text
+    else:
+        parts.append([kind, text])
 
 
 def _sentences(tokens):
@@ -77,18 +87,16 @@ def _opcodes(a, b, isjunk=None):
 
 
 def _words(ta, tb, left, right):
-    """Append the word diff of two token lists to the pane parts.
+    """Append the word diff of two token lists to the pane segments.
 
     Whitespace is junk to the matcher, so words anchor matches and the spaces between matched
     words stay matched.
     """
     for op, i1, i2, j1, j2 in _opcodes(ta, tb, str.isspace):
-        old, new = html.escape("".join(ta[i1:i2])), html.escape("".join(tb[j1:j2]))
+        old, new = "".join(ta[i1:i2]), "".join(tb[j1:j2])
         if op == "equal":
-            left.append(old)
-            right.append(new)
-            continue
-        if old:
-            left.append(DEL.format(old))
-        if new:
-            right.append(INS.format(new))
+            _add(left, "=", old)
+            _add(right, "=", new)
+        else:
+            _add(left, "-", old)
+            _add(right, "+", new)
