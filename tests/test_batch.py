@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 import toolkit as tk
-from toolkit.batch import BatchError
 from tests.batch_server import BatchServer
 from tests.loopback import LoopbackServer
+from toolkit.batch import BatchError
 
 SECRET = "sk-SENTINEL-batch-0123456789"
 

@@ -9,10 +9,10 @@ import time
 import pytest
 
 import toolkit
+from tests.loopback import Fault, LoopbackServer
 from toolkit import LLM, CacheMiss, Retry
 from toolkit.llm import limiter as limiter_module
 from toolkit.llm import transports
-from tests.loopback import Fault, LoopbackServer
 
 SECRET = "sk-SENTINEL-do-not-store-0123456789"
 
