@@ -5,9 +5,10 @@ their CPU is not counted): bare `litellm.acompletion` and `LLM(model, transport=
 fresh cache, alternated five times on the same event loop; the best CPU time per call of each side
 is compared. Target: the toolkit adds ≤ 10 % to what litellm itself spends, on the routes that go
 through litellm (Anthropic, Ollama). An OpenAI-compatible server is printed for reference only:
-`transport="auto"` sends it over the direct HTTP client, and there litellm's own cost is so low
-(≈ 3.6 ms) that the cache's SQLite write (≈ 0.3 ms) alone is ≈ 9 %. The middle figure, the toolkit
-with `cache="off"`, separates the call layer from that write.
+`transport="auto"` sends it over the direct HTTP client, and there litellm's own cost is lowest
+(≈ 3.5 ms), so the cache's SQLite write (≈ 0.3 ms in a profile) weighs most. The middle figure, the
+toolkit with `cache="off"`, separates the call layer from that write. On a loaded machine the
+figures move by several per cent between runs: read the ratio of a quiet run.
 """
 
 import asyncio
