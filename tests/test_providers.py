@@ -107,6 +107,7 @@ def test_ollama_thinking_and_raw_r1_answers_are_split(double, folder, model):
     double.answer = Answer("plan</think>\n\nFINAL")  # an R1 distill whose template opened the tag
     second = llm(double, folder, model).complete("b")
     assert (first.text, first.reasoning) == (second.text, second.reasoning) == ("FINAL", "plan")
+    assert first.completion_tokens == 1 and first.prompt_tokens > 0  # eval_count, prompt_eval_count
 
 
 @pytest.mark.parametrize("transport", ["http", "litellm"])
