@@ -11,6 +11,7 @@ import pytest
 import toolkit as tk
 from tests.batch_server import BatchServer
 from tests.loopback import LoopbackServer
+from toolkit.batch import BatchError
 
 SECRET = "sk-SENTINEL-batch-0123456789"
 
@@ -135,6 +136,34 @@ def test_modes_and_models_without_a_batch_api_are_refused(service, run, prompt):
     with pytest.raises(tk.CacheMiss):
         tk.batch(replay, rows(2))
     assert service.submissions == 0 and service.poll_count == 0
+
+
+def test_a_saved_batch_the_provider_does_not_know_is_reported_then_resubmitted(run, prompt):
+    """Saved under another account (or deleted there): the provider answers 404 for its id."""
+    state = run / "batches" / "qa.json"
+    with BatchServer(polls=2) as srv:
+        qa = step(srv, run, prompt)
+        state.parent.mkdir(parents=True)
+        state.write_text(json.dumps({"batch_id": "batch-77", "input_file_id": "file-1",
+                                     "model": "openai/loopback", "params": qa.params,
+                                     "keys": ["k"], "status": "in_progress",
+                                     "submitted": "2026-11-01T10:00:00", "collected": False}))
+        with pytest.raises(BatchError, match=r"does not know the saved batch batch-77 .*HTTP 404.*"
+                                             r"another key or account.*resubmit=True"):
+            tk.batch(qa, rows(4), poll_seconds=0.01)
+        assert srv.submissions == 0 and json.loads(state.read_text())["batch_id"] == "batch-77"
+        with pytest.raises(BatchError, match="batch-77"):  # and again: never silently
+            tk.batch(qa, rows(4), poll_seconds=0.01)
+        out = tk.batch(qa, rows(4), poll_seconds=0.01, resubmit=True)
+        assert (out["qa.status"] == "ok").all() and srv.submissions == 1
+        assert json.loads((run / "batches" / "qa.batch-77.abandoned.json").read_text())["keys"] == ["k"]
+        assert json.loads(state.read_text())["batch_id"] != "batch-77"
+
+
+def test_the_key_is_reachable_but_never_printed(service, run, prompt):
+    llm = step(service, run, prompt).llm
+    assert llm.connection.api_key == SECRET and llm.connection.api_base == service.url
+    assert SECRET not in repr(llm.connection) and SECRET not in repr(llm)
 
 
 CELL = """

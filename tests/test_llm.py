@@ -9,9 +9,10 @@ import time
 import pytest
 
 import toolkit
+from tests.loopback import Fault, LoopbackServer
 from toolkit import LLM, CacheMiss, Retry
 from toolkit.llm import limiter as limiter_module
-from tests.loopback import Fault, LoopbackServer
+from toolkit.llm import transports
 
 SECRET = "sk-SENTINEL-do-not-store-0123456789"
 
@@ -158,6 +159,27 @@ def test_think_tags_are_split_off(server, run):
     r = make(server, run).complete("ponder")
     assert (r.text, r.reasoning) == ("answer", "reasoning here")
     assert make(server, run).complete("ponder").reasoning == "reasoning here"  # cached with it
+
+
+@pytest.mark.parametrize("text,fields,expected", [
+    ("<think>plan</think>\n\nFINAL", (), ("FINAL", "plan")),
+    ("plan</think>\n\nFINAL", (), ("FINAL", "plan")),            # template opened the tag
+    ("FINAL", ("plan",), ("FINAL", "plan")),                      # reasoning_content / reasoning
+    ("<think>b</think>FINAL", ("a",), ("FINAL", "a\nb")),
+    ("<think>cut off mid-plan", (), ("<think>cut off mid-plan", "")),  # stays whole: refused as cut
+    ("intro <think>x</think> y", (), ("intro <think>x</think> y", "")),  # not a leading block
+    ("  FINAL", (None, ""), ("  FINAL", "")),
+])
+def test_split_reasoning_reads_every_form(text, fields, expected):
+    assert transports.split_reasoning(text, *fields) == expected
+
+
+def test_finish_trusts_a_reported_reason_and_counts_tokens_where_there_is_none():
+    assert transports.finish("stop", 10, {"max_tokens": 10}) == "stop"
+    assert transports.finish("stop", 10, {"max_tokens": 10}, reported=False) == "length"
+    assert transports.finish(None, 10, {"max_completion_tokens": 10}) == "length"
+    assert transports.finish(None, 9, {"max_tokens": 10}) is None
+    assert transports.finish("stop", 10, {}, reported=False) == "stop"
 
 
 def test_litellm_transport_shares_retries_and_cache(server, run):

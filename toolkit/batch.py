@@ -11,6 +11,10 @@ live call.
 
 The batch id is saved in `<folder>/batches/<step>.json` the moment the batch exists: after an
 interrupt or a kernel restart, running the cell again resumes polling it instead of paying twice.
+A saved batch the provider no longer knows (HTTP 404: another key or account, a deleted batch)
+stops the call with a `BatchError` saying so; `tk.batch(..., resubmit=True)` then sets the saved
+id aside (`<step>.<batch id>.abandoned.json`) and submits a new batch. Never silently: the old
+batch may still be running, and billed, under the other account.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ import asyncio
 import json
 import os
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import aiohttp
@@ -29,8 +32,7 @@ from tqdm.auto import tqdm
 from .files import atomic_write
 from .llm import LLM, Completion, loop
 from .llm.cache import call_key
-from .llm.fleet import Fleet
-from .llm.transports import CallError, chat_reply
+from .llm.transports import CallError, chat_reply, quiet_litellm
 from .steps import Step
 
 DONE = {"completed", "failed", "expired", "cancelled"}  # a batch in one of these will not change
@@ -44,16 +46,19 @@ class BatchError(RuntimeError):
         self.status = status
 
 
-def batch(step: Step, df: pd.DataFrame, *, poll_seconds: float = 30.0, **constants) -> pd.DataFrame:
+def batch(step: Step, df: pd.DataFrame, *, poll_seconds: float = 30.0, resubmit: bool = False,
+          **constants) -> pd.DataFrame:
     """Run `step` over `df` through the provider's batch API; blocks the cell while it polls.
 
     Interrupt it at any time: the batch keeps running at the provider, and the next call resumes.
+    `resubmit=True` gives up a saved, unfinished batch (one the provider answers 404 for) and
+    submits the rows again.
     """
-    return loop.run_sync(abatch(step, df, poll_seconds=poll_seconds, **constants))
+    return loop.run_sync(abatch(step, df, poll_seconds=poll_seconds, resubmit=resubmit, **constants))
 
 
 async def abatch(step: Step, df: pd.DataFrame, *, poll_seconds: float = 30.0,
-                 **constants) -> pd.DataFrame:
+                 resubmit: bool = False, **constants) -> pd.DataFrame:
     llm = step.llm
     if llm.cache.mode == "replay":  # recorded answers only: the step raises CacheMiss for the rest
         return await step.arun(df, **constants)
@@ -63,14 +68,29 @@ async def abatch(step: Step, df: pd.DataFrame, *, poll_seconds: float = 30.0,
     failed: dict[str, str] = {}  # cache key -> why the batch has no answer for it
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as http:
         state = json.loads(state_path.read_text()) if state_path.exists() else None
-        if state and not state["collected"]:
-            failed |= await service.finish(http, state, state_path, step.name, poll_seconds)
+        if state and not state["collected"] and resubmit:
+            abandoned = state_path.with_name(f"{step.name}.{state['batch_id']}.abandoned.json")
+            state_path.rename(abandoned)
+            print(f"{step.name}: saved batch {state['batch_id']} set aside in {abandoned}; "
+                  "submitting a new batch")
+        elif state and not state["collected"]:
+            try:
+                failed |= await service.finish(http, state, state_path, step.name, poll_seconds)
+            except BatchError as e:
+                if e.status != 404:
+                    raise
+                raise BatchError(
+                    f"{step.name}: the provider does not know the saved batch {state['batch_id']} "
+                    f"({e}): it was submitted {state['submitted']} under another key or account, "
+                    f"or has been deleted. To submit these rows again, run tk.batch(..., resubmit=True) "
+                    f"(the saved id is then kept aside, not deleted: {state_path})", 404) from None
         todo = {k: r for k, r in _requests(step, df, constants).items()
                 if k not in failed and llm.cache.get(k) is None}
         if todo:
             state = await service.submit(http, todo, state_path, step)
             failed |= await service.finish(http, state, state_path, step.name, poll_seconds)
-    with _answering_failures(llm, failed):
+    # a request the batch failed keeps the batch's reason instead of becoming a live call
+    with llm.failing(failed, kind="batch"):
         return await step.arun(df, **constants)
 
 
@@ -78,7 +98,7 @@ def _requests(step: Step, df: pd.DataFrame, constants: dict) -> dict[str, list[d
     """The first request of every row the step would send: cache key -> messages."""
     out = {}
     for record in df.to_dict("records"):
-        messages, _, _ = step._first_request({**record, **constants})
+        messages, _, _ = step.first_request({**record, **constants})
         if messages is not None:  # rows that send nothing get their status from the step's own pass
             out[call_key(step.llm.model, messages, step.params)] = messages
     return out
@@ -88,17 +108,17 @@ class _Service:
     """One provider's batch endpoints, reached with the LLM's base URL and key."""
 
     def __init__(self, llm: LLM):
-        import litellm
-
-        if isinstance(llm._transport, Fleet) or llm.model.startswith("local/"):
+        litellm = quiet_litellm()
+        connection = llm.connection
+        if connection.fleet or llm.model.startswith("local/"):
             raise ValueError(f"batch mode needs a provider's batch API; {llm.model!r} is "
-                             f"{'a fleet' if isinstance(llm._transport, Fleet) else 'the embedded model'}")
+                             f"{'a fleet' if connection.fleet else 'the embedded model'}")
         if llm.cache.mode != "use":
             raise ValueError(f"batch mode brings answers to the step through the cache; "
                              f"cache={llm.cache.mode!r} would not read them (use 'use')")
         self.llm = llm
-        name, provider, key, base = litellm.get_llm_provider(llm.model, api_base=llm.api_base,
-                                                             api_key=llm._api_key)
+        name, provider, key, base = litellm.get_llm_provider(
+            llm.model, api_base=connection.api_base, api_key=connection.api_key)
         if base is None and provider != "openai":
             raise ValueError(f"batch mode needs an OpenAI-style batch API (/v1/files, /v1/batches); "
                              f"give LLM(..., api_base=) for {llm.model!r}")
@@ -151,7 +171,7 @@ class _Service:
             if file_id:
                 for line in (await self._call(http, "GET", f"/files/{file_id}/content")).splitlines():
                     if line.strip():
-                        _read_line(json.loads(line), answers, failed, self.rates)
+                        _read_line(json.loads(line), answers, failed, self.rates, state["params"])
         errors = [e.get("message", "") for e in (batch.get("errors") or {}).get("data") or []]
         why = "; ".join(errors[:3]) + (f" (and {len(errors) - 3} more)" if len(errors) > 3 else "")
         for key in state["keys"]:
@@ -205,12 +225,12 @@ class _Service:
                     usage.cost += c.cost
 
 
-def _read_line(line: dict, answers: dict, failed: dict, rates) -> None:
+def _read_line(line: dict, answers: dict, failed: dict, rates, params: dict) -> None:
     """One line of an output or error file: an answer, or the reason there is none."""
     key, response = line["custom_id"], line.get("response") or {}
     if response.get("status_code") == 200:
         try:
-            reply = chat_reply(response.get("body"), rates)
+            reply = chat_reply(response.get("body"), rates, params)
         except CallError as e:
             failed[key] = e.message
             return
@@ -221,32 +241,6 @@ def _read_line(line: dict, answers: dict, failed: dict, rates) -> None:
     error = line.get("error") or (response.get("body") or {}).get("error") or {}
     status = f"HTTP {response['status_code']}: " if response.get("status_code") else ""
     failed[key] = status + (error.get("message") or json.dumps(line)[:300])
-
-
-@contextmanager
-def _answering_failures(llm: LLM, failed: dict[str, str]):
-    """While the step reads the batch's answers from the cache, a request the batch failed fails
-    again with the batch's reason instead of going live."""
-    if not failed:
-        yield
-        return
-    live = llm._transport
-    llm._transport = _Failures(live, failed)
-    try:
-        yield
-    finally:
-        llm._transport = live
-
-
-class _Failures:
-    def __init__(self, live, failed: dict[str, str]):
-        self.live, self.failed = live, failed
-
-    async def send(self, model: str, messages: list[dict], params: dict, timeout: float):
-        reason = self.failed.get(call_key(model, messages, params))
-        if reason is not None:
-            raise CallError("batch", reason)
-        return await self.live.send(model, messages, params, timeout)
 
 
 def _model_info(litellm, model: str) -> dict:

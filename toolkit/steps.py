@@ -154,7 +154,7 @@ class Step:
         if errors:
             raise errors[0]
 
-    def _first_request(self, row: dict) -> tuple[list[dict] | None, str, str | None]:
+    def first_request(self, row: dict) -> tuple[list[dict] | None, str, str | None]:
         """The messages row `row` starts with, or why it sends none: (messages, status, error)."""
         try:
             selected = self.when is None or self.when(row)
@@ -172,7 +172,7 @@ class Step:
         """Send, parse, validate; on a problem, show the model its answer and the problem, retry."""
         blank = {"status": "skipped", "error": None, "attempts": 0, "raw": None, "reasoning": None,
                  "value": None, "_cached": False, "_spend": Spend()}
-        messages, status, error = self._first_request(row)
+        messages, status, error = self.first_request(row)
         if messages is None:
             return {**blank, "status": status, "error": error}
         spend, cached = Spend(), False

@@ -3,7 +3,7 @@
     llm = LLM("hosted_vllm/Qwen2.5-7B", deployments=[
         {"api_base": "http://gpu1:8000/v1", "max_concurrent": 16},
         {"api_base": "http://gpu2:8000/v1", "max_concurrent": 16},
-        {"model": "ollama/qwen2.5:7b", "api_base": "http://laptop:11434", "max_concurrent": 2}])
+        {"model": "ollama_chat/qwen2.5:7b", "api_base": "http://laptop:11434", "max_concurrent": 2}])
     llm = LLM("qwen", deployments="litellm_config.yaml")   # litellm's model_list entries named qwen
 
 Each deployment keeps its own limits (max_concurrent, rpm, tpm). A caller takes a free slot on the

@@ -17,6 +17,7 @@ import gc
 import random
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -88,6 +89,15 @@ class Usage:
         return d
 
 
+@dataclass(frozen=True)
+class Connection:
+    """Where an LLM's calls go, for code that reaches the same provider another way (batch.py)."""
+
+    api_base: str | None
+    api_key: str | None = field(repr=False)  # never printed into a notebook
+    fleet: bool = False
+
+
 @dataclass
 class Retry:
     """Exponential backoff with jitter, honouring Retry-After, within a per-call and a global budget."""
@@ -130,7 +140,8 @@ class LLM:
         self.timeout = timeout
         self.retry = retry or Retry()
         self.usage = Usage()
-        self.api_base, self._api_key = api_base, api_key  # the batch API reads them (batch.py)
+        self.connection = Connection(api_base, api_key, fleet=deployments is not None)
+        self._failing: dict[str, tuple[str, str]] = {}  # see failing()
         if deployments is not None:
             from .fleet import Fleet
 
@@ -195,6 +206,17 @@ class LLM:
         finally:
             self.cache.flush()
 
+    @contextmanager
+    def failing(self, reasons: dict[str, str], kind: str):
+        """While inside, a call whose cache key is in `reasons` fails with that reason (error kind
+        `kind`) instead of being sent: batch mode keeps a request its batch failed from quietly
+        becoming a live call when the step runs from the cache."""
+        self._failing = {key: (kind, why) for key, why in reasons.items()}
+        try:
+            yield
+        finally:
+            self._failing = {}
+
     # -- the call itself (runs on the toolkit's loop) -------------------------------------------
     async def call(self, messages: list[dict], params: dict, label: str | None = None) -> Completion:
         """Cache → limiter → transport, with retries. `label` names the caller (a step) in errors."""
@@ -212,6 +234,10 @@ class LLM:
             raise CacheMiss(f"{label or 'call'}: replay mode and no recorded answer for this call "
                             f"to {self.model}. First message: {first[:300]!r}. Run without replay= "
                             "to call the model and record it.")
+        if key in self._failing:
+            self.usage.failures += 1
+            kind, why = self._failing[key]
+            return Completion(attempts=1, error_kind=kind, error=why)
         if self._limiter is None:
             self._limiter = Limiter(**self._limits)
         result = await self._send_with_retries(messages, params)

@@ -4,6 +4,9 @@ litellm spends ≈ 4 ms of CPU per call; against a local vLLM or llama.cpp serve
 that caps a run at ≈ 240 calls/s on one core. OpenAI-compatible endpoints therefore go through a
 pooled aiohttp client that speaks the chat-completions protocol directly. Both transports answer with
 the same `Reply` and raise the same `CallError`, so retries, cache and limits do not care which ran.
+
+Both also read a reply the same way (`split_reasoning`, `finish`): the answer, its reasoning in
+whichever form the server sent it, and whether it was cut off, do not depend on the transport.
 """
 
 from __future__ import annotations
@@ -21,7 +24,14 @@ import aiohttp
 
 from . import loop
 
-THINK = re.compile(r"^\s*<think>(.*?)</think>\s*", re.DOTALL)
+# the tag names litellm also strips from an answer's start (see its parse_content_for_reasoning)
+THINK = re.compile(r"^\s*<(think|thinking|budget:thinking)>(.*?)</\1>", re.DOTALL)
+# a reasoning model whose chat template already opened the tag answers "plan…</think>answer"
+LONE_CLOSE = re.compile(r"</(?:think|thinking)>")
+# routes whose finish_reason says nothing: litellm's ollama/ (/api/generate) always says "stop"
+NO_FINISH_REASON = {"ollama"}
+# providers that are somebody's own server: no price, whatever litellm's map says
+LOCAL_SERVERS = {"ollama", "ollama_chat", "hosted_vllm", "vllm", "lm_studio", "llamafile"}
 
 
 @dataclass
@@ -49,14 +59,36 @@ class CallError(Exception):
         return self.kind in self.RETRYABLE
 
 
-def split_reasoning(text: str, reasoning: str | None = None) -> tuple[str, str]:
-    """Separate a reasoning model's `<think>…</think>` (or litellm's reasoning_content) from the answer."""
-    reasoning = reasoning or ""
-    m = THINK.match(text or "")
+def split_reasoning(text: str, *fields: str | None) -> tuple[str, str]:
+    """The answer and the reasoning, from every form a reasoning model's reply takes.
+
+    `fields` are the reasoning the server sent apart (`reasoning_content`, `reasoning`, litellm's
+    flattening of thinking blocks). In the text: a leading `<think>…</think>`, or a lone
+    `</think>` with no opening tag before it (R1 distills served raw: their chat template opened
+    the tag), whose preceding text is then the reasoning. An answer cut off inside an unclosed
+    `<think>` stays whole: it is refused as cut off, not passed on as an answer.
+    """
+    parts = [f.strip() for f in fields if f and f.strip()]
+    text = text or ""
+    m = THINK.match(text)
     if m:
-        reasoning = (reasoning + "\n" + m.group(1)).strip()
+        parts.append(m.group(2).strip())
         text = text[m.end():]
-    return text or "", reasoning
+    else:
+        close = LONE_CLOSE.search(text)
+        if close and "<think" not in text[:close.start()]:
+            parts.append(text[:close.start()].strip())
+            text = text[close.end():]
+    reasoning = "\n".join(p for p in parts if p)
+    return (text.lstrip() if parts else text), reasoning
+
+
+def finish(reason: str | None, completion_tokens: int, params: dict, reported: bool = True) -> str | None:
+    """The finish reason, or "length" when a route that reports none spent the whole token limit."""
+    limit = params.get("max_tokens") or params.get("max_completion_tokens")
+    if (reason is None or not reported) and limit and completion_tokens >= limit:
+        return "length"
+    return reason
 
 
 def _retry_after(headers) -> float | None:
@@ -98,23 +130,26 @@ class OpenAIHTTP:
         except aiohttp.ClientError as e:
             raise CallError("connection", f"{type(e).__name__}: {e}") from None
         try:
-            return chat_reply(json.loads(raw), self._rates)
+            return chat_reply(json.loads(raw), self._rates, params)
         except ValueError:
             raise CallError("bad_response", f"malformed response body: {raw[:200]!r}") from None
 
 
-def chat_reply(data: dict, rates: tuple[float, float] | None) -> Reply:
+def chat_reply(data: dict, rates: tuple[float, float] | None, params: dict | None = None) -> Reply:
     """A chat.completion body as a Reply, priced at `rates` (per prompt / completion token)."""
     try:
         choice = data["choices"][0]
         message = choice["message"]
     except (KeyError, IndexError, TypeError):
         raise CallError("bad_response", f"malformed response body: {str(data)[:200]!r}") from None
-    text, reasoning = split_reasoning(message.get("content") or "", message.get("reasoning_content"))
+    # litellm reads `reasoning` only when `reasoning_content` is absent: so do we
+    text, reasoning = split_reasoning(message.get("content") or "",
+                                      message.get("reasoning_content", message.get("reasoning")))
     usage = data.get("usage") or {}
     prompt, completion = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
     cost = None if rates is None else rates[0] * prompt + rates[1] * completion
-    return Reply(text, reasoning, choice.get("finish_reason"), prompt, completion, cost)
+    return Reply(text, reasoning, finish(choice.get("finish_reason"), completion, params or {}),
+                 prompt, completion, cost)
 
 
 _pool: aiohttp.ClientSession | None = None
@@ -129,13 +164,28 @@ def _session() -> aiohttp.ClientSession:
     return _pool
 
 
+def quiet_litellm():
+    """litellm, imported with its console output off: it prints a "Provider List" banner for every
+    call to a model missing from its price map, and help lines under errors."""
+    import litellm
+
+    litellm.suppress_debug_info = True
+    return litellm
+
+
 class LiteLLM:
     """Any provider litellm knows (OpenAI, Anthropic, Bedrock, Ollama, ...), and the embedded model."""
 
     def __init__(self, model: str, api_base: str | None, api_key: str | None):
-        import litellm  # noqa: F401  (now, not on the event loop during the first call)
-
+        litellm = quiet_litellm()  # now, not on the event loop during the first call
         self._api_base, self._api_key = api_base, api_key
+        try:
+            provider = litellm.get_llm_provider(model)[1]
+        except Exception:  # check_provider refuses it with a clear message
+            provider = None
+        self._reports_finish = provider not in NO_FINISH_REASON
+        # the embedded model is free; a local server has no price; elsewhere litellm's own figure
+        self._price = "free" if provider == "local" else "none" if provider in LOCAL_SERVERS else "litellm"
 
     async def send(self, model: str, messages: list[dict], params: dict, timeout: float) -> Reply:
         import litellm
@@ -161,26 +211,26 @@ class LiteLLM:
             message = choice.message
         except (AttributeError, IndexError):
             raise CallError("bad_response", f"malformed response: {str(r)[:200]}") from None
+        # litellm has already moved `reasoning`, a leading <think> and Anthropic's thinking blocks
+        # into reasoning_content; a lone </think> is still in the text
         text, reasoning = split_reasoning(message.content or "",
                                           getattr(message, "reasoning_content", None))
         usage = getattr(r, "usage", None)
-        return Reply(text, reasoning, choice.finish_reason, getattr(usage, "prompt_tokens", 0) or 0,
-                     getattr(usage, "completion_tokens", 0) or 0, _cost(r, model))
+        completion = getattr(usage, "completion_tokens", 0) or 0
+        return Reply(text, reasoning,
+                     finish(choice.finish_reason, completion, params, self._reports_finish),
+                     getattr(usage, "prompt_tokens", 0) or 0, completion, self._cost(r))
+
+    def _cost(self, response) -> float | None:
+        """litellm's own figure for the call (it prices every response it returns): not again."""
+        if self._price != "litellm":
+            return 0.0 if self._price == "free" else None
+        cost = (getattr(response, "_hidden_params", None) or {}).get("response_cost")
+        return None if cost is None else float(cost)
 
 
 def _short(e: Exception) -> str:
     return f"{type(e).__name__}: {str(e)[:400]}"
-
-
-def _cost(response, model: str) -> float | None:
-    """Price of a litellm response where litellm knows it; None where it does not."""
-    if model.startswith("local/"):
-        return 0.0
-    import litellm
-    try:
-        return float(litellm.completion_cost(response))
-    except Exception:
-        return None
 
 
 def _rates(model: str) -> tuple[float, float] | None:
@@ -233,14 +283,14 @@ TRANSPORTS = {"http": OpenAIHTTP, "litellm": LiteLLM}
 
 def check_provider(model: str, api_key: str | None, api_base: str | None) -> None:
     """Refuse an unknown model or a missing key before any request is made."""
-    import litellm
+    litellm = quiet_litellm()
 
     try:
         _, provider, _, _ = litellm.get_llm_provider(model)
     except Exception:
         raise ValueError(f"unknown model {model!r}: litellm cannot tell its provider. Use a litellm "
                          "model string such as 'openai/gpt-4o-mini', 'anthropic/claude-3-5-haiku-latest',"
-                         " 'ollama/llama3', or omit model= for the embedded local/smollm2") from None
+                         " 'ollama_chat/llama3', or omit model= for the embedded local/smollm2") from None
     if api_key or api_base:
         return
     env = litellm.validate_environment(model)
