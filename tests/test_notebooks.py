@@ -16,6 +16,7 @@ import nbformat
 import pytest
 
 from tests.loopback import LoopbackServer
+from toolkit import load_prompt
 from toolkit.__main__ import Progress
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +64,20 @@ def test_recordings_hold_real_model_answers(path):
     assert {r["model"] for r in lines} == {"local/smollm2"}
     assert all(r["response"]["completion_tokens"] > 0 for r in lines)
     assert not any("api_key" in r["params"] or "api_base" in r["params"] for r in lines)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "prompts").rglob("*.yaml")),
+                         ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_committed_prompt_files_load(path):
+    assert load_prompt(path).placeholders
+
+
+def test_the_reasoning_route_is_zero_shot_on_the_same_input():
+    few, zero = (load_prompt(ROOT / "prompts/style_clone" / name)
+                 for name in ("generic.yaml", "generic_reasoning.yaml"))
+    assert [m["role"] for m in zero.messages] == ["user"]  # no examples, no system turn (R1 advice)
+    assert zero.placeholders == few.placeholders == ["text"]
+    assert zero.params["max_tokens"] > 4 * few.params["max_tokens"]  # thinking comes first
 
 
 def test_headless_run_with_another_model_and_its_outputs(tmp_path):
