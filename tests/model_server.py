@@ -72,6 +72,11 @@ class CountingProxy:
         with self._cond:
             return [_canonical(r["body"]) for r in self.requests if status is None or r["status"] == status]
 
+    def statuses(self) -> list:
+        """How each request ended (200, another status, "dropped"; None: still in flight)."""
+        with self._cond:
+            return [r["status"] for r in self.requests]
+
     def hold_after(self, n: int) -> None:
         """Forward the first n chat requests; hold every later one until release()."""
         with self._cond:
@@ -114,7 +119,10 @@ class CountingProxy:
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         self.url = f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as self._client:
+        # a fresh connection per request: a kept-alive one that the server closes as it idles
+        # would fail a forward now and then, and the client would send that call again
+        connector = aiohttp.TCPConnector(limit=0, force_close=True)
+        async with aiohttp.ClientSession(connector=connector) as self._client:
             ready.set()
             await self._stop.wait()
         await runner.cleanup()
