@@ -77,9 +77,11 @@ def _quiet_kernel():
     shutting it down, which it may log as "KeyboardInterrupt caught in kernel" after a clean run.
     A cell's error still stops the run and is reported with the executed notebook."""
     import zmq
+    from jupyter_client.manager import KernelManager
     from traitlets.config import Config
 
-    channel = {"transport_encryption": "auto"} if zmq.has("curve") else {"transport": "ipc"}
+    curve = zmq.has("curve") and KernelManager.class_traits().get("transport_encryption")
+    channel = {"transport_encryption": "auto"} if curve else {"transport": "ipc"}
     return Config({"KernelManager": channel,
                    "NotebookClient": {"extra_arguments": ["--IPKernelApp.log_level=CRITICAL"]}})
 
