@@ -4,6 +4,7 @@ nbval (in `make test`) re-executes every notebook in replay mode and compares ou
 check what nbval cannot: that the stored outputs are worth comparing and leak nothing.
 """
 
+import io
 import json
 import os
 import re
@@ -15,6 +16,8 @@ import nbformat
 import pytest
 
 from tests.loopback import LoopbackServer
+from toolkit import load_prompt
+from toolkit.__main__ import Progress
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -63,6 +66,20 @@ def test_recordings_hold_real_model_answers(path):
     assert not any("api_key" in r["params"] or "api_base" in r["params"] for r in lines)
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "prompts").rglob("*.yaml")),
+                         ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_committed_prompt_files_load(path):
+    assert load_prompt(path).placeholders
+
+
+def test_the_reasoning_route_is_zero_shot_on_the_same_input():
+    few, zero = (load_prompt(ROOT / "prompts/style_clone" / name)
+                 for name in ("generic.yaml", "generic_reasoning.yaml"))
+    assert [m["role"] for m in zero.messages] == ["user"]  # no examples, no system turn (R1 advice)
+    assert zero.placeholders == few.placeholders == ["text"]
+    assert zero.params["max_tokens"] > 4 * few.params["max_tokens"]  # thinking comes first
+
+
 def test_headless_run_with_another_model_and_its_outputs(tmp_path):
     """`python -m toolkit run NOTEBOOK -p model ...` against a real OpenAI-compatible server."""
     reply = "An invented summary of the passage for this test."
@@ -78,6 +95,9 @@ def test_headless_run_with_another_model_and_its_outputs(tmp_path):
         assert srv.requests[0]["headers"]["Authorization"] == "Bearer sk-SENTINEL-headless"
     assert f"run folder: {tmp_path}" in out.stdout
     assert "step first: 3 rows, 3 ok, 0 failed, 0 skipped" in out.stdout
+    # progress while it ran (one line per step run in a log), and nothing a user cannot act on
+    assert "first: 3/3 rows, 3 ok, 0 failed\n" in out.stdout.split("run folder:")[0]
+    assert out.stderr == "", out.stderr
     written = (tmp_path / "new_pipeline.sharegpt.jsonl").read_text().splitlines()
     assert len(written) == 3 and "An invented summary of the passage for this test." in written[0]
     for path in tmp_path.rglob("*"):
@@ -90,3 +110,44 @@ def test_headless_run_refuses_an_unknown_parameter():
                           "-p", "modle", "x"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode != 0
     assert "no parameter named modle; its parameters are: model, api_base" in out.stderr
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_is_one_line_per_step_run_rewritten_in_place_on_a_terminal():
+    out = Terminal()
+    show = Progress(out)
+    for update in [("generic", 1, 4, 1, 0), ("generic", 4, 4, 3, 1), ("generic", 2, 12, 2, 0),
+                   ("bookends", 1, 6, 0, 0), ("bookends", 6, 6, 5, 1)]:
+        show(*update)
+    lines = [line.rsplit("\r\033[K", 1)[-1] for line in out.getvalue().split("\n")]
+    assert lines == ["generic: 4/4 rows, 3 ok, 1 failed", "generic: 2/12 rows, 2 ok, 0 failed",
+                     "bookends: 6/6 rows, 5 ok, 1 failed", ""]
+
+
+def test_progress_in_a_log_prints_finished_steps_only():
+    out = io.StringIO()
+    show = Progress(out)
+    for update in [("generic", 1, 4, 1, 0), ("generic", 4, 4, 3, 1), ("generic", 1, 2, 0, 1),
+                   ("generic", 2, 2, 0, 2)]:
+        show(*update)
+    assert out.getvalue() == "generic: 4/4 rows, 3 ok, 1 failed\ngeneric: 2/2 rows, 0 ok, 2 failed\n"
+
+
+def test_headless_run_names_the_failing_cell_and_the_executed_notebook(tmp_path):
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python",
+                                                          "display_name": "Python 3"}})
+    nb.cells = [nbformat.v4.new_code_cell('folder = "run"', metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("x = 1"),
+                nbformat.v4.new_code_cell("raise ValueError('the data folder is empty')")]
+    path = tmp_path / "broken.ipynb"
+    nbformat.write(nb, path)
+    out = subprocess.run([sys.executable, "-m", "toolkit", "run", str(path)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 1
+    assert out.stderr.splitlines() == [
+        f"{path}: cell [3] raised ValueError: the data folder is empty",
+        f"The executed notebook, with the full traceback: {tmp_path / 'run' / 'broken.ipynb'}"]

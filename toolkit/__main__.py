@@ -3,8 +3,14 @@
     python -m toolkit run notebooks/style_clone.ipynb -p model openai/gpt-4o-mini -p limit 20
 
 papermill fills the notebook's `parameters` cell, executes it in the notebook's folder and writes
-the executed copy into the run folder; then the files the run wrote and each step's counts are
+the executed copy into the run folder. While it runs, each step's progress (rows done / total, ok,
+failed) shows as one line per step; then the files the run wrote and each step's counts are
 printed, so a script or CI log shows where the dataset is.
+
+The kernel is another process: steps append short lines to a file named by TOOLKIT_PROGRESS
+(steps._progress), which this process tails. The kernel channel is encrypted (CurveZMQ) where pyzmq
+supports it, else local sockets (IPC), so the kernel has no plain-TCP warning to print.
+But: a notebook cell's own output stays in the executed notebook, not the terminal.
 """
 
 from __future__ import annotations
@@ -12,8 +18,14 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 import sys
+import tempfile
+import threading
+import time
 from pathlib import Path
+
+PROGRESS = "TOOLKIT_PROGRESS"  # the file steps append "step done total ok failed" lines to
 
 
 def _value(text: str):
@@ -43,14 +55,101 @@ def run(notebook: Path, params: dict) -> Path:
     run_dir = run_dir.resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     output = run_dir / notebook.name
-    papermill.execute_notebook(str(notebook), str(output), parameters=params,
-                               cwd=str(notebook.parent), progress_bar=False, log_output=False)
+    with tempfile.TemporaryDirectory(prefix="toolkit-progress-") as tmp, \
+            Tail(Path(tmp) / "progress.tsv", Progress(sys.stdout)) as tail:
+        os.environ[PROGRESS] = str(tail.path)  # the kernel inherits it
+        try:
+            papermill.execute_notebook(str(notebook), str(output), parameters=params,
+                                       cwd=str(notebook.parent), progress_bar=False,
+                                       log_output=False, config=_quiet_kernel())
+        except papermill.PapermillExecutionError as e:
+            tail.stop()
+            raise SystemExit(f"{notebook}: cell [{e.exec_count}] raised {e.ename}: {e.evalue}\n"
+                             f"The executed notebook, with the full traceback: {output}") from None
+        finally:
+            os.environ.pop(PROGRESS, None)
     return run_dir
 
 
-def report(run_dir: Path) -> None:
+def _quiet_kernel():
+    """Kernel config: encrypt the kernel channel (or use local sockets) instead of plain TCP, and
+    keep the kernel process's own log to fatal errors: jupyter_client interrupts the kernel before
+    shutting it down, which it may log as "KeyboardInterrupt caught in kernel" after a clean run.
+    A cell's error still stops the run and is reported with the executed notebook."""
+    import zmq
+    from jupyter_client.manager import KernelManager
+    from traitlets.config import Config
+
+    curve = zmq.has("curve") and KernelManager.class_traits().get("transport_encryption")
+    channel = {"transport_encryption": "auto"} if curve else {"transport": "ipc"}
+    return Config({"KernelManager": channel,
+                   "NotebookClient": {"extra_arguments": ["--IPKernelApp.log_level=CRITICAL"]}})
+
+
+class Progress:
+    """One line per step run: rewritten in place on a terminal; in a log, printed when the step
+    ends (and every 10 s while a long one runs)."""
+
+    def __init__(self, out):
+        self.out, self.tty = out, out.isatty()
+        self.open: str | None = None  # the step whose line the cursor is on (terminal only)
+        self.printed: dict[str, float] = {}
+
+    def __call__(self, step: str, done: int, total: int, ok: int, failed: int) -> None:
+        line, end = f"{step}: {done}/{total} rows, {ok} ok, {failed} failed", done >= total
+        if self.tty:
+            if self.open not in (None, step):
+                self.out.write("\n")  # another step's line stays as it was
+            self.out.write("\r\033[K" + line + ("\n" if end else ""))
+            self.open = None if end else step
+        else:
+            now = time.monotonic()
+            if end or now - self.printed.setdefault(step, now) >= 10:
+                self.printed[step] = now
+                self.out.write(line + "\n")
+            if end:
+                del self.printed[step]  # the step's next run starts a new line
+        self.out.flush()
+
+
+class Tail:
+    """Follow the progress file in a thread; hand each complete line to `show`."""
+
+    def __init__(self, path: Path, show):
+        self.path, self.show = path, show
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._follow, name="progress", daemon=True)
+
+    def __enter__(self) -> Tail:
+        self.path.touch()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _follow(self) -> None:
+        pending = ""
+        with open(self.path, encoding="utf-8") as f:
+            while True:
+                stopping = self._stop.wait(0.2)  # a display refresh rate, not a synchronisation
+                pending += f.read()
+                *lines, pending = pending.split("\n")
+                for line in lines:
+                    step, *numbers = line.split("\t")
+                    self.show(step, *map(int, numbers))
+                if stopping:
+                    return
+
+
+def report(run_dir: Path, seconds: float) -> None:
     """Where the outputs are, and the latest counts of each step from the run's manifest."""
-    print(f"run folder: {run_dir}")
+    print(f"run folder: {run_dir}  ({seconds:.0f} s)")
     for path in sorted(p for p in run_dir.rglob("*") if p.is_file() and "cache.sqlite" not in p.name):
         print(f"  {path.relative_to(run_dir)}  ({path.stat().st_size:,} bytes)")
     manifest = run_dir / "manifest.jsonl"
@@ -73,7 +172,9 @@ def main(argv=None) -> None:
                    metavar=("NAME", "VALUE"), help="set a parameter of the notebook")
     args = ap.parse_args(argv)
     params = {name: _value(value) for name, value in args.parameter}
-    report(run(args.notebook, params))
+    start = time.monotonic()
+    run_dir = run(args.notebook, params)
+    report(run_dir, time.monotonic() - start)
 
 
 if __name__ == "__main__":

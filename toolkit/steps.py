@@ -17,6 +17,7 @@ import copy
 import difflib
 import json
 import math
+import os
 import re
 import time
 from collections.abc import Callable
@@ -133,6 +134,8 @@ class Step:
             for done, (pos, row) in enumerate(rows, 1):
                 results.store(pos, await self._row(row))
                 bar.update()
+                _progress(self.name, counts["ok"] + counts["failed"] + counts["skipped"],
+                          len(results.status), counts["ok"], counts["failed"])
                 now = time.monotonic()
                 if now - shown[0] > 0.2:  # formatting the postfix per row costs more than the row
                     shown[0] = now
@@ -364,6 +367,18 @@ def _summary_line(s: dict) -> str:
             + "".join(f"\n  {name}: {d['calls']} calls, {d['failures']} failed"
                       + (f" (last: {d['last_error']})" if d["failures"] else "")
                       for name, d in u.get("deployments", {}).items()))
+
+
+_progress_sent: dict[str, float] = {}
+
+
+def _progress(step: str, done: int, total: int, ok: int, failed: int) -> None:
+    """A line for `python -m toolkit run` (it tails the file TOOLKIT_PROGRESS names), ≤ 4 a second."""
+    path, now = os.environ.get("TOOLKIT_PROGRESS"), time.monotonic()
+    if path and (done == total or now - _progress_sent.get(step, 0.0) >= 0.25):
+        _progress_sent[step] = now
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(f"{step}\t{done}\t{total}\t{ok}\t{failed}\n")
 
 
 def _missing(value) -> bool:
