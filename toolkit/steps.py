@@ -223,47 +223,47 @@ class Step:
         """Input rows + output + status columns, built column by column (no per-row Series).
 
         A list answer fans out to one row per item, under its parent's index, with `<step>.item`.
+        New columns come in the order the rows first name them (row 0's output, the status
+        columns, then outputs only later rows have), as when each row was a record.
         """
         values = results.value
-        lists = [isinstance(v, list) for v in values]
-        fan = any(lists)
-        if fan:
-            repeats = [len(v) if is_list and v else 1 for v, is_list in zip(values, lists)]
+        listed = [isinstance(v, list) for v in values]
+        positions, flat, items = None, values, None
+        if any(listed):
+            repeats = [len(v) if is_list and v else 1 for v, is_list in zip(values, listed)]
             positions = np.repeat(np.arange(len(values)), repeats)
-            out = df.iloc[positions].copy(deep=False)
-            flat, items = [], []
-            for v, is_list in zip(values, lists):
-                if is_list and v:
-                    flat.extend(v)
-                    items.extend(range(len(v)))
-                else:
-                    flat.append(v)
-                    items.append(None)
-        else:
-            positions, flat, out = None, values, df.copy(deep=False)
-        columns = self._value_columns(flat)
+            flat, items, listed = [], [], [is_list for is_list, n in zip(listed, repeats) for _ in range(n)]
+            for v, n in zip(values, repeats):
+                flat.extend(v if isinstance(v, list) and v else [v])
+                items.extend(range(n) if isinstance(v, list) and v else [None])
+        status = {}
         for field in STATUS_FIELDS:
-            if field == "prompt_version":
-                column = [self.prompt.version] * len(flat)
-            else:
-                column = getattr(results, field)
-                column = [column[p] for p in positions] if fan else column
-            columns[f"{self.name}.{field}"] = column
-        if fan:
-            columns[f"{self.name}.item"] = items
-        for name, column in columns.items():
+            column = [self.prompt.version] * len(flat) if field == "prompt_version" else getattr(results, field)
+            status[f"{self.name}.{field}"] = column if positions is None or field == "prompt_version" \
+                else [column[p] for p in positions]
+        if items is not None:
+            status[f"{self.name}.item"] = items
+        out = df.copy(deep=False) if positions is None else df.iloc[positions].copy(deep=False)
+        for name, column in self._new_columns(flat, listed, status).items():
             out[name] = column
         return out
 
-    def _value_columns(self, values: list) -> dict[str, list]:
-        """The output column(s): `<step>`, or one per key of dict answers (and of `columns=`)."""
+    def _new_columns(self, values: list, listed: list[bool], status: dict) -> dict[str, list]:
+        """The output column(s) — `<step>`, or one per key of dict answers and of `columns=` — and
+        the status columns, in the order the rows name them."""
+        item = f"{self.name}.item"
         if not self.columns and not any(isinstance(v, dict) for v in values):
-            return {self.name: values}
+            return {self.name: values, **status}
         dicts = [self._columns(v) for v in values]
-        keys = dict.fromkeys(self.columns or ())
-        for d in dicts:
-            keys.update(dict.fromkeys(d))
-        return {k: [d.get(k) for d in dicts] for k in keys}
+        order = dict.fromkeys(self._columns(None)) if not dicts else {}
+        for i, d in enumerate(dicts):
+            order.update(dict.fromkeys(d))
+            if i == 0:
+                order.update(dict.fromkeys(k for k in status if k != item))
+            if listed[i] and item not in order:
+                order[item] = None
+        order.update(dict.fromkeys(status))
+        return {k: status[k] if k in status else [d.get(k) for d in dicts] for k in order}
 
     def _columns(self, value) -> dict:
         """A dict answer names its own columns (e.g. question, answer); anything else is `<step>`."""

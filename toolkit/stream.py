@@ -183,7 +183,10 @@ def _fingerprint(source: Source, steps: list[Step], batch_rows: int, constants: 
         files = sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
         what = [[str(f), f.stat().st_size, f.stat().st_mtime_ns] for f in files]
     elif isinstance(source, pd.DataFrame):
-        what = hashlib.sha256(pd.util.hash_pandas_object(source).to_numpy().tobytes()).hexdigest()
+        try:
+            what = hashlib.sha256(pd.util.hash_pandas_object(source).to_numpy().tobytes()).hexdigest()
+        except TypeError:  # cells holding lists or dicts cannot be hashed
+            what = f"a DataFrame of {len(source)} rows (content not checked)"
     else:
         what = "an iterator of DataFrames (not checked)"
     return {"input": what, "batch_rows": batch_rows,

@@ -2,9 +2,9 @@
 
 Finished calls are committed in small transactions (one SQLite commit per answer cost ≈ 47 µs, more
 than the rest of a cached row): an answer is committed within FLUSH_ANSWERS answers or
-FLUSH_SECONDS of arriving, whichever comes first, and at the end of every run, interrupt or cancel.
-A killed process (SIGKILL, power cut of the kernel) loses at most that window; the next run re-sends
-only the calls that are not in the cache. The key is the
+FLUSH_SECONDS of arriving, whichever comes first, and at the end of every run, on an interrupt or
+cancel, and at exit. A killed process (SIGKILL, the out-of-memory killer) loses at most that window;
+the next run re-sends only the calls that are not in the cache. The key is the
 content of the call (model, messages, sampling parameters) and never a key or an endpoint, so a
 cache can be shared, exported as readable JSONL "recordings" and replayed in tests.
 """
