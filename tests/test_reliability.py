@@ -201,21 +201,23 @@ print("finished", flush=True)
 
 
 def test_sigkill_midway_then_rerun_sends_only_the_calls_that_had_not_finished(run, prompt):
+    # Event-driven: 200 calls are answered, the next 8 (max_concurrent) are held at the server, so
+    # the kill always lands mid-run with 8 calls in flight, however loaded the machine is.
     with LoopbackServer(latency=0.02) as srv:
+        srv.hold(from_index=200)
         proc = subprocess.Popen([sys.executable, "-c", KILLED, srv.url, str(run), str(prompt)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             assert proc.stdout.readline().strip() == "start", proc.stderr.read()
-            deadline = time.monotonic() + 60
-            while srv.count < 200 and time.monotonic() < deadline:
-                time.sleep(0.005)
+            srv.wait_for(200 + 8)
+            assert srv.held == 8
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.communicate(timeout=30)
+            srv.release()  # the held handlers answer a dead client; the rerun is not held
         assert proc.returncode == -signal.SIGKILL
-        time.sleep(0.1)  # let the server finish handlers whose client died
         seen = srv.requests
-        assert 200 <= len(seen) < 500, "killed too late to test anything"
+        assert len(seen) == 208  # a client stuck on 8 held calls sent nothing more
 
         db = sqlite3.connect(run / "cache.sqlite")
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
@@ -225,7 +227,7 @@ def test_sigkill_midway_then_rerun_sends_only_the_calls_that_had_not_finished(ru
         sent = {body_key(r["body"]) for r in seen}
         assert stored <= sent and len(sent) == len(seen)
         unfinished = sent - stored  # reached the server, answer never stored: in flight at the kill
-        assert len(unfinished) <= 2 * 8
+        assert len(stored) == 200 and len(unfinished) == 8
 
         rerun = loopback_llm(srv, run)
         out = tk.Step("s", prompt, rerun).run(pd.DataFrame({"text": [f"crash {i}" for i in range(500)]}))
