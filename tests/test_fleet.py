@@ -94,10 +94,25 @@ def test_callers_wait_for_a_slot_instead_of_getting_429(run):
 
 
 def test_a_slow_server_takes_less_of_the_work(run):
-    with LoopbackServer(latency=0.01) as fast, LoopbackServer(latency=0.1) as slow:
-        fleet([fast, slow], run, max_concurrent=4).complete_many([f"s{i}" for i in range(400)])
-        assert fast.count + slow.count == 400
-        assert slow.count < fast.count / 4  # a slot is taken wherever one opens, not dealt round-robin
+    """Event-driven: the slow server holds every request until the fast one has answered all the
+    others, so the split does not depend on the machine's speed: a slot is taken wherever one
+    opens, not dealt round-robin (round-robin would leave half the calls waiting on `slow`)."""
+    with LoopbackServer(latency=0.01) as fast, LoopbackServer(latency=0.01) as slow:
+        slow.hold()
+        errors = []
+
+        def release_when_fast_is_done():
+            try:
+                fast.wait_for(400 - 4)  # all but the 4 calls in slow's slots (max_concurrent=4)
+            except AssertionError as e:
+                errors.append(e)
+            slow.release()
+        helper = threading.Thread(target=release_when_fast_is_done)
+        helper.start()
+        results = fleet([fast, slow], run, max_concurrent=4).complete_many([f"s{i}" for i in range(400)])
+        helper.join()
+        assert not errors and all(r.ok for r in results)
+        assert (fast.count, slow.count) == (396, 4)
 
 
 def test_a_429_sends_the_call_to_another_deployment(servers, run):
