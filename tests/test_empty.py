@@ -13,14 +13,13 @@ import json
 import warnings
 
 import matplotlib
-import pandas as pd
 import pytest
 
 import toolkit as tk
-from toolkit.chunking import COLUMNS as CHUNK_COLUMNS
-from toolkit.columns import STATUS_FIELDS
 from tests.batch_server import BatchServer
 from tests.loopback import LoopbackServer, _text
+from toolkit.chunking import COLUMNS as CHUNK_COLUMNS
+from toolkit.columns import STATUS_FIELDS
 
 matplotlib.use("Agg")
 
