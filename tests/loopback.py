@@ -10,6 +10,16 @@ tests can assert on what actually reached the "provider".
         ...
         assert srv.counts_by_fault() == {"ok": 2, "429": 1}
 
+Tests that interrupt or kill a client mid-run never race a timer: ``hold(from_index=n)`` makes
+every request from index n on wait at a gate, ``wait_for(n)`` blocks until n requests have
+arrived (held ones included), and ``release()`` opens the gate:
+
+    srv.hold(from_index=40)            # the first 40 are answered, the rest wait
+    ...start the client...
+    srv.wait_for(40 + 4)               # 40 answered + 4 in flight, held: the client is stuck
+    proc.send_signal(signal.SIGINT)    # interrupted mid-run, whatever the machine's load
+    srv.release()
+
 Script mode (for subprocess tests): ``python -m tests.loopback --port 0 --latency 0.05``
 prints the base URL as its first stdout line and serves until killed.
 """
@@ -74,6 +84,10 @@ class LoopbackServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._fail_all: Fault | None = None
+        self._arrived = threading.Condition(self._lock)  # notified on every recorded request
+        self._hold_from: int | None = None  # requests with index >= this wait for release()
+        self._gate: asyncio.Event | None = None
+        self.held = 0  # requests waiting at the gate right now
         self.reset()
 
     # ---- inspection (thread-safe) -------------------------------------------------
@@ -107,6 +121,27 @@ class LoopbackServer:
 
     def heal(self) -> None:
         self._fail_all = None
+
+    # ---- synchronisation for tests (no timers) ------------------------------------
+    def hold(self, from_index: int = 0) -> None:
+        """Requests with index >= from_index (counted since reset()) wait until release()."""
+        with self._lock:
+            self._hold_from, self._gate = from_index, asyncio.Event()
+
+    def release(self) -> None:
+        """Open the gate: held requests go on (latency, faults, answer), new ones are not held."""
+        with self._lock:
+            gate, self._hold_from, self._gate = self._gate, None, None
+        if gate is not None and self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(gate.set)
+
+    def wait_for(self, n: int, timeout: float = 120) -> None:
+        """Block until at least n requests have arrived (held ones count). The timeout is only a
+        guard against a hung test: reaching it is a failure, never the expected path."""
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: len(self._requests) >= n, timeout):
+                raise AssertionError(f"loopback: {len(self._requests)} request(s) arrived in "
+                                     f"{timeout:g} s, the test waited for {n}")
 
     # ---- lifecycle ---------------------------------------------------------------
     def start(self) -> "LoopbackServer":
@@ -194,7 +229,17 @@ class LoopbackServer:
                 fault = Fault("429")
             self._requests.append({"body": body, "headers": dict(request.headers),
                                    "time": time.monotonic(), "fault": fault and fault.kind})
+            held = not over and self._hold_from is not None and index >= self._hold_from
+            gate = self._gate if held else None
+            self.held += gate is not None
+            self._arrived.notify_all()
         try:
+            if gate is not None:
+                try:
+                    await gate.wait()
+                finally:
+                    with self._lock:
+                        self.held -= 1
             if over:
                 return _error(429, "loopback: max_concurrent exceeded", "rate_limit_exceeded")
             kind = fault.kind if fault else None

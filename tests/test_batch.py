@@ -178,8 +178,10 @@ def test_a_restarted_kernel_resumes_polling_instead_of_resubmitting(service, run
     service.hold = True  # the batch stays in progress while the first "kernel" polls it
     kernel = subprocess.Popen([sys.executable, "-c", CELL, service.url, str(run), str(prompt)])
     try:
-        deadline = time.monotonic() + 60
-        while service.poll_count < 3 and time.monotonic() < deadline:
+        # `hold` keeps the batch in progress, so this waits for a condition that must come true
+        # (no race); the kernel's exit or the generous guard ends the wait if it does not.
+        deadline = time.monotonic() + 600
+        while service.poll_count < 3 and kernel.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert service.poll_count >= 3, "the first kernel never polled"
     finally:

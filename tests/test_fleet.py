@@ -58,17 +58,24 @@ def test_2000_rows_over_three_servers_one_dies_midway(servers, run, prompt):
 
 
 def test_a_server_stopped_midway_loses_no_row(servers, run, prompt):
+    """Event-driven: the victim answers 300 calls and holds the next ones; it is stopped while it
+    holds them, so calls are in flight on it at the stop however loaded the machine is."""
     victim = servers[0]
+    victim.hold(from_index=300)
+    errors = []
 
     def kill():
-        while victim.count < 300:
-            time.sleep(0.005)
+        try:
+            victim.wait_for(300 + 1)
+        except AssertionError as e:
+            errors.append(e)
         victim.stop()
     killer = threading.Thread(target=kill)
     killer.start()
     llm = fleet(servers, run)
     out = Step("qa", prompt, llm).run(rows(2000))
     killer.join()
+    assert not errors
     assert (out["qa.status"] == "ok").all()
     per = llm.usage.deployments
     assert per[victim.url]["failures"] >= 1 and per[victim.url]["calls"] <= victim.count
@@ -87,10 +94,25 @@ def test_callers_wait_for_a_slot_instead_of_getting_429(run):
 
 
 def test_a_slow_server_takes_less_of_the_work(run):
-    with LoopbackServer(latency=0.01) as fast, LoopbackServer(latency=0.1) as slow:
-        fleet([fast, slow], run, max_concurrent=4).complete_many([f"s{i}" for i in range(400)])
-        assert fast.count + slow.count == 400
-        assert slow.count < fast.count / 4  # a slot is taken wherever one opens, not dealt round-robin
+    """Event-driven: the slow server holds every request until the fast one has answered all the
+    others, so the split does not depend on the machine's speed: a slot is taken wherever one
+    opens, not dealt round-robin (round-robin would leave half the calls waiting on `slow`)."""
+    with LoopbackServer(latency=0.01) as fast, LoopbackServer(latency=0.01) as slow:
+        slow.hold()
+        errors = []
+
+        def release_when_fast_is_done():
+            try:
+                fast.wait_for(400 - 4)  # all but the 4 calls in slow's slots (max_concurrent=4)
+            except AssertionError as e:
+                errors.append(e)
+            slow.release()
+        helper = threading.Thread(target=release_when_fast_is_done)
+        helper.start()
+        results = fleet([fast, slow], run, max_concurrent=4).complete_many([f"s{i}" for i in range(400)])
+        helper.join()
+        assert not errors and all(r.ok for r in results)
+        assert (fast.count, slow.count) == (396, 4)
 
 
 def test_a_429_sends_the_call_to_another_deployment(servers, run):

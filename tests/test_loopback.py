@@ -102,17 +102,16 @@ def test_callable_faults_drop_and_fail_all():
 
 
 def test_hang_delays_without_blocking_others():
-    with LoopbackServer(latency=0, faults=[Fault("hang", seconds=0.5)]) as srv:
+    with LoopbackServer(latency=0, faults=[Fault("hang", seconds=3)]) as srv:
         async def main():
             t = time.perf_counter()
             hung = asyncio.create_task(burst(srv, 1))
-            await asyncio.sleep(0.05)  # the hang arrives first and gets index 0
+            await asyncio.to_thread(srv.wait_for, 1)  # the hang has arrived: it has index 0
             assert await burst(srv, 5) == [200] * 5
-            quick = time.perf_counter() - t
+            assert not hung.done()  # five answers came back while the hang still waits
             assert await hung == [200]
-            return quick, time.perf_counter() - t
-        quick, total = asyncio.run(main())
-        assert quick < 0.4 and total >= 0.5
+            return time.perf_counter() - t
+        assert asyncio.run(main()) >= 3
 
 
 def test_hang_triggers_client_timeout():
@@ -124,18 +123,46 @@ def test_hang_triggers_client_timeout():
     # stop() returned promptly despite the hanging handler (the with-block exit)
 
 
+async def held_burst(srv, n):
+    """A burst of n whose requests wait at the server's gate until all n have arrived, so the
+    measured concurrency does not depend on how fast the machine sends them."""
+    srv.hold()
+    task = asyncio.create_task(burst(srv, n))
+    await asyncio.to_thread(srv.wait_for, n)
+    srv.release()
+    return await task
+
+
 def test_peak_concurrency_measured():
-    with LoopbackServer(latency=0.3) as srv:
-        assert asyncio.run(burst(srv, 20)) == [200] * 20
+    with LoopbackServer(latency=0) as srv:
+        assert asyncio.run(held_burst(srv, 20)) == [200] * 20
         assert srv.peak_concurrency == 20 and srv.count == 20
 
 
 def test_max_concurrent_rejects_extras_with_429():
-    with LoopbackServer(latency=0.3, max_concurrent=5) as srv:
-        statuses = asyncio.run(burst(srv, 20))
+    with LoopbackServer(latency=0, max_concurrent=5) as srv:
+        statuses = asyncio.run(held_burst(srv, 20))
         assert sorted(statuses) == [200] * 5 + [429] * 15
         assert srv.rejected == 15 and srv.counts_by_fault() == {"ok": 5, "429": 15}
         assert srv.peak_concurrency > 5  # rejected requests count while in flight, so excess shows
+
+
+def test_hold_release_and_wait_for():
+    with LoopbackServer(latency=0) as srv:
+        srv.hold(from_index=2)
+        async def main():
+            first = await burst(srv, 2)  # index 0 and 1: answered at once
+            held = asyncio.create_task(burst(srv, 3))
+            await asyncio.to_thread(srv.wait_for, 5)
+            assert srv.held == 3 and not held.done()
+            srv.release()
+            return first, await held
+        assert asyncio.run(main()) == ([200] * 2, [200] * 3)
+        assert srv.held == 0 and post(srv)[0] == 200  # released: new requests are not held
+        with pytest.raises(AssertionError, match="2 request"):
+            srv.reset()
+            post(srv), post(srv)
+            srv.wait_for(3, timeout=0.1)
 
 
 def test_script_mode_prints_url_and_serves():

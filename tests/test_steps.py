@@ -5,7 +5,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 
 import pandas as pd
 import pytest
@@ -175,23 +174,29 @@ tk.Step("s", sys.argv[3], llm).run(df)
 
 
 def test_interrupt_then_rerun_sends_only_the_missing_calls(run, prompt):
-    with LoopbackServer(latency=0.05) as srv:
+    """Event-driven: the server answers 40 calls and holds the rest, so the interrupt always lands
+    mid-run (4 calls in flight, 40 stored) however loaded the machine is."""
+    with LoopbackServer(latency=0) as srv:
+        srv.hold(from_index=40)
         proc = subprocess.Popen([sys.executable, "-c", RESUMABLE, srv.url, str(run), str(prompt)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert proc.stdout.readline().strip() == "start"
-        deadline = time.monotonic() + 60
-        while srv.count < 40 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGINT)  # what "interrupt the kernel" sends
-        _, err = proc.communicate(timeout=60)
+        try:
+            assert proc.stdout.readline().strip() == "start"
+            srv.wait_for(40 + 4)  # the 40 answered, then max_concurrent=4 held: the run is stuck
+            assert srv.held == 4
+            proc.send_signal(signal.SIGINT)  # what "interrupt the kernel" sends
+            _, err = proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+            srv.release()
         assert "KeyboardInterrupt" in err
+        assert srv.count == 44
         llm = tk.LLM("openai/loopback", api_base=srv.url, api_key="k", folder=run)
-        done = len(llm.cache)
-        assert 30 <= done < 200
+        assert len(llm.cache) == 40  # every answered call was stored before the interrupt
         before = srv.count
         out = tk.Step("s", prompt, llm).run(pd.DataFrame({"text": [f"r{i}" for i in range(200)]}))
         assert (out["s.status"] == "ok").all()
-        assert srv.count - before == 200 - done
+        assert srv.count - before == 200 - 40
 
 
 def test_accept_truncated_parses_what_arrived(run, prompt):

@@ -231,7 +231,9 @@ def _frame(df, ids, id_name, human, gpt, system):
             if template is not None:
                 value = _render(template, row, f"{where}, turn {len(conv)} ({role})")
                 conv.append({"from": role, "value": value})
-    return pd.DataFrame({"id": list(convs), "conversations": list(convs.values())})
+    # object columns even when empty: a 0-row selection gives the same columns, not float64 ones
+    return pd.DataFrame({"id": pd.Series(list(convs), dtype=object),
+                         "conversations": pd.Series(list(convs.values()), dtype=object)})
 
 
 def _render(template, row, where):

@@ -58,12 +58,15 @@ class Step:
               row failed, so the next cell can rely on them.
     accept_truncated: parse an answer that ran into max_tokens instead of asking again; for
               steps that extract a list, whose parser can keep the complete items.
+    keep_reasoning: for datasets that train on the reasoning: the parser (and so the output)
+              gets "<think>reasoning</think>\n" + answer when the model gave reasoning.
     """
 
     def __init__(self, name: str, prompt: str | Path | Prompt, llm: LLM | None = None, *,
                  parse: str | Callable | None = None, validate: Callable | None = None,
                  when: Callable | None = None, max_retries: int = 2,
-                 columns: list[str] | None = None, accept_truncated: bool = False, **sampling):
+                 columns: list[str] | None = None, accept_truncated: bool = False,
+                 keep_reasoning: bool = False, **sampling):
         unknown = sorted(set(sampling) - SAMPLING)
         if set(unknown) & NOT_PARAMS:
             raise ValueError(f"{', '.join(sorted(set(unknown) & NOT_PARAMS))} belong to LLM(...), not to a "
@@ -81,6 +84,7 @@ class Step:
         self.parse = _parser(parse)
         self.validate, self.when, self.max_retries = validate, when, max_retries
         self.columns, self.accept_truncated = columns, accept_truncated
+        self.keep_reasoning = keep_reasoning
         self.params = {**self.prompt.params, **sampling}
 
     def __repr__(self) -> str:
@@ -201,8 +205,11 @@ class Step:
             return "the answer was empty", None
         if c.finish_reason == "length" and not self.accept_truncated:
             return "the answer was cut off at max_tokens; answer more briefly", None
+        text = c.text
+        if self.keep_reasoning and c.reasoning:
+            text = f"<think>{c.reasoning}</think>\n{text}"
         try:
-            value = self.parse(c.text)
+            value = self.parse(text)
         except ParseError as e:
             return f"parse: {e}", None
         except Exception as e:  # a bug in the user's parser: say so, keep the row
@@ -279,7 +286,8 @@ class Step:
                                default=str) + "\n")
 
 
-_OPTIONS = ("parse", "validate", "when", "max_retries", "columns", "accept_truncated")
+_OPTIONS = ("parse", "validate", "when", "max_retries", "columns", "accept_truncated",
+            "keep_reasoning")
 
 
 def project(result: pd.DataFrame, full: pd.DataFrame | int) -> dict:

@@ -1,0 +1,223 @@
+"""Every public function on an empty selection (0 rows) and on a single row.
+
+A filter that leaves nothing is everyday notebook life, so the chain load → chunk → every step
+form → show, compare, labels, keep, sharegpt, export_jsonl, export_hf, overview must give an
+empty result with the right columns (or a clear message), never an internal KeyError/TypeError.
+
+Steps run against real servers (loopback, a fleet of two, the batch service). The downstream
+functions get "the same frame after a filter": the 1-row step output, filtered to n rows, so
+they are tested on 0 rows even where a step cannot yet run on 0 rows itself.
+"""
+
+import json
+import warnings
+
+import matplotlib
+import pytest
+
+import toolkit as tk
+from tests.batch_server import BatchServer
+from tests.loopback import LoopbackServer, _text
+from toolkit.chunking import COLUMNS as CHUNK_COLUMNS
+from toolkit.columns import STATUS_FIELDS
+
+matplotlib.use("Agg")
+
+# Fixed on other branches; the lead removes these marks after merging them.
+STEP_ON_0_ROWS = pytest.mark.xfail(strict=False, reason="fixed on branch bigrun (Step.run on 0 rows)")
+BATCH_ON_0_ROWS = pytest.mark.xfail(strict=False, reason="fixed on branch bigrun (batch on 0 rows)")
+
+TEXT = "Hello world. This is the only paragraph of the file."
+
+# form: (prompt's user turn, Step keywords, output columns, how it runs)
+FORMS = {
+    "plain": ("{text}", {}, ["plain"], "step"),
+    "one_to_many": ("LIST {text}", {"parse": "json"}, ["question", "answer"], "step"),
+    "dict": ("DICT {text}", {"parse": "json", "columns": ["question", "answer"]},
+             ["question", "answer"], "step"),
+    "batch": ("{text}", {}, ["batch"], "batch"),
+    "fleet": ("{text}", {}, ["fleet"], "fleet"),
+}
+
+
+def reply(body):
+    """Echo, or a JSON list / dict made from the row's own text (so each answer names its row)."""
+    user = _text([m for m in body["messages"] if m["role"] == "user"][-1]["content"])
+    if user.startswith("LIST "):
+        return json.dumps([{"question": f"q{i}: {user[5:]}", "answer": f"a{i}"} for i in range(2)])
+    if user.startswith("DICT "):
+        return json.dumps({"question": f"q: {user[5:]}", "answer": "a"})
+    return "echo: " + user
+
+
+@pytest.fixture
+def chunks(tmp_path):
+    """chunks(n): the chunk frame of a file with no text (n=0) or one paragraph (n=1)."""
+    def make(n):
+        path = tmp_path / f"doc{n}.txt"
+        path.write_text(TEXT if n else "", encoding="utf-8")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", tk.TextWarning)  # the empty file says it has no text
+            return tk.chunk(tk.load_texts(path))
+    return make
+
+
+@pytest.fixture
+def servers():
+    with LoopbackServer(latency=0, reply=reply) as a, LoopbackServer(latency=0, reply=reply) as b, \
+            BatchServer(polls=1) as batch:
+        yield a, b, batch
+
+
+def run_form(form, df, servers, folder, tmp_path):
+    user, kw, _, how = FORMS[form]
+    prompt = tmp_path / f"{form}.yaml"
+    prompt.write_text(f'messages:\n  - user: "{user}"\n', encoding="utf-8")
+    a, b, batch = servers
+    common = dict(api_key="k", folder=folder, retry=tk.Retry(max_attempts=2, base_delay=0.01))
+    if how == "fleet":
+        llm = tk.LLM("openai/loopback", deployments=[{"api_base": a.url}, {"api_base": b.url}], **common)
+    else:
+        llm = tk.LLM("openai/loopback", api_base=(batch if how == "batch" else a).url, **common)
+    step = tk.Step(form, prompt, llm, **kw)
+    return tk.batch(step, df, poll_seconds=0.01) if how == "batch" else step.run(df)
+
+
+def expected_columns(form, df):
+    return [*df.columns, *FORMS[form][2], *(f"{form}.{f}" for f in STATUS_FIELDS)]
+
+
+# -- load → chunk ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n", [0, 1])
+def test_load_then_chunk(chunks, n):
+    out = chunks(n)
+    assert list(out.columns) == CHUNK_COLUMNS and len(out) == n
+    if n:
+        assert out.loc[0, "text"] == TEXT
+
+
+def test_load_texts_on_an_empty_folder_says_so(tmp_path):
+    with pytest.raises(tk.TextError, match="it has no files"):
+        tk.load_texts(tmp_path)
+
+
+# -- every step form on 0 and 1 rows ----------------------------------------------------------
+
+def _form_cases():
+    for form in FORMS:
+        for n in (0, 1):
+            marks = []
+            if n == 0:
+                marks = [BATCH_ON_0_ROWS if form == "batch" else STEP_ON_0_ROWS]
+            yield pytest.param(form, n, marks=marks, id=f"{form}-{n}")
+
+
+@pytest.mark.parametrize("form,n", list(_form_cases()))
+def test_step_form(chunks, servers, folder, tmp_path, form, n):
+    df = chunks(n)
+    out = run_form(form, df, servers, folder, tmp_path)
+    assert set(expected_columns(form, df)) <= set(out.columns)
+    assert list(out.columns[:len(df.columns)]) == list(df.columns)
+    assert len(out) == {"one_to_many": 2 * n}.get(form, n)
+    assert (out[f"{form}.status"] == "ok").all()
+    if n and form in ("plain", "batch", "fleet"):
+        assert out[form].tolist() == [f"echo: {TEXT}"]
+    if n and form == "dict":
+        assert out["question"].tolist() == [f"q: {TEXT}"]
+    if n and form == "one_to_many":
+        assert out["question"].tolist() == [f"q0: {TEXT}", f"q1: {TEXT}"]
+        assert out["one_to_many.item"].tolist() == [0, 1]
+
+
+# -- everything downstream, on the step's output filtered to 0 or 1 rows -----------------------
+
+@pytest.fixture
+def outputs(chunks, servers, folder, tmp_path):
+    """outputs(form, n): the form's output on the 1-row chunk frame, filtered to its first n
+    sample(s) — for 0 rows, what a filter that leaves nothing gives."""
+    cache = {}
+
+    def make(form, n):
+        if form not in cache:
+            cache[form] = run_form(form, chunks(1), servers, folder, tmp_path)
+        out = cache[form]
+        return out[out["chunk_id"].isin(out["chunk_id"].iloc[:n])]
+    return make
+
+
+def _cases(marks_on_0=()):
+    for form in FORMS:
+        for n in (0, 1):
+            yield pytest.param(form, n, marks=list(marks_on_0) if n == 0 else [], id=f"{form}-{n}")
+
+
+def human_gpt(form):
+    dicts = form in ("dict", "one_to_many")
+    return ("{question}", "{answer}") if dicts else ("{text}", "{" + form + "}")
+
+
+@pytest.mark.parametrize("form,n", list(_cases()))
+def test_show(outputs, form, n):
+    df = outputs(form, n)
+    header = tk.show(df, right=FORMS[form][2][-1], step=form)._header.value
+    assert ("No sample matches" in header) == (n == 0)
+    if n:
+        assert "c0" not in header and ">ok<" in header  # the chunk id of a file, not c0
+
+
+@pytest.mark.parametrize("form,n", list(_cases()))
+def test_compare(outputs, form, n):
+    df = outputs(form, n)
+    cmp = tk.compare(df, df, FORMS[form][2][-1], step=form)
+    assert cmp.counts == {"changed": 0, "unchanged": len(df), "newly_failed": 0}
+
+
+@pytest.mark.parametrize("form,n", list(_cases()))
+def test_labels(outputs, form, n):
+    df = outputs(form, n)
+    out = tk.labels(df)
+    assert list(out.columns) == [*df.columns, "label", "note"] and len(out) == len(df)
+    assert (out["label"] == "unreviewed").all()
+
+
+@pytest.mark.parametrize("form,n", list(_cases()))
+def test_keep(outputs, form, n):
+    df = outputs(form, n)
+    kept, dropped = tk.keep(df, steps=[form])
+    assert list(kept.columns) == list(df.columns) and len(kept) == len(df)
+    assert list(dropped.columns) == [*df.columns, "dropped_because"] and len(dropped) == 0
+
+
+@pytest.mark.parametrize("multi_turn", [False, True], ids=["single", "multi_turn"])
+@pytest.mark.parametrize("form,n", list(_cases()))
+def test_sharegpt_and_exports(outputs, tmp_path, form, n, multi_turn):
+    df = outputs(form, n)
+    human, gpt = human_gpt(form)
+    if form == "one_to_many" and not multi_turn and n:
+        with pytest.raises(ValueError, match="pass multi_turn=True"):  # two rows share one id
+            tk.sharegpt(df, human, gpt, system="Be brief.")
+        return
+    pairs = tk.sharegpt(df, human, gpt, system="Be brief.", multi_turn=multi_turn)
+    assert list(pairs.columns) == ["id", "conversations"] and len(pairs) == n
+    assert pairs.dtypes.tolist() == [object, object]
+    turns = 1 + {"one_to_many": 4}.get(form, 2)
+    assert all(len(c) == turns for c in pairs["conversations"])
+    for fmt in ("sharegpt", "openai"):
+        done = tk.export_jsonl(pairs, tmp_path / f"{fmt}.jsonl", format=fmt)
+        lines = (tmp_path / f"{fmt}.jsonl").read_text(encoding="utf-8").splitlines()
+        assert done["rows"] == len(lines) == n
+    ds = tk.export_hf(pairs, tmp_path / "hf")
+    assert ds.num_rows == n and set(ds.column_names) == {"id", "conversations"}
+    assert f"- rows: {n} " in (tmp_path / "hf" / "README.md").read_text(encoding="utf-8")
+    import datasets
+    assert datasets.load_from_disk(str(tmp_path / "hf")).num_rows == n
+
+
+@pytest.mark.parametrize("form,n", list(_cases()))
+def test_overview(outputs, form, n):
+    df = outputs(form, n)
+    fig = tk.overview(df, ["text", FORMS[form][2][-1]], [form])
+    right = fig.axes[1]
+    labels = [t.get_text() for t in right.texts]
+    assert labels == (["no rows"] if n == 0 else [f"{len(df)} ok"])
