@@ -18,8 +18,8 @@ from pathlib import Path
 
 import litellm
 from litellm import CustomLLM
-from litellm.utils import custom_llm_setup
 from litellm.types.utils import Choices, Message, ModelResponse, Usage
+from litellm.utils import custom_llm_setup
 
 from . import formats
 
