@@ -81,7 +81,7 @@ class Schema:
             dtype = DTYPES.get(_bare(info.annotation))
             if dtype and name in df.columns:
                 try:
-                    df[name] = df[name].astype(dtype)
+                    df = df.astype({name: dtype})
                 except (TypeError, ValueError):  # a column an earlier step filled differently
                     pass
         return df
