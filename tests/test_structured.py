@@ -66,13 +66,24 @@ def test_list_fans_out_one_row_per_item(loopback_llm, prompt_file, rows):
         return json.dumps({"items": [{"subject": f"r{n}i{i}", "year": 2000 + i} for i in range(n + 1)]})
     with LoopbackServer(latency=0, reply=reply) as srv:
         out = tk.Step("ev", prompt_file(PROMPT), loopback_llm(srv), schema=list[Event]).run(rows(3))
-        schema = srv.requests[0]["body"]["response_format"]["json_schema"]["schema"]
+        rf = srv.requests[0]["body"]["response_format"]["json_schema"]
     # providers constrain objects only: the list travels wrapped, with its item schema inlined
+    schema = rf["schema"]
     assert schema["type"] == "object" and schema["properties"]["items"]["type"] == "array"
+    assert schema["properties"]["items"]["minItems"] == 1 and rf["strict"] is True
     assert schema["properties"]["items"]["items"]["properties"]["year"]["type"] == "integer"
     assert out["chunk_id"].tolist() == ["c0", "c1", "c1", "c2", "c2", "c2"]
     assert out["ev.item"].tolist() == [0, 0, 1, 0, 1, 2]
     assert out["subject"].tolist()[:3] == ["r0i0", "r1i0", "r1i1"] and out["year"].dtype == "Int64"
+
+
+def test_empty_list_is_sent_back(loopback_llm, prompt_file, rows):
+    def reply(body):
+        told = "at least 1 item" in body["messages"][-1]["content"]
+        return json.dumps({"items": [{"subject": "a", "year": 1}] if told else []})
+    with LoopbackServer(latency=0, reply=reply) as srv:
+        out = tk.Step("ev", prompt_file(PROMPT), loopback_llm(srv), schema=list[Event]).run(rows(1))
+    assert out["ev.attempts"].tolist() == [2] and out["subject"].tolist() == ["a"]
 
 
 def test_failed_rows_keep_declared_typed_columns(loopback_llm, prompt_file, rows):

@@ -18,14 +18,13 @@ import json
 import typing
 
 import pandas as pd
-from pydantic import BaseModel, ValidationError, create_model
+from pydantic import BaseModel, Field, ValidationError, create_model
 
 # pandas dtypes that keep a field's type when some rows failed (None instead of float NaN)
 DTYPES = {int: "Int64", float: "Float64", bool: "boolean"}
-# keywords that strict mode refused (or that older snapshots do): such a schema is sent unstrict
-NOT_STRICT = {"default", "minLength", "maxLength", "pattern", "format", "minimum", "maximum",
-              "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minItems", "maxItems",
-              "uniqueItems", "patternProperties"}
+# keywords outside OpenAI's strict subset (it refuses e.g. "default"): such a schema goes unstrict
+NOT_STRICT = {"default", "minLength", "maxLength", "uniqueItems", "patternProperties",
+              "minProperties", "maxProperties", "contains"}
 
 
 class Schema:
@@ -38,7 +37,9 @@ class Schema:
             raise TypeError(f"schema= takes a pydantic model class or list[Model]; got {spec!r}")
         self.model = model
         self.fields = list(model.model_fields)
-        self._wire = create_model(f"{model.__name__}List", items=(list[model], ...)) if self.many else model
+        # minItems 1: under a grammar a small model otherwise closes the list at once ({"items": []})
+        self._wire = (create_model(f"{model.__name__}List", items=(list[model], Field(min_length=1)))
+                      if self.many else model)
 
     def json_schema(self) -> dict:
         """The schema sent to the model: always an object, `$ref`s inlined where not recursive."""
@@ -70,8 +71,6 @@ class Schema:
         except ValidationError as e:
             raise ValueError(_short(e)) from None
         items = parsed.items if self.many else [parsed]
-        if not items:  # a one-to-many step that yields nothing is asked again
-            raise ValueError("items: the list is empty; give at least one item")
         dumped = [item.model_dump(mode="python") for item in items]
         return dumped if self.many else dumped[0]
 
