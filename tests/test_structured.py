@@ -8,9 +8,11 @@ import sys
 import time
 import urllib.request
 
+from typing import Annotated
+
 import pandas as pd
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 import toolkit as tk
 from tests.loopback import LoopbackServer
@@ -75,6 +77,19 @@ def test_list_fans_out_one_row_per_item(loopback_llm, prompt_file, rows):
     assert out["chunk_id"].tolist() == ["c0", "c1", "c1", "c2", "c2", "c2"]
     assert out["ev.item"].tolist() == [0, 0, 1, 0, 1, 2]
     assert out["subject"].tolist()[:3] == ["r0i0", "r1i0", "r1i1"] and out["year"].dtype == "Int64"
+
+
+def test_list_bounds_reach_the_schema_and_the_check(loopback_llm, prompt_file, rows):
+    items = [{"subject": f"s{i}", "year": i} for i in range(3)]
+    def reply(body):
+        told = "at most 2 items" in body["messages"][-1]["content"]
+        return json.dumps({"items": items[:2] if told else items})
+    with LoopbackServer(latency=0, reply=reply) as srv:
+        out = tk.Step("ev", prompt_file(PROMPT), loopback_llm(srv),
+                      schema=Annotated[list[Event], Field(max_length=2)]).run(rows(1))
+        schema = srv.requests[0]["body"]["response_format"]["json_schema"]["schema"]
+    assert schema["properties"]["items"]["maxItems"] == 2
+    assert out["subject"].tolist() == ["s0", "s1"] and out["ev.attempts"].tolist() == [2, 2]
 
 
 def test_empty_list_is_sent_back(loopback_llm, prompt_file, rows):
