@@ -12,7 +12,7 @@ from typing import Annotated
 
 import pandas as pd
 import pytest
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 import toolkit as tk
 from tests.loopback import LoopbackServer
@@ -88,8 +88,13 @@ def test_list_bounds_reach_the_schema_and_the_check(loopback_llm, prompt_file, r
         out = tk.Step("ev", prompt_file(PROMPT), loopback_llm(srv),
                       schema=Annotated[list[Event], Field(max_length=2)]).run(rows(1))
         schema = srv.requests[0]["body"]["response_format"]["json_schema"]["schema"]
+        once = tk.Step("once", prompt_file(PROMPT), loopback_llm(srv), schema=Annotated[
+            list[Event], AfterValidator(lambda evs: list({e.subject: e for e in evs}.values()))])
+        srv.reply = lambda body: json.dumps({"items": [items[0], items[0], items[1]]})
+        distinct = once.run(rows(1))
     assert schema["properties"]["items"]["maxItems"] == 2
     assert out["subject"].tolist() == ["s0", "s1"] and out["ev.attempts"].tolist() == [2, 2]
+    assert distinct["subject"].tolist() == ["s0", "s1"]  # the list's own validator ran
 
 
 def test_empty_list_is_sent_back(loopback_llm, prompt_file, rows):

@@ -31,12 +31,9 @@ class Schema:
     """A pydantic model, or `list[Model]` for one-to-many steps, as a step's answer format."""
 
     def __init__(self, spec):
-        bounds = {}  # Annotated[list[Model], Field(max_length=3)]: bounds for the list itself
+        meta = ()  # Annotated[list[Model], Field(max_length=3), AfterValidator(f)]: for the list
         if typing.get_origin(spec) is typing.Annotated:
             spec, *meta = typing.get_args(spec)
-            for bound in (x for m in meta for x in getattr(m, "metadata", [m])):  # Field() or MaxLen()
-                bounds.update({k: getattr(bound, k) for k in ("min_length", "max_length")
-                               if getattr(bound, k, None) is not None})
         self.many = typing.get_origin(spec) is list
         model = typing.get_args(spec)[0] if self.many else spec
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
@@ -44,9 +41,8 @@ class Schema:
         self.model = model
         self.fields = list(model.model_fields)
         # minItems 1: under a grammar a small model otherwise closes the list at once ({"items": []})
-        self._wire = (create_model(f"{model.__name__}List",
-                                   items=(list[model], Field(**{"min_length": 1, **bounds})))
-                      if self.many else model)
+        items = typing.Annotated[(list[model], Field(min_length=1), *meta)]
+        self._wire = create_model(f"{model.__name__}List", items=(items, ...)) if self.many else model
 
     def json_schema(self) -> dict:
         """The schema sent to the model: always an object, `$ref`s inlined where not recursive."""
