@@ -24,15 +24,14 @@ from toolkit.columns import STATUS_FIELDS
 matplotlib.use("Agg")
 
 # Fixed on other branches; the lead removes these marks after merging them.
-STEP_ON_0_ROWS = pytest.mark.xfail(strict=False, reason="fixed on branch bigrun (Step.run on 0 rows)")
-BATCH_ON_0_ROWS = pytest.mark.xfail(strict=False, reason="fixed on branch bigrun (batch on 0 rows)")
 
 TEXT = "Hello world. This is the only paragraph of the file."
 
 # form: (prompt's user turn, Step keywords, output columns, how it runs)
 FORMS = {
     "plain": ("{text}", {}, ["plain"], "step"),
-    "one_to_many": ("LIST {text}", {"parse": "json"}, ["question", "answer"], "step"),
+    "one_to_many": ("LIST {text}", {"parse": "json", "columns": ["question", "answer"]},
+                    ["question", "answer"], "step"),
     "dict": ("DICT {text}", {"parse": "json", "columns": ["question", "answer"]},
              ["question", "answer"], "step"),
     "batch": ("{text}", {}, ["batch"], "batch"),
@@ -104,16 +103,7 @@ def test_load_texts_on_an_empty_folder_says_so(tmp_path):
 
 # -- every step form on 0 and 1 rows ----------------------------------------------------------
 
-def _form_cases():
-    for form in FORMS:
-        for n in (0, 1):
-            marks = []
-            if n == 0:
-                marks = [BATCH_ON_0_ROWS if form == "batch" else STEP_ON_0_ROWS]
-            yield pytest.param(form, n, marks=marks, id=f"{form}-{n}")
-
-
-@pytest.mark.parametrize("form,n", list(_form_cases()))
+@pytest.mark.parametrize("form,n", [(form, n) for form in FORMS for n in (0, 1)])
 def test_step_form(chunks, servers, folder, tmp_path, form, n):
     df = chunks(n)
     out = run_form(form, df, servers, folder, tmp_path)
@@ -160,17 +150,21 @@ def human_gpt(form):
 @pytest.mark.parametrize("form,n", list(_cases()))
 def test_show(outputs, form, n):
     df = outputs(form, n)
-    header = tk.show(df, right=FORMS[form][2][-1], step=form)._header.value
-    assert ("No sample matches" in header) == (n == 0)
+    viewer = tk.show(df, right=FORMS[form][2][-1], step=form)
+    assert (viewer.sample is None) == (n == 0)
     if n:
-        assert "c0" not in header and ">ok<" in header  # the chunk id of a file, not c0
+        head = dict(viewer.sample["head"])
+        assert head["id"] != "c0" and head["status"] == "ok"  # the chunk id of a file, not c0
+    else:
+        assert "no rows" in viewer.view["empty"]
 
 
 @pytest.mark.parametrize("form,n", list(_cases()))
 def test_compare(outputs, form, n):
     df = outputs(form, n)
     cmp = tk.compare(df, df, FORMS[form][2][-1], step=form)
-    assert cmp.counts == {"changed": 0, "unchanged": len(df), "newly_failed": 0}
+    assert cmp.counts == {"changed": 0, "unchanged": len(df), "newly_ok": 0, "newly_failed": 0,
+                          "failed_both": 0}
 
 
 @pytest.mark.parametrize("form,n", list(_cases()))
