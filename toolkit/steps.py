@@ -79,6 +79,7 @@ class Step:
         self.validate, self.when, self.max_retries = validate, when, max_retries
         self.columns, self.accept_truncated = columns, accept_truncated
         self.params = {**self.prompt.params, **sampling}
+        self._sampling, self._watch = sampling, not isinstance(prompt, Prompt)
 
     def __repr__(self) -> str:
         return (f"Step({self.name!r}, prompt={str(self.prompt.path)!r} v{self.prompt.version}, "
@@ -86,6 +87,7 @@ class Step:
 
     def preview(self, df: pd.DataFrame, i: int = 0, **constants) -> list[dict]:
         """The messages row i would send, without calling the model."""
+        self._fresh_prompt()
         self.prompt.check([*df.columns, *constants])
         return self.prompt.render({**df.iloc[i].to_dict(), **constants})
 
@@ -94,6 +96,7 @@ class Step:
         return loop.run_sync(self.arun(df, **constants))
 
     async def arun(self, df: pd.DataFrame, **constants) -> pd.DataFrame:
+        self._fresh_prompt()
         self.prompt.check([*df.columns, *constants])  # before any request
         start, before = time.monotonic(), copy.deepcopy(self.llm.usage)
         bar = tqdm(total=len(df), desc=self.name, unit="row")
@@ -126,6 +129,13 @@ class Step:
         self._write_manifest(summary)
         print(_summary_line(summary))
         return out
+
+    def _fresh_prompt(self) -> None:
+        """Pick up an edit of the prompt file before anything is sent (a Prompt object is kept as is)."""
+        new = self.prompt.reloaded() if self._watch else None
+        if new is not None:
+            print(f"prompt {new.path} changed: {self.prompt.version} → {new.version}")
+            self.prompt, self.params = new, {**new.params, **self._sampling}
 
     def _first_request(self, row: dict) -> tuple[list[dict] | None, str, str | None]:
         """The messages row `row` starts with, or why it sends none: (messages, status, error)."""
