@@ -1,5 +1,7 @@
 """Prompt files: format, validation with file and line, versions."""
 
+import os
+
 import pytest
 
 from toolkit.prompts import PromptError, load_prompt
@@ -67,3 +69,49 @@ def test_bad_prompt_files_are_refused_with_a_location(tmp_path, text, message):
 def test_missing_file(tmp_path):
     with pytest.raises(PromptError, match=r"nope\.yaml: prompt file not found"):
         load_prompt(tmp_path / "nope.yaml")
+
+
+def test_reloaded_sees_edits_and_ignores_saves_of_the_same_text(tmp_path):
+    path = write(tmp_path, GOOD)
+    p = load_prompt(path)
+    assert p.reloaded() is None
+    path.write_text(GOOD)  # saved again, same text
+    assert p.reloaded() is None
+    path.write_text(GOOD.replace("You rewrite text.", "You rewrite text plainly."))
+    new = p.reloaded()
+    assert new.version != p.version and new.messages[0]["content"] == "You rewrite text plainly."
+    assert new.path == path
+
+
+def test_an_old_file_is_checked_with_one_stat(tmp_path):
+    """A file not written in the last seconds has a trusted stamp: an unchanged stat means unchanged."""
+    path = write(tmp_path, GOOD)
+    os.utime(path, ns=(10**18, 10**18))  # 2001: old enough to trust its stat
+    p = load_prompt(path)
+    assert p.stamp is not None
+    path.write_text(GOOD.replace("plainly", "simply!"))  # same size ...
+    os.utime(path, ns=(10**18, 10**18))  # ... and same time: only the stat is looked at
+    assert p.reloaded() is None
+    os.utime(path, ns=(10**18 + 1, 10**18 + 1))  # the editor's save moves the time
+    assert p.reloaded().description == "rewrite simply!"
+
+
+def test_a_broken_edit_names_file_and_line_until_it_is_fixed(tmp_path):
+    path = write(tmp_path, GOOD)
+    p = load_prompt(path)
+    path.write_text(GOOD.replace("  - assistant: Plain example.\n", "  - asistant: Plain example.\n"))
+    for _ in range(2):  # stays broken until the file is fixed: no silent fall-back to the old text
+        with pytest.raises(PromptError, match=r"(?s)p\.yaml, line 6: unknown role 'asistant'.*"
+                                              r"nothing was sent"):
+            p.reloaded()
+    path.write_text(GOOD.replace("Plain example.", "A plain example."))
+    assert p.reloaded().messages[2]["content"] == "A plain example."
+
+
+@pytest.mark.parametrize("text, message", [
+    ("messages:\n  - user: a\nmodel: x\n", r"line 3: unknown top-level key\(s\) model"),
+    ("params: 3\nmessages:\n  - user: a\n", r"line 1: 'params' must be a mapping"),
+])
+def test_top_level_problems_have_a_line_too(tmp_path, text, message):
+    with pytest.raises(PromptError, match=message):
+        load_prompt(write(tmp_path, text))

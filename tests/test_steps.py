@@ -230,3 +230,65 @@ def test_a_step_on_the_embedded_model_feeds_the_validator_back(run, prompt):
     second = [r["messages"] for r in requests if len(r["messages"]) == 4]
     assert len(requests) == 4 and len(second) == 2
     assert all(m[3]["role"] == "user" and "say it in French" in m[3]["content"] for m in second)
+
+
+def test_the_same_step_picks_up_an_edited_prompt_file(server, loopback_llm, prompt_file, rows, capsys):
+    """Only the calls whose rendered messages changed are sent again; the edit is announced."""
+    path = prompt_file()
+    step = tk.Step("s", path, loopback_llm(server))
+    v1 = step.run(rows(4)).attrs["step"]["prompt_version"]
+    assert server.count == 4
+    path.write_text(PROMPT.replace("tersely", "in one word"))  # the system message: every row changes
+    capsys.readouterr()
+    out = step.run(rows(4))
+    v2 = step.prompt.version
+    assert server.count == 8 and v2 != v1
+    assert f"prompt {path} changed: {v1} → {v2}\n" in capsys.readouterr().out
+    assert set(out["s.prompt_version"]) == {v2}
+    assert server.requests[-1]["body"]["messages"][0]["content"] == "You answer in one word."
+    step.run(rows(4))
+    assert server.count == 8 and "changed" not in capsys.readouterr().out  # no edit: all cached
+
+    path.write_text("# a comment changes the file's version, not one rendered message\n"
+                    + PROMPT.replace("tersely", "in one word"))
+    step.run(rows(4))
+    assert server.count == 8 and step.prompt.version not in (v1, v2)
+    assert f"→ {step.prompt.version}" in capsys.readouterr().out
+
+    path.write_text(PROMPT)  # back to v1: its answers are still in the cache
+    step.run(rows(6))
+    assert server.count == 10  # rows 4 and 5 are new; rows 0-3 were answered under v1
+    assert step.prompt.version == v1
+
+
+def test_a_broken_prompt_edit_sends_nothing(server, loopback_llm, prompt_file, rows):
+    path = prompt_file()
+    step = tk.Step("s", path, loopback_llm(server))
+    step.run(rows(2))
+    path.write_text(PROMPT.replace('  - user: "{text}"', '  - user: "{text"'))
+    for attempt in (lambda: step.run(rows(3)), lambda: step.preview(rows(3))):
+        with pytest.raises(PromptError, match=r"(?s)echo\.yaml, line 4: bad placeholder syntax.*"
+                                              r"nothing was sent"):
+            attempt()
+    assert server.count == 2
+    path.write_text(PROMPT.replace("tersely", "briefly"))
+    step.run(rows(3))
+    assert server.count == 5
+
+
+def test_file_params_are_reloaded_and_step_keywords_still_win(server, loopback_llm, prompt_file, rows):
+    path = prompt_file()
+    step = tk.Step("s", path, loopback_llm(server), max_tokens=7)
+    path.write_text(PROMPT.replace("params: {max_tokens: 40}", "params: {max_tokens: 40, temperature: 0.3}"))
+    step.run(rows(1))
+    body = server.requests[-1]["body"]
+    assert body["max_tokens"] == 7 and body["temperature"] == 0.3
+
+
+def test_a_step_made_from_a_prompt_object_keeps_it(server, loopback_llm, prompt_file, rows, capsys):
+    path = prompt_file()
+    step = tk.Step("s", tk.load_prompt(path), loopback_llm(server))
+    step.run(rows(2))
+    path.write_text(PROMPT.replace("tersely", "briefly"))
+    step.run(rows(2))
+    assert server.count == 2 and "changed" not in capsys.readouterr().out

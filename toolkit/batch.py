@@ -60,6 +60,7 @@ def batch(step: Step, df: pd.DataFrame, *, poll_seconds: float = 30.0, resubmit:
 async def abatch(step: Step, df: pd.DataFrame, *, poll_seconds: float = 30.0,
                  resubmit: bool = False, **constants) -> pd.DataFrame:
     llm = step.llm
+    step.reload_prompt()  # an edited prompt file: batch the new requests, not the old ones
     if llm.cache.mode == "replay":  # recorded answers only: the step raises CacheMiss for the rest
         return await step.arun(df, **constants)
     step.prompt.check([*df.columns, *constants])  # before anything is sent

@@ -9,14 +9,17 @@
       - user: |                                           # the template: {column} placeholders,
           Rewrite this passage: {text}                    # literal braces doubled: {{ and }}
 
-A prompt's version is the hash of its file, recorded with every output row; editing a file changes
-the rendered messages, so exactly the calls whose messages changed are sent again.
+A prompt's version is the hash of its file's text, recorded with every output row. A Step made
+from a file asks `reloaded()` before each run, so an edit is picked up without rebuilding the Step;
+the cache then sends again exactly the calls whose rendered messages changed (an edit to a comment
+or the description gives a new version but sends nothing).
 """
 
 from __future__ import annotations
 
 import hashlib
 import string
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +40,27 @@ class Prompt:
     description: str = ""
     version: str = ""
     template_line: int = 0  # line of the final user message in the file, for error messages
+    stamp: tuple | None = field(default=None, repr=False, compare=False)  # the file's stat when read
+
+    def reloaded(self) -> Prompt | None:
+        """The file's new prompt if its text changed since it was read, else None.
+
+        One stat when nothing changed; the text is read and hashed only when the stat differs (a
+        touch or a save of the same text is not a change). A broken edit raises PromptError with
+        the file and line, and this prompt stays the one on record, so the next check raises again.
+        """
+        stamp = _stamp(self.path)
+        if stamp is not None and stamp == self.stamp:
+            return None
+        raw = _read(self.path)
+        if _version(raw) == self.version:
+            self.stamp = stamp
+            return None
+        try:
+            return _parse(self.path, raw, stamp)
+        except PromptError as e:
+            raise PromptError(f"{e}\nThe prompt file was edited and the new text cannot be used, so "
+                              "nothing was sent. Fix the file and run again.") from None
 
     @property
     def placeholders(self) -> list[str]:
@@ -75,10 +99,38 @@ class _Strict(dict):
 def load_prompt(path: str | Path) -> Prompt:
     """Read and validate a prompt file; every problem is reported with its file and line."""
     path = Path(path)
+    stamp = _stamp(path)  # before reading: a write after this shows up as a new stamp
+    return _parse(path, _read(path), stamp)
+
+
+def _read(path: Path) -> str:
     try:
-        raw = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PromptError(f"{path}: prompt file not found") from None
+
+
+def _stamp(path: Path) -> tuple | None:
+    """What a file's stat says about its content; None when it cannot be trusted.
+
+    File times tick coarsely (a few ms), so a file written within the last two seconds could be
+    written again with the same size and time: such a stamp is not kept, and the next check
+    compares the text instead (git's "racy clean" rule).
+    """
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise PromptError(f"{path}: prompt file not found") from None
+    if time.time_ns() - st.st_mtime_ns < 2_000_000_000:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def _version(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+
+def _parse(path: Path, raw: str, stamp: tuple | None) -> Prompt:
     try:
         node = yaml.compose(raw)
         data = yaml.safe_load(raw)
@@ -87,11 +139,13 @@ def load_prompt(path: str | Path) -> Prompt:
         where = f", line {mark.line + 1}" if mark else ""
         raise PromptError(f"{path}{where}: not valid YAML ({getattr(e, 'problem', e)})") from None
     if not isinstance(data, dict) or not isinstance(data.get("messages"), list) or not data["messages"]:
-        raise PromptError(f"{path}: expected a mapping with a non-empty 'messages:' list "
+        raise PromptError(f"{path}, line 1: expected a mapping with a non-empty 'messages:' list "
                           "(see toolkit/prompts.py for the format)")
     unknown = set(data) - {"messages", "params", "description"}
     if unknown:
-        raise PromptError(f"{path}: unknown top-level key(s) {', '.join(sorted(unknown))}; "
+        first = min(unknown, key=lambda k: _key_line(node, k))
+        raise PromptError(f"{path}, line {_key_line(node, first)}: unknown top-level key(s) "
+                          f"{', '.join(sorted(unknown))}; "
                           "allowed: description, params, messages")
     line_of = {i: n.start_mark.line + 1 for i, n in enumerate(_value(node, "messages").value)}
     messages = []
@@ -117,9 +171,10 @@ def load_prompt(path: str | Path) -> Prompt:
                           "write literal braces as {{ and }}") from None
     params = data.get("params") or {}
     if not isinstance(params, dict):
-        raise PromptError(f"{path}: 'params' must be a mapping such as {{temperature: 0}}")
-    return Prompt(path, messages, params, data.get("description") or "",
-                  hashlib.sha256(raw.encode()).hexdigest()[:12], line_of[len(messages) - 1])
+        raise PromptError(f"{path}, line {_key_line(node, 'params')}: 'params' must be a mapping "
+                          "such as {temperature: 0}")
+    return Prompt(path, messages, params, data.get("description") or "", _version(raw),
+                  line_of[len(messages) - 1], stamp)
 
 
 def _value(mapping_node, key: str):
@@ -127,3 +182,7 @@ def _value(mapping_node, key: str):
         if k.value == key:
             return v
     raise KeyError(key)
+
+
+def _key_line(mapping_node, key: str) -> int:
+    return next((k.start_mark.line + 1 for k, _ in mapping_node.value if k.value == str(key)), 1)

@@ -94,9 +94,15 @@ class Step:
         self.validate, self.when, self.max_retries = validate, when, max_retries
         self.columns = self.schema.fields if self.schema else columns
         self.accept_truncated, self.keep_reasoning = accept_truncated, keep_reasoning
-        self.params = {**self.prompt.params, **sampling}
+        self._sampling, self._watch = sampling, not isinstance(prompt, Prompt)
+        self.params = self._params()
+
+    def _params(self) -> dict:
+        """The prompt file's sampling parameters, the Step's own over them, and the schema."""
+        params = {**self.prompt.params, **self._sampling}
         if self.schema:  # part of every request, hence of the cache key: a new schema re-sends
-            self.params["response_format"] = self.schema.response_format()
+            params["response_format"] = self.schema.response_format()
+        return params
 
     def __repr__(self) -> str:
         return (f"Step({self.name!r}, prompt={str(self.prompt.path)!r} v{self.prompt.version}, "
@@ -104,6 +110,7 @@ class Step:
 
     def preview(self, df: pd.DataFrame, i: int = 0, **constants) -> list[dict]:
         """The messages row i would send, without calling the model."""
+        self.reload_prompt()
         self.prompt.check([*df.columns, *constants])
         return self.prompt.render({**df.iloc[i].to_dict(), **constants})
 
@@ -119,6 +126,7 @@ class Step:
 
     async def _arun(self, df: pd.DataFrame, constants: dict, progress: bool = True) -> pd.DataFrame:
         """The run without its manifest line and summary print (a streamed run writes one per step)."""
+        self.reload_prompt()
         self.prompt.check([*df.columns, *constants])  # before any request
         start, before = time.monotonic(), copy.deepcopy(self.llm.usage)
         results = _Results(len(df))
@@ -171,6 +179,14 @@ class Step:
         errors = [task.exception() for task in done if task.exception() is not None]  # all retrieved
         if errors:
             raise errors[0]
+
+    def reload_prompt(self) -> None:
+        """Pick up an edit of the prompt file before anything is sent (a Prompt object is kept as is)."""
+        new = self.prompt.reloaded() if self._watch else None
+        if new is not None:
+            print(f"prompt {new.path} changed: {self.prompt.version} → {new.version}")
+            self.prompt = new
+            self.params = self._params()
 
     def first_request(self, row: dict) -> tuple[list[dict] | None, str, str | None]:
         """The messages row `row` starts with, or why it sends none: (messages, status, error)."""
