@@ -10,16 +10,18 @@ _os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 # litellm's lazily imported types trip a pydantic notice that says nothing to a toolkit user.
 _warnings.filterwarnings("ignore", message=r".*using the `ReadOnly` qualifier", category=UserWarning)
 
-from .texts import TextError, TextWarning, load_texts  # noqa: E402
-from .chunking import chunk  # noqa: E402
-from .llm import DEFAULT_MODEL, LLM, Cache, CacheMiss, Completion, Retry, Usage  # noqa: E402
-from .prompts import Prompt, PromptError, load_prompt  # noqa: E402
-from .steps import ParseError, Step, project  # noqa: E402
 from .batch import batch  # noqa: E402
-from .stream import stream  # noqa: E402
-from .review import compare, labels, picks, show  # noqa: E402
+from .chunking import chunk  # noqa: E402
 from .export import export_hf, export_jsonl, keep, preference_pairs, sharegpt  # noqa: E402
+from .llm import DEFAULT_MODEL, LLM, Cache, CacheMiss, Completion, Retry, Usage  # noqa: E402
+from .parsing import ParseError  # noqa: E402
 from .plots import overview  # noqa: E402
+from .prompts import Prompt, PromptError, load_prompt  # noqa: E402
+from .report import project  # noqa: E402
+from .review import compare, labels, picks, show  # noqa: E402
+from .steps import Step  # noqa: E402
+from .stream import stream  # noqa: E402
+from .texts import TextError, TextWarning, load_texts  # noqa: E402
 
 # The objects made by these imports live as long as the process: keep them out of every future full
 # collection, which would otherwise land inside the first run (≈ 0.25 s with litellm loaded).

@@ -8,7 +8,7 @@ failed) shows as one line per step; then the files the run wrote and each step's
 printed, so a script or CI log shows where the dataset is.
 
 The kernel is another process: steps append short lines to a file named by TOOLKIT_PROGRESS
-(steps._progress), which this process tails. The kernel channel is encrypted (CurveZMQ) where pyzmq
+(report.progress), which this process tails. The kernel channel is encrypted (CurveZMQ) where pyzmq
 supports it, else local sockets (IPC), so the kernel has no plain-TCP warning to print.
 But: a notebook cell's own output stays in the executed notebook, not the terminal.
 """

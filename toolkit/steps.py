@@ -15,13 +15,10 @@ from __future__ import annotations
 import asyncio
 import copy
 import difflib
-import json
 import math
-import os
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +28,9 @@ from tqdm.auto import tqdm
 from .columns import STATUS_FIELDS
 from .llm import LLM, Completion, loop
 from .llm.llm import NOT_PARAMS
+from .parsing import ParseError, parser, schema_parser
 from .prompts import Prompt, load_prompt
+from .report import Results, Spend, progress, summary_line, write_manifest
 from .schema import Schema
 
 # Keywords Step(...) passes on to the model; anything else is a typo, not a cache-key part.
@@ -41,10 +40,6 @@ SAMPLING = {"temperature", "top_p", "top_k", "min_p", "max_tokens", "max_complet
 WINDOW = 4  # rows a step keeps in flight per request the LLM may have in flight
 FEEDBACK = ("Your answer could not be used: {problem}\n"
             "Answer again, following the instructions exactly.")
-
-
-class ParseError(ValueError):
-    """Raise from a parser or validator to say what is wrong; the model sees the message."""
 
 
 class Step:
@@ -90,7 +85,7 @@ class Step:
         self.schema = None if schema is None else Schema(schema)
         if self.schema and (parse is not None or columns is not None):
             raise ValueError("schema= parses the answer and names the columns; drop parse=/columns=")
-        self.parse = _schema_parser(self.schema) if self.schema else _parser(parse)
+        self.parse = schema_parser(self.schema) if self.schema else parser(parse)
         self.validate, self.when, self.max_retries = validate, when, max_retries
         self.columns = self.schema.fields if self.schema else columns
         self.accept_truncated, self.keep_reasoning = accept_truncated, keep_reasoning
@@ -119,17 +114,17 @@ class Step:
         return loop.run_sync(self.arun(df, **constants))
 
     async def arun(self, df: pd.DataFrame, **constants) -> pd.DataFrame:
-        out = await self._arun(df, constants)
-        self._write_manifest(out.attrs["step"])
-        print(_summary_line(out.attrs["step"]))
+        out = await self.execute(df, constants)
+        write_manifest(self.llm.folder, out.attrs["step"])
+        print(summary_line(out.attrs["step"]))
         return out
 
-    async def _arun(self, df: pd.DataFrame, constants: dict, progress: bool = True) -> pd.DataFrame:
+    async def execute(self, df: pd.DataFrame, constants: dict, progress: bool = True) -> pd.DataFrame:
         """The run without its manifest line and summary print (a streamed run writes one per step)."""
         self.reload_prompt()
         self.prompt.check([*df.columns, *constants])  # before any request
         start, before = time.monotonic(), copy.deepcopy(self.llm.usage)
-        results = _Results(len(df))
+        results = Results(len(df))
         bar = tqdm(total=len(df), desc=self.name, unit="row", disable=not progress)
         try:
             await self._run_rows(_records(df, constants), results, bar)
@@ -149,7 +144,7 @@ class Step:
         out.attrs["folder"] = str(self.llm.folder)
         return out
 
-    async def _run_rows(self, rows, results: _Results, bar) -> None:
+    async def _run_rows(self, rows, results: Results, bar) -> None:
         """A fixed set of workers pulls rows as they finish others: memory stays flat in the row count."""
         counts, shown = results.counts, [0.0]
 
@@ -157,7 +152,7 @@ class Step:
             for done, (pos, row) in enumerate(rows, 1):
                 results.store(pos, await self._row(row))
                 bar.update()
-                _progress(self.name, counts["ok"] + counts["failed"] + counts["skipped"],
+                progress(self.name, counts["ok"] + counts["failed"] + counts["skipped"],
                           len(results.status), counts["ok"], counts["failed"])
                 now = time.monotonic()
                 if now - shown[0] > 0.2:  # formatting the postfix per row costs more than the row
@@ -253,7 +248,7 @@ class Step:
             return None, value
         return (str(verdict) if verdict else "the validator rejected the answer"), None
 
-    def _frame(self, df: pd.DataFrame, results: _Results) -> pd.DataFrame:
+    def _frame(self, df: pd.DataFrame, results: Results) -> pd.DataFrame:
         """Input rows + output + status columns, built column by column (no per-row Series).
 
         A list answer fans out to one row per item, under its parent's index, with `<step>.item`.
@@ -305,83 +300,9 @@ class Step:
             return dict(value)
         return dict.fromkeys(self.columns, None) if self.columns else {self.name: value}
 
-    def _write_manifest(self, summary: dict) -> None:
-        path = self.llm.folder / "manifest.jsonl"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **summary},
-                               default=str) + "\n")
-
 
 _OPTIONS = ("parse", "validate", "when", "max_retries", "columns", "accept_truncated",
             "keep_reasoning", "schema")
-
-
-def project(result: pd.DataFrame, full: pd.DataFrame | int) -> dict:
-    """Estimate calls, tokens, cost and time for the full set from a step's run on a sample.
-
-    Cached answers count with what they cost when they were made, so a projection made from a
-    rerun (or a replayed notebook) is the same as one made from the first run.
-    """
-    s = result.attrs.get("step")
-    if not s:
-        raise ValueError("project() needs the DataFrame returned by Step.run (it carries the run's "
-                         "numbers in .attrs['step'])")
-    n = full if isinstance(full, int) else len(full)
-    per_row = s["per_row"]
-    return {"rows": n, "calls": round(per_row["calls"] * n),
-            "prompt_tokens": round(per_row["prompt_tokens"] * n),
-            "completion_tokens": round(per_row["completion_tokens"] * n),
-            "cost": None if per_row["cost"] is None else round(per_row["cost"] * n, 4),
-            "seconds": round(per_row["seconds"] * n / min(n, s["concurrency"] or n), 1)}
-
-
-@dataclass
-class Spend:
-    """What calls cost, cached or not: one row's, or a whole run's."""
-
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float | None = 0.0
-    seconds: float = 0.0
-
-    def add(self, c: Completion) -> None:
-        self.calls += 1
-        self.prompt_tokens += c.prompt_tokens
-        self.completion_tokens += c.completion_tokens
-        self.cost = None if self.cost is None or c.cost is None else self.cost + c.cost
-        self.seconds += c.seconds
-
-    def merge(self, other: Spend) -> None:
-        self.calls += other.calls
-        self.prompt_tokens += other.prompt_tokens
-        self.completion_tokens += other.completion_tokens
-        self.cost = None if self.cost is None or other.cost is None else self.cost + other.cost
-        self.seconds += other.seconds
-
-    def per_row(self, rows: int) -> dict:
-        n = max(rows, 1)
-        return {"calls": self.calls / n, "prompt_tokens": self.prompt_tokens / n,
-                "completion_tokens": self.completion_tokens / n,
-                "cost": None if self.cost is None else self.cost / n, "seconds": self.seconds / n}
-
-
-class _Results:
-    """A run's outcome as columns (one list per field), filled as rows finish in any order."""
-
-    def __init__(self, n: int):
-        self.status, self.error, self.attempts, self.raw, self.reasoning, self.value = (
-            [None] * n for _ in range(6))
-        self.counts = {"ok": 0, "failed": 0, "skipped": 0, "cached": 0}
-        self.spend = Spend()
-
-    def store(self, pos: int, r: dict) -> None:
-        self.status[pos], self.error[pos], self.attempts[pos] = r["status"], r["error"], r["attempts"]
-        self.raw[pos], self.reasoning[pos], self.value[pos] = r["raw"], r["reasoning"], r["value"]
-        self.counts[r["status"]] += 1
-        self.counts["cached"] += r["_cached"]
-        self.spend.merge(r["_spend"])
 
 
 def _records(df: pd.DataFrame, constants: dict, block: int = 1024):
@@ -392,70 +313,5 @@ def _records(df: pd.DataFrame, constants: dict, block: int = 1024):
             yield pos, row
 
 
-def _summary_line(s: dict) -> str:
-    u = s["usage"]
-    cost = "cost unknown" if u["cost"] is None else f"${u['cost']:.4f}"
-    return (f"{s['step']}: {s['rows']} rows → {s['ok']} ok, {s['failed']} failed, {s['skipped']} skipped"
-            f" | {u['calls'] + u['retries'] + u['failures']} requests ({u['retries']} retried, "
-            f"{u['failures']} failed), {u['cache_hits']} cache hits, "
-            f"{u['prompt_tokens'] + u['completion_tokens']} tokens, {cost}, {s['seconds']} s"
-            + "".join(f"\n  {name}: {d['calls']} calls, {d['failures']} failed"
-                      + (f" (last: {d['last_error']})" if d["failures"] else "")
-                      for name, d in u.get("deployments", {}).items()))
-
-
-_progress_sent: dict[str, float] = {}
-
-
-def _progress(step: str, done: int, total: int, ok: int, failed: int) -> None:
-    """A line for `python -m toolkit run` (it tails the file TOOLKIT_PROGRESS names), ≤ 4 a second."""
-    path, now = os.environ.get("TOOLKIT_PROGRESS"), time.monotonic()
-    if path and (done == total or now - _progress_sent.get(step, 0.0) >= 0.25):
-        _progress_sent[step] = now
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(f"{step}\t{done}\t{total}\t{ok}\t{failed}\n")
-
-
 def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-
-
-
-def _parser(parse) -> Callable[[str], object]:
-    if parse is None:
-        return str.strip
-    if callable(parse):
-        return parse
-    if parse == "json":
-        return _json
-    pattern = re.compile(parse, re.DOTALL)
-
-    def regex(text: str) -> str:
-        m = pattern.search(text)
-        if not m:
-            raise ParseError(f"the answer does not match the expected format ({pattern.pattern})")
-        return (m.group(1) if pattern.groups else m.group(0)).strip()
-    return regex
-
-
-def _schema_parser(schema: Schema) -> Callable[[str], object]:
-    def parse(text: str):
-        try:
-            return schema.validate(_json(text))
-        except ValueError as e:  # ParseError included: pydantic's message, shortened
-            raise ParseError(str(e)) from None
-    return parse
-
-
-def _json(text: str):
-    """The first JSON object or array in the answer (models like to wrap JSON in prose or fences)."""
-    start = min((i for i in (text.find("{"), text.find("[")) if i >= 0), default=-1)
-    if start < 0:
-        raise ParseError("no JSON object or array in the answer")
-    try:
-        value, _ = json.JSONDecoder().raw_decode(text[start:])
-    except json.JSONDecodeError as e:
-        raise ParseError(f"invalid JSON ({e.msg} at char {e.pos})") from None
-    return value

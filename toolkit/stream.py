@@ -25,7 +25,8 @@ from tqdm.auto import tqdm
 
 from .files import atomic_write
 from .llm import loop
-from .steps import Step, _summary_line
+from .report import summary_line, write_manifest
+from .steps import Step
 
 Source = str | Path | pd.DataFrame | Iterable[pd.DataFrame]
 
@@ -70,21 +71,21 @@ async def astream(source: Source, steps: Step | list[Step], *, batch_rows: int =
                 if frame is None:
                     frame = pd.read_parquet(_previous(root, steps, step, i))
                 bar.set_postfix(batch=i, step=step.name, refresh=False)
-                frame = await step._arun(frame, constants, progress=False)
+                frame = await step.execute(frame, constants, progress=False)
                 tally.add(frame.attrs["step"])
                 _write(frame, path)
             bar.update(len(batch))
         if not any((root / steps[-1].name).glob("part-*.parquet")):  # an empty input: empty shards
             frame = _empty(source)
             for step, tally in zip(steps, totals):
-                frame = await step._arun(frame, constants, progress=False)
+                frame = await step.execute(frame, constants, progress=False)
                 _write(frame, root / step.name / "part-000000.parquet")
     finally:
         bar.close()
     for step, tally in zip(steps, totals):
         if tally.summary["rows"]:
-            step._write_manifest(tally.summary)
-            print(_summary_line(tally.summary))
+            write_manifest(step.llm.folder, tally.summary)
+            print(summary_line(tally.summary))
     return root / steps[-1].name
 
 

@@ -1,0 +1,117 @@
+"""What a step's run did and cost: per-row spend, the one-line summary, the manifest line,
+progress for headless runs, and the projection from a sample to the full set.
+
+But: figures are the client's view. Tokens are what the server reported (0 where it reported
+none), and cost is litellm's price or "unknown"; a provider's own bill may round differently.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .llm import Completion
+
+
+def project(result: pd.DataFrame, full: pd.DataFrame | int) -> dict:
+    """Estimate calls, tokens, cost and time for the full set from a step's run on a sample.
+
+    Cached answers count with what they cost when they were made, so a projection made from a
+    rerun (or a replayed notebook) is the same as one made from the first run.
+    """
+    s = result.attrs.get("step")
+    if not s:
+        raise ValueError("project() needs the DataFrame returned by Step.run (it carries the run's "
+                         "numbers in .attrs['step'])")
+    n = full if isinstance(full, int) else len(full)
+    per_row = s["per_row"]
+    return {"rows": n, "calls": round(per_row["calls"] * n),
+            "prompt_tokens": round(per_row["prompt_tokens"] * n),
+            "completion_tokens": round(per_row["completion_tokens"] * n),
+            "cost": None if per_row["cost"] is None else round(per_row["cost"] * n, 4),
+            "seconds": round(per_row["seconds"] * n / min(n, s["concurrency"] or n), 1)}
+
+
+@dataclass
+class Spend:
+    """What calls cost, cached or not: one row's, or a whole run's."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = 0.0
+    seconds: float = 0.0
+
+    def add(self, c: Completion) -> None:
+        self.calls += 1
+        self.prompt_tokens += c.prompt_tokens
+        self.completion_tokens += c.completion_tokens
+        self.cost = None if self.cost is None or c.cost is None else self.cost + c.cost
+        self.seconds += c.seconds
+
+    def merge(self, other: Spend) -> None:
+        self.calls += other.calls
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.cost = None if self.cost is None or other.cost is None else self.cost + other.cost
+        self.seconds += other.seconds
+
+    def per_row(self, rows: int) -> dict:
+        n = max(rows, 1)
+        return {"calls": self.calls / n, "prompt_tokens": self.prompt_tokens / n,
+                "completion_tokens": self.completion_tokens / n,
+                "cost": None if self.cost is None else self.cost / n, "seconds": self.seconds / n}
+
+
+class Results:
+    """A run's outcome as columns (one list per field), filled as rows finish in any order."""
+
+    def __init__(self, n: int):
+        self.status, self.error, self.attempts, self.raw, self.reasoning, self.value = (
+            [None] * n for _ in range(6))
+        self.counts = {"ok": 0, "failed": 0, "skipped": 0, "cached": 0}
+        self.spend = Spend()
+
+    def store(self, pos: int, r: dict) -> None:
+        self.status[pos], self.error[pos], self.attempts[pos] = r["status"], r["error"], r["attempts"]
+        self.raw[pos], self.reasoning[pos], self.value[pos] = r["raw"], r["reasoning"], r["value"]
+        self.counts[r["status"]] += 1
+        self.counts["cached"] += r["_cached"]
+        self.spend.merge(r["_spend"])
+
+
+def summary_line(s: dict) -> str:
+    u = s["usage"]
+    cost = "cost unknown" if u["cost"] is None else f"${u['cost']:.4f}"
+    return (f"{s['step']}: {s['rows']} rows → {s['ok']} ok, {s['failed']} failed, {s['skipped']} skipped"
+            f" | {u['calls'] + u['retries'] + u['failures']} requests ({u['retries']} retried, "
+            f"{u['failures']} failed), {u['cache_hits']} cache hits, "
+            f"{u['prompt_tokens'] + u['completion_tokens']} tokens, {cost}, {s['seconds']} s"
+            + "".join(f"\n  {name}: {d['calls']} calls, {d['failures']} failed"
+                      + (f" (last: {d['last_error']})" if d["failures"] else "")
+                      for name, d in u.get("deployments", {}).items()))
+
+
+_sent: dict[str, float] = {}
+
+
+def progress(step: str, done: int, total: int, ok: int, failed: int) -> None:
+    """A line for `python -m toolkit run` (it tails the file TOOLKIT_PROGRESS names), ≤ 4 a second."""
+    path, now = os.environ.get("TOOLKIT_PROGRESS"), time.monotonic()
+    if path and (done == total or now - _sent.get(step, 0.0) >= 0.25):
+        _sent[step] = now
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(f"{step}\t{done}\t{total}\t{ok}\t{failed}\n")
+
+
+def write_manifest(folder: Path, summary: dict) -> None:
+    """One JSON line per run in `<folder>/manifest.jsonl`: what ran, with what, and what it gave."""
+    path = Path(folder) / "manifest.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **summary}, default=str) + "\n")
