@@ -56,9 +56,10 @@ class Step:
               row failed, so the next cell can rely on them.
     accept_truncated: parse an answer that ran into max_tokens instead of asking again; for
               steps that extract a list, whose parser can keep the complete items.
-    schema:   a pydantic model (or list[Model], one row per item) instead of parse=/columns=: it
-              is sent with the request (enforced where the provider can), the answer is
-              validated against it, and each field becomes a typed column.
+    schema:   a pydantic model (or list[Model], one row per item; Annotated[list[Model], Field(
+              max_length=3)] bounds the list) instead of parse=/columns=: it is sent with the
+              request (enforced where the provider can), the answer is validated against it, and
+              each field becomes a typed column.
     """
 
     def __init__(self, name: str, prompt: str | Path | Prompt, llm: LLM | None = None, *,
