@@ -26,7 +26,7 @@ EXAMPLE = {"How often should I replace the pre-filter cartridge?",
 def qa_pairs(answer):
     """The parser of notebooks/factual_qa.ipynb (before the switch), unchanged."""
     pairs = {}
-    for q, a in re.findall(r"^Q:\s*(.+)\n\s*A:\s*(.+)$", answer, re.M):
+    for q, a in re.findall(r"^Q:\s*(.+)\n\s*A:\s*(.+)$", answer, re.MULTILINE):
         if a.strip().endswith((".", "!", "?")):  # an answer cut off at max_tokens is left out
             pairs.setdefault(q.strip(), a.strip())
     if not pairs:
