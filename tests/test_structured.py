@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-
 from typing import Annotated
 
 import pandas as pd

@@ -56,9 +56,10 @@ class Step:
               steps that extract a list, whose parser can keep the complete items.
     keep_reasoning: for datasets that train on the reasoning: the parser (and so the output)
               gets "<think>reasoning</think>\n" + answer when the model gave reasoning.
-    schema:   a pydantic model (or list[Model], one row per item) instead of parse=/columns=: it
-              is sent with the request (enforced where the provider can), the answer is
-              validated against it, and each field becomes a typed column.
+    schema:   a pydantic model (or list[Model], one row per item; Annotated[list[Model], Field(
+              max_length=3)] bounds the list) instead of parse=/columns=: it is sent with the
+              request (enforced where the provider can), the answer is validated against it, and
+              each field becomes a typed column.
     """
 
     def __init__(self, name: str, prompt: str | Path | Prompt, llm: LLM | None = None, *,
