@@ -19,15 +19,17 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # make run MODEL=openai/qwen2.5-7b API_BASE=http://127.0.0.1:8000/v1 CHUNK_TOKENS=1500 PER_VOICE=None
+# (PROMPT=reasoning picks the zero-shot prompt for reasoning models)
 # Each variable given becomes a notebook parameter; API keys come from the environment.
 RUN_PARAMS = $(if $(MODEL),-p model '$(MODEL)') $(if $(API_BASE),-p api_base '$(API_BASE)') \
              $(if $(CHUNK_TOKENS),-p chunk_tokens $(CHUNK_TOKENS)) $(if $(PER_VOICE),-p per_voice $(PER_VOICE)) \
-             $(if $(FOLDER),-p folder '$(abspath $(FOLDER))')
+             $(if $(PROMPT),-p prompt '$(PROMPT)') $(if $(FOLDER),-p folder '$(abspath $(FOLDER))')
 
 run: $(STAMP)  ## the style-cloning pipeline, headless (the embedded model unless MODEL= is given)
 	$(PY) -m toolkit run notebooks/style_clone.ipynb $(RUN_PARAMS)
 
-test: $(STAMP)  ## unit tests, notebook regression (nbval, replayed) and the browser test
+test: $(STAMP)  ## lint, unit tests, notebook regression (nbval, replayed) and the browser test
+	$(PY) -m ruff check toolkit tests benchmarks
 	$(PY) -m pytest tests notebooks $(NBVAL)
 
 lab: $(STAMP)
