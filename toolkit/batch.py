@@ -15,6 +15,9 @@ A saved batch the provider no longer knows (HTTP 404: another key or account, a 
 stops the call with a `BatchError` saying so; `tk.batch(..., resubmit=True)` then sets the saved
 id aside (`<step>.<batch id>.abandoned.json`) and submits a new batch. Never silently: the old
 batch may still be running, and billed, under the other account.
+
+But: only OpenAI-style batch APIs (/v1/files, /v1/batches) are wrapped; other providers' batch
+services are not.
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ one exception is "/"), so counts add up exactly across such a line start, and a 
 paragraphs costs one more encode: its last paragraph without the blank lines after it. Where counts
 do not add up (sentences within a line, a counting function) a chunk is checked by encoding it.
 tests/test_chunking.py checks the addition claim.
+
+But: counts are a tiktoken encoding's (cl100k_base by default), not the target model's own
+tokenizer; pass `tokenizer=` a function when the exact count matters.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@ DPO preference pairs from the A/B picks made in `tk.compare`.
 
 Exports refuse rather than write a bad sample: a missing column or an empty turn is an error naming
 the row, and `keep()` returns what it drops with the reason, so nothing is lost silently.
+
+But: only ShareGPT and OpenAI messages are written; another layout (Alpaca, a chat template's raw
+text) is a few lines of pandas over the `sharegpt()` frame.
 """
 
 import json

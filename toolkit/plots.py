@@ -1,4 +1,7 @@
-"""One picture of a run: how long the texts are, and how each step's rows ended."""
+"""One picture of a run: how long the texts are, and how each step's rows ended.
+
+But: it is one static matplotlib figure; anything more is pandas on the frame itself.
+"""
 
 from __future__ import annotations
 

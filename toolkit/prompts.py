@@ -13,6 +13,9 @@ A prompt's version is the hash of its file's text, recorded with every output ro
 from a file asks `reloaded()` before each run, so an edit is picked up without rebuilding the Step;
 the cache then sends again exactly the calls whose rendered messages changed (an edit to a comment
 or the description gives a new version but sends nothing).
+
+But: the template is `str.format` over one row's columns, with no loops or conditions (no
+Jinja); a few-shot example that differs per row belongs in a column.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ The schema travels with the request as OpenAI's `response_format` (json_schema);
 turns it into what each provider can enforce (see llm/formats.py). The answer is validated by
 pydantic, and a validation error goes back to the model as feedback. A top-level list is sent as
 `{"items": [...]}` because providers only constrain objects; `parse` unwraps it.
+
+But: only pydantic models are accepted, not raw JSON schemas or dataclasses, and how strictly a
+schema is enforced depends on the provider (see llm/formats.py); validation always runs here.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@
 `.prompt_version`. A parse or validation failure is sent back to the model as feedback and the row
 is retried, up to `max_retries` times. Finished calls are cached as they arrive, so an interrupted
 run resumes where it stopped.
+
+But: a step is one call per row (plus its feedback retries). Work across rows, such as dropping
+duplicates or joining a document's chunks, is ordinary pandas between two steps.
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ in memory at a time. After a crash or an interrupt, the same call skips the batc
 exist, and the step cache answers the calls of the batch that was cut short; `stream.json` beside
 the shards refuses a rerun whose input, batch size or steps changed (the shards would not match).
 The notebook API stays `Step.run` on a DataFrame; this is for `python -m toolkit run` and scripts.
+
+But: batches run one after another, so the last slow rows of a batch hold up the next one; keep
+`batch_rows` large compared with the LLM's concurrency.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ Every bad input ends in a `TextError` naming the file and what to do, or a `Text
 the file; nothing is skipped silently. Text is normalised so that offsets computed downstream mean
 the same thing everywhere: a byte-order mark is stripped and CRLF or lone CR line ends become LF.
 `sha256` is of the raw file bytes, so it changes exactly when the file on disk changes.
+
+But: there is no OCR (a scanned PDF gives no text) and no guessing of encodings beyond a
+byte-order mark: a file in another encoding needs `encoding=`.
 """
 
 from __future__ import annotations

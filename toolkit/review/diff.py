@@ -2,6 +2,9 @@
 
 A segment is `[kind, text]` with kind "=" (same), "-" (only in a) or "+" (only in b). The
 front-end sets each segment with `textContent`, so model text is never parsed as HTML.
+
+But: past MAX_TOKENS tokens in a pair the diff is skipped (the texts are shown as they are), and
+a span whose matching would exceed MAX_WORK is marked changed as a whole.
 """
 
 import difflib

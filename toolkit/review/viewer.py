@@ -4,6 +4,8 @@ This is the inner loop of building a pipeline: run a step on a few rows, read ea
 to its source, label it (g/b/u label and go on), fix the prompt, rerun, then `compare()` the runs.
 Only the shown sample is sent to the page and filters are vectorised, so the same viewer works on
 a 100k-row frame. Labels live in the run folder (labels.py).
+
+But: the viewer shows the frame it was given; after a rerun, call show() again on the new frame.
 """
 
 import numpy as np

@@ -5,6 +5,9 @@ back what the reviewer did (`{"do": "next"}`, `{"do": "mark", ...}`, ...). Each 
 sample plus a window of the sample list, never the frame, so a 100k-row frame costs the same per
 key press as a 10-row one. Subclasses say what a sample looks like and what marking means (a
 label in the viewer, an A/B pick in the comparison).
+
+But: it needs a front-end that runs anywidget (JupyterLab, Notebook 7, VS Code); elsewhere it is
+only its text repr.
 """
 
 import re
