@@ -9,11 +9,11 @@ import time
 import pytest
 
 import toolkit
-from toolkit.llm.cache import FLUSH_ANSWERS
 from tests.loopback import Fault, LoopbackServer
 from toolkit import LLM, CacheMiss, Retry
 from toolkit.llm import limiter as limiter_module
 from toolkit.llm import transports
+from toolkit.llm.cache import FLUSH_ANSWERS
 
 SECRET = "sk-SENTINEL-do-not-store-0123456789"
 
@@ -29,7 +29,7 @@ def test_direct_transport_answers_and_counts(server, loopback_llm):
     assert llm.usage.as_dict()["calls"] == 1
 
 
-def test_cache_use_does_not_resend_and_survives_a_new_object(server, folder, loopback_llm):
+def test_cache_use_does_not_resend_and_survives_a_new_object(server, loopback_llm):
     loopback_llm(server).complete("one", temperature=0)
     llm = loopback_llm(server)
     r = llm.complete("one", temperature=0)
@@ -50,13 +50,13 @@ def test_cache_key_ignores_keys_and_endpoints(server, folder, loopback_llm):
     assert SECRET.encode() not in stored and server.url.encode() not in stored
 
 
-def test_connection_settings_are_refused_as_call_params(server, folder, loopback_llm):
+def test_connection_settings_are_refused_as_call_params(server, loopback_llm):
     with pytest.raises(ValueError, match="api_key belong to LLM"):
         loopback_llm(server).complete("x", api_key="sk-leak")
     assert server.count == 0
 
 
-def test_replay_miss_names_the_caller_and_shows_the_message(server, folder, loopback_llm):
+def test_replay_miss_names_the_caller_and_shows_the_message(server, loopback_llm):
     llm = loopback_llm(server, cache="replay")
     with pytest.raises(CacheMiss, match=r"replay mode.*First message: 'never recorded'"):
         llm.complete("never recorded")
@@ -87,7 +87,7 @@ def test_recordings_round_trip_into_replay(server, tmp_path, loopback_llm):
     assert server.count == 3
 
 
-def test_retry_after_is_honoured(server, folder, loopback_llm):
+def test_retry_after_is_honoured(server, loopback_llm):
     server.faults = [Fault("429", retry_after=1)]
     start = time.monotonic()
     r = loopback_llm(server).complete("patience")
@@ -98,7 +98,7 @@ def test_retry_after_is_honoured(server, folder, loopback_llm):
 
 
 @pytest.mark.parametrize("kind", ["500", "503", "malformed", "drop"])
-def test_transient_faults_are_retried(server, folder, kind, loopback_llm):
+def test_transient_faults_are_retried(server, kind, loopback_llm):
     server.faults = [Fault(kind), Fault(kind)]
     llm = loopback_llm(server)
     r = llm.complete("retry me")
@@ -106,7 +106,7 @@ def test_transient_faults_are_retried(server, folder, kind, loopback_llm):
     assert server.count == 3 and llm.usage.retries == 2
 
 
-def test_timeout_is_retried(server, folder, loopback_llm):
+def test_timeout_is_retried(server, loopback_llm):
     # The first request never answers (its handler is cancelled when the client gives up); the
     # timeout is long enough that the second, normal answer beats it on a loaded machine too.
     server.faults = [Fault("hang", seconds=600)]
@@ -114,7 +114,7 @@ def test_timeout_is_retried(server, folder, loopback_llm):
     assert r.ok and r.attempts == 2 and server.counts_by_fault() == {"hang": 1, "ok": 1}
 
 
-def test_a_call_that_keeps_failing_returns_its_error(server, folder, loopback_llm):
+def test_a_call_that_keeps_failing_returns_its_error(server, loopback_llm):
     server.fail_all("503")
     llm = loopback_llm(server, retry=Retry(max_attempts=3, base_delay=0.01))
     r = llm.complete("doomed")
@@ -124,7 +124,7 @@ def test_a_call_that_keeps_failing_returns_its_error(server, folder, loopback_ll
     assert len(llm.cache) == 0  # failures are not cached: the next run tries again
 
 
-def test_retry_budget_stops_hammering_a_dead_server(server, folder, loopback_llm):
+def test_retry_budget_stops_hammering_a_dead_server(server, loopback_llm):
     server.fail_all("500")
     llm = loopback_llm(server, retry=Retry(max_attempts=10, base_delay=0.001, budget=4))
     results = llm.complete_many([f"x{i}" for i in range(5)])
@@ -133,7 +133,7 @@ def test_retry_budget_stops_hammering_a_dead_server(server, folder, loopback_llm
     assert any("retry budget" in r.error for r in results)
 
 
-def test_max_concurrent_holds_and_callers_wait_instead_of_429(folder, loopback_llm):
+def test_max_concurrent_holds_and_callers_wait_instead_of_429(loopback_llm):
     with LoopbackServer(latency=0.05, max_concurrent=4) as srv:
         results = loopback_llm(srv, max_concurrent=4).complete_many([f"c{i}" for i in range(24)])
         assert all(r.ok and r.attempts == 1 for r in results)
@@ -152,7 +152,7 @@ def test_rpm_and_tpm_spread_requests_over_the_window(server, folder, monkeypatch
     assert all(times[i + 2] - times[i] >= 0.95 for i in range(len(times) - 2))
 
 
-def test_think_tags_are_split_off(server, folder, loopback_llm):
+def test_think_tags_are_split_off(server, loopback_llm):
     server.faults = [Fault("think")]
     r = loopback_llm(server).complete("ponder")
     assert (r.text, r.reasoning) == ("answer", "reasoning here")
@@ -180,7 +180,7 @@ def test_finish_trusts_a_reported_reason_and_counts_tokens_where_there_is_none()
     assert transports.finish("stop", 10, {}, reported=False) == "stop"
 
 
-def test_litellm_transport_shares_retries_and_cache(server, folder, loopback_llm):
+def test_litellm_transport_shares_retries_and_cache(server, loopback_llm):
     server.faults = [Fault("429", retry_after=0.2)]
     llm = loopback_llm(server, transport="litellm")
     assert type(llm._transport).__name__ == "LiteLLM"
@@ -189,7 +189,7 @@ def test_litellm_transport_shares_retries_and_cache(server, folder, loopback_llm
     assert loopback_llm(server).complete("via litellm", max_tokens=10).cached  # same key either way
 
 
-def test_sync_api_works_inside_a_running_event_loop(server, folder, loopback_llm):
+def test_sync_api_works_inside_a_running_event_loop(server, loopback_llm):
     llm = loopback_llm(server)
 
     async def cell():  # what a Jupyter cell is: code running while a loop runs

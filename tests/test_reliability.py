@@ -33,10 +33,10 @@ import pandas as pd
 import pytest
 
 import toolkit as tk
+from tests.loopback import Fault, LoopbackServer
 from toolkit.llm.cache import FLUSH_ANSWERS, call_key
 from toolkit.prompts import PromptError
 from toolkit.texts import TextError
-from tests.loopback import Fault, LoopbackServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SENTINEL = "sk-SENTINEL-reliability-7f3a9c"
@@ -84,7 +84,7 @@ class FirstSightFaults:
         return fault
 
 
-def test_faults_every_row_ends_ok_or_failed_and_retries_match_the_server(folder, prompt, loopback_llm, rows):
+def test_faults_every_row_ends_ok_or_failed_and_retries_match_the_server(prompt, loopback_llm, rows):
     df = rows(995)
     df = pd.concat([df, pd.DataFrame({"chunk_id": ["a500-0", "a500-1", "aempty-0", "aempty-1", "aempty-2"],
                                       "text": ["always-500 0", "always-500 1", "always-empty 0",
@@ -360,7 +360,8 @@ BAD_INPUTS = {  # cause -> (exception, exact message pattern); none may send a r
 
 
 @pytest.mark.parametrize("cause", list(BAD_INPUTS))
-def test_bad_input_names_its_cause_before_any_request(cause, tmp_path, server, folder, prompt, monkeypatch, loopback_llm, rows):
+def test_bad_input_names_its_cause_before_any_request(cause, tmp_path, server, folder, prompt, monkeypatch,
+                                                      loopback_llm, rows):
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     make, error, message = BAD_INPUTS[cause]
     with pytest.raises(error, match=message) as caught:
@@ -369,7 +370,7 @@ def test_bad_input_names_its_cause_before_any_request(cause, tmp_path, server, f
     assert server.count == 0
 
 
-def test_a_parser_or_validator_that_raises_fails_its_row_with_the_exception_named(server, folder, prompt, loopback_llm, rows):
+def test_a_parser_or_validator_that_raises_fails_its_row_with_the_exception_named(server, prompt, loopback_llm, rows):
     """Any exception from user code is caught per row, named, and fed back like a ParseError (the
     model may have answered in a shape the code did not expect), up to max_retries."""
     def parse(text):

@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 
 import toolkit as tk
-from toolkit.prompts import PromptError
 from tests.conftest import ECHO_PROMPT
 from tests.loopback import Fault, LoopbackServer
+from toolkit.prompts import PromptError
 
-def test_status_columns_and_input_kept(server, folder, prompt, loopback_llm, rows):
+
+def test_status_columns_and_input_kept(server, prompt, loopback_llm, rows):
     out = tk.Step("echo", prompt, loopback_llm(server)).run(rows(3))
     assert list(out.columns) == ["chunk_id", "text", "echo", "echo.status", "echo.error",
                                  "echo.attempts", "echo.raw", "echo.reasoning", "echo.prompt_version"]
@@ -24,7 +25,7 @@ def test_status_columns_and_input_kept(server, folder, prompt, loopback_llm, row
     assert out.attrs["step"]["ok"] == 3 and server.count == 3
 
 
-def test_validation_failure_is_fed_back_and_retried(folder, prompt, loopback_llm, rows):
+def test_validation_failure_is_fed_back_and_retried(prompt, loopback_llm, rows):
     def reply(body):
         fixed = any("could not be used: say OK" in m["content"] for m in body["messages"])
         return "OK" if fixed else "nope"
@@ -38,7 +39,7 @@ def test_validation_failure_is_fed_back_and_retried(folder, prompt, loopback_llm
         assert second[2]["content"] == "nope" and "say OK" in second[3]["content"]
 
 
-def test_rows_that_keep_failing_stay_with_their_reason(folder, prompt, loopback_llm, rows):
+def test_rows_that_keep_failing_stay_with_their_reason(prompt, loopback_llm, rows):
     with LoopbackServer(latency=0, reply=lambda body: "not json") as srv:
         out = tk.Step("js", prompt, loopback_llm(srv), parse="json", max_retries=1).run(rows(2))
         assert len(out) == 2 and (out["js.status"] == "failed").all()
@@ -59,7 +60,7 @@ def test_transport_failure_and_skips_are_rows_too(server, folder, prompt, rows):
     assert "no value for {text}" in out.loc[1, "s.error"] and out.loc[2, "s.error"] == "not selected by when="
 
 
-def test_parser_or_validator_that_raises_marks_the_row(server, folder, prompt, loopback_llm, rows):
+def test_parser_or_validator_that_raises_marks_the_row(server, prompt, loopback_llm, rows):
     def parse(text):
         raise KeyError("boom")
     out = tk.Step("p", prompt, loopback_llm(server), parse=parse, max_retries=0).run(rows(1))
@@ -71,7 +72,7 @@ def test_parser_or_validator_that_raises_marks_the_row(server, folder, prompt, l
     assert out["w.status"].tolist() == ["failed", "failed"]
 
 
-def test_one_to_many_keeps_the_parent_id(folder, prompt, loopback_llm, rows):
+def test_one_to_many_keeps_the_parent_id(prompt, loopback_llm, rows):
     pairs = '[{"question": "Q1", "answer": "A1"}, {"question": "Q2", "answer": "A2"}]'
     with LoopbackServer(latency=0, reply=lambda body: f"Here you go: {pairs}") as srv:
         out = tk.Step("qa", prompt, loopback_llm(srv), parse="json").run(rows(2))
@@ -91,7 +92,7 @@ def test_regex_parser_and_empty_or_truncated_answers(server, folder, prompt, loo
     assert out.loc[0, "e.status"] == "ok" and out.loc[0, "e.attempts"] == 3
 
 
-def test_placeholder_errors_come_before_any_request(server, folder, prompt, loopback_llm):
+def test_placeholder_errors_come_before_any_request(server, prompt, loopback_llm):
     with pytest.raises(PromptError, match=r"placeholder \{text\} has no value.*inputs are: chunk_id"):
         tk.Step("x", prompt, loopback_llm(server)).run(pd.DataFrame({"chunk_id": ["a"]}))
     assert server.count == 0
@@ -99,7 +100,7 @@ def test_placeholder_errors_come_before_any_request(server, folder, prompt, loop
     assert step.preview(pd.DataFrame({"t": [1]}), 0, text="constant")[-1]["content"] == "constant"
 
 
-def test_prompt_edit_resends_exactly_the_changed_calls(server, folder, prompt, loopback_llm, rows):
+def test_prompt_edit_resends_exactly_the_changed_calls(server, prompt, loopback_llm, rows):
     llm = loopback_llm(server)
     first = tk.Step("s", prompt, llm).run(rows(4))
     assert server.count == 4
@@ -127,7 +128,7 @@ def test_manifest_line_per_run_without_secrets(server, folder, prompt, rows):
     assert "sk-SENTINEL-42" not in "".join(lines)
 
 
-def test_project_scales_a_sample_to_the_full_set(server, folder, prompt, loopback_llm, rows):
+def test_project_scales_a_sample_to_the_full_set(server, prompt, loopback_llm, rows):
     llm = loopback_llm(server, max_concurrent=2)
     sample = tk.Step("s", prompt, llm).run(rows(4))
     est = tk.project(sample, rows(100))
@@ -177,7 +178,7 @@ def test_interrupt_then_rerun_sends_only_the_missing_calls(folder, prompt):
         assert srv.count - before == 200 - 40
 
 
-def test_accept_truncated_parses_what_arrived(folder, prompt, loopback_llm, rows):
+def test_accept_truncated_parses_what_arrived(prompt, loopback_llm, rows):
     with LoopbackServer(latency=0, reply=lambda body: "one two three four five six") as srv:
         llm = loopback_llm(srv)
         out = tk.Step("t", prompt, llm, accept_truncated=True, max_tokens=3).run(rows(1))
@@ -186,7 +187,7 @@ def test_accept_truncated_parses_what_arrived(folder, prompt, loopback_llm, rows
         assert out.loc[0, "t.status"] == "failed" and "cut off at max_tokens" in out.loc[0, "t.error"]
 
 
-def test_declared_columns_exist_even_when_every_row_failed(folder, prompt, loopback_llm, rows):
+def test_declared_columns_exist_even_when_every_row_failed(prompt, loopback_llm, rows):
     with LoopbackServer(latency=0, reply=lambda body: '{"question": "Q?"}') as srv:
         step = tk.Step("qa", prompt, loopback_llm(srv), parse="json", columns=["question", "answer"],
                        max_retries=1)
