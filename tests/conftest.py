@@ -66,7 +66,7 @@ def prompt(prompt_file):
 def rows():
     """rows(n, prefix="row", **columns): n samples (chunk_id c0.., text "row 0"..) plus any columns
     given."""
-    def make(n, prefix="row", **columns):
+    def make(n, prefix="row", /, **columns):
         return pd.DataFrame({"chunk_id": [f"c{i}" for i in range(n)],
                              "text": [f"{prefix} {i}" for i in range(n)], **columns})
     return make

@@ -32,6 +32,7 @@ import dataclasses
 import json
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -279,6 +280,13 @@ class LoopbackServer:
                          "logprobs": None}],
             "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
                       "total_tokens": prompt + completion}})
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now, for a server started as another process."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _error(status: int, message: str, type_: str, headers=None) -> web.Response:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from tests.loopback import free_port
 from toolkit.llm.local_model import weights_path
 
 ALIAS = "smollm2"  # the server answers any model name; this one is what /v1/models shows
@@ -184,7 +184,7 @@ class ModelServer:
         """Start the server on a fresh free port; return once it answers /v1/models."""
         if self.proxy.url is None:
             self.proxy.start()
-        port = _free_port()
+        port = free_port()
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "llama_cpp.server", "--model", str(weights_path()),
@@ -216,12 +216,6 @@ class ModelServer:
     def __exit__(self, *exc) -> None:
         self.kill()
         self.proxy.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _answers(url: str) -> bool:
