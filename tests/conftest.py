@@ -33,7 +33,8 @@ def folder(tmp_path):
 @pytest.fixture
 def loopback_llm(folder):
     """loopback_llm(server, model="openai/loopback", **kw): an LLM on the direct HTTP path to
-    `server` (a list of servers: a fleet of them), in the test's run folder, quick retries."""
+    `server` (a list of servers: a fleet of them; None: give api_base= or deployments=), in the
+    test's run folder, with key "k" and quick retries; any keyword overrides these."""
     def make(srv=None, model="openai/loopback", **kw):
         kw.setdefault("folder", folder)
         kw.setdefault("api_key", "k")
@@ -64,8 +65,8 @@ def prompt(prompt_file):
 
 @pytest.fixture
 def rows():
-    """rows(n, prefix="row", **columns): n samples (chunk_id c0.., text "row 0"..) plus any columns
-    given."""
+    """rows(n, prefix="row", **columns): n samples (chunk_id c0.., text "<prefix> 0"..) plus any
+    columns given (even ones named n or prefix)."""
     def make(n, prefix="row", /, **columns):
         return pd.DataFrame({"chunk_id": [f"c{i}" for i in range(n)],
                              "text": [f"{prefix} {i}" for i in range(n)], **columns})
