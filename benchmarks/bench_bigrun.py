@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import pandas as pd
+import pandas as pd  # noqa: E402
 
-import toolkit as tk
+import toolkit as tk  # noqa: E402
 
 ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
 CONCURRENCY = 64

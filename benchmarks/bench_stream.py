@@ -18,10 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import pandas as pd
+import pandas as pd  # noqa: E402
 
-import toolkit as tk
-from toolkit.llm.cache import Cache, call_key
+import toolkit as tk  # noqa: E402
+from toolkit.llm.cache import Cache, call_key  # noqa: E402
 
 ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 LIVE = 20_000

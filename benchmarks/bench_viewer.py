@@ -27,13 +27,14 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from toolkit.review.diff import segments
-from toolkit.review.viewer import show
+from toolkit.review.diff import segments  # noqa: E402
+from toolkit.review.viewer import show  # noqa: E402
 
 ROWS, DISTINCT, STEPS, PRESSES = 100_000, 400, 200, 50
 PY_TARGET_MS, BROWSER_TARGET_MS = 50, 100
 rng = random.Random(0)
-COMMON = ["the", "of", "and", "to", "a", "in", "is", "was", "that", "for", "it", "with", "as", "on", "by", "his", "at", "from", "this", "be"]
+COMMON = ["the", "of", "and", "to", "a", "in", "is", "was", "that", "for", "it", "with", "as", "on", "by", "his",
+          "at", "from", "this", "be"]
 WORDS = COMMON + [f"w{i}" for i in range(4000)]
 WEIGHTS = [1 / (rank + 1) for rank in range(len(WORDS))]
 

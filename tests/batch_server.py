@@ -18,7 +18,6 @@ first half answered. Each output line is `{"custom_id", "response": {"status_cod
 """
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import threading
@@ -27,7 +26,7 @@ from typing import Callable
 
 from aiohttp import web
 
-from tests.loopback import _error, echo_reply
+from tests.loopback import ThreadedApp, _error, echo_reply
 
 MODELS = {"loopback"}  # a batch naming any other model fails validation, as at a real provider
 TERMINAL = {"completed", "failed", "expired", "cancelled"}
@@ -45,7 +44,7 @@ def completion(body: dict) -> dict:
                       "total_tokens": prompt + len(content.split())}}
 
 
-class BatchServer:
+class BatchServer(ThreadedApp):
     """aiohttp app in a daemon thread; see the module docstring."""
 
     def __init__(self, polls: int = 3, fail: Callable[[dict], str | None] | None = None,
@@ -64,39 +63,14 @@ class BatchServer:
         self._thread: threading.Thread | None = None
 
     # ---- lifecycle ---------------------------------------------------------------
-    def start(self) -> BatchServer:
-        ready = threading.Event()
-        self._thread = threading.Thread(target=asyncio.run, args=(self._serve(ready),),
-                                        name="batch-server", daemon=True)
-        self._thread.start()
-        ready.wait()
-        return self
-
-    def stop(self) -> None:
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join()
-
-    def __enter__(self) -> BatchServer:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    async def _serve(self, ready: threading.Event) -> None:
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+    def make_app(self) -> web.Application:
         app = web.Application(middlewares=[self._authorized], client_max_size=256 * 1024 ** 2)
         app.router.add_post("/v1/files", self._upload)
         app.router.add_get("/v1/files/{id}/content", self._content)
         app.router.add_post("/v1/batches", self._create)
         app.router.add_get("/v1/batches/{id}", self._retrieve)
         app.router.add_post("/v1/chat/completions", self._chat)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        self.url = f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
-        ready.set()
-        await self._stop.wait()
-        await runner.cleanup()
+        return app
 
     # ---- handlers ----------------------------------------------------------------
     @web.middleware

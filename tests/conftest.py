@@ -31,18 +31,19 @@ def folder(tmp_path):
 
 
 @pytest.fixture
-def run(folder):
-    return folder
-
-
-@pytest.fixture
 def loopback_llm(folder):
-    """loopback_llm(server, **kw): an LLM on the direct HTTP path to `server`, quick retries."""
-    def make(srv, **kw):
+    """loopback_llm(server, model="openai/loopback", **kw): an LLM on the direct HTTP path to
+    `server` (a list of servers: a fleet of them; None: give api_base= or deployments=), in the
+    test's run folder, with key "k" and quick retries; any keyword overrides these."""
+    def make(srv=None, model="openai/loopback", **kw):
         kw.setdefault("folder", folder)
         kw.setdefault("api_key", "k")
         kw.setdefault("retry", tk.Retry(base_delay=0.01, max_delay=0.05))
-        return tk.LLM("openai/loopback", api_base=srv.url, **kw)
+        if isinstance(srv, (list, tuple)):
+            kw["deployments"] = [{"api_base": s.url} for s in srv]
+        elif srv is not None:
+            kw["api_base"] = srv.url
+        return tk.LLM(model, **kw)
     return make
 
 
@@ -57,9 +58,16 @@ def prompt_file(tmp_path):
 
 
 @pytest.fixture
+def prompt(prompt_file):
+    """The echo prompt (ECHO_PROMPT) as a file."""
+    return prompt_file()
+
+
+@pytest.fixture
 def rows():
-    """rows(n, **columns): n samples (chunk_id c0.., text "row 0"..) plus any columns given."""
-    def make(n, **columns):
+    """rows(n, prefix="row", **columns): n samples (chunk_id c0.., text "<prefix> 0"..) plus any
+    columns given (even ones named n or prefix)."""
+    def make(n, prefix="row", /, **columns):
         return pd.DataFrame({"chunk_id": [f"c{i}" for i in range(n)],
-                             "text": [f"row {i}" for i in range(n)], **columns})
+                             "text": [f"{prefix} {i}" for i in range(n)], **columns})
     return make

@@ -28,10 +28,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import dataclasses
 import json
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -71,7 +73,75 @@ def echo_reply(body: dict) -> str:
     return "echo: " + (_text(users[-1].get("content")) if users else "")
 
 
-class LoopbackServer:
+class ThreadedApp:
+    """An aiohttp app on 127.0.0.1, served by its own event loop in a daemon thread: the lifecycle
+    every test server shares. A subclass builds its app in make_app(); once start() returns, `url`
+    is http://127.0.0.1:<port><url_path>."""
+
+    url_path = "/v1"
+    port = 0  # 0: any free port
+    runner_options: dict = {}  # for web.AppRunner, e.g. handler_cancellation
+    _thread: threading.Thread | None = None
+
+    def make_app(self) -> web.Application:
+        raise NotImplementedError
+
+    @contextlib.asynccontextmanager
+    async def serving(self):
+        """What lives as long as the server besides its app (e.g. a client session)."""
+        yield
+
+    def start(self):
+        ready = threading.Event()
+        errors: list[BaseException] = []
+        self._thread = threading.Thread(target=self._run, args=(ready, errors), name=type(self).__name__,
+                                        daemon=True)
+        self._thread.start()
+        ready.wait()
+        if errors:
+            self._thread.join()
+            self._thread = None
+            raise errors[0]
+        return self
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join()
+        self._thread = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _run(self, ready: threading.Event, errors: list) -> None:
+        """Thread body; asyncio.run cancels leftover tasks and closes the loop on exit."""
+        async def main():
+            self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+            runner = web.AppRunner(self.make_app(), access_log=None, **self.runner_options)
+            try:
+                await runner.setup()
+                await web.TCPSite(runner, "127.0.0.1", self.port, backlog=1024).start()
+                self.port = runner.addresses[0][1]
+                self.url = f"http://127.0.0.1:{self.port}{self.url_path}"
+                async with self.serving():
+                    ready.set()
+                    await self._stop.wait()
+            finally:
+                await runner.cleanup()
+
+        try:
+            asyncio.run(main())
+        except BaseException as e:  # e.g. port in use: re-raised by start()
+            errors.append(e)
+        finally:
+            ready.set()
+
+
+class LoopbackServer(ThreadedApp):
     """aiohttp app in a daemon thread with its own event loop; see the module docstring."""
 
     def __init__(self, latency: float = 0.05, reply: Callable[[dict], str] | None = None,
@@ -144,58 +214,15 @@ class LoopbackServer:
                                      f"{timeout:g} s, the test waited for {n}")
 
     # ---- lifecycle ---------------------------------------------------------------
-    def start(self) -> "LoopbackServer":
-        ready = threading.Event()
-        errors: list[BaseException] = []
-        self._thread = threading.Thread(target=self._run, args=(ready, errors),
-                                        name="loopback-server", daemon=True)
-        self._thread.start()
-        ready.wait()
-        if errors:
-            self._thread.join()
-            raise errors[0]
-        return self
+    # No access log (speed); cancel handlers whose client went away (hang + timeout); short
+    # shutdown so stop() does not wait for hanging requests.
+    runner_options = {"handler_cancellation": True, "shutdown_timeout": 0.2}
 
-    def stop(self) -> None:
-        if self._thread is None:
-            return
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join()
-        self._thread = None
-
-    def __enter__(self) -> "LoopbackServer":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def _run(self, ready: threading.Event, errors: list) -> None:
-        """Thread body; asyncio.run cancels leftover tasks and closes the loop on exit."""
-        async def main():
-            self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-            app = web.Application()
-            app.router.add_post("/v1/chat/completions", self._chat)
-            app.router.add_get("/v1/models", self._models)
-            # No access log (speed); cancel handlers whose client went away (hang + timeout);
-            # short shutdown so stop() does not wait for hanging requests.
-            runner = web.AppRunner(app, access_log=None, handler_cancellation=True,
-                                   shutdown_timeout=0.2)
-            try:
-                await runner.setup()
-                await web.TCPSite(runner, "127.0.0.1", self.port, backlog=1024).start()
-                self.port = runner.addresses[0][1]
-                self.url = f"http://127.0.0.1:{self.port}/v1"
-                ready.set()
-                await self._stop.wait()
-            finally:
-                await runner.cleanup()
-
-        try:
-            asyncio.run(main())
-        except BaseException as e:  # e.g. port in use: re-raised by start()
-            errors.append(e)
-        finally:
-            ready.set()
+    def make_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get("/v1/models", self._models)
+        return app
 
     # ---- handlers ----------------------------------------------------------------
     def _pick_fault(self, index: int, body: dict) -> Fault | None:
@@ -279,6 +306,13 @@ class LoopbackServer:
                          "logprobs": None}],
             "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
                       "total_tokens": prompt + completion}})
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now, for a server started as another process."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _error(status: int, message: str, type_: str, headers=None) -> web.Response:

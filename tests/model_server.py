@@ -17,9 +17,9 @@ But: no streaming (the toolkit does not stream), and only chat completions are c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,12 +31,13 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from tests.loopback import ThreadedApp, free_port
 from toolkit.llm.local_model import weights_path
 
 ALIAS = "smollm2"  # the server answers any model name; this one is what /v1/models shows
 
 
-class CountingProxy:
+class CountingProxy(ThreadedApp):
     """Forwards /v1/* to `upstream`, records each chat request, can hold requests for the test."""
 
     def __init__(self):
@@ -97,35 +98,20 @@ class CountingProxy:
                                    f"answered, {self.held} held, {self.inflight} in flight")
 
     # ---- lifecycle ------------------------------------------------------------------------------
-    def start(self) -> CountingProxy:
-        ready = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve(ready)),
-                                        name="counting-proxy", daemon=True)
-        self._thread.start()
-        ready.wait()
-        return self
+    runner_options = {"handler_cancellation": True, "shutdown_timeout": 0.2}
 
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-            self._thread.join()
-            self._thread = None
-
-    async def _serve(self, ready: threading.Event) -> None:
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+    def make_app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/v1/{tail:.*}", self._forward)
-        runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=0.2)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        self.url = f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
+        return app
+
+    @contextlib.asynccontextmanager
+    async def serving(self):
         # a fresh connection per request: a kept-alive one that the server closes as it idles
         # would fail a forward now and then, and the client would send that call again
         connector = aiohttp.TCPConnector(limit=0, force_close=True)
         async with aiohttp.ClientSession(connector=connector) as self._client:
-            ready.set()
-            await self._stop.wait()
-        await runner.cleanup()
+            yield
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
@@ -184,7 +170,7 @@ class ModelServer:
         """Start the server on a fresh free port; return once it answers /v1/models."""
         if self.proxy.url is None:
             self.proxy.start()
-        port = _free_port()
+        port = free_port()
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "llama_cpp.server", "--model", str(weights_path()),
@@ -216,12 +202,6 @@ class ModelServer:
     def __exit__(self, *exc) -> None:
         self.kill()
         self.proxy.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _answers(url: str) -> bool:

@@ -21,7 +21,6 @@ the way each provider does. Every request is recorded (`srv.requests`: route, he
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import threading
@@ -30,6 +29,8 @@ import uuid
 from dataclasses import dataclass
 
 from aiohttp import web
+
+from tests.loopback import ThreadedApp
 
 
 @dataclass
@@ -61,7 +62,7 @@ def _count(messages) -> int:
     return sum(len(text(m.get("content")).split()) for m in messages)
 
 
-class ProviderDouble:
+class ProviderDouble(ThreadedApp):
     """aiohttp app in a daemon thread; see the module docstring."""
 
     def __init__(self, api_key: str | None = None):
@@ -80,33 +81,15 @@ class ProviderDouble:
             return [r["route"] for r in self.requests]
 
     # ---- lifecycle ---------------------------------------------------------------
-    def __enter__(self) -> ProviderDouble:
-        ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
-        self._thread.start()
-        ready.wait()
-        return self
+    url_path = ""  # the Anthropic and Ollama bases; openai_url adds /v1
 
-    def __exit__(self, *exc) -> None:
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join()
-
-    def _run(self, ready: threading.Event) -> None:
-        async def main():
-            self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-            app = web.Application()
-            app.router.add_post("/v1/messages", self._anthropic)
-            app.router.add_post("/api/chat", self._ollama_chat)
-            app.router.add_post("/api/generate", self._ollama_generate)
-            app.router.add_post("/v1/chat/completions", self._openai)
-            runner = web.AppRunner(app, access_log=None)
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", 0).start()
-            self.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-            ready.set()
-            await self._stop.wait()
-            await runner.cleanup()
-        asyncio.run(main())
+    def make_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v1/messages", self._anthropic)
+        app.router.add_post("/api/chat", self._ollama_chat)
+        app.router.add_post("/api/generate", self._ollama_generate)
+        app.router.add_post("/v1/chat/completions", self._openai)
+        return app
 
     async def _record(self, request: web.Request, route: str) -> dict:
         body = json.loads(await request.read())

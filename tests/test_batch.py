@@ -23,20 +23,17 @@ def service():
 
 
 @pytest.fixture
-def prompt(tmp_path):
-    path = tmp_path / "echo.yaml"
-    path.write_text("params: {max_tokens: 50}\nmessages:\n  - user: 'Q: {text}'\n")
-    return path
+def prompt(prompt_file):
+    return prompt_file("params: {max_tokens: 50}\nmessages:\n  - user: 'Q: {text}'\n")
 
 
-def step(srv, run, prompt, model="openai/loopback", **kw):
-    llm = tk.LLM(model, api_base=srv.url, api_key=SECRET, folder=run,
-                 retry=tk.Retry(max_attempts=2, base_delay=0.01))
-    return tk.Step("qa", prompt, llm, **kw)
-
-
-def rows(n):
-    return pd.DataFrame({"text": [f"row {i}" for i in range(n)]})
+@pytest.fixture
+def step(loopback_llm, prompt):
+    """step(srv, model="openai/loopback", **kw): the qa step, on `srv`, with the sentinel key."""
+    def make(srv, model="openai/loopback", **kw):
+        llm = loopback_llm(srv, model, api_key=SECRET, retry=tk.Retry(max_attempts=2, base_delay=0.01))
+        return tk.Step("qa", prompt, llm, **kw)
+    return make
 
 
 def submitted(srv, n=-1) -> list[dict]:
@@ -45,8 +42,9 @@ def submitted(srv, n=-1) -> list[dict]:
     return [json.loads(line) for line in srv.files[batch["input_file_id"]].splitlines()]
 
 
-def test_submit_poll_collect_then_the_step_runs_from_the_cache(service, run, prompt, capsys):
-    qa = step(service, run, prompt)
+def test_submit_poll_collect_then_the_step_runs_from_the_cache(service, folder, prompt, capsys, loopback_llm, rows,
+                                                              step):
+    qa = step(service)
     out = tk.batch(qa, rows(50), poll_seconds=0.01)
     assert (out["qa.status"] == "ok").all()
     assert list(out["qa"]) == [f"echo: Q: row {i}" for i in range(50)]
@@ -58,23 +56,23 @@ def test_submit_poll_collect_then_the_step_runs_from_the_cache(service, run, pro
     printed = capsys.readouterr().out
     assert "qa: batch batch-2 completed → 50 answered, 0 failed" in printed
     assert "50 cache hits" in printed
-    state = json.loads((run / "batches" / "qa.json").read_text())
+    state = json.loads((folder / "batches" / "qa.json").read_text())
     assert state["batch_id"] == "batch-2" and state["collected"] and state["status"] == "completed"
     assert sorted(state["keys"]) == sorted(line["custom_id"] for line in lines)
     assert qa.llm.usage.calls == 50 and qa.llm.usage.cache_hits == 50
     # what the batch stored is what a live call stores: a live server sees no request for these
     with LoopbackServer(latency=0) as live:
-        again = tk.Step("qa", prompt, tk.LLM("openai/loopback", api_base=live.url, folder=run)).run(rows(50))
+        again = tk.Step("qa", prompt, loopback_llm(live)).run(rows(50))
         assert live.count == 0 and again["qa"].equals(out["qa"])
     assert tk.batch(qa, rows(50), poll_seconds=0.01)["qa"].equals(out["qa"])
     assert service.submissions == 1  # nothing left to submit
-    for path in run.rglob("*"):
+    for path in folder.rglob("*"):
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes()
 
 
-def test_only_uncached_and_distinct_requests_are_submitted(service, run, prompt):
-    qa = step(service, run, prompt)
+def test_only_uncached_and_distinct_requests_are_submitted(service, rows, step):
+    qa = step(service)
     tk.batch(qa, rows(10), poll_seconds=0.01)
     df = pd.concat([rows(15), rows(15)], ignore_index=True)  # 5 new rows, each twice
     out = tk.batch(qa, df, poll_seconds=0.01)
@@ -83,11 +81,11 @@ def test_only_uncached_and_distinct_requests_are_submitted(service, run, prompt)
         [f"Q: row {i}" for i in range(10, 15)]
 
 
-def test_failed_requests_keep_their_reason_and_are_sent_again_next_time(run, prompt):
+def test_failed_requests_keep_their_reason_and_are_sent_again_next_time(rows, step):
     bad = {"poison": True}
     with BatchServer(polls=2, fail=lambda b: "prompt too long" if bad["poison"] and "7" in str(
             b["messages"]) else None) as srv:
-        qa = step(srv, run, prompt)
+        qa = step(srv)
         out = tk.batch(qa, rows(20), poll_seconds=0.01)
         failed = out[out["qa.status"] == "failed"]
         assert list(failed["text"]) == ["row 7", "row 17"]
@@ -100,49 +98,48 @@ def test_failed_requests_keep_their_reason_and_are_sent_again_next_time(run, pro
         assert resent == ["Q: row 7", "Q: row 17"]
 
 
-def test_a_feedback_retry_is_a_live_call(service, run, prompt):
+def test_a_feedback_retry_is_a_live_call(service, rows, step):
     def only_even(value, row):
         return "not even" if int(row["text"].split()[1]) % 2 and "again" not in value else None
-    qa = step(service, run, prompt, validate=only_even,
+    qa = step(service, validate=only_even,
               parse=lambda text: text + (" again" if "could not be used" in text else ""))
     out = tk.batch(qa, rows(6), poll_seconds=0.01)
     assert (out["qa.status"] == "ok").all() and list(out["qa.attempts"]) == [1, 2] * 3
     assert service.submissions == 1 and service.live == 3
 
 
-def test_an_expired_batch_keeps_its_answers_and_names_the_rest(run, prompt):
+def test_an_expired_batch_keeps_its_answers_and_names_the_rest(rows, step):
     with BatchServer(polls=2, finish="expired") as srv:
-        out = tk.batch(step(srv, run, prompt), rows(10), poll_seconds=0.01)
+        out = tk.batch(step(srv), rows(10), poll_seconds=0.01)
         assert (out["qa.status"] == "ok").sum() == 5
         assert out["qa.error"].dropna().str.contains("the batch ended expired without answering it").all()
 
 
-def test_a_batch_the_service_rejects_fails_every_row_with_its_reason(service, run, prompt):
-    out = tk.batch(step(service, run, prompt, model="openai/nosuch"), rows(4), poll_seconds=0.01)
+def test_a_batch_the_service_rejects_fails_every_row_with_its_reason(service, rows, step):
+    out = tk.batch(step(service, model="openai/nosuch"), rows(4), poll_seconds=0.01)
     assert (out["qa.status"] == "failed").all()
     assert out["qa.error"].str.contains("ended failed without answering it: line 1: model 'nosuch' "
                                         "not found").all()
 
 
-def test_modes_and_models_without_a_batch_api_are_refused(service, run, prompt):
-    off = tk.Step("qa", prompt, tk.LLM("openai/loopback", api_base=service.url, folder=run, cache="off"))
+def test_modes_and_models_without_a_batch_api_are_refused(service, prompt, loopback_llm, rows):
+    off = tk.Step("qa", prompt, loopback_llm(service, cache="off"))
     with pytest.raises(ValueError, match="cache='off' would not read them"):
         tk.batch(off, rows(2))
-    fleet = tk.LLM("openai/loopback", deployments=[{"api_base": service.url}], folder=run)
+    fleet = loopback_llm([service])
     with pytest.raises(ValueError, match="is a fleet"):
         tk.batch(tk.Step("qa", prompt, fleet), rows(2))
-    replay = tk.Step("qa", prompt, tk.LLM("openai/loopback", api_base=service.url, folder=run,
-                                          cache="replay"))
+    replay = tk.Step("qa", prompt, loopback_llm(service, cache="replay"))
     with pytest.raises(tk.CacheMiss):
         tk.batch(replay, rows(2))
     assert service.submissions == 0 and service.poll_count == 0
 
 
-def test_a_saved_batch_the_provider_does_not_know_is_reported_then_resubmitted(run, prompt):
+def test_a_saved_batch_the_provider_does_not_know_is_reported_then_resubmitted(folder, rows, step):
     """Saved under another account (or deleted there): the provider answers 404 for its id."""
-    state = run / "batches" / "qa.json"
+    state = folder / "batches" / "qa.json"
     with BatchServer(polls=2) as srv:
-        qa = step(srv, run, prompt)
+        qa = step(srv)
         state.parent.mkdir(parents=True)
         state.write_text(json.dumps({"batch_id": "batch-77", "input_file_id": "file-1",
                                      "model": "openai/loopback", "params": qa.params,
@@ -156,12 +153,12 @@ def test_a_saved_batch_the_provider_does_not_know_is_reported_then_resubmitted(r
             tk.batch(qa, rows(4), poll_seconds=0.01)
         out = tk.batch(qa, rows(4), poll_seconds=0.01, resubmit=True)
         assert (out["qa.status"] == "ok").all() and srv.submissions == 1
-        assert json.loads((run / "batches" / "qa.batch-77.abandoned.json").read_text())["keys"] == ["k"]
+        assert json.loads((folder / "batches" / "qa.batch-77.abandoned.json").read_text())["keys"] == ["k"]
         assert json.loads(state.read_text())["batch_id"] != "batch-77"
 
 
-def test_the_key_is_reachable_but_never_printed(service, run, prompt):
-    llm = step(service, run, prompt).llm
+def test_the_key_is_reachable_but_never_printed(service, step):
+    llm = step(service).llm
     assert llm.connection.api_key == SECRET and llm.connection.api_base == service.url
     assert SECRET not in repr(llm.connection) and SECRET not in repr(llm)
 
@@ -174,9 +171,9 @@ tk.batch(qa, pd.DataFrame({"text": [f"row {i}" for i in range(40)]}), poll_secon
 """
 
 
-def test_a_restarted_kernel_resumes_polling_instead_of_resubmitting(service, run, prompt):
+def test_a_restarted_kernel_resumes_polling_instead_of_resubmitting(service, folder, prompt, loopback_llm, rows):
     service.hold = True  # the batch stays in progress while the first "kernel" polls it
-    kernel = subprocess.Popen([sys.executable, "-c", CELL, service.url, str(run), str(prompt)])
+    kernel = subprocess.Popen([sys.executable, "-c", CELL, service.url, str(folder), str(prompt)])
     try:
         # `hold` keeps the batch in progress, so this waits for a condition that must come true
         # (no race); the kernel's exit or the generous guard ends the wait if it does not.
@@ -187,11 +184,10 @@ def test_a_restarted_kernel_resumes_polling_instead_of_resubmitting(service, run
     finally:
         kernel.kill()
         kernel.wait()
-    state = json.loads((run / "batches" / "qa.json").read_text())
+    state = json.loads((folder / "batches" / "qa.json").read_text())
     assert not state["collected"] and len(state["keys"]) == 40
     service.hold = False
-    llm = tk.LLM("openai/loopback", api_base=service.url, api_key="k", folder=run)
-    out = tk.batch(tk.Step("qa", prompt, llm), rows(40), poll_seconds=0.01)
+    out = tk.batch(tk.Step("qa", prompt, loopback_llm(service)), rows(40), poll_seconds=0.01)
     assert (out["qa.status"] == "ok").all()
     assert service.submissions == 1 and service.live == 0
-    assert json.loads((run / "batches" / "qa.json").read_text())["collected"]
+    assert json.loads((folder / "batches" / "qa.json").read_text())["collected"]

@@ -63,7 +63,7 @@ def stored(folder) -> set[str]:
         db.close()
 
 
-def test_a_step_keeps_a_bounded_window_of_rows_in_flight(folder, loopback_llm, prompt_file, rows):
+def test_a_step_keeps_a_bounded_window_of_rows_in_flight(loopback_llm, prompt_file, rows):
     with HoldingServer(answer=0, latency=0) as srv:
         step = tk.Step("s", prompt_file(), loopback_llm(srv, max_concurrent=4))
         thread, result = in_thread(lambda: step.run(rows(3000)))
@@ -170,7 +170,7 @@ PAIRS = '[{"question": "Q1", "answer": "A1"}, {"question": "Q2", "answer": "A2"}
 
 
 @pytest.mark.parametrize("n", [0, 1])
-def test_zero_and_one_row_frames_get_every_column(n, folder, loopback_llm, prompt_file, rows):
+def test_zero_and_one_row_frames_get_every_column(n, loopback_llm, prompt_file, rows):
     with LoopbackServer(latency=0, reply=lambda body: PAIRS) as srv:
         llm = loopback_llm(srv)
         prompt = prompt_file()

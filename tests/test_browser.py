@@ -7,7 +7,6 @@ when the browser is missing instead of skipping, so a broken image cannot pass s
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+
+from tests.loopback import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,12 +71,6 @@ def require_browser():
         pytest.fail(reason)
     if reason:
         pytest.skip(reason)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_lab(tmp, cells=(DEMO, COMPARE, EDITOR, CONTROL)):

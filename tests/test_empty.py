@@ -68,16 +68,11 @@ def servers():
         yield a, b, batch
 
 
-def run_form(form, df, servers, folder, tmp_path):
+def run_form(form, df, servers, loopback_llm, prompt_file):
     user, kw, _, how = FORMS[form]
-    prompt = tmp_path / f"{form}.yaml"
-    prompt.write_text(f'messages:\n  - user: "{user}"\n', encoding="utf-8")
+    prompt = prompt_file(f'messages:\n  - user: "{user}"\n', f"{form}.yaml")
     a, b, batch = servers
-    common = dict(api_key="k", folder=folder, retry=tk.Retry(max_attempts=2, base_delay=0.01))
-    if how == "fleet":
-        llm = tk.LLM("openai/loopback", deployments=[{"api_base": a.url}, {"api_base": b.url}], **common)
-    else:
-        llm = tk.LLM("openai/loopback", api_base=(batch if how == "batch" else a).url, **common)
+    llm = loopback_llm({"fleet": [a, b], "batch": batch}.get(how, a), retry=tk.Retry(max_attempts=2, base_delay=0.01))
     step = tk.Step(form, prompt, llm, **kw)
     return tk.batch(step, df, poll_seconds=0.01) if how == "batch" else step.run(df)
 
@@ -104,9 +99,9 @@ def test_load_texts_on_an_empty_folder_says_so(tmp_path):
 # -- every step form on 0 and 1 rows ----------------------------------------------------------
 
 @pytest.mark.parametrize("form,n", [(form, n) for form in FORMS for n in (0, 1)])
-def test_step_form(chunks, servers, folder, tmp_path, form, n):
+def test_step_form(chunks, servers, loopback_llm, prompt_file, form, n):
     df = chunks(n)
-    out = run_form(form, df, servers, folder, tmp_path)
+    out = run_form(form, df, servers, loopback_llm, prompt_file)
     assert set(expected_columns(form, df)) <= set(out.columns)
     assert list(out.columns[:len(df.columns)]) == list(df.columns)
     assert len(out) == {"one_to_many": 2 * n}.get(form, n)
@@ -123,14 +118,14 @@ def test_step_form(chunks, servers, folder, tmp_path, form, n):
 # -- everything downstream, on the step's output filtered to 0 or 1 rows -----------------------
 
 @pytest.fixture
-def outputs(chunks, servers, folder, tmp_path):
+def outputs(chunks, servers, loopback_llm, prompt_file):
     """outputs(form, n): the form's output on the 1-row chunk frame, filtered to its first n
     sample(s) — for 0 rows, what a filter that leaves nothing gives."""
     cache = {}
 
     def make(form, n):
         if form not in cache:
-            cache[form] = run_form(form, chunks(1), servers, folder, tmp_path)
+            cache[form] = run_form(form, chunks(1), servers, loopback_llm, prompt_file)
         out = cache[form]
         return out[out["chunk_id"].isin(out["chunk_id"].iloc[:n])]
     return make

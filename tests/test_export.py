@@ -39,7 +39,8 @@ def test_openai_jsonl_exact_and_unicode_unescaped(tmp_path):
     assert "日本語".encode() in raw and b"\\u" not in raw
     assert raw.decode() == (
         '{"messages": [{"role": "system", "content": "Be brief."}, '
-        '{"role": "user", "content": "Résume\\n\\ncafé — 日本語"}, {"role": "assistant", "content": "Ünïcode answer"}]}\n'
+        '{"role": "user", "content": "Résume\\n\\ncafé — 日本語"}, '
+        '{"role": "assistant", "content": "Ünïcode answer"}]}\n'
         '{"messages": [{"role": "system", "content": "Be brief."}, '
         '{"role": "user", "content": "Explain\\n\\nnaïve 🙂"}, {"role": "assistant", "content": "second"}]}\n'
     )
@@ -220,7 +221,8 @@ def test_hf_round_trip_and_data_card(tmp_path, no_network):
     # A frame read back from the dataset (numpy arrays of dicts) exports like the original.
     export_jsonl(back.to_pandas(), tmp_path / "again.jsonl")
     export_jsonl(pairs, tmp_path / "orig.jsonl")
-    assert (tmp_path / "again.jsonl").read_text(encoding="utf-8") == (tmp_path / "orig.jsonl").read_text(encoding="utf-8")
+    again = (tmp_path / "again.jsonl").read_text(encoding="utf-8")
+    assert again == (tmp_path / "orig.jsonl").read_text(encoding="utf-8")
 
 
 def test_hf_refuses_empty_turn_before_writing(tmp_path, no_network):

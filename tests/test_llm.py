@@ -9,22 +9,17 @@ import time
 import pytest
 
 import toolkit
-from toolkit.llm.cache import FLUSH_ANSWERS
 from tests.loopback import Fault, LoopbackServer
 from toolkit import LLM, CacheMiss, Retry
 from toolkit.llm import limiter as limiter_module
 from toolkit.llm import transports
+from toolkit.llm.cache import FLUSH_ANSWERS
 
 SECRET = "sk-SENTINEL-do-not-store-0123456789"
 
 
-def make(server, run, **kw):
-    kw.setdefault("retry", Retry(base_delay=0.01, max_delay=0.05))
-    return LLM("openai/loopback", api_base=server.url, api_key=SECRET, folder=run, **kw)
-
-
-def test_direct_transport_answers_and_counts(server, run):
-    llm = make(server, run)
+def test_direct_transport_answers_and_counts(server, loopback_llm):
+    llm = loopback_llm(server, api_key=SECRET)
     r = llm.complete("hello there", max_tokens=20)
     assert r.ok and r.text == "echo: hello there" and r.finish_reason == "stop"
     assert (r.prompt_tokens, r.completion_tokens, r.attempts, r.cached) == (2, 3, 1, False)
@@ -34,9 +29,9 @@ def test_direct_transport_answers_and_counts(server, run):
     assert llm.usage.as_dict()["calls"] == 1
 
 
-def test_cache_use_does_not_resend_and_survives_a_new_object(server, run):
-    make(server, run).complete("one", temperature=0)
-    llm = make(server, run)
+def test_cache_use_does_not_resend_and_survives_a_new_object(server, loopback_llm):
+    loopback_llm(server).complete("one", temperature=0)
+    llm = loopback_llm(server)
     r = llm.complete("one", temperature=0)
     assert r.cached and r.text == "echo: one"
     assert server.count == 1
@@ -45,57 +40,57 @@ def test_cache_use_does_not_resend_and_survives_a_new_object(server, run):
     assert server.count == 2
 
 
-def test_cache_key_ignores_keys_and_endpoints(server, run):
-    make(server, run).complete("shared")
+def test_cache_key_ignores_keys_and_endpoints(server, folder, loopback_llm):
+    loopback_llm(server, api_key=SECRET).complete("shared")
     with LoopbackServer(latency=0) as other:
-        llm = LLM("openai/loopback", api_base=other.url, api_key="sk-other", folder=run)
+        llm = LLM("openai/loopback", api_base=other.url, api_key="sk-other", folder=folder)
         assert llm.complete("shared").cached
         assert other.count == 0
-    stored = b"".join(p.read_bytes() for p in run.iterdir())
+    stored = b"".join(p.read_bytes() for p in folder.iterdir())
     assert SECRET.encode() not in stored and server.url.encode() not in stored
 
 
-def test_connection_settings_are_refused_as_call_params(server, run):
+def test_connection_settings_are_refused_as_call_params(server, loopback_llm):
     with pytest.raises(ValueError, match="api_key belong to LLM"):
-        make(server, run).complete("x", api_key="sk-leak")
+        loopback_llm(server).complete("x", api_key="sk-leak")
     assert server.count == 0
 
 
-def test_replay_miss_names_the_caller_and_shows_the_message(server, run):
-    llm = make(server, run, cache="replay")
+def test_replay_miss_names_the_caller_and_shows_the_message(server, loopback_llm):
+    llm = loopback_llm(server, cache="replay")
     with pytest.raises(CacheMiss, match=r"replay mode.*First message: 'never recorded'"):
         llm.complete("never recorded")
     assert server.count == 0
 
 
-def test_refresh_resends_and_off_neither_reads_nor_writes(server, run):
-    make(server, run).complete("a")
-    assert not make(server, run, cache="refresh").complete("a").cached
+def test_refresh_resends_and_off_neither_reads_nor_writes(server, folder, loopback_llm):
+    loopback_llm(server).complete("a")
+    assert not loopback_llm(server, cache="refresh").complete("a").cached
     assert server.count == 2
-    off = make(server, run / "off", cache="off")
+    off = loopback_llm(server, folder=folder / "off", cache="off")
     off.complete("b")
     off.complete("b")
-    assert server.count == 4 and not (run / "off" / "cache.sqlite").exists()
+    assert server.count == 4 and not (folder / "off" / "cache.sqlite").exists()
 
 
-def test_recordings_round_trip_into_replay(server, run, tmp_path):
-    llm = make(server, run)
+def test_recordings_round_trip_into_replay(server, tmp_path, loopback_llm):
+    llm = loopback_llm(server, api_key=SECRET)
     llm.complete_many(["r1", "r2", "r3"], max_tokens=5)
     path = tmp_path / "rec.jsonl"
     assert llm.cache.export(path) == 3
     text = path.read_text()
     assert text.count("\n") == 3 and '"echo: r2"' in text and SECRET not in text
-    replay = make(server, tmp_path / "fresh", cache="replay")
+    replay = loopback_llm(server, folder=tmp_path / "fresh", cache="replay")
     assert replay.cache.load(path) == 3
     assert [c.text for c in replay.complete_many(["r1", "r2", "r3"], max_tokens=5)] == \
         ["echo: r1", "echo: r2", "echo: r3"]
     assert server.count == 3
 
 
-def test_retry_after_is_honoured(server, run):
+def test_retry_after_is_honoured(server, loopback_llm):
     server.faults = [Fault("429", retry_after=1)]
     start = time.monotonic()
-    r = make(server, run).complete("patience")
+    r = loopback_llm(server).complete("patience")
     assert r.ok and r.attempts == 2
     times = [q["time"] for q in server.requests]
     assert times[1] - times[0] >= 0.95
@@ -103,25 +98,25 @@ def test_retry_after_is_honoured(server, run):
 
 
 @pytest.mark.parametrize("kind", ["500", "503", "malformed", "drop"])
-def test_transient_faults_are_retried(server, run, kind):
+def test_transient_faults_are_retried(server, kind, loopback_llm):
     server.faults = [Fault(kind), Fault(kind)]
-    llm = make(server, run)
+    llm = loopback_llm(server)
     r = llm.complete("retry me")
     assert r.ok and r.text == "echo: retry me" and r.attempts == 3
     assert server.count == 3 and llm.usage.retries == 2
 
 
-def test_timeout_is_retried(server, run):
+def test_timeout_is_retried(server, loopback_llm):
     # The first request never answers (its handler is cancelled when the client gives up); the
     # timeout is long enough that the second, normal answer beats it on a loaded machine too.
     server.faults = [Fault("hang", seconds=600)]
-    r = make(server, run, timeout=5).complete("slow")
+    r = loopback_llm(server, timeout=5).complete("slow")
     assert r.ok and r.attempts == 2 and server.counts_by_fault() == {"hang": 1, "ok": 1}
 
 
-def test_a_call_that_keeps_failing_returns_its_error(server, run):
+def test_a_call_that_keeps_failing_returns_its_error(server, loopback_llm):
     server.fail_all("503")
-    llm = make(server, run, retry=Retry(max_attempts=3, base_delay=0.01))
+    llm = loopback_llm(server, retry=Retry(max_attempts=3, base_delay=0.01))
     r = llm.complete("doomed")
     assert not r.ok and r.error_kind == "server" and r.attempts == 3
     assert "HTTP 503" in r.error and "after 3 attempt(s)" in r.error
@@ -129,39 +124,39 @@ def test_a_call_that_keeps_failing_returns_its_error(server, run):
     assert len(llm.cache) == 0  # failures are not cached: the next run tries again
 
 
-def test_retry_budget_stops_hammering_a_dead_server(server, run):
+def test_retry_budget_stops_hammering_a_dead_server(server, loopback_llm):
     server.fail_all("500")
-    llm = make(server, run, retry=Retry(max_attempts=10, base_delay=0.001, budget=4))
+    llm = loopback_llm(server, retry=Retry(max_attempts=10, base_delay=0.001, budget=4))
     results = llm.complete_many([f"x{i}" for i in range(5)])
     assert all(not r.ok for r in results)
     assert llm.usage.retries == 4 and server.count == 5 + 4
     assert any("retry budget" in r.error for r in results)
 
 
-def test_max_concurrent_holds_and_callers_wait_instead_of_429(run):
+def test_max_concurrent_holds_and_callers_wait_instead_of_429(loopback_llm):
     with LoopbackServer(latency=0.05, max_concurrent=4) as srv:
-        results = make(srv, run, max_concurrent=4).complete_many([f"c{i}" for i in range(24)])
+        results = loopback_llm(srv, max_concurrent=4).complete_many([f"c{i}" for i in range(24)])
         assert all(r.ok and r.attempts == 1 for r in results)
         assert srv.peak_concurrency == 4 and srv.rejected == 0
 
 
-def test_rpm_and_tpm_spread_requests_over_the_window(server, run, monkeypatch):
+def test_rpm_and_tpm_spread_requests_over_the_window(server, folder, monkeypatch, loopback_llm):
     monkeypatch.setattr(limiter_module, "WINDOW", 1.0)  # a one-second "minute" keeps the test short
-    make(server, run, rpm=3).complete_many([f"m{i}" for i in range(7)])
+    loopback_llm(server, rpm=3).complete_many([f"m{i}" for i in range(7)])
     times = sorted(q["time"] for q in server.requests)
     assert all(times[i + 3] - times[i] >= 0.95 for i in range(len(times) - 3))
     server.reset()
     # each call is estimated at len/4 + max_tokens = 100 tokens: 250 tpm allows two per window
-    make(server, run / "t", tpm=250).complete_many([f"t{i}" for i in range(5)], max_tokens=100)
+    loopback_llm(server, folder=folder / "t", tpm=250).complete_many([f"t{i}" for i in range(5)], max_tokens=100)
     times = sorted(q["time"] for q in server.requests)
     assert all(times[i + 2] - times[i] >= 0.95 for i in range(len(times) - 2))
 
 
-def test_think_tags_are_split_off(server, run):
+def test_think_tags_are_split_off(server, loopback_llm):
     server.faults = [Fault("think")]
-    r = make(server, run).complete("ponder")
+    r = loopback_llm(server).complete("ponder")
     assert (r.text, r.reasoning) == ("answer", "reasoning here")
-    assert make(server, run).complete("ponder").reasoning == "reasoning here"  # cached with it
+    assert loopback_llm(server).complete("ponder").reasoning == "reasoning here"  # cached with it
 
 
 @pytest.mark.parametrize("text,fields,expected", [
@@ -185,17 +180,17 @@ def test_finish_trusts_a_reported_reason_and_counts_tokens_where_there_is_none()
     assert transports.finish("stop", 10, {}, reported=False) == "stop"
 
 
-def test_litellm_transport_shares_retries_and_cache(server, run):
+def test_litellm_transport_shares_retries_and_cache(server, loopback_llm):
     server.faults = [Fault("429", retry_after=0.2)]
-    llm = make(server, run, transport="litellm")
+    llm = loopback_llm(server, transport="litellm")
     assert type(llm._transport).__name__ == "LiteLLM"
     r = llm.complete("via litellm", max_tokens=10)
     assert r.ok and r.text == "echo: via litellm" and r.attempts == 2
-    assert make(server, run).complete("via litellm", max_tokens=10).cached  # same key either way
+    assert loopback_llm(server).complete("via litellm", max_tokens=10).cached  # same key either way
 
 
-def test_sync_api_works_inside_a_running_event_loop(server, run):
-    llm = make(server, run)
+def test_sync_api_works_inside_a_running_event_loop(server, loopback_llm):
+    llm = loopback_llm(server)
 
     async def cell():  # what a Jupyter cell is: code running while a loop runs
         sync = llm.complete("from a loop")
@@ -204,26 +199,26 @@ def test_sync_api_works_inside_a_running_event_loop(server, run):
     assert asyncio.run(cell()) == ("echo: from a loop", "echo: awaited")
 
 
-def test_unknown_model_and_missing_key_fail_before_any_request(run, monkeypatch):
+def test_unknown_model_and_missing_key_fail_before_any_request(folder, monkeypatch):
     with pytest.raises(ValueError, match="unknown model 'nosuchprovider/x'"):
-        LLM("nosuchprovider/x", folder=run)
+        LLM("nosuchprovider/x", folder=folder)
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     with pytest.raises(ValueError, match="needs an API key: set ANTHROPIC_API_KEY"):
-        LLM("anthropic/claude-3-5-haiku-latest", folder=run)
+        LLM("anthropic/claude-3-5-haiku-latest", folder=folder)
     with pytest.raises(ValueError, match="unknown embedded model local/nope"):
-        LLM("local/nope", folder=run)
+        LLM("local/nope", folder=folder)
 
 
-def test_embedded_model_answers_for_real(run):
-    llm = LLM(folder=run)
+def test_embedded_model_answers_for_real(folder):
+    llm = LLM(folder=folder)
     assert llm.model == toolkit.DEFAULT_MODEL == "local/smollm2"
     r = llm.complete("What is the capital of France? Answer in one word.", max_tokens=6)
     assert r.ok and r.text.strip() and 0 < r.completion_tokens <= 6 and r.prompt_tokens > 10
     assert r.cost == 0.0
-    again = LLM(folder=run, cache="refresh").complete(
+    again = LLM(folder=folder, cache="refresh").complete(
         "What is the capital of France? Answer in one word.", max_tokens=6)
     assert again.text == r.text  # temperature 0 by default seed: reproducible
-    stopped = LLM(folder=run).complete("Count: 1, 2, 3, 4, 5, 6, 7", max_tokens=30, stop=[","])
+    stopped = LLM(folder=folder).complete("Count: 1, 2, 3, 4, 5, 6, 7", max_tokens=30, stop=[","])
     assert "," not in stopped.text
 
 

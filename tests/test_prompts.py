@@ -18,14 +18,8 @@ messages:
 """
 
 
-def write(tmp_path, text, name="p.yaml"):
-    path = tmp_path / name
-    path.write_text(text)
-    return path
-
-
-def test_a_prompt_renders_few_shot_verbatim_and_fills_the_template(tmp_path):
-    p = load_prompt(write(tmp_path, GOOD))
+def test_a_prompt_renders_few_shot_verbatim_and_fills_the_template(prompt_file):
+    p = load_prompt(prompt_file(GOOD, "p.yaml"))
     assert p.placeholders == ["audience", "text"]
     assert p.params == {"temperature": 0, "max_tokens": 50} and p.description == "rewrite plainly"
     msgs = p.render({"audience": "kids", "text": "Hello.", "unused": 1})
@@ -35,15 +29,15 @@ def test_a_prompt_renders_few_shot_verbatim_and_fills_the_template(tmp_path):
     assert p.template_line == 7
 
 
-def test_version_is_the_content_hash(tmp_path):
-    a = load_prompt(write(tmp_path, GOOD, "a.yaml"))
-    b = load_prompt(write(tmp_path, GOOD, "b.yaml"))
-    c = load_prompt(write(tmp_path, GOOD.replace("plainly", "simply"), "c.yaml"))
+def test_version_is_the_content_hash(prompt_file):
+    a = load_prompt(prompt_file(GOOD, "a.yaml"))
+    b = load_prompt(prompt_file(GOOD, "b.yaml"))
+    c = load_prompt(prompt_file(GOOD.replace("plainly", "simply"), "c.yaml"))
     assert a.version == b.version != c.version and len(a.version) == 12
 
 
-def test_missing_placeholder_names_file_line_and_inputs(tmp_path):
-    p = load_prompt(write(tmp_path, GOOD))
+def test_missing_placeholder_names_file_line_and_inputs(prompt_file):
+    p = load_prompt(prompt_file(GOOD, "p.yaml"))
     with pytest.raises(PromptError, match=r"p\.yaml, line 7: placeholder \{audience\} has no value\. "
                                           r"The step's inputs are: text, chunk_id"):
         p.check(["text", "chunk_id"])
@@ -61,9 +55,9 @@ def test_missing_placeholder_names_file_line_and_inputs(tmp_path):
     ("prompt: hi\n", r"expected a mapping with a non-empty 'messages:' list"),
     ("messages:\n  - user: a\nmodel: x\n", r"unknown top-level key\(s\) model"),
 ])
-def test_bad_prompt_files_are_refused_with_a_location(tmp_path, text, message):
+def test_bad_prompt_files_are_refused_with_a_location(text, message, prompt_file):
     with pytest.raises(PromptError, match=message):
-        load_prompt(write(tmp_path, text))
+        load_prompt(prompt_file(text, "p.yaml"))
 
 
 def test_missing_file(tmp_path):
@@ -71,8 +65,8 @@ def test_missing_file(tmp_path):
         load_prompt(tmp_path / "nope.yaml")
 
 
-def test_reloaded_sees_edits_and_ignores_saves_of_the_same_text(tmp_path):
-    path = write(tmp_path, GOOD)
+def test_reloaded_sees_edits_and_ignores_saves_of_the_same_text(prompt_file):
+    path = prompt_file(GOOD, "p.yaml")
     p = load_prompt(path)
     assert p.reloaded() is None
     path.write_text(GOOD)  # saved again, same text
@@ -83,9 +77,9 @@ def test_reloaded_sees_edits_and_ignores_saves_of_the_same_text(tmp_path):
     assert new.path == path
 
 
-def test_an_old_file_is_checked_with_one_stat(tmp_path):
+def test_an_old_file_is_checked_with_one_stat(prompt_file):
     """A file not written in the last seconds has a trusted stamp: an unchanged stat means unchanged."""
-    path = write(tmp_path, GOOD)
+    path = prompt_file(GOOD, "p.yaml")
     os.utime(path, ns=(10**18, 10**18))  # 2001: old enough to trust its stat
     p = load_prompt(path)
     assert p.stamp is not None
@@ -96,8 +90,8 @@ def test_an_old_file_is_checked_with_one_stat(tmp_path):
     assert p.reloaded().description == "rewrite simply!"
 
 
-def test_a_broken_edit_names_file_and_line_until_it_is_fixed(tmp_path):
-    path = write(tmp_path, GOOD)
+def test_a_broken_edit_names_file_and_line_until_it_is_fixed(prompt_file):
+    path = prompt_file(GOOD, "p.yaml")
     p = load_prompt(path)
     path.write_text(GOOD.replace("  - assistant: Plain example.\n", "  - asistant: Plain example.\n"))
     for _ in range(2):  # stays broken until the file is fixed: no silent fall-back to the old text
@@ -112,6 +106,6 @@ def test_a_broken_edit_names_file_and_line_until_it_is_fixed(tmp_path):
     ("messages:\n  - user: a\nmodel: x\n", r"line 3: unknown top-level key\(s\) model"),
     ("params: 3\nmessages:\n  - user: a\n", r"line 1: 'params' must be a mapping"),
 ])
-def test_top_level_problems_have_a_line_too(tmp_path, text, message):
+def test_top_level_problems_have_a_line_too(text, message, prompt_file):
     with pytest.raises(PromptError, match=message):
-        load_prompt(write(tmp_path, text))
+        load_prompt(prompt_file(text, "p.yaml"))

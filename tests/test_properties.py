@@ -7,7 +7,6 @@ row (the server answers with the row's own text, so each ok output is checked ag
 
 import tempfile
 
-import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -32,28 +31,23 @@ def srv():
         yield s
 
 
-@pytest.fixture(scope="module")
-def prompt(tmp_path_factory):
-    path = tmp_path_factory.mktemp("prompt") / "echo.yaml"
-    path.write_text('messages:\n  - user: "{text}"\n', encoding="utf-8")
-    return path
-
-
 faults = st.lists(st.sampled_from(KINDS).map(lambda k: k and Fault(k)), max_size=40)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The function-scoped fixtures used here are factories: every example passes its own folder.
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(faults=faults, n=st.integers(1, 12), concurrent=st.integers(1, 4),
        attempts=st.integers(1, 3), max_retries=st.integers(0, 2))
-def test_every_row_once_with_its_own_answer_or_a_reason(srv, prompt, faults, n, concurrent,
-                                                         attempts, max_retries):
+def test_every_row_once_with_its_own_answer_or_a_reason(srv, loopback_llm, prompt_file, rows, faults, n,
+                                                         concurrent, attempts, max_retries):
     srv.reset()
     srv.faults = faults  # request i gets faults[i]; later requests are answered normally
-    df = pd.DataFrame({"chunk_id": [f"c{i}" for i in range(n)], "text": [f"row {i}" for i in range(n)]})
+    df = rows(n)
+    prompt = prompt_file('messages:\n  - user: "{text}"\n')
     with tempfile.TemporaryDirectory() as folder:
-        llm = tk.LLM("openai/loopback", api_base=srv.url, api_key="k", folder=folder,
-                     max_concurrent=concurrent,
-                     retry=tk.Retry(max_attempts=attempts, base_delay=0.001, max_delay=0.002))
+        llm = loopback_llm(srv, folder=folder, max_concurrent=concurrent,
+                           retry=tk.Retry(max_attempts=attempts, base_delay=0.001, max_delay=0.002))
         out = tk.Step("s", prompt, llm, max_retries=max_retries).run(df)
 
     assert out["chunk_id"].tolist() == df["chunk_id"].tolist()  # each row exactly once, in order

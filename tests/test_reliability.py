@@ -16,6 +16,7 @@ escaping     HTML payloads from files and from model answers are inert in every 
 """
 
 import collections
+import functools
 import gc
 import json
 import os
@@ -32,41 +33,19 @@ import pandas as pd
 import pytest
 
 import toolkit as tk
+from tests.loopback import Fault, LoopbackServer
 from toolkit.llm.cache import FLUSH_ANSWERS, call_key
 from toolkit.prompts import PromptError
 from toolkit.texts import TextError
-from tests.loopback import Fault, LoopbackServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SENTINEL = "sk-SENTINEL-reliability-7f3a9c"
 XSS = ["<img src=x onerror=alert(1)>", "<script>alert(1)</script>", '"><svg onload=alert(1)>']
-PROMPT = """params: {max_tokens: 40}
-messages:
-  - system: You answer tersely.
-  - user: "{text}"
-"""
 TRANSPORT_FAULTS = ("429", "500", "hang", "malformed", "drop")  # retried inside LLM.call
 FEEDBACK_FAULTS = ("empty", "length")  # answered, then fed back by the step: a new call each
 # A call past this is a hang. The in-process server must never be that slow by accident: a
 # client timeout on a request the server has not read yet is a retry the server never sees.
 TIMEOUT = 1.0
-
-
-@pytest.fixture
-def prompt(tmp_path):
-    path = tmp_path / "echo.yaml"
-    path.write_text(PROMPT)
-    return path
-
-
-def loopback_llm(srv, run, **kw):
-    kw.setdefault("retry", tk.Retry(base_delay=0.01, max_delay=0.05))
-    kw.setdefault("api_key", "k")
-    return tk.LLM("openai/loopback", api_base=srv.url, folder=run, **kw)
-
-
-def texts(prefix, rows):
-    return pd.DataFrame({"chunk_id": [f"{prefix}{i}" for i in rows], "text": [f"{prefix} {i}" for i in rows]})
 
 
 def body_key(body) -> str:
@@ -105,8 +84,8 @@ class FirstSightFaults:
         return fault
 
 
-def test_faults_every_row_ends_ok_or_failed_and_retries_match_the_server(run, prompt):
-    df = texts("row", range(995))
+def test_faults_every_row_ends_ok_or_failed_and_retries_match_the_server(prompt, loopback_llm, rows):
+    df = rows(995)
     df = pd.concat([df, pd.DataFrame({"chunk_id": ["a500-0", "a500-1", "aempty-0", "aempty-1", "aempty-2"],
                                       "text": ["always-500 0", "always-500 1", "always-empty 0",
                                                "always-empty 1", "always-empty 2"]})], ignore_index=True)
@@ -116,7 +95,7 @@ def test_faults_every_row_ends_ok_or_failed_and_retries_match_the_server(run, pr
         return "echo: " + body["messages"][1]["content"]
 
     with LoopbackServer(latency=0.005, faults=faults, reply=row_echo) as srv:
-        llm = loopback_llm(srv, run, timeout=TIMEOUT, max_concurrent=32)
+        llm = loopback_llm(srv, timeout=TIMEOUT, max_concurrent=32)
         step = tk.Step("s", prompt, llm, max_retries=2)
         start = time.monotonic()
         gc.freeze()  # else one full collection over the imported libraries' objects stops both
@@ -179,7 +158,7 @@ def test_faults_every_row_ends_ok_or_failed_and_retries_match_the_server(run, pr
         # Resume: the rerun replays every answered call from the cache, including the empty and
         # truncated answers behind failed rows; only the calls that failed in transport are sent.
         before = srv.count
-        again = tk.Step("s", prompt, loopback_llm(srv, run, timeout=TIMEOUT, max_concurrent=32),
+        again = tk.Step("s", prompt, loopback_llm(srv, timeout=TIMEOUT, max_concurrent=32),
                         max_retries=2).run(df)
         assert srv.count - before == 2 * 6  # the two always-500 rows, 6 attempts each
         cols = ["chunk_id", "s", "s.status", "s.error", "s.attempts"]
@@ -199,12 +178,12 @@ print("finished", flush=True)
 """
 
 
-def test_sigkill_midway_then_rerun_sends_only_the_calls_that_had_not_finished(run, prompt):
+def test_sigkill_midway_then_rerun_sends_only_the_calls_that_had_not_finished(folder, prompt, loopback_llm):
     # Event-driven: 200 calls are answered, the next 8 (max_concurrent) are held at the server, so
     # the kill always lands mid-run with 8 calls in flight, however loaded the machine is.
     with LoopbackServer(latency=0.02) as srv:
         srv.hold(from_index=200)
-        proc = subprocess.Popen([sys.executable, "-c", KILLED, srv.url, str(run), str(prompt)],
+        proc = subprocess.Popen([sys.executable, "-c", KILLED, srv.url, str(folder), str(prompt)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             assert proc.stdout.readline().strip() == "start", proc.stderr.read()
@@ -218,7 +197,7 @@ def test_sigkill_midway_then_rerun_sends_only_the_calls_that_had_not_finished(ru
         seen = srv.requests
         assert len(seen) == 208  # a client stuck on 8 held calls sent nothing more
 
-        db = sqlite3.connect(run / "cache.sqlite")
+        db = sqlite3.connect(folder / "cache.sqlite")
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         stored = {json.dumps(json.loads(r)["messages"], sort_keys=True)
                   for (r,) in db.execute("SELECT request FROM calls")}
@@ -228,7 +207,7 @@ def test_sigkill_midway_then_rerun_sends_only_the_calls_that_had_not_finished(ru
         unfinished = sent - stored  # reached the server, answer never stored: in flight at the kill
         assert len(unfinished) <= 8 + FLUSH_ANSWERS  # in flight + the durability window (cache.py)
 
-        rerun = loopback_llm(srv, run)
+        rerun = loopback_llm(srv)
         out = tk.Step("s", prompt, rerun).run(pd.DataFrame({"text": [f"crash {i}" for i in range(500)]}))
         resent = {body_key(r["body"]) for r in srv.requests[len(seen):]}
         assert (out["s.status"] == "ok").all() and (out["s"] == "echo: " + out["text"]).all()
@@ -254,10 +233,10 @@ print(json.dumps({"ok": int((out["s.status"] == "ok").sum()),
 """
 
 
-def test_two_processes_on_one_cache_lose_nothing_and_corrupt_nothing(run, prompt):
+def test_two_processes_on_one_cache_lose_nothing_and_corrupt_nothing(folder, prompt, loopback_llm):
     rows_a, rows_b = list(range(0, 400)), list(range(599, 199, -1))  # overlap 200..399, met head-on
     with LoopbackServer(latency=0.01) as srv:
-        procs = [subprocess.Popen([sys.executable, "-c", WRITER, srv.url, str(run), str(prompt),
+        procs = [subprocess.Popen([sys.executable, "-c", WRITER, srv.url, str(folder), str(prompt),
                                    json.dumps(rows)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
                  for rows in (rows_a, rows_b)]
@@ -282,21 +261,21 @@ def test_two_processes_on_one_cache_lose_nothing_and_corrupt_nothing(run, prompt
         assert a["calls"] + a["hits"] == 400 and b["calls"] + b["hits"] == 400
         assert 600 <= srv.count <= 800
 
-        db = sqlite3.connect(run / "cache.sqlite")
+        db = sqlite3.connect(folder / "cache.sqlite")
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert db.execute("SELECT count(*), count(DISTINCT key) FROM calls").fetchone() == (600, 600)
         stored = dict(db.execute("SELECT key, response FROM calls"))
         db.close()
-        step = tk.Step("s", prompt, loopback_llm(srv, run))
+        step = tk.Step("s", prompt, loopback_llm(srv))
         for i in range(600):
             messages = step.prompt.render({"text": f"shared {i}"})
             response = json.loads(stored[call_key("openai/loopback", messages, step.params)])
             assert response["text"] == f"echo: shared {i}"
-        manifest = [json.loads(line) for line in (run / "manifest.jsonl").read_text().splitlines()]
+        manifest = [json.loads(line) for line in (folder / "manifest.jsonl").read_text().splitlines()]
         assert [m["rows"] for m in manifest] == [400, 400]
 
         before = srv.count
-        replay = loopback_llm(srv, run, cache="replay")
+        replay = loopback_llm(srv, cache="replay")
         for rows in (rows_a, rows_b):
             out = tk.Step("s", prompt, replay).run(pd.DataFrame({"text": [f"shared {i}" for i in rows]}))
             assert (out["s.status"] == "ok").all()
@@ -305,49 +284,49 @@ def test_two_processes_on_one_cache_lose_nothing_and_corrupt_nothing(run, prompt
 
 # -- bad input -------------------------------------------------------------------------------------
 
-def _missing_folder(tmp_path, srv, run, prompt):
+def _missing_folder(tmp_path, llm, folder, prompt, rows):
     tk.load_texts(tmp_path / "no-such-folder")
 
 
-def _empty_folder(tmp_path, srv, run, prompt):
+def _empty_folder(tmp_path, llm, folder, prompt, rows):
     (tmp_path / "empty").mkdir()
     tk.load_texts(tmp_path / "empty")
 
 
-def _binary_file(tmp_path, srv, run, prompt):
+def _binary_file(tmp_path, llm, folder, prompt, rows):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     tk.load_texts(tmp_path / "data")
 
 
-def _invalid_utf8(tmp_path, srv, run, prompt):
+def _invalid_utf8(tmp_path, llm, folder, prompt, rows):
     (tmp_path / "latin1.txt").write_bytes("line one\nna\xefve caf\xe9".encode("latin-1"))
     tk.load_texts(tmp_path / "latin1.txt")
 
 
-def _malformed_yaml(tmp_path, srv, run, prompt):
+def _malformed_yaml(tmp_path, llm, folder, prompt, rows):
     (tmp_path / "bad.yaml").write_text("params: {max_tokens: 40}\nmessages:\n  - user: [unclosed\n")
-    tk.Step("s", tmp_path / "bad.yaml", loopback_llm(srv, run))
+    tk.Step("s", tmp_path / "bad.yaml", llm())
 
 
-def _missing_placeholder(tmp_path, srv, run, prompt):
-    tk.Step("s", prompt, loopback_llm(srv, run)).run(pd.DataFrame({"chunk_id": ["c0"], "body": ["x"]}))
+def _missing_placeholder(tmp_path, llm, folder, prompt, rows):
+    tk.Step("s", prompt, llm()).run(pd.DataFrame({"chunk_id": ["c0"], "body": ["x"]}))
 
 
-def _unknown_model(tmp_path, srv, run, prompt):
-    tk.LLM("nosuchprovider/some-model", folder=run)
+def _unknown_model(tmp_path, llm, folder, prompt, rows):
+    tk.LLM("nosuchprovider/some-model", folder=folder)
 
 
-def _no_api_key(tmp_path, srv, run, prompt):
-    tk.LLM("anthropic/claude-3-5-haiku-latest", folder=run)
+def _no_api_key(tmp_path, llm, folder, prompt, rows):
+    tk.LLM("anthropic/claude-3-5-haiku-latest", folder=folder)
 
 
-def _key_as_step_parameter(tmp_path, srv, run, prompt):
-    tk.Step("s", prompt, loopback_llm(srv, run), api_key="sk-leak").run(texts("r", range(3)))
+def _key_as_step_parameter(tmp_path, llm, folder, prompt, rows):
+    tk.Step("s", prompt, llm(), api_key="sk-leak").run(rows(3, "r"))
 
 
-def _unknown_cache_mode(tmp_path, srv, run, prompt):
-    loopback_llm(srv, run, cache="replya")
+def _unknown_cache_mode(tmp_path, llm, folder, prompt, rows):
+    llm(cache="replya")
 
 
 BAD_INPUTS = {  # cause -> (exception, exact message pattern); none may send a request
@@ -381,16 +360,17 @@ BAD_INPUTS = {  # cause -> (exception, exact message pattern); none may send a r
 
 
 @pytest.mark.parametrize("cause", list(BAD_INPUTS))
-def test_bad_input_names_its_cause_before_any_request(cause, tmp_path, server, run, prompt, monkeypatch):
+def test_bad_input_names_its_cause_before_any_request(cause, tmp_path, server, folder, prompt, monkeypatch,
+                                                      loopback_llm, rows):
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     make, error, message = BAD_INPUTS[cause]
     with pytest.raises(error, match=message) as caught:
-        make(tmp_path, server, run, prompt)
+        make(tmp_path, functools.partial(loopback_llm, server), folder, prompt, rows)
     assert type(caught.value) is error  # the toolkit's own error, not a library's traceback
     assert server.count == 0
 
 
-def test_a_parser_or_validator_that_raises_fails_its_row_with_the_exception_named(server, run, prompt):
+def test_a_parser_or_validator_that_raises_fails_its_row_with_the_exception_named(server, prompt, loopback_llm, rows):
     """Any exception from user code is caught per row, named, and fed back like a ParseError (the
     model may have answered in a shape the code did not expect), up to max_retries."""
     def parse(text):
@@ -399,30 +379,30 @@ def test_a_parser_or_validator_that_raises_fails_its_row_with_the_exception_name
     def validate(value, row):
         return value["missing"]  # KeyError
 
-    out = tk.Step("p", prompt, loopback_llm(server, run), parse=parse, max_retries=1).run(
-        texts("r", range(3)))
+    out = tk.Step("p", prompt, loopback_llm(server), parse=parse, max_retries=1).run(
+        rows(3, "r"))
     assert (out["p.status"] == "failed").all() and (out["p.attempts"] == 2).all()
     assert set(out["p.error"]) == {"parser raised JSONDecodeError: Expecting value: line 1 column 1 (char 0)"}
     assert out["p.raw"].str.startswith("echo: ").all() and server.count == 6
     feedback = server.requests[-1]["body"]["messages"][-1]["content"]
     assert feedback.startswith("Your answer could not be used: parser raised JSONDecodeError")
 
-    out = tk.Step("v", prompt, loopback_llm(server, run), parse=lambda t: {"answer": t},
-                  validate=validate, max_retries=0).run(texts("r", range(3)))
+    out = tk.Step("v", prompt, loopback_llm(server), parse=lambda t: {"answer": t},
+                  validate=validate, max_retries=0).run(rows(3, "r"))
     assert set(out["v.error"]) == {"validator raised KeyError: 'missing'"} and (out["v.attempts"] == 1).all()
     assert server.count == 6  # the same first calls as above: cached, nothing sent
 
 
-def test_a_dead_or_wrong_endpoint_fails_rows_with_the_reason_and_404_is_not_retried(run, prompt):
-    dead = tk.LLM("openai/loopback", api_base="http://127.0.0.1:9/v1", api_key="k", folder=run,
+def test_a_dead_or_wrong_endpoint_fails_rows_with_the_reason_and_404_is_not_retried(folder, prompt, rows):
+    dead = tk.LLM("openai/loopback", api_base="http://127.0.0.1:9/v1", api_key="k", folder=folder,
                   retry=tk.Retry(max_attempts=3, base_delay=0.01, max_delay=0.05))
-    out = tk.Step("s", prompt, dead).run(texts("r", range(4)))
+    out = tk.Step("s", prompt, dead).run(rows(4, "r"))
     assert (out["s.status"] == "failed").all()
     assert out["s.error"].str.match(r"connection: ClientConnectorError.*after 3 attempt\(s\)$").all()
     assert dead.usage.retries == 8 and dead.usage.failures == 4 and len(dead.cache) == 0
     with LoopbackServer(latency=0) as srv:
-        wrong = tk.LLM("openai/loopback", api_base=srv.url + "/wrong", api_key="k", folder=run / "w")
-        out = tk.Step("s", prompt, wrong).run(texts("r", range(2)))
+        wrong = tk.LLM("openai/loopback", api_base=srv.url + "/wrong", api_key="k", folder=folder / "w")
+        out = tk.Step("s", prompt, wrong).run(rows(2, "r"))
     assert out["s.error"].str.match(r"not_found: HTTP 404: .*after 1 attempt\(s\)$").all()
     assert wrong.usage.retries == 0
 
@@ -472,25 +452,23 @@ def test_a_50_mb_file_without_a_newline_loads_and_chunks_within_the_limit(tmp_pa
 
 # -- secrets ---------------------------------------------------------------------------------------
 
-def test_a_sentinel_key_is_used_and_written_nowhere(tmp_path, monkeypatch):
+def test_a_sentinel_key_is_used_and_written_nowhere(tmp_path, folder, prompt_file, rows, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", SENTINEL)
-    run = tmp_path / "run"
     answer = "Q: What does the front matter list?\nA: The document revisions."
     with LoopbackServer(latency=0, reply=lambda body: answer) as srv:
         # In-process: the key from the environment (direct transport) and given (litellm transport).
-        llm = tk.LLM("openai/loopback", api_base=srv.url, folder=run)
-        prompt = tmp_path / "qa.yaml"
-        prompt.write_text(PROMPT)
-        out = tk.Step("qa", prompt, llm, parse=r"Q: (.*)").run(texts("c", range(4)))
-        viewer = tk.show(out, left="text", right="qa", folder=run)
+        llm = tk.LLM("openai/loopback", api_base=srv.url, folder=folder)
+        prompt = prompt_file(name="qa.yaml")
+        out = tk.Step("qa", prompt, llm, parse=r"Q: (.*)").run(rows(4, "c"))
+        viewer = tk.show(out, left="text", right="qa", folder=folder)
         viewer.label("good", note="fine")
-        kept, _ = tk.keep(tk.labels(out, run), steps=["qa"])
+        kept, _ = tk.keep(tk.labels(out, folder), steps=["qa"])
         pairs = tk.sharegpt(kept, human="{qa}", gpt="{qa.raw}")
-        tk.export_jsonl(pairs, run / "pairs.sharegpt.jsonl")
-        tk.export_jsonl(pairs, run / "pairs.openai.jsonl", format="openai")
-        tk.export_hf(pairs, run / "hf", card={"model": llm.model, "prompt": str(prompt)})
+        tk.export_jsonl(pairs, folder / "pairs.sharegpt.jsonl")
+        tk.export_jsonl(pairs, folder / "pairs.openai.jsonl", format="openai")
+        tk.export_hf(pairs, folder / "hf", card={"model": llm.model, "prompt": str(prompt)})
         via_litellm = tk.LLM("openai/loopback", api_base=srv.url, api_key=SENTINEL, transport="litellm",
-                             folder=run)
+                             folder=folder)
         assert via_litellm.complete("through litellm", max_tokens=30).ok
         recordings = tmp_path / "recordings" / "run.jsonl"
         recordings.parent.mkdir()
@@ -500,7 +478,7 @@ def test_a_sentinel_key_is_used_and_written_nowhere(tmp_path, monkeypatch):
         # Headless notebook run with the key in the environment.
         notebook = subprocess.run(
             [sys.executable, "-m", "toolkit", "run", "notebooks/new_pipeline.ipynb", "-p", "model",
-             "openai/loopback", "-p", "api_base", srv.url, "-p", "folder", str(run), "-p", "limit", "3"],
+             "openai/loopback", "-p", "api_base", srv.url, "-p", "folder", str(folder), "-p", "limit", "3"],
             cwd=ROOT, capture_output=True, text=True, timeout=600,
             env={**os.environ, "OPENAI_API_KEY": SENTINEL})
         assert notebook.returncode == 0, notebook.stderr[-3000:]
@@ -508,7 +486,7 @@ def test_a_sentinel_key_is_used_and_written_nowhere(tmp_path, monkeypatch):
     assert len(headers) >= 4 + 1 + 3 and set(headers) == {f"Bearer {SENTINEL}"}  # the key was used
     assert SENTINEL not in notebook.stdout + notebook.stderr
 
-    files = [p for p in run.rglob("*") if p.is_file()] + [recordings]
+    files = [p for p in folder.rglob("*") if p.is_file()] + [recordings]
     files += [p for p in (ROOT / "notebooks" / "recordings").rglob("*") if p.is_file()]
     names = {p.name for p in files}
     for expected in ("cache.sqlite", "manifest.jsonl", "labels.json", "pairs.sharegpt.jsonl",
@@ -545,7 +523,7 @@ def assert_inert(values: list[str], seen: list[str]) -> None:
     seen += values
 
 
-def test_html_payloads_from_files_and_model_answers_are_escaped_in_every_widget(tmp_path, run, prompt):
+def test_html_payloads_from_files_and_model_answers_are_escaped_in_every_widget(tmp_path, folder, prompt, loopback_llm):
     data = tmp_path / "data"
     data.mkdir()
     filler = "and some plain words around it " * 5
@@ -567,9 +545,9 @@ def test_html_payloads_from_files_and_model_answers_are_escaped_in_every_widget(
         return f"rejected {value[:40]}" if row["position"] % 2 or row["source"].endswith(".md") else None
 
     with LoopbackServer(latency=0, reply=reply_a) as srv:
-        a = tk.Step("rw", prompt, loopback_llm(srv, run), validate=validate, max_retries=0).run(chunks)
+        a = tk.Step("rw", prompt, loopback_llm(srv), validate=validate, max_retries=0).run(chunks)
         srv.reply = reply_b
-        b = tk.Step("rw", prompt, loopback_llm(srv, run / "b")).run(chunks)
+        b = tk.Step("rw", prompt, loopback_llm(srv, folder=folder / "b")).run(chunks)
     assert set(a["rw.status"]) == {"ok", "failed"}
 
     # The review widgets hand the page no HTML at all: every text goes in as a JSON string that the
@@ -578,7 +556,7 @@ def test_html_payloads_from_files_and_model_answers_are_escaped_in_every_widget(
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"):
         assert sink not in ESM
     seen: list[str] = []
-    viewer = tk.show(a, left="text", right="rw", folder=run)
+    viewer = tk.show(a, left="text", right="rw", folder=folder)
     for view in ("diff", "plain"):
         viewer.set_filter(view=view)
         for i in range(len(a)):

@@ -10,34 +10,13 @@ import pandas as pd
 import pytest
 
 import toolkit as tk
-from toolkit.prompts import PromptError
+from tests.conftest import ECHO_PROMPT
 from tests.loopback import Fault, LoopbackServer
-
-PROMPT = """params: {max_tokens: 40}
-messages:
-  - system: You answer tersely.
-  - user: "{text}"
-"""
+from toolkit.prompts import PromptError
 
 
-@pytest.fixture
-def prompt(tmp_path):
-    path = tmp_path / "echo.yaml"
-    path.write_text(PROMPT)
-    return path
-
-
-def llm_for(server, run, **kw):
-    return tk.LLM("openai/loopback", api_base=server.url, api_key="k", folder=run,
-                  retry=tk.Retry(base_delay=0.01, max_delay=0.05), **kw)
-
-
-def frame(n):
-    return pd.DataFrame({"chunk_id": [f"c{i}" for i in range(n)], "text": [f"row {i}" for i in range(n)]})
-
-
-def test_status_columns_and_input_kept(server, run, prompt):
-    out = tk.Step("echo", prompt, llm_for(server, run)).run(frame(3))
+def test_status_columns_and_input_kept(server, prompt, loopback_llm, rows):
+    out = tk.Step("echo", prompt, loopback_llm(server)).run(rows(3))
     assert list(out.columns) == ["chunk_id", "text", "echo", "echo.status", "echo.error",
                                  "echo.attempts", "echo.raw", "echo.reasoning", "echo.prompt_version"]
     assert out["echo"].tolist() == ["echo: row 0", "echo: row 1", "echo: row 2"]
@@ -46,34 +25,34 @@ def test_status_columns_and_input_kept(server, run, prompt):
     assert out.attrs["step"]["ok"] == 3 and server.count == 3
 
 
-def test_validation_failure_is_fed_back_and_retried(run, prompt):
+def test_validation_failure_is_fed_back_and_retried(prompt, loopback_llm, rows):
     def reply(body):
         fixed = any("could not be used: say OK" in m["content"] for m in body["messages"])
         return "OK" if fixed else "nope"
     with LoopbackServer(latency=0, reply=reply) as srv:
-        step = tk.Step("check", prompt, llm_for(srv, run),
+        step = tk.Step("check", prompt, loopback_llm(srv),
                        validate=lambda value, row: None if value == "OK" else "say OK")
-        out = step.run(frame(2))
+        out = step.run(rows(2))
         assert out["check"].tolist() == ["OK", "OK"] and (out["check.attempts"] == 2).all()
         second = srv.requests[-1]["body"]["messages"]
         assert [m["role"] for m in second] == ["system", "user", "assistant", "user"]
         assert second[2]["content"] == "nope" and "say OK" in second[3]["content"]
 
 
-def test_rows_that_keep_failing_stay_with_their_reason(run, prompt):
+def test_rows_that_keep_failing_stay_with_their_reason(prompt, loopback_llm, rows):
     with LoopbackServer(latency=0, reply=lambda body: "not json") as srv:
-        out = tk.Step("js", prompt, llm_for(srv, run), parse="json", max_retries=1).run(frame(2))
+        out = tk.Step("js", prompt, loopback_llm(srv), parse="json", max_retries=1).run(rows(2))
         assert len(out) == 2 and (out["js.status"] == "failed").all()
         assert out["js.error"].str.contains("parse: no JSON object").all()
         assert (out["js.attempts"] == 2).all() and out["js.raw"].tolist() == ["not json"] * 2
         assert srv.count == 4
 
 
-def test_transport_failure_and_skips_are_rows_too(server, run, prompt):
+def test_transport_failure_and_skips_are_rows_too(server, folder, prompt, rows):
     server.fail_all("503")
-    llm = tk.LLM("openai/loopback", api_base=server.url, api_key="k", folder=run,
+    llm = tk.LLM("openai/loopback", api_base=server.url, api_key="k", folder=folder,
                  retry=tk.Retry(max_attempts=2, base_delay=0.01))
-    df = frame(3)
+    df = rows(3)
     df.loc[1, "text"] = None  # e.g. an earlier step failed on this row
     out = tk.Step("s", prompt, llm, when=lambda row: row["chunk_id"] != "c2").run(df)
     assert out["s.status"].tolist() == ["failed", "skipped", "skipped"]
@@ -81,67 +60,67 @@ def test_transport_failure_and_skips_are_rows_too(server, run, prompt):
     assert "no value for {text}" in out.loc[1, "s.error"] and out.loc[2, "s.error"] == "not selected by when="
 
 
-def test_parser_or_validator_that_raises_marks_the_row(server, run, prompt):
+def test_parser_or_validator_that_raises_marks_the_row(server, prompt, loopback_llm, rows):
     def parse(text):
         raise KeyError("boom")
-    out = tk.Step("p", prompt, llm_for(server, run), parse=parse, max_retries=0).run(frame(1))
+    out = tk.Step("p", prompt, loopback_llm(server), parse=parse, max_retries=0).run(rows(1))
     assert out.loc[0, "p.error"] == "parser raised KeyError: 'boom'"
-    out = tk.Step("v", prompt, llm_for(server, run), validate=lambda v, r: 1 / 0, max_retries=0).run(frame(1))
+    out = tk.Step("v", prompt, loopback_llm(server), validate=lambda v, r: 1 / 0, max_retries=0).run(rows(1))
     assert out.loc[0, "v.error"] == "validator raised ZeroDivisionError: division by zero"
-    out = tk.Step("w", prompt, llm_for(server, run), when=lambda row: row["nope"]).run(frame(2))
+    out = tk.Step("w", prompt, loopback_llm(server), when=lambda row: row["nope"]).run(rows(2))
     assert out["w.error"].tolist() == ["when= raised KeyError: 'nope'"] * 2
     assert out["w.status"].tolist() == ["failed", "failed"]
 
 
-def test_one_to_many_keeps_the_parent_id(run, prompt):
+def test_one_to_many_keeps_the_parent_id(prompt, loopback_llm, rows):
     pairs = '[{"question": "Q1", "answer": "A1"}, {"question": "Q2", "answer": "A2"}]'
     with LoopbackServer(latency=0, reply=lambda body: f"Here you go: {pairs}") as srv:
-        out = tk.Step("qa", prompt, llm_for(srv, run), parse="json").run(frame(2))
+        out = tk.Step("qa", prompt, loopback_llm(srv), parse="json").run(rows(2))
     assert len(out) == 4
     assert out["chunk_id"].tolist() == ["c0", "c0", "c1", "c1"]
     assert out["question"].tolist() == ["Q1", "Q2", "Q1", "Q2"] and out["qa.item"].tolist() == [0, 1, 0, 1]
 
 
-def test_regex_parser_and_empty_or_truncated_answers(server, run, prompt):
-    out = tk.Step("rx", prompt, llm_for(server, run), parse=r"echo: (.*)").run(frame(1))
+def test_regex_parser_and_empty_or_truncated_answers(server, folder, prompt, loopback_llm, rows):
+    out = tk.Step("rx", prompt, loopback_llm(server), parse=r"echo: (.*)").run(rows(1))
     assert out.loc[0, "rx"] == "row 0"
     server.reset()
     server.faults = [Fault("empty"), Fault("length")]
-    out = tk.Step("e", prompt, llm_for(server, run / "e"), max_retries=2).run(frame(1))
+    out = tk.Step("e", prompt, loopback_llm(server, folder=folder / "e"), max_retries=2).run(rows(1))
     msgs = server.requests[-1]["body"]["messages"]
     assert "the answer was empty" in msgs[3]["content"] and "cut off at max_tokens" in msgs[5]["content"]
     assert out.loc[0, "e.status"] == "ok" and out.loc[0, "e.attempts"] == 3
 
 
-def test_placeholder_errors_come_before_any_request(server, run, prompt):
+def test_placeholder_errors_come_before_any_request(server, prompt, loopback_llm):
     with pytest.raises(PromptError, match=r"placeholder \{text\} has no value.*inputs are: chunk_id"):
-        tk.Step("x", prompt, llm_for(server, run)).run(pd.DataFrame({"chunk_id": ["a"]}))
+        tk.Step("x", prompt, loopback_llm(server)).run(pd.DataFrame({"chunk_id": ["a"]}))
     assert server.count == 0
-    step = tk.Step("x", prompt, llm_for(server, run))
+    step = tk.Step("x", prompt, loopback_llm(server))
     assert step.preview(pd.DataFrame({"t": [1]}), 0, text="constant")[-1]["content"] == "constant"
 
 
-def test_prompt_edit_resends_exactly_the_changed_calls(server, run, prompt):
-    llm = llm_for(server, run)
-    first = tk.Step("s", prompt, llm).run(frame(4))
+def test_prompt_edit_resends_exactly_the_changed_calls(server, prompt, loopback_llm, rows):
+    llm = loopback_llm(server)
+    first = tk.Step("s", prompt, llm).run(rows(4))
     assert server.count == 4
-    tk.Step("s", prompt, llm).run(frame(4))
+    tk.Step("s", prompt, llm).run(rows(4))
     assert server.count == 4  # nothing changed: all cached
-    edited = frame(4)
+    edited = rows(4)
     edited.loc[2, "text"] = "changed"
     tk.Step("s", prompt, llm).run(edited)
     assert server.count == 5
-    prompt.write_text(PROMPT.replace("tersely", "briefly"))
-    second = tk.Step("s", prompt, llm).run(frame(4))
+    prompt.write_text(ECHO_PROMPT.replace("tersely", "briefly"))
+    second = tk.Step("s", prompt, llm).run(rows(4))
     assert server.count == 9
     assert (first["s.prompt_version"] != second["s.prompt_version"]).all()
 
 
-def test_manifest_line_per_run_without_secrets(server, run, prompt):
-    llm = tk.LLM("openai/loopback", api_base=server.url, api_key="sk-SENTINEL-42", folder=run)
-    tk.Step("m", prompt, llm, temperature=0.3).run(frame(2))
-    tk.Step("m", prompt, llm, temperature=0.3).run(frame(2))
-    lines = (run / "manifest.jsonl").read_text().splitlines()
+def test_manifest_line_per_run_without_secrets(server, folder, prompt, rows):
+    llm = tk.LLM("openai/loopback", api_base=server.url, api_key="sk-SENTINEL-42", folder=folder)
+    tk.Step("m", prompt, llm, temperature=0.3).run(rows(2))
+    tk.Step("m", prompt, llm, temperature=0.3).run(rows(2))
+    lines = (folder / "manifest.jsonl").read_text().splitlines()
     assert len(lines) == 2
     a, b = map(json.loads, lines)
     assert a["step"] == "m" and a["params"] == {"max_tokens": 40, "temperature": 0.3}
@@ -149,19 +128,19 @@ def test_manifest_line_per_run_without_secrets(server, run, prompt):
     assert "sk-SENTINEL-42" not in "".join(lines)
 
 
-def test_project_scales_a_sample_to_the_full_set(server, run, prompt):
-    llm = llm_for(server, run, max_concurrent=2)
-    sample = tk.Step("s", prompt, llm).run(frame(4))
-    est = tk.project(sample, frame(100))
+def test_project_scales_a_sample_to_the_full_set(server, prompt, loopback_llm, rows):
+    llm = loopback_llm(server, max_concurrent=2)
+    sample = tk.Step("s", prompt, llm).run(rows(4))
+    est = tk.project(sample, rows(100))
     per_row = sample.attrs["step"]["per_row"]
     assert est["rows"] == 100 and est["calls"] == 100 and per_row["calls"] == 1
     assert est["prompt_tokens"] == round(per_row["prompt_tokens"] * 100) > 0
     assert est["cost"] is None  # litellm has no price for a loopback model: unknown, not zero
     assert est["seconds"] == round(per_row["seconds"] * 100 / 2, 1) > 0
     # a rerun served from the cache projects the same numbers (cached calls keep their cost)
-    assert tk.project(tk.Step("s", prompt, llm).run(frame(4)), frame(100)) == est
+    assert tk.project(tk.Step("s", prompt, llm).run(rows(4)), rows(100)) == est
     with pytest.raises(ValueError, match="needs the DataFrame returned by Step.run"):
-        tk.project(frame(4), 10)
+        tk.project(rows(4), 10)
 
 
 RESUMABLE = """
@@ -173,12 +152,12 @@ tk.Step("s", sys.argv[3], llm).run(df)
 """
 
 
-def test_interrupt_then_rerun_sends_only_the_missing_calls(run, prompt):
+def test_interrupt_then_rerun_sends_only_the_missing_calls(folder, prompt):
     """Event-driven: the server answers 40 calls and holds the rest, so the interrupt always lands
     mid-run (4 calls in flight, 40 stored) however loaded the machine is."""
     with LoopbackServer(latency=0) as srv:
         srv.hold(from_index=40)
-        proc = subprocess.Popen([sys.executable, "-c", RESUMABLE, srv.url, str(run), str(prompt)],
+        proc = subprocess.Popen([sys.executable, "-c", RESUMABLE, srv.url, str(folder), str(prompt)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             assert proc.stdout.readline().strip() == "start"
@@ -191,7 +170,7 @@ def test_interrupt_then_rerun_sends_only_the_missing_calls(run, prompt):
             srv.release()
         assert "KeyboardInterrupt" in err
         assert srv.count == 44
-        llm = tk.LLM("openai/loopback", api_base=srv.url, api_key="k", folder=run)
+        llm = tk.LLM("openai/loopback", api_base=srv.url, api_key="k", folder=folder)
         assert len(llm.cache) == 40  # every answered call was stored before the interrupt
         before = srv.count
         out = tk.Step("s", prompt, llm).run(pd.DataFrame({"text": [f"r{i}" for i in range(200)]}))
@@ -199,33 +178,33 @@ def test_interrupt_then_rerun_sends_only_the_missing_calls(run, prompt):
         assert srv.count - before == 200 - 40
 
 
-def test_accept_truncated_parses_what_arrived(run, prompt):
+def test_accept_truncated_parses_what_arrived(prompt, loopback_llm, rows):
     with LoopbackServer(latency=0, reply=lambda body: "one two three four five six") as srv:
-        llm = llm_for(srv, run)
-        out = tk.Step("t", prompt, llm, accept_truncated=True, max_tokens=3).run(frame(1))
+        llm = loopback_llm(srv)
+        out = tk.Step("t", prompt, llm, accept_truncated=True, max_tokens=3).run(rows(1))
         assert (out.loc[0, "t"], out.loc[0, "t.attempts"], srv.count) == ("one two three", 1, 1)
-        out = tk.Step("t", prompt, llm, max_retries=1, max_tokens=3).run(frame(1))
+        out = tk.Step("t", prompt, llm, max_retries=1, max_tokens=3).run(rows(1))
         assert out.loc[0, "t.status"] == "failed" and "cut off at max_tokens" in out.loc[0, "t.error"]
 
 
-def test_declared_columns_exist_even_when_every_row_failed(run, prompt):
+def test_declared_columns_exist_even_when_every_row_failed(prompt, loopback_llm, rows):
     with LoopbackServer(latency=0, reply=lambda body: '{"question": "Q?"}') as srv:
-        step = tk.Step("qa", prompt, llm_for(srv, run), parse="json", columns=["question", "answer"],
+        step = tk.Step("qa", prompt, loopback_llm(srv), parse="json", columns=["question", "answer"],
                        max_retries=1)
-        out = step.run(frame(2))
+        out = step.run(rows(2))
     assert (out["qa.status"] == "failed").all() and out["qa.error"].eq("parse: the answer gave no answer").all()
     assert out[["question", "answer"]].isna().all().all()
 
 
-def test_a_step_on_the_embedded_model_feeds_the_validator_back(run, prompt):
+def test_a_step_on_the_embedded_model_feeds_the_validator_back(folder, prompt):
     """The real model, not a server: two rows, every answer refused once, the feedback recorded."""
-    step = tk.Step("real", prompt, tk.LLM(folder=run), max_tokens=8, max_retries=1, accept_truncated=True,
+    step = tk.Step("real", prompt, tk.LLM(folder=folder), max_tokens=8, max_retries=1, accept_truncated=True,
                    validate=lambda value, row: "say it in French")
     out = step.run(pd.DataFrame({"text": ["Say hello.", "Say goodbye."]}))
     assert out["real.status"].tolist() == ["failed", "failed"]
     assert out["real.error"].tolist() == ["say it in French"] * 2
     assert (out["real.attempts"] == 2).all() and out["real.raw"].str.strip().str.len().gt(0).all()
-    requests = [json.loads(r) for (r,) in sqlite3.connect(run / "cache.sqlite").execute(
+    requests = [json.loads(r) for (r,) in sqlite3.connect(folder / "cache.sqlite").execute(
         "SELECT request FROM calls")]
     second = [r["messages"] for r in requests if len(r["messages"]) == 4]
     assert len(requests) == 4 and len(second) == 2
@@ -238,7 +217,7 @@ def test_the_same_step_picks_up_an_edited_prompt_file(server, loopback_llm, prom
     step = tk.Step("s", path, loopback_llm(server))
     v1 = step.run(rows(4)).attrs["step"]["prompt_version"]
     assert server.count == 4
-    path.write_text(PROMPT.replace("tersely", "in one word"))  # the system message: every row changes
+    path.write_text(ECHO_PROMPT.replace("tersely", "in one word"))  # the system message: every row changes
     capsys.readouterr()
     out = step.run(rows(4))
     v2 = step.prompt.version
@@ -250,12 +229,12 @@ def test_the_same_step_picks_up_an_edited_prompt_file(server, loopback_llm, prom
     assert server.count == 8 and "changed" not in capsys.readouterr().out  # no edit: all cached
 
     path.write_text("# a comment changes the file's version, not one rendered message\n"
-                    + PROMPT.replace("tersely", "in one word"))
+                    + ECHO_PROMPT.replace("tersely", "in one word"))
     step.run(rows(4))
     assert server.count == 8 and step.prompt.version not in (v1, v2)
     assert f"→ {step.prompt.version}" in capsys.readouterr().out
 
-    path.write_text(PROMPT)  # back to v1: its answers are still in the cache
+    path.write_text(ECHO_PROMPT)  # back to v1: its answers are still in the cache
     step.run(rows(6))
     assert server.count == 10  # rows 4 and 5 are new; rows 0-3 were answered under v1
     assert step.prompt.version == v1
@@ -265,13 +244,13 @@ def test_a_broken_prompt_edit_sends_nothing(server, loopback_llm, prompt_file, r
     path = prompt_file()
     step = tk.Step("s", path, loopback_llm(server))
     step.run(rows(2))
-    path.write_text(PROMPT.replace('  - user: "{text}"', '  - user: "{text"'))
+    path.write_text(ECHO_PROMPT.replace('  - user: "{text}"', '  - user: "{text"'))
     for attempt in (lambda: step.run(rows(3)), lambda: step.preview(rows(3))):
         with pytest.raises(PromptError, match=r"(?s)echo\.yaml, line 4: bad placeholder syntax.*"
                                               r"nothing was sent"):
             attempt()
     assert server.count == 2
-    path.write_text(PROMPT.replace("tersely", "briefly"))
+    path.write_text(ECHO_PROMPT.replace("tersely", "briefly"))
     step.run(rows(3))
     assert server.count == 5
 
@@ -279,7 +258,7 @@ def test_a_broken_prompt_edit_sends_nothing(server, loopback_llm, prompt_file, r
 def test_file_params_are_reloaded_and_step_keywords_still_win(server, loopback_llm, prompt_file, rows):
     path = prompt_file()
     step = tk.Step("s", path, loopback_llm(server), max_tokens=7)
-    path.write_text(PROMPT.replace("params: {max_tokens: 40}", "params: {max_tokens: 40, temperature: 0.3}"))
+    path.write_text(ECHO_PROMPT.replace("params: {max_tokens: 40}", "params: {max_tokens: 40, temperature: 0.3}"))
     step.run(rows(1))
     body = server.requests[-1]["body"]
     assert body["max_tokens"] == 7 and body["temperature"] == 0.3
@@ -289,6 +268,6 @@ def test_a_step_made_from_a_prompt_object_keeps_it(server, loopback_llm, prompt_
     path = prompt_file()
     step = tk.Step("s", tk.load_prompt(path), loopback_llm(server))
     step.run(rows(2))
-    path.write_text(PROMPT.replace("tersely", "briefly"))
+    path.write_text(ECHO_PROMPT.replace("tersely", "briefly"))
     step.run(rows(2))
     assert server.count == 2 and "changed" not in capsys.readouterr().out

@@ -25,11 +25,6 @@ def reply(body):
     return "echo: " + last
 
 
-def corpus(n):
-    return pd.DataFrame({"chunk_id": [f"c{i}" for i in range(n)], "text": [f"chunk {i}" for i in range(n)],
-                         "n": list(range(n))})
-
-
 def pipeline(llm, prompt_file):
     qa = tk.Step("qa", prompt_file(QA_PROMPT, "qa.yaml"), llm, parse="json")
     check = tk.Step("check", prompt_file(CHECK_PROMPT, "check.yaml"), llm)
@@ -42,8 +37,8 @@ def same(a: pd.DataFrame, b: pd.DataFrame) -> None:
                                   b.astype(object).where(b.notna(), None), check_dtype=False)
 
 
-def test_a_streamed_parquet_run_gives_the_rows_of_run(tmp_path, folder, loopback_llm, prompt_file):
-    df = corpus(23)
+def test_a_streamed_parquet_run_gives_the_rows_of_run(tmp_path, folder, loopback_llm, prompt_file, rows):
+    df = rows(23, "chunk", n=list(range(23)))
     df.to_parquet(tmp_path / "chunks.parquet", row_group_size=7)
     with LoopbackServer(latency=0, reply=reply) as srv:
         qa, check = pipeline(loopback_llm(srv), prompt_file)
@@ -59,8 +54,8 @@ def test_a_streamed_parquet_run_gives_the_rows_of_run(tmp_path, folder, loopback
                                                                                  ("check", 46, True)]
 
 
-def test_a_crashed_stream_resumes_from_its_shards_and_the_cache(tmp_path, folder, loopback_llm, prompt_file):
-    df = corpus(20)
+def test_a_crashed_stream_resumes_from_its_shards_and_the_cache(folder, loopback_llm, prompt_file, rows):
+    df = rows(20, "chunk", n=list(range(20)))
 
     def crashing(stop):
         for start in range(0, 20, 3):  # pieces of 3 rows, re-cut into batches of 4
@@ -84,7 +79,7 @@ def test_a_crashed_stream_resumes_from_its_shards_and_the_cache(tmp_path, folder
     same(pd.read_parquet(out), ran)
 
 
-def test_a_changed_step_refuses_the_old_shards_until_restart(tmp_path, folder, loopback_llm, prompt_file, rows):
+def test_a_changed_step_refuses_the_old_shards_until_restart(loopback_llm, prompt_file, rows):
     with LoopbackServer(latency=0) as srv:
         llm = loopback_llm(srv)
         tk.stream(rows(5), tk.Step("s", prompt_file(), llm), batch_rows=2)
@@ -95,7 +90,7 @@ def test_a_changed_step_refuses_the_old_shards_until_restart(tmp_path, folder, l
     assert pd.read_parquet(out)["s"].tolist() == [f"echo: row {i}" for i in range(5)]
 
 
-def test_an_empty_input_gives_empty_shards_with_every_column(tmp_path, folder, loopback_llm, prompt_file, rows):
+def test_an_empty_input_gives_empty_shards_with_every_column(tmp_path, loopback_llm, prompt_file, rows):
     rows(0).to_parquet(tmp_path / "empty.parquet")
     with LoopbackServer(latency=0) as srv:
         out = tk.stream(tmp_path / "empty.parquet", tk.Step("s", prompt_file(), loopback_llm(srv)))

@@ -2,7 +2,6 @@
 embedded model), answers become typed columns, validation errors go back to the model."""
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ import pytest
 from pydantic import AfterValidator, BaseModel, Field
 
 import toolkit as tk
-from tests.loopback import LoopbackServer
+from tests.loopback import LoopbackServer, free_port
 from toolkit.llm import formats, local_model
 
 PROMPT = """params: {max_tokens: 200}
@@ -33,7 +32,7 @@ def last_user(body):
     return [m for m in body["messages"] if m["role"] == "user"][-1]["content"]
 
 
-def test_request_carries_schema_and_columns_are_typed(loopback_llm, prompt_file, rows, folder):
+def test_request_carries_schema_and_columns_are_typed(loopback_llm, prompt_file, rows):
     def reply(body):
         n = int(last_user(body).split()[-1])
         return json.dumps({"subject": f"s{n}", "year": 1990 + n})
@@ -170,32 +169,20 @@ SENTENCES = ["Apollo 11 landed on the Moon in 1969.",
              "Gutenberg printed his Bible around 1455."]
 
 
-def test_embedded_model_answers_parse_into_typed_columns(tmp_path):
-    llm = tk.LLM(folder=tmp_path / "run", cache="off")
+def test_embedded_model_answers_parse_into_typed_columns(prompt_file, folder):
+    llm = tk.LLM(folder=folder, cache="off")
     df = pd.DataFrame({"text": SENTENCES})
-    out = tk.Step("ev", _write(tmp_path, EMBEDDED_PROMPT), llm, schema=Event, max_retries=0).run(df)
+    out = tk.Step("ev", prompt_file(EMBEDDED_PROMPT, "p.yaml"), llm, schema=Event, max_retries=0).run(df)
     assert out["ev.status"].tolist() == ["ok"] * len(SENTENCES), out["ev.error"].tolist()
     assert out["year"].dtype == "Int64" and out["subject"].map(type).eq(str).all()
     assert all(json.loads(raw).keys() == {"subject", "year"} for raw in out["ev.raw"])
 
 
-def _write(tmp_path, text):
-    path = tmp_path / "p.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 # -- llama-cpp-python's own server refuses json_schema: the direct path falls back ------------
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def llama_server():
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model",
                              str(local_model.weights_path()), "--host", "127.0.0.1", "--port", str(port),
                              "--n_ctx", "2048"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -215,10 +202,10 @@ def llama_server():
         proc.wait(timeout=30)
 
 
-def test_llama_cpp_server_gets_the_schema_in_its_own_form(llama_server, tmp_path):
-    llm = tk.LLM("openai/smollm2", api_base=llama_server, api_key="x", folder=tmp_path / "run")
+def test_llama_cpp_server_gets_the_schema_in_its_own_form(llama_server, prompt_file, folder):
+    llm = tk.LLM("openai/smollm2", api_base=llama_server, api_key="x", folder=folder)
     df = pd.DataFrame({"text": SENTENCES[:2]})
-    out = tk.Step("ev", _write(tmp_path, EMBEDDED_PROMPT), llm, schema=Event, max_retries=0).run(df)
+    out = tk.Step("ev", prompt_file(EMBEDDED_PROMPT, "p.yaml"), llm, schema=Event, max_retries=0).run(df)
     assert out["ev.status"].tolist() == ["ok", "ok"], out["ev.error"].tolist()
     assert out["year"].dtype == "Int64"
     assert llm._transport._json_object  # the 400 for json_schema was answered by the other form

@@ -134,25 +134,22 @@ def test_jsonl_gives_one_row_per_record(tmp_path):
     assert df["sha256"][0] == hashlib.sha256(lines[0].encode()).hexdigest()
 
 
-def test_jsonl_problems_name_the_line_and_field(tmp_path):
-    path = write(tmp_path / "data.jsonl", '{"text": "ok"}\n{"body": "no text field"}\n')
-    with pytest.raises(TextError, match=r"data.jsonl, line 2: no field 'text' \(fields: 'body'\).*text_field="):
-        load_texts(path)
-    write(path, '{"text": "ok"}\n{"text": 5}\n')
-    with pytest.raises(TextError, match=r"data.jsonl, line 2: field 'text' is a JSON number, expected a string"):
-        load_texts(path)
-    write(path, '{"text": {"nested": "object"}}\n')
-    with pytest.raises(TextError, match=r"data.jsonl, line 1: field 'text' is a JSON object, expected a string"):
-        load_texts(path)
-    write(path, '{"text": "ok"}\n\n{"text": "unterminated\n')
-    with pytest.raises(TextError, match=r"data.jsonl, line 3: not valid JSON"):
-        load_texts(path)
-    write(path, "\n\n")
+@pytest.mark.parametrize("content, message", [
+    ('{"text": "ok"}\n{"body": "no text field"}\n',
+     r"data.jsonl, line 2: no field 'text' \(fields: 'body'\).*text_field="),
+    ('{"text": "ok"}\n{"text": 5}\n', r"data.jsonl, line 2: field 'text' is a JSON number, expected a string"),
+    ('{"text": {"nested": "object"}}\n', r"data.jsonl, line 1: field 'text' is a JSON object, expected a string"),
+    ('{"text": "ok"}\n\n{"text": "unterminated\n', r"data.jsonl, line 3: not valid JSON"),
+    ('["a list"]\n', r"data.jsonl, line 1: a JSON array, expected an object"),
+])
+def test_jsonl_problems_name_the_line_and_field(tmp_path, content, message):
+    with pytest.raises(TextError, match=message):
+        load_texts(write(tmp_path / "data.jsonl", content))
+
+
+def test_a_jsonl_file_of_blank_lines_warns_it_has_no_records(tmp_path):
     with pytest.warns(TextWarning, match=r"data.jsonl: no records \(only blank lines\)"):
-        assert load_texts(path).empty
-    write(path, '["a list"]\n')
-    with pytest.raises(TextError, match=r"data.jsonl, line 1: a JSON array, expected an object"):
-        load_texts(path)
+        assert load_texts(write(tmp_path / "data.jsonl", "\n\n")).empty
 
 
 def test_pdf_text_is_read(tmp_path):

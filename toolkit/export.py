@@ -70,8 +70,9 @@ def sharegpt(df, human, gpt, *, system=None, id="chunk_id", multi_turn=False):
 def export_jsonl(pairs, path, format="sharegpt"):
     """Write a `sharegpt()` frame as JSONL, one sample a line, UTF-8 unescaped; returns where.
 
-    A relative `path` goes into the run folder the pairs came from, when they carry one. "sharegpt" lines are {"id", "conversations"}; "openai" lines are {"messages": [{"role",
-    "content"}]}. Written to a temp file then renamed, so a failure leaves the old file untouched.
+    A relative `path` goes into the run folder the pairs came from, when they carry one. "sharegpt"
+    lines are {"id", "conversations"}; "openai" lines are {"messages": [{"role", "content"}]}.
+    Written to a temp file then renamed, so a failure leaves the old file untouched.
     """
     if format not in ("sharegpt", "openai"):
         raise ValueError(f"export_jsonl: format={format!r}; use 'sharegpt' or 'openai'")
