@@ -157,7 +157,7 @@ class Step:
                 results.store(pos, await self._row(row))
                 bar.update()
                 progress(self.name, counts["ok"] + counts["failed"] + counts["skipped"],
-                          len(results.status), counts["ok"], counts["failed"])
+                         len(results.status), counts["ok"], counts["failed"])
                 now = time.monotonic()
                 if now - shown[0] > 0.2:  # formatting the postfix per row costs more than the row
                     shown[0] = now
