@@ -71,3 +71,21 @@ def rows():
         return pd.DataFrame({"chunk_id": [f"c{i}" for i in range(n)],
                              "text": [f"{prefix} {i}" for i in range(n)], **columns})
     return make
+
+
+@pytest.fixture(scope="session")
+def model_server():
+    """llama-cpp-python's server on the embedded weights behind a counting proxy (tests/model_server.py)."""
+    from tests.model_server import ModelServer
+
+    with ModelServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def model(model_server):
+    """The real model server with a fresh request count (restarted first if a test killed it)."""
+    if model_server.process is None:
+        model_server.start()
+    model_server.proxy.reset()
+    return model_server

@@ -12,25 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from tests.model_server import ModelServer
-
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = 3
-
-
-@pytest.fixture(scope="module")
-def model_server():
-    with ModelServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def model(model_server):
-    """The module's server with a fresh request count."""
-    model_server.proxy.reset()
-    return model_server
 
 
 def command(url: str, folder: Path) -> list[str]:
