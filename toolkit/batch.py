@@ -211,7 +211,6 @@ class _Service:
 
     def _store(self, state_path: Path, state: dict, answers: dict[str, Completion]) -> None:
         """Put each answer in the cache under its request (read back from the submitted file)."""
-        usage = self.llm.usage
         with open(state_path.with_suffix(".requests.jsonl"), encoding="utf-8") as f:
             for line in f:
                 request = json.loads(line)
@@ -220,13 +219,7 @@ class _Service:
                     continue
                 self.llm.cache.put(request["custom_id"], state["model"], request["body"]["messages"],
                                    state["params"], c.as_stored())
-                usage.calls += 1
-                usage.prompt_tokens += c.prompt_tokens
-                usage.completion_tokens += c.completion_tokens
-                if c.cost is None:
-                    usage.cost_known = False
-                else:
-                    usage.cost += c.cost
+                self.llm.usage.answered(c.prompt_tokens, c.completion_tokens, c.cost)
 
 
 def _read_line(line: dict, answers: dict, failed: dict, rates, params: dict) -> None:

@@ -163,8 +163,9 @@ def preference_pairs(df_a, df_b, column=None, *, prompt="text", id=None, folder=
 
 def _in_folder(pairs, path):
     """`path` as given, or inside the pairs' run folder when it is relative and they carry one."""
-    path = Path(path)
-    folder = pairs.attrs.get("folder")
+    from .review.labels import folder_of
+
+    path, folder = Path(path), folder_of(pairs, None)
     return path if path.is_absolute() or folder is None else Path(folder) / path
 
 

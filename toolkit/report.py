@@ -48,11 +48,7 @@ class Spend:
     seconds: float = 0.0
 
     def add(self, c: Completion) -> None:
-        self.calls += 1
-        self.prompt_tokens += c.prompt_tokens
-        self.completion_tokens += c.completion_tokens
-        self.cost = None if self.cost is None or c.cost is None else self.cost + c.cost
-        self.seconds += c.seconds
+        self.merge(Spend(1, c.prompt_tokens, c.completion_tokens, c.cost, c.seconds))
 
     def merge(self, other: Spend) -> None:
         self.calls += other.calls

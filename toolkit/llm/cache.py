@@ -105,8 +105,7 @@ class Cache:
     def put(self, key: str, model: str, messages: list[dict], params: dict, response: dict) -> None:
         if self.mode in ("off", "replay"):
             return
-        row = (key, model, json.dumps({"messages": messages, "params": params}, ensure_ascii=False),
-               json.dumps(response, ensure_ascii=False), time.time())
+        row = _row(key, model, messages, params, response, time.time())
         with self._lock:
             self._pending[key] = row
             full = len(self._pending) >= FLUSH_ANSWERS
@@ -169,9 +168,8 @@ class Cache:
                     raise ValueError(f"{path}, line {lineno}: not a recording ({e}); "
                                      "each line needs model, messages, params and response") from None
                 db.execute("INSERT OR REPLACE INTO calls VALUES (?, ?, ?, ?, ?)",
-                           (call_key(model, messages, params), model,
-                            json.dumps({"messages": messages, "params": params}, ensure_ascii=False),
-                            json.dumps(response, ensure_ascii=False), time.time() + n * 1e-6))
+                           _row(call_key(model, messages, params), model, messages, params, response,
+                                time.time() + n * 1e-6))
                 n += 1
         db.execute("COMMIT")
         return n
@@ -182,6 +180,12 @@ class Cache:
         if db is not None:
             db.close()
             self._local.db = None
+
+
+def _row(key: str, model: str, messages: list[dict], params: dict, response: dict, created: float) -> tuple:
+    """One `calls` row, as put() and load() both store it."""
+    return (key, model, json.dumps({"messages": messages, "params": params}, ensure_ascii=False),
+            json.dumps(response, ensure_ascii=False), created)
 
 
 _open: weakref.WeakSet[Cache] = weakref.WeakSet()

@@ -83,6 +83,16 @@ class Usage:
                                          if isinstance(v, int) else v for k, v in d.items()}
                                   for name, d in self.deployments.items()})
 
+    def answered(self, prompt_tokens: int, completion_tokens: int, cost: float | None) -> None:
+        """Count one answer from the model (a live call's or a batch's)."""
+        self.calls += 1
+        self.prompt_tokens += prompt_tokens
+        self.completion_tokens += completion_tokens
+        if cost is None:
+            self.cost_known = False
+        else:
+            self.cost += cost
+
     def as_dict(self) -> dict:
         d = asdict(self)
         d["cost"] = round(self.cost, 6) if self.cost_known else None
@@ -268,13 +278,7 @@ class LLM:
                 self.usage.retries += 1
                 await asyncio.sleep(self.retry.delay(attempt, e.retry_after))
                 continue
-            self.usage.calls += 1
-            self.usage.prompt_tokens += reply.prompt_tokens
-            self.usage.completion_tokens += reply.completion_tokens
-            if reply.cost is None:
-                self.usage.cost_known = False
-            else:
-                self.usage.cost += reply.cost
+            self.usage.answered(reply.prompt_tokens, reply.completion_tokens, reply.cost)
             return Completion(text=reply.text, reasoning=reply.reasoning,
                               finish_reason=reply.finish_reason, prompt_tokens=reply.prompt_tokens,
                               completion_tokens=reply.completion_tokens, cost=reply.cost,
