@@ -80,7 +80,7 @@ async def astream(source: Source, steps: Step | list[Step], *, batch_rows: int =
             bar.update(len(batch))
         if not any((root / steps[-1].name).glob("part-*.parquet")):  # an empty input: empty shards
             frame = _empty(source)
-            for step, tally in zip(steps, totals):
+            for step in steps:
                 frame = await step.execute(frame, constants, progress=False)
                 _write(frame, root / step.name / "part-000000.parquet")
     finally:
