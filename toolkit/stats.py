@@ -1,0 +1,46 @@
+"""Figures a user acts on, each with its n and its uncertainty: A/B win rates from picks.
+
+A win rate from 12 picks and one from 1,200 read the same as a bare percentage; with a Wilson 95 %
+interval and a sign test beside it, "B is better" means what it says. scipy does the statistics.
+
+But: picks are treated as independent samples; picks of several reviewers on one row are not
+pooled or weighed here.
+"""
+
+from collections import Counter
+
+from scipy.stats import binomtest
+
+OUTCOMES = ("A", "B", "tie")
+
+
+def win_rate(picks) -> dict:
+    """B-over-A win rate of `picks` (an iterable of "A", "B", "tie"; "" or None = not picked, any
+    other value, such as a judge's "inconsistent", is counted apart under its own name).
+
+    Ties are reported, not counted: `n` = A wins + B wins, `rate` = B wins / n, `low`/`high` the
+    Wilson 95 % interval, `p` the two-sided sign test (exact binomial, p = 0.5). With n = 0 the
+    rate, interval and p are None.
+    """
+    counts = Counter(p for p in picks if isinstance(p, str) and p)
+    a, b, ties = counts.pop("A", 0), counts.pop("B", 0), counts.pop("tie", 0)
+    out = {"n": a + b, "B": b, "A": a, "tie": ties, "other": dict(counts),
+           "rate": None, "low": None, "high": None, "p": None}
+    if a + b:
+        test = binomtest(b, a + b, 0.5)
+        ci = test.proportion_ci(confidence_level=0.95, method="wilson")
+        out.update(rate=b / (a + b), low=float(ci.low), high=float(ci.high), p=float(test.pvalue))
+    return out
+
+
+def describe(result: dict) -> str:
+    """One line for a `win_rate` result: "B better in 7 of 10 (70 %, 95 % CI 40–89 %), sign test
+    p = 0.34 · 2 ties"."""
+    if not result["n"]:
+        line = "no A/B decisions yet (ties and unpicked rows do not count)"
+    else:
+        line = (f"B better in {result['B']} of {result['n']} ({result['rate']:.0%}, 95 % CI "
+                f"{result['low']:.0%}\u2013{result['high']:.0%}), sign test p = {result['p']:.2g}")
+    extra = [f"{result['tie']} tie{'s' * (result['tie'] != 1)}"] if result["tie"] else []
+    extra += [f"{n} {name}" for name, n in sorted(result["other"].items())]
+    return " \u00B7 ".join([line, *extra])
