@@ -35,4 +35,4 @@ def test_no_decisions_and_other_outcomes():
     assert r["n"] == 0 and r["rate"] is None and r["other"] == {"inconsistent": 2}
     assert "no A/B decisions" in describe(r) and "2 inconsistent" in describe(r) and "1 tie" in describe(r)
     line = describe(win_rate(["B"] * 7 + ["A"] * 3))
-    assert line.startswith("B better in 7 of 10 (70 %, 95 % CI 40%")
+    assert line.startswith("B better in 7 of 10 (70%, 95 % CI 40%\u201389%), sign test p = 0.34")

@@ -34,7 +34,7 @@ def win_rate(picks) -> dict:
 
 
 def describe(result: dict) -> str:
-    """One line for a `win_rate` result: "B better in 7 of 10 (70 %, 95 % CI 40–89 %), sign test
+    """One line for a `win_rate` result: "B better in 7 of 10 (70%, 95 % CI 40%–89%), sign test
     p = 0.34 · 2 ties"."""
     if not result["n"]:
         line = "no A/B decisions yet (ties and unpicked rows do not count)"
