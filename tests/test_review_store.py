@@ -65,7 +65,7 @@ def test_two_processes_labelling_one_folder_at_once_keep_every_label(tmp_path):
 def test_old_labels_and_picks_json_are_imported_once_and_kept(tmp_path):
     (tmp_path / "labels.json").write_text(json.dumps({"c1": {"label": "bad", "note": "old note"}}))
     a, b = runs()
-    pair = [output_hash(a.set_index("chunk_id").at["edited", "gen"]), output_hash(b.set_index("chunk_id").at["edited", "gen"])]
+    pair = [output_hash(df.set_index("chunk_id").at["edited", "gen"]) for df in (a, b)]
     (tmp_path / "picks.json").write_text(json.dumps({"edited": [{"a": pair[0], "b": pair[1], "pick": "B"}]}))
     for _ in range(2):
         Store(tmp_path)

@@ -169,7 +169,7 @@ class Comparison(Review):
             groups = [("all", picks)]
         else:
             frame, at = (self._b, self._ib) if by in self._b else (self._a, self._ia)
-            values = pd.Series(need_column(frame, by).to_numpy(dtype=object)[at], dtype=object).fillna("(none)")
+            values = pd.Series(frame[need_column(frame, by)].to_numpy(dtype=object)[at], dtype=object).fillna("(none)")
             groups = [(v, picks[(values == v).to_numpy(dtype=bool)]) for v in sorted(values.unique(), key=str)]
         rows = [{by or "slice": v, **{k: r[k] for k in ("n", "B", "A", "tie", "rate", "low", "high", "p")}}
                 for v, r in ((v, win_rate(p)) for v, p in groups)]
@@ -237,8 +237,8 @@ class Comparison(Review):
             return self.go(self._pos, "nothing to undo")
         self._sync()
         at = np.flatnonzero(self._ids == undone["sample"])
-        k = at[0] if len(at) else -1
-        self._show_item(k, f"undid {self._shown_as(k, undone['value']) or 'unpicked'} for {undone['sample']}")
+        value = self._shown_as(at[0], undone["value"]) if len(at) else undone["value"]
+        self._show_item(at[0] if len(at) else -1, f"undid {value or 'unpicked'} for {undone['sample']}")
 
     def _mark(self, value, advance):
         self.pick(value, advance=advance)
