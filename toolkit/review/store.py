@@ -16,7 +16,8 @@ unreviewed, note = the note or NULL for "unchanged"), "note" (a note alone), "pi
 two outputs' hashes, value "A" | "B" | "tie" or NULL for unpicked) or "undo" (value = the batch it
 reverts). source is "person" or "judge:<name>"; session is one Store object (one widget), so
 `undo` never reverts another reviewer's decision; events written together (`label_many`) share a
-batch and are undone together. An existing labels.json / picks.json is imported once as "person" events and left in place.
+batch and are undone together. An existing labels.json / picks.json is imported once as
+"person" events and left in place.
 
 But: no redo, and nothing is ever deleted from the log (its size grows with every decision, about
 100 bytes each); labels imported from labels.json do not say which output they judged, so they
