@@ -16,6 +16,7 @@ But: rows are matched by sample id; rows only one run has are counted in the sum
 """
 
 import hashlib
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -113,7 +114,10 @@ class Comparison(Review):
         self._store = Store(folder) if folder is not None else None
         self._hashes, self._prompts, self._blind = {}, None, bool(blind)
         self._flip = flips(ids, seed) if blind else np.zeros(len(ids), dtype=bool)
-        self._pick, self._picked = np.full(len(ids), "", dtype=object), 0
+        self._pick, self._tally = np.full(len(ids), "", dtype=object), Counter({"": len(ids)})
+        self._rows_of = {}
+        for k, sid in enumerate(ids):
+            self._rows_of.setdefault(sid, []).append(k)
         self._show, self._search = "all", ""
         self._sizes = (len(df_a), len(df_b))
         only_a, only_b = len(df_a) - len(ids), len(df_b) - len(ids)
@@ -135,9 +139,10 @@ class Comparison(Review):
 
     def _repick(self, sample_ids):
         """Bring the pick of these samples up to date with the store."""
-        for k in np.flatnonzero(pd.Series(self._ids, dtype=object).isin(set(sample_ids)).to_numpy(dtype=bool)):
+        for k in (k for sid in sample_ids for k in self._rows_of.get(sid, ())):
             value = self._store.pick_of(self._ids[k], *self._pair_hash(k)) or ""
-            self._picked += bool(value) - bool(self._pick[k])
+            self._tally[self._pick[k]] -= 1
+            self._tally[value] += 1
             self._pick[k] = value
 
     def _sync(self):
@@ -270,11 +275,12 @@ class Comparison(Review):
         elif self._blind:
             result = " \u00B7 blind: which run is left or right, and the win rate, show in .results()"
         else:
-            result = " \u00B7 " + describe(win_rate(self._pick))
+            result = " \u00B7 " + describe(win_rate(self._tally.elements()))
         return {"filters": [["show", [[s, f"show: {s}"] for s in self._shows()], self._show]],
                 "search": self._search, "summary": self._summary + result, "note": None, "bulk": None,
                 "marks": marks if picks_on else [], "blind": self._blind,
-                "progress": f"{self._picked:,} of {self._total:,} picked" if picks_on else "picks off: pass folder=",
+                "progress": (f"{len(self._ids) - self._tally['']:,} of {self._total:,} picked" if picks_on
+                             else "picks off: pass folder="),
                 "help": HELP.format(keys=" \u00B7 ".join(f"{key} {v}" for v, key in marks))}
 
     def _empty_text(self):
