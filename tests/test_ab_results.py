@@ -47,6 +47,9 @@ def test_blind_compare_hides_the_runs_and_records_the_underlying_pick(tmp_path):
     for sid, left_run in sides.items():
         pair = (output_hash(a_out[sid]), output_hash(b_out[sid]))
         assert Store(tmp_path).pick_of(sid, *pair) == left_run
+    c.jump("broke")  # A ok, B failed: the list shows the right-hand run's status
+    entry = next(e for e in c.view["list"] if e[1] == "broke")
+    assert entry[2] == ("failed" if sides["broke"] == "A" else "ok") and entry[3] == "left"
     c.jump("edited")  # A "x", B "y": the left pane shows the left run's output
     assert "".join(t for _, t in c.sample["panes"][0]["segments"]) == ("y" if sides["edited"] == "B" else "x")
     same = tk.compare(a, b, folder=tmp_path, blind=True, seed=7)

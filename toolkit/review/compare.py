@@ -292,7 +292,7 @@ class Comparison(Review):
                 "compare two runs of the same samples, or pass id= naming the column that matches them.")
 
     def _list_entry(self, k):
-        status = self._st[int(self._flip[k])][k]  # the right-hand run's status, as the panes show
+        status = self._st[0 if self._flip[k] else 1][k]  # the right-hand run's status (B unless blind-flipped)
         return [status or "none", self._shown_as(k, self._pick[k])]
 
     def _sample(self, k):
