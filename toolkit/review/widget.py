@@ -158,6 +158,7 @@ class Review(anywidget.AnyWidget):
         elif current is not None:
             same = np.flatnonzero(rows == current)
             self._pos = int(same[0]) if len(same) else 0
+        self._message = ""  # a filter change is a new action: the last one's message goes
         self._update()
 
     def _show_item(self, k, message):
