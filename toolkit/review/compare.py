@@ -92,8 +92,8 @@ def _texts(df, name, at):
 
 
 class Comparison(Review):
-    """See `compare()`. Python API: next/prev/go/jump/pick/set_filter/set_prompts, `.counts`,
-    `counter`, `progress`, `sample`."""
+    """See `compare()`. Python API: next/prev/go/jump/next_unreviewed/pick/undo/set_filter/
+    set_prompts/results, `.counts`, `counter`, `progress`, `message`, `sample`."""
 
     def __init__(self, df_a, df_b, on, *, left="text", step=None, id=None, folder=None, blind=False, seed=0):
         super().__init__()
