@@ -4,7 +4,7 @@ A ```python block right after a `<!-- runs -->` line is executed: the marked blo
 order, in one namespace, from a scratch folder that links the repository's data/, prompts/ and
 notebooks/ (so relative paths work as from the repository's root, and the runs/ they write go to
 the scratch folder). They replay recordings: no key, no server, no model. Blocks after
-`<!-- runs: embedded -->` run the same way on the embedded model. Every other python block is
+`<!-- runs: embedded -->` run the same way on the embedded model (marker `embedded_model`). Every other python block is
 compiled. `make run` lines use only variables the Makefile passes on, and `python -m toolkit run`
 lines only parameters the notebook declares.
 
@@ -73,6 +73,7 @@ def test_runnable_blocks_run(page, tmp_path, monkeypatch):
     assert run_marked(page, "runs", tmp_path, monkeypatch) >= 1
 
 
+@pytest.mark.embedded_model
 @pytest.mark.parametrize("page", [p for p in PAGES if any(b[0] == "runs: embedded" for b in blocks(p))],
                          ids=page_id)
 def test_embedded_model_blocks_run(page, tmp_path, monkeypatch):
