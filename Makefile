@@ -1,4 +1,5 @@
-# `make run` and `make test` work on a fresh machine with only python3: they create .venv first.
+# `make run` and `make test` create .venv first; they need python3 (3.11+), a C/C++ compiler and cmake
+# (the llama.cpp build below) on an x86-64 CPU with AVX2: README.md, "What you need".
 PY      := .venv/bin/python
 STAMP   := .venv/.installed
 NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg

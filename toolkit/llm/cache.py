@@ -25,7 +25,7 @@ import weakref
 from pathlib import Path
 
 MODES = ("use", "replay", "refresh", "off")
-# The durability bound (README, "Big runs"): an answer waits for at most this many others or this
+# The durability bound (docs/durability.md): an answer waits for at most this many others or this
 # long before its transaction commits.
 FLUSH_ANSWERS = 64
 FLUSH_SECONDS = 0.2
