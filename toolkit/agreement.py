@@ -91,9 +91,12 @@ def agreement(df, judge, *, id=None, folder=None) -> Agreement:
         raise ValueError(f"agreement: no column {judge.name!r}; run the judge on this frame first "
                          f"({judge.name}.run(df){' or .compare(df_a, df_b)' if judge.verdict is Preference else ''})")
     store = Store(folder)
-    if judge.verdict is Preference:
-        return _pick_agreement(df, judge, store.picks(source="person"))
-    return _label_agreement(df, judge, store.labels(source="person"), id)
+    try:
+        if judge.verdict is Preference:
+            return _pick_agreement(df, judge, store.picks(source="person"))
+        return _label_agreement(df, judge, store.labels(source="person"), id)
+    finally:
+        store.close()
 
 
 def _label_agreement(df, judge, saved: dict, id) -> Agreement:
@@ -101,7 +104,8 @@ def _label_agreement(df, judge, saved: dict, id) -> Agreement:
     rows = np.flatnonzero(ids.isin(saved.keys()).to_numpy(dtype=bool))
     entries = [saved[ids.iat[i]] for i in rows]
     values = df[judge.judged].to_numpy(dtype=object)
-    fresh = np.array([e.get("output") == output_hash(values[i]) for e, i in zip(entries, rows)], dtype=bool)
+    # a label imported from labels.json does not say which output it judged: current, as for tk.labels
+    fresh = np.array([e.get("output") in (None, output_hash(values[i])) for e, i in zip(entries, rows)], dtype=bool)
     person = np.array([e.get("label") for e in entries], dtype=object)
     decided = np.isin(person, GOOD_BAD)
     counted = fresh & decided

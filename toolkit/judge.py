@@ -28,7 +28,7 @@ import pandas as pd
 from pydantic import BaseModel
 from scipy.stats import binomtest
 
-from .columns import STATUS_FIELDS, column
+from .columns import column
 from .parsing import schema_parser
 from .review.compare import match
 from .review.labels import output_hash
@@ -205,15 +205,15 @@ def _store_picks(judge, out) -> None:
     the same pair when it is now inconsistent or failed. Only changes are written."""
     from .review.store import Store
 
-    store, source = Store(out.attrs["folder"]), f"judge:{judge.name}"
-    saved = store.picks(source=source)
-    name = judge.name
-    for sid, ha, hb, pick in zip(out[column(name, "sample")], out[column(name, "a")], out[column(name, "b")],
-                                 out[name]):
-        pick = pick if pick in ("A", "B", "tie") else None
-        before = next((e["pick"] for e in saved.get(sid, ()) if e["a"] == ha and e["b"] == hb), None)
-        if pick != before:
-            store.pick(sid, ha, hb, pick, source=source)
+    store, source, name = Store(out.attrs["folder"]), f"judge:{judge.name}", judge.name
+    try:
+        for sid, ha, hb, pick in zip(out[column(name, "sample")], out[column(name, "a")],
+                                     out[column(name, "b")], out[name]):
+            pick = pick if pick in ("A", "B", "tie") else None
+            if pick != store.pick_of(sid, ha, hb, source=source):
+                store.pick(sid, ha, hb, pick, source=source)
+    finally:
+        store.close()
 
 
 class _Renamed(Schema):

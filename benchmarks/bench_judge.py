@@ -1,0 +1,89 @@
+"""Judges at scale, in one run: agreement over 100,000 labelled rows (target < 1 s), and a judge
+step over 2,000 rows on the loopback server against a plain step making the same calls (target:
+the judge within 1.1 × the plain step's time).
+
+    PYTHONPATH=$PWD python benchmarks/bench_judge.py
+
+Each step runs on a fresh run folder (no cache hits), alternating plain and judge three times; the
+best time of each is compared, so a burst of load on the shared machine hits both alike.
+"""
+
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import toolkit as tk
+from tests.loopback import LoopbackServer
+from toolkit.review.labels import output_hash
+from toolkit.review.store import Store
+
+PROMPT = """params: {max_tokens: 40}
+messages:
+  - system: Say whether the answer is right, as JSON.
+  - user: "Answer: {answer}"
+"""
+ROWS, LABELLED, CALL_ROWS = 100_000, 100_000, 2_000
+
+
+def reply(body):
+    answer = body["messages"][-1]["content"]
+    return json.dumps({"reason": "checked", "verdict": "fail" if answer.endswith("7") else "pass"})
+
+
+def agreement_time(tmp: Path) -> dict:
+    """A judged 100 k-row frame (columns as Judge.run leaves them) with every row labelled."""
+    folder = tmp / "agree"
+    rng = np.random.default_rng(0)
+    answers = [f"answer {i}" for i in range(ROWS)]
+    df = pd.DataFrame({"chunk_id": [f"c{i}" for i in range(ROWS)], "answer": answers,
+                       "right": rng.choice(["pass", "fail"], ROWS, p=[0.8, 0.2]).astype(object),
+                       "right.reason": "checked", "right.status": "ok",
+                       "right.judged": [output_hash(a) for a in answers]})
+    df.attrs["folder"] = str(folder)
+    person = np.where(rng.random(ROWS) < 0.9, df["right"].map({"pass": "good", "fail": "bad"}), "bad")
+    store = Store(folder)  # setting up, not what is timed: one transaction per label value
+    for value in ("good", "bad"):
+        store.label_many([(f"c{i}", output_hash(answers[i])) for i in range(LABELLED) if person[i] == value], value)
+    store.close()
+    judge = tk.Judge("right", tmp / "judge.yaml", tk.LLM("openai/x", api_base="http://127.0.0.1:9", api_key="k",
+                                                          folder=folder), judged="answer")
+    start = time.perf_counter()
+    a = tk.agreement(df, judge)
+    seconds = time.perf_counter() - start
+    return {"rows": ROWS, "labelled": LABELLED, "n": a.n, "kappa": round(a.kappa, 3),
+            "seconds": round(seconds, 3), "target_seconds": 1.0, "ok": seconds < 1.0}
+
+
+def step_times(tmp: Path) -> dict:
+    df = pd.DataFrame({"chunk_id": [f"c{i}" for i in range(CALL_ROWS)],
+                       "answer": [f"answer {i}" for i in range(CALL_ROWS)]})
+    best = {"plain": float("inf"), "judge": float("inf")}
+    with LoopbackServer(latency=0.05, reply=reply) as srv:
+        for round_ in range(3):
+            for kind in ("plain", "judge"):
+                llm = tk.LLM("openai/loopback", api_base=srv.url, api_key="k", folder=tmp / f"{kind}{round_}")
+                step = (tk.Step("right", tmp / "judge.yaml", llm, parse="json") if kind == "plain"
+                        else tk.Judge("right", tmp / "judge.yaml", llm, judged="answer"))
+                start = time.perf_counter()
+                out = step.run(df)
+                best[kind] = min(best[kind], time.perf_counter() - start)
+                assert (out["right.status"] == "ok").all()
+    ratio = best["judge"] / best["plain"]
+    return {"rows": CALL_ROWS, "plain_seconds": round(best["plain"], 2), "judge_seconds": round(best["judge"], 2),
+            "ratio": round(ratio, 3), "target_ratio": 1.1, "ok": ratio <= 1.1}
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        (tmp / "judge.yaml").write_text(PROMPT, encoding="utf-8")
+        report = {"agreement": agreement_time(tmp), "judge_step": step_times(tmp)}
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
