@@ -100,16 +100,19 @@ def agreement(df, judge, *, id=None, folder=None) -> Agreement:
 
 
 def _label_agreement(df, judge, saved: dict, id) -> Agreement:
-    ids = sample_ids(df, id)
-    rows = np.flatnonzero(ids.isin(saved.keys()).to_numpy(dtype=bool))
-    entries = [saved[ids.iat[i]] for i in rows]
+    ids = sample_ids(df, id).to_numpy(dtype=object)
+    rows = np.flatnonzero(pd.Series(ids, dtype=object).isin(saved.keys()).to_numpy(dtype=bool))
+    entries = [saved[sid] for sid in ids[rows]]
     values = df[judge.judged].to_numpy(dtype=object)
+    now = np.array([output_hash(values[i]) for i in rows], dtype=object)
     # a label imported from labels.json does not say which output it judged: current, as for tk.labels
-    fresh = np.array([e.get("output") in (None, output_hash(values[i])) for e, i in zip(entries, rows)], dtype=bool)
+    fresh = np.array([e.get("output") in (None, h) for e, h in zip(entries, now)], dtype=bool)
     person = np.array([e.get("label") for e in entries], dtype=object)
     decided = np.isin(person, GOOD_BAD)
     counted = fresh & decided
-    verdict_ok = (df[column(judge.name, "status")].to_numpy(dtype=object)[rows] == "ok") & current(df, judge, rows)
+    stamp = column(judge.name, "judged")
+    stamps = df[stamp].to_numpy(dtype=object)[rows] if stamp in df else np.full(len(rows), None, dtype=object)
+    verdict_ok = (df[column(judge.name, "status")].to_numpy(dtype=object)[rows] == "ok") & (stamps == now)
     use = counted & verdict_ok
     bad = person[use] == "bad"
     verdicts = df[judge.name].to_numpy(dtype=object)[rows[use]]
@@ -178,8 +181,8 @@ def gate(df, judge, *, trust=False, min_labels=MIN_LABELS, min_kappa=MIN_KAPPA, 
     elif a.kappa is None or a.kappa < min_kappa:
         reached = "is undefined (all labels one class)" if a.kappa is None else (
             f"is {a.kappa:.2f} (95 % CI {a.low:.2f}\u2013{a.high:.2f})")
-        problem = (f"its agreement with you on {a.n} decisions, κ, {reached}, below {min_kappa}: improve its "
-                   "rubric or model and rerun it, or label more")
+        problem = (f"κ with your {a.n} decisions {reached}, below the {min_kappa} it needs: improve its rubric "
+                   "or model and rerun it, or label more")
     if problem and not trust:
         raise ValueError(f"judge {judge.name!r} may not filter yet: {problem}. {a}. To filter anyway, pass "
                          "trust_judge=True (recorded in the run folder's manifest).")

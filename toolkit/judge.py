@@ -189,15 +189,14 @@ def uncertainty(df, judge) -> pd.Series:
     return u.where(df[column(judge.name, "status")].eq("ok").to_numpy(), 1.0)
 
 
-def current(df, judge, rows=None) -> np.ndarray:
+def current(df, judge) -> np.ndarray:
     """True where the judge's verdict is about the judged column's present value (not an earlier
-    output of a step rerun since), for the positions `rows` (default all)."""
-    rows = np.arange(len(df)) if rows is None else np.asarray(rows, dtype=int)
+    output of a step rerun since)."""
     stamp = column(judge.name, "judged")
     if stamp not in df:
-        return np.zeros(len(rows), dtype=bool)
-    values, stamps = df[judge.judged].to_numpy(dtype=object), df[stamp].to_numpy(dtype=object)
-    return np.array([stamps[i] == output_hash(values[i]) for i in rows], dtype=bool)
+        return np.zeros(len(df), dtype=bool)
+    now = np.array([output_hash(v) for v in df[judge.judged].to_numpy(dtype=object)], dtype=object)
+    return df[stamp].to_numpy(dtype=object) == now
 
 
 def _store_picks(judge, out) -> None:
