@@ -32,7 +32,7 @@ from .columns import column
 from .parsing import schema_parser
 from .review.compare import match
 from .review.labels import output_hash
-from .review.viewer import last_step
+from .review.viewer import last_step, need_column
 from .schema import Schema
 from .stats import describe, win_rate
 from .steps import Step
@@ -114,7 +114,10 @@ class Judge(Step):
         `<name>.sample`, `.a`, `.b` (the sample id and the hashes of the outputs judged). The
         consistent picks are stored as source "judge:<name>" in the run folder's review store."""
         judged = self.judged or last_step(df_b)
+        need_column(df_a, judged), need_column(df_b, judged)
         ia, ib, ids = match(df_a, df_b, id)
+        if not len(ia):
+            raise ValueError(f"{self.name}.compare: the two runs share no sample id, so there is nothing to judge")
         base = df_b.iloc[ib]
         a, b = df_a[judged].iloc[ia].to_numpy(dtype=object), base[judged].to_numpy(dtype=object)
         n = len(base)
