@@ -4,6 +4,7 @@ and the gate that keeps an uncalibrated judge from filtering."""
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -96,25 +97,26 @@ def test_a_judge_must_see_what_it_judges(loopback_llm, prompt_file, server):
         tk.Judge("j", prompt_file(JUDGE, "judge.yaml"), loopback_llm(server), verdict=tk.Preference)
 
 
-EMBEDDED = """params: {temperature: 0, max_tokens: 80}
-messages:
-  - system: >
-      You check whether an answer is supported by a passage. Reply as JSON:
-      {"reason": "...", "verdict": "pass" or "fail"}
-  - user: |
-      Passage: {text}
-      Answer: {answer}
-"""
+PROMPTS = Path(__file__).parents[1] / "prompts"
 
 
-def test_embedded_model_gives_parsed_verdicts(prompt_file, folder):
+def test_the_shipped_judge_prompts_show_what_they_judge(loopback_llm, server):
+    llm = loopback_llm(server)
+    tk.Judge("supported", PROMPTS / "factual_qa/judge_supported.yaml", llm, judged="answer")
+    tk.Judge("graded", PROMPTS / "factual_qa/judge_score.yaml", llm, judged="answer", verdict=tk.Score)
+    tk.Judge("plainer", PROMPTS / "style_clone/judge_plainer.yaml", llm, verdict=tk.Preference)
+
+
+def test_embedded_model_gives_parsed_verdicts(folder):
     df = pd.DataFrame({"text": ["The tank holds 12 litres.", "Replace the filter every 6 months."],
+                       "question": ["How much does the tank hold?", "How often is the filter replaced?"],
                        "answer": ["20 litres.", "Every 6 months."]})
-    judge = tk.Judge("supported", prompt_file(EMBEDDED, "e.yaml"), tk.LLM(folder=folder, cache="off"),
+    judge = tk.Judge("supported", PROMPTS / "factual_qa/judge_supported.yaml", tk.LLM(folder=folder, cache="off"),
                      judged="answer", max_retries=1)
     out = judge.run(df)
     assert out["supported.status"].tolist() == ["ok", "ok"], out["supported.error"].tolist()
     assert set(out["supported"]) <= {"pass", "fail"} and out["supported.reason"].map(type).eq(str).all()
+    assert all(json.loads(raw).keys() == {"reason", "verdict"} for raw in out["supported.raw"])
 
 
 # -- pairwise, both orders -----------------------------------------------------------------------
