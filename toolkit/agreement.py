@@ -26,7 +26,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
-from sklearn.metrics import cohen_kappa_score, confusion_matrix, precision_score, recall_score, roc_auc_score
 
 from .columns import column
 from .judge import Preference, Score, current
@@ -100,6 +99,8 @@ def agreement(df, judge, *, id=None, folder=None) -> Agreement:
 
 
 def _label_agreement(df, judge, saved: dict, id) -> Agreement:
+    from sklearn.metrics import confusion_matrix, precision_score, recall_score, roc_auc_score  # 0.3 s to import
+
     ids = sample_ids(df, id).to_numpy(dtype=object)
     rows = np.flatnonzero(pd.Series(ids, dtype=object).isin(saved.keys()).to_numpy(dtype=bool))
     entries = [saved[sid] for sid in ids[rows]]
@@ -131,6 +132,8 @@ def _label_agreement(df, judge, saved: dict, id) -> Agreement:
 
 
 def _pick_agreement(df, judge, saved: dict) -> Agreement:
+    from sklearn.metrics import confusion_matrix
+
     name, apart, person, machine = judge.name, {"stale": 0, "no_verdict": 0, "other": 0}, [], []
     for sid, ha, hb, pick in zip(df[column(name, "sample")], df[column(name, "a")], df[column(name, "b")],
                                  df[name].to_numpy(dtype=object)):
@@ -151,6 +154,8 @@ def _pick_agreement(df, judge, saved: dict) -> Agreement:
 
 
 def _summary(name, person, machine, matrix, rows: dict, cols: dict, extra: dict, **apart) -> Agreement:
+    from sklearn.metrics import cohen_kappa_score
+
     n = len(person)
     confusion = {r: {c: int(matrix[i, j]) for c, j in cols.items()} for r, i in rows.items()}
     accuracy = kappa = low = high = None
