@@ -10,13 +10,14 @@ never block a writer, and "events after the last one I saw" as one indexed query
 read: per key the latest event wins, so a widget keeps its view current by reading only the events
 newer than the last it saw (`refresh`).
 
-Events: (id, time, kind, sample, a, b, value, note, source, session, batch). kind is "label" (a =
-hash of the labelled output, value = the label or NULL for unreviewed, note = the note or NULL for
-"unchanged"), "note" (a note alone), "pick" (a, b = the two outputs' hashes, value "A" | "B" |
-"tie" or NULL for unpicked) or "undo" (value = the batch it reverts). source is "person" or
-"judge:<name>"; session is one Store object (one widget), so `undo` never reverts another
-reviewer's decision; events written together (`label_many`) share a batch and are undone together.
-An existing labels.json / picks.json is imported once as "person" events and left in place.
+Events: (id, time, kind, sample, a, b, value, note, source, session, batch). kind is "label"
+(a = hash of the labelled output, b = the name of its column, value = the label or NULL for
+unreviewed, note = the note or NULL for "unchanged"), "note" (a note alone), "pick" (a, b = the
+two outputs' hashes, value "A" | "B" | "tie" or NULL for unpicked) or "undo" (value = the batch it
+reverts). source is "person" or "judge:<name>"; session is one Store object (one widget), so
+`undo` never reverts another reviewer's decision; events written together (`label_many`) share a
+batch and are undone together. An existing labels.json / picks.json is imported once as
+"person" events and left in place.
 
 But: no redo, and nothing is ever deleted from the log (its size grows with every decision, about
 100 bytes each); labels imported from labels.json do not say which output they judged, so they
@@ -44,8 +45,8 @@ COLUMNS = "id, kind, sample, a, b, value, note, source, session, batch"
 
 
 class Store:
-    """The decisions stored for run folder `folder` (created on first use), current as of the
-    last `refresh()` (every read and write refreshes first)."""
+    """The decisions stored for run folder `folder` (created on first use). labels/picks/sources
+    read the new events first; label_of/pick_of answer from what was last read (call refresh())."""
 
     def __init__(self, folder):
         self.folder = Path(folder)
@@ -58,32 +59,32 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")  # in WAL mode: durable across a crash of the process
         self._db.executescript(SCHEMA)
         self._session, self._batches_made = uuid.uuid4().hex, itertools.count()
-        self._seen = 0
+        self._seen, self._changed = 0, set()
         self._keys = {}     # key -> [event, ...] in id order; key: ("label", source, sample) or
         #                      ("pick", source, sample, a, b)
         self._where = {}    # event id -> key
         self._batch = {}    # batch -> [event id, ...]
         self._mine = []     # batches this session wrote, oldest first, not yet undone
         self._import()
-        self.refresh()
+        self._read()
 
     def close(self):
         self._db.close()
 
     # -- writing ---------------------------------------------------------------------------------
-    def label(self, sample_id, output_hash, value, note=None, source="person"):
-        """Label sample `sample_id`'s output (its hash) `value` (None = unreviewed); note=None
-        keeps the note."""
-        self.label_many([(sample_id, output_hash)], value, note=note, source=source)
+    def label(self, sample_id, output_hash, value, note=None, source="person", column=None):
+        """Label sample `sample_id`'s output (its hash; `column`: the output column it is in)
+        `value` (None = unreviewed); note=None keeps the note."""
+        self.label_many([(sample_id, output_hash)], value, note=note, source=source, column=column)
 
-    def label_many(self, items, value, note=None, source="person"):
+    def label_many(self, items, value, note=None, source="person", column=None):
         """Label every (sample_id, output_hash) in `items` `value` in one transaction; one `undo`
         reverts them all (a bulk "label all filtered as ...")."""
-        self._write([("label", str(s), h, None, value, note) for s, h in items], source)
+        self._write([("label", str(s), h, column, value, note) for s, h in items], source)
 
-    def note(self, sample_id, output_hash, text, source="person"):
+    def note(self, sample_id, output_hash, text, source="person", column=None):
         """Set the note of a sample, leaving its label as it is."""
-        self._write([("note", str(sample_id), output_hash, None, None, text)], source)
+        self._write([("note", str(sample_id), output_hash, column, None, text)], source)
 
     def pick(self, sample_id, hash_a, hash_b, value, source="person"):
         """Record "A" | "B" | "tie" (None = unpicked) for this exact pair of outputs of a sample."""
@@ -94,7 +95,7 @@ class Store:
     def undo(self, source="person"):
         """Revert the last decision (or bulk) of `source` made through this Store; returns what it
         undid ({"kind", "sample", "value", ...}, a list for a bulk) or None when there is none."""
-        self.refresh()
+        self._read()
         with self._lock:
             batch = next((b for b in reversed(self._mine) if self._events_of(b)
                           and self._events_of(b)[0]["source"] == source), None)
@@ -121,12 +122,18 @@ class Store:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        self.refresh()
+        self._read()
 
     # -- reading ---------------------------------------------------------------------------------
     def refresh(self):
-        """Read the events written since the last refresh (by anyone); returns the ids of the
-        samples whose decisions changed."""
+        """Read the events written since the last read (by anyone); returns the ids of the samples
+        whose decisions changed since the last `refresh()` (including through this Store)."""
+        self._read()
+        with self._lock:
+            changed, self._changed = self._changed, set()
+        return changed
+
+    def _read(self):
         with self._lock:
             new = self._db.execute(f"SELECT {COLUMNS} FROM events WHERE id > ? ORDER BY id",
                                    (self._seen,)).fetchall()
@@ -150,13 +157,14 @@ class Store:
                 if e["session"] == self._session and (not self._mine or self._mine[-1] != e["batch"]):
                     self._mine.append(e["batch"])
                 changed.add(e["sample"])
-            return changed
+            self._changed |= changed
 
     def _events_of(self, batch):
         return [next(e for e in self._keys[self._where[i]] if e["id"] == i) for i in self._batch.get(batch, ())]
 
     def label_of(self, sample_id, source="person"):
-        """{"label", "note", "output"} of one sample (label None = unreviewed), or None."""
+        """{"label", "note", "output", "column"} of one sample (label None = unreviewed; output:
+        the labelled output's hash, column: its column, None when not known), or None."""
         events = self._keys.get(("label", source, str(sample_id)))
         if not events:
             return None
@@ -164,7 +172,8 @@ class Store:
         noted = [e for e in events if e["note"] is not None]
         state = {"label": labelled[-1]["value"] if labelled else None,
                  "note": noted[-1]["note"] if noted else "",
-                 "output": labelled[-1]["a"] if labelled else None}
+                 "output": labelled[-1]["a"] if labelled else None,
+                 "column": labelled[-1]["b"] if labelled else None}
         return state if state["label"] is not None or state["note"] else None
 
     def pick_of(self, sample_id, hash_a, hash_b, source="person"):
@@ -173,15 +182,15 @@ class Store:
         return events[-1]["value"] if events else None
 
     def labels(self, source="person"):
-        """{sample_id: {"label", "note", "output"}}: the current label of every labelled sample."""
-        self.refresh()
+        """{sample_id: {"label", "note", "output", "column"}}: every labelled sample's label."""
+        self._read()
         found = {key[2]: self.label_of(key[2], source) for key in list(self._keys)
                  if key[0] == "label" and key[1] == source}
         return {k: v for k, v in found.items() if v is not None}
 
     def picks(self, source="person"):
         """{sample_id: [{"a", "b", "pick"}, ...]}: the current picks, one per pair of outputs."""
-        self.refresh()
+        self._read()
         out = {}
         for key, events in list(self._keys.items()):
             if key[0] == "pick" and key[1] == source and events and events[-1]["value"] is not None:
@@ -190,8 +199,20 @@ class Store:
 
     def sources(self):
         """Every source that has a decision stored, sorted ("person", "judge:<name>", ...)."""
-        self.refresh()
+        self._read()
         return sorted({key[1] for key, events in self._keys.items() if events})
+
+    def one_source(self, source):
+        """`source` as given, or for "judge" the one judge ("judge:<name>") with decisions stored;
+        an error when there is none or several, so sources are never mixed silently."""
+        if source != "judge":
+            return source
+        judges = [s for s in self.sources() if s.startswith("judge:")]
+        if len(judges) != 1:
+            raise ValueError(f"source='judge': {'no judge has' if not judges else 'several judges have'} "
+                             f"decisions stored in {self.path}" + (f" ({judges}); name one, e.g. "
+                                                                    f"source={judges[0]!r}" if judges else ""))
+        return judges[0]
 
     # -- labels.json / picks.json from before the store ------------------------------------------
     def _import(self):
