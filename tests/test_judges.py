@@ -163,6 +163,10 @@ def test_consistent_picks_are_the_judges_never_a_persons(loopback_llm, prompt_fi
     assert store.picks(source="judge:plainer")["c0"] == [{"a": output_hash("old 0"), "b": output_hash("new 0"),
                                                          "pick": "B"}]
     assert set(tk.picks(v1, v2, folder=folder)["pick"]) == {""}
+    with pytest.warns(UserWarning, match="1 ties"):
+        pairs = tk.preference_pairs(v1, v2, folder=folder, source="judge")
+    assert pairs["chosen"].tolist() == [f"new {i}" for i in range(5)]
+    assert tk.preference_pairs(v1, v2, folder=folder).empty  # a person's: none, the judge's are not theirs
 
 
 def test_pairwise_agreement_with_a_persons_picks(loopback_llm, prompt_file, folder):

@@ -31,8 +31,8 @@ from scipy.stats import binomtest
 from .columns import column
 from .parsing import schema_parser
 from .review.compare import match
-from .review.labels import output_hash
-from .review.viewer import last_step, need_column
+from .review.labels import last_step, output_hash
+from .review.viewer import need_column
 from .schema import Schema
 from .stats import describe, win_rate
 from .steps import Step
