@@ -10,7 +10,8 @@ is its own columns and the hash of what it judged.
 Each step runs on a fresh run folder (no cache hits), 64 calls in flight, 50 ms server latency,
 alternating which goes first, four rounds; the best time of each is compared, so a burst of load on
 the shared machine hits both alike. The CPU ratio (this process, server thread included) is printed
-beside the wall-clock one.
+beside the wall-clock one. The first agreement of a process imports scikit-learn (≈ 0.3 s), so
+`seconds` includes it and `seconds_again` is a second call.
 """
 
 import json
@@ -65,9 +66,12 @@ def agreement_time(tmp: Path, labelled: int) -> dict:
     start = time.perf_counter()
     a = tk.agreement(df, judge)
     seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    tk.agreement(df, judge)
+    again = time.perf_counter() - start
     return {"rows": ROWS, "labelled": labelled, "n": a.n, "kappa": round(a.kappa, 3),
-            "seconds": round(seconds, 3), "store_read_alone_seconds": round(store_seconds, 3),
-            "target_seconds": 1.0, "ok": seconds < 1.0}
+            "seconds": round(seconds, 3), "seconds_again": round(again, 3),
+            "store_read_alone_seconds": round(store_seconds, 3), "target_seconds": 1.0, "ok": seconds < 1.0}
 
 
 def step_times(tmp: Path) -> dict:
