@@ -307,3 +307,18 @@ def test_a_failed_or_stale_verdict_is_not_a_pass(loopback_llm, prompt_file, fold
     assert kept.index.tolist() == [0]
     assert dropped["dropped_because"].tolist() == [
         "right: verdict made on an earlier 'answer'; rerun the judge", "right.status=failed: no verdict"]
+
+
+def test_a_pairwise_judge_compares_and_never_filters(loopback_llm, prompt_file, folder):
+    v1, v2 = pairwise_runs()
+    v1.loc[2, ["generic", "generic.status"]] = [None, "failed"]  # no output in run A for c2
+    with LoopbackServer(latency=0, reply=prefers_new) as srv:
+        judge = tk.Judge("plainer", prompt_file(PAIRWISE, "p.yaml"), loopback_llm(srv), verdict=tk.Preference)
+        with pytest.raises(ValueError, match=r"plainer.compare\(df_a, df_b\)"):
+            judge.run(v2)
+        out = judge.compare(v1, v2)
+        assert srv.count == 10  # the pair without an A output is not sent
+    assert out["plainer.status"].tolist() == ["ok", "ok", "skipped", "ok", "ok", "ok"]
+    assert out["plainer"].iloc[2] is None and out.attrs["judge"]["pairs"] == 6
+    with pytest.raises(ValueError, match="pairwise judge; it picks"):
+        tk.keep(out, steps=[], judge=judge)

@@ -75,7 +75,6 @@ class Judge(Step):
                             f"for another answer shape use Step(schema=...)")
         super().__init__(name, prompt, llm, schema=verdict, **options)
         self.verdict, self.judged, self.passing = verdict, judged, passing
-        self.kind = {PassFail: "pass/fail", Score: "score", Preference: "pairwise"}[verdict]
         needs = ["first", "second"] if verdict is Preference else [judged]
         if verdict is not Preference and judged is None:
             raise ValueError(f"Judge {name!r}: name the column it judges, e.g. judged='answer'")
@@ -110,9 +109,10 @@ class Judge(Step):
     def compare(self, df_a, df_b, *, id=None):
         """Judge the samples both runs have, each pair A-first and B-first: a new frame of df_b's
         shared rows with `<name>` = "A", "B", "tie", "inconsistent" (the orders disagree) or None
-        (a call failed), the per-order picks `<name>.a_first` / `.b_first`, both reasons, and
-        `<name>.sample`, `.a`, `.b` (the sample id and the hashes of the outputs judged). The
-        consistent picks are stored as source "judge:<name>" in the run folder's review store."""
+        (a call failed, or a run has no output for the sample: `<name>.status` says which), the
+        per-order picks `<name>.a_first` / `.b_first`, both reasons, and `<name>.sample`, `.a`,
+        `.b` (the sample id and the hashes of the outputs judged). The consistent picks are stored
+        as source "judge:<name>" in the run folder's review store."""
         judged = self.judged or last_step(df_b)
         need_column(df_a, judged), need_column(df_b, judged)
         ia, ib, ids = match(df_a, df_b, id)
@@ -132,10 +132,11 @@ class Judge(Step):
         out = base.copy()
         reasons = both[column(name, "reason")].to_numpy(dtype=object)
         errors = both[column(name, "error")].to_numpy(dtype=object)
-        out[name] = pick
+        for key, values in ((name, pick), ("a_first", a_first), ("b_first", b_first)):  # None stays None
+            out[key if key == name else column(name, key)] = pd.Series(values, index=out.index, dtype=object)
         out[column(name, "reason")], out[column(name, "reason_b_first")] = reasons[:n], reasons[n:]
-        out[column(name, "a_first")], out[column(name, "b_first")] = a_first, b_first
-        out[column(name, "status")] = np.where(ok, "ok", "failed")
+        failed = (status[:n] == "failed") | (status[n:] == "failed")  # else skipped: an output was missing
+        out[column(name, "status")] = np.where(ok, "ok", np.where(failed, "failed", "skipped"))
         out[column(name, "error")] = np.where(pd.isna(errors[:n]), errors[n:], errors[:n])
         out[column(name, "attempts")] = (both[column(name, "attempts")].to_numpy()[:n]
                                          + both[column(name, "attempts")].to_numpy()[n:])
@@ -172,7 +173,9 @@ def order_swap_line(result: dict) -> str:
         line += (f"; {result['inconsistent']} of {result['judged']} pairs inconsistent between the orders "
                  f"({result['share']:.0%}, 95 % CI {result['low']:.0%}\u2013{result['high']:.0%}): position bias")
     failed = result["pairs"] - result["judged"]
-    return line + (f"; {failed} pair{'s' * (failed != 1)} not judged (a call failed)" if failed else "")
+    if failed:
+        line += f"; {failed} pair{'s' * (failed != 1)} not judged (a call failed or an output was missing)"
+    return line
 
 
 def uncertainty(df, judge) -> pd.Series:
