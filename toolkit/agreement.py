@@ -72,9 +72,11 @@ class Agreement:
             for name, value in (("precision of bad", self.precision_bad), ("recall of bad", self.recall_bad),
                                 ("ROC AUC", self.auc)):
                 line += "" if value is None else f", {name} {value:.2f}"
-        apart = [f"{n} {what}" for n, what in ((self.stale, "labelled on an earlier output"),
-                                               (self.no_verdict, "without a current verdict"),
-                                               (self.other, "other")) if n]
+        pairs = "A" in self.confusion
+        apart = [f"{n} {what}" for n, what in (
+            (self.stale, "picked on earlier outputs" if pairs else "labelled on an earlier output"),
+            (self.no_verdict, "without a current verdict"),
+            (self.other, "inconsistent picks" if pairs else "labels outside good/bad")) if n]
         return line + (f" (not counted: {', '.join(apart)})" if apart else "")
 
     __repr__ = __str__
