@@ -10,9 +10,11 @@ _os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 # litellm's lazily imported types trip a pydantic notice that says nothing to a toolkit user.
 _warnings.filterwarnings("ignore", message=r".*using the `ReadOnly` qualifier", category=UserWarning)
 
+from .agreement import agreement  # noqa: E402
 from .batch import batch  # noqa: E402
 from .chunking import chunk  # noqa: E402
 from .export import export_hf, export_jsonl, keep, preference_pairs, sharegpt  # noqa: E402
+from .judge import Judge, PassFail, Preference, Score  # noqa: E402
 from .llm import DEFAULT_MODEL, LLM, Cache, CacheMiss, Completion, Retry, Usage  # noqa: E402
 from .parsing import ParseError  # noqa: E402
 from .plots import overview  # noqa: E402
@@ -33,5 +35,6 @@ __all__ = [
     "Prompt", "PromptError", "load_prompt", "Step", "ParseError", "project", "batch",  # steps
     "stream",                                                                 # corpora > memory
     "show", "compare", "labels", "picks", "overview",                         # inspecting
+    "Judge", "PassFail", "Score", "Preference", "agreement",  # judges, checked against you
     "keep", "sharegpt", "export_jsonl", "export_hf", "preference_pairs",      # the dataset
 ]

@@ -22,11 +22,21 @@ from .files import atomic_write
 ROLES = {"system": "system", "human": "user", "gpt": "assistant"}  # ShareGPT "from" -> OpenAI "role"
 
 
-def keep(df, *, steps, drop_labels=("bad",)):
+def keep(df, *, steps, drop_labels=("bad",), judge=None, trust_judge=False, min_labels=30, min_kappa=0.6):
     """Split `df` into (kept, dropped): rows whose steps are not all "ok", or whose `label`
     column (from `tk.labels`) is in `drop_labels`, go to `dropped` with a `dropped_because`
-    column, so failures and rejects stay inspectable instead of vanishing."""
+    column, so failures and rejects stay inspectable instead of vanishing.
+
+    `judge` (a tk.Judge that ran on `df`) also drops the rows it failed, once it is calibrated:
+    it agrees with your labels in the run folder on >= `min_labels` samples with Cohen's kappa >=
+    `min_kappa` (agreement.gate; `trust_judge=True` overrides, and the manifest records it)."""
     reasons = [[] for _ in range(len(df))]
+    if judge is not None:
+        from .agreement import gate
+
+        verdicts = gate(df, judge, trust=trust_judge, min_labels=min_labels, min_kappa=min_kappa)
+        for why, verdict in zip(reasons, verdicts):
+            why.extend([verdict] if verdict else [])
     for step in steps:
         if f"{step}.status" not in df:
             raise ValueError(f"keep: no column {step}.status, so step {step!r} did not run on this frame "

@@ -1,0 +1,219 @@
+"""How far a judge agrees with the person reviewing the run, and the gate that keeps an unchecked
+judge from filtering the dataset.
+
+    a = tk.agreement(out, supported)   # the judge's verdicts vs your good/bad labels in the run folder
+    kept, dropped = tk.keep(out, steps=["questions"], judge=supported)   # refused until calibrated
+
+Only a person's decisions on the present outputs count: a label made on an earlier output of the
+judged column (the step was rerun since) is stale, and a verdict the judge made on an earlier
+output is too. pass/fail and scores ≥ `passing` read as good, the rest as bad; "bad" is the
+positive class of precision and recall. A pairwise judge is compared with the person's A/B picks
+on the same pair of outputs.
+
+Cohen's κ comes from scikit-learn; its 95 % interval is the large-sample one of Cohen (1960):
+κ ± 1.96 · √(p_o (1 − p_o) / (n (1 − p_e)²)), clipped to [−1, 1], where p_o is the observed and
+p_e the chance agreement. For 1–5 scores the ROC AUC of the score against the person's bad labels
+(low scores should be the bad ones) is given too.
+
+But: one reviewer per folder is assumed (the store's "person" source); κ treats the labels as
+independent samples, and the interval is the simple asymptotic one, loose below ~30 decisions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from .columns import column
+from .judge import Preference, Score, current
+from .report import write_manifest
+from .review.labels import folder_of, is_stale, output_hash, sample_ids
+
+MIN_LABELS, MIN_KAPPA = 30, 0.6
+GOOD_BAD = ("good", "bad")
+PICKS = ("A", "B", "tie")
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """A judge against a person: counts, κ with its 95 % interval, and where they differ.
+
+    `confusion[person][judge]` counts decisions; `stale` = the person's decisions on an earlier
+    output (not counted), `no_verdict` = decisions on rows the judge gave no current verdict for,
+    `other` = labels outside good/bad (or, for pairs, the judge's inconsistent picks)."""
+
+    judge: str
+    n: int
+    accuracy: float | None
+    kappa: float | None
+    low: float | None
+    high: float | None
+    confusion: dict
+    precision_bad: float | None = None
+    recall_bad: float | None = None
+    auc: float | None = None
+    stale: int = 0
+    no_verdict: int = 0
+    other: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        if not self.n:
+            line = f"judge {self.judge!r}: no decisions of yours to compare with yet"
+        else:
+            k = ("κ undefined (one class only)" if self.kappa is None else
+                 f"κ = {self.kappa:.2f} (95 % CI {self.low:.2f}\u2013{self.high:.2f})")
+            line = f"judge {self.judge!r} vs you on {self.n} samples: {self.accuracy:.0%} agree, {k}"
+            for name, value in (("precision of bad", self.precision_bad), ("recall of bad", self.recall_bad),
+                                ("ROC AUC", self.auc)):
+                line += "" if value is None else f", {name} {value:.2f}"
+        pairs = "A" in self.confusion
+        apart = [f"{n} {what}" for n, what in (
+            (self.stale, "picked on earlier outputs" if pairs else "labelled on an earlier output"),
+            (self.no_verdict, "without a current verdict"),
+            (self.other, "inconsistent picks" if pairs else "labels outside good/bad")) if n]
+        return line + (f" (not counted: {', '.join(apart)})" if apart else "")
+
+    __repr__ = __str__
+
+
+def agreement(df, judge, *, id=None, folder=None) -> Agreement:
+    """The judge's verdicts in `df` (from `judge.run`, or `judge.compare` for a pairwise judge)
+    against the person's labels (or picks) stored in the run folder, on the present outputs."""
+    from .review.store import Store
+
+    folder = folder_of(df, folder) or judge.llm.folder
+    if judge.name not in df:
+        raise ValueError(f"agreement: no column {judge.name!r}; run the judge on this frame first "
+                         f"({judge.name}.run(df){' or .compare(df_a, df_b)' if judge.verdict is Preference else ''})")
+    store = Store(folder)
+    try:
+        if judge.verdict is Preference:
+            return _pick_agreement(df, judge, store.picks(source="person"))
+        return _label_agreement(df, judge, store.labels(source="person"), id)
+    finally:
+        store.close()
+
+
+def _label_agreement(df, judge, saved: dict, id) -> Agreement:
+    from sklearn.metrics import confusion_matrix, precision_score, recall_score, roc_auc_score  # 0.3 s to import
+
+    ids = sample_ids(df, id).to_numpy(dtype=object)
+    rows = np.flatnonzero(pd.Series(ids, dtype=object).isin(saved.keys()).to_numpy(dtype=bool))
+    entries = [saved[sid] for sid in ids[rows]]
+    values = df[judge.judged].to_numpy(dtype=object)
+    fresh = np.array([not is_stale(e, values[i]) for e, i in zip(entries, rows)], dtype=bool)  # as tk.labels
+    now = np.array([output_hash(values[i]) for i in rows], dtype=object)
+    person = np.array([e.get("label") for e in entries], dtype=object)
+    decided = np.isin(person, GOOD_BAD)
+    counted = fresh & decided
+    stamp = column(judge.name, "judged")
+    stamps = df[stamp].to_numpy(dtype=object)[rows] if stamp in df else np.full(len(rows), None, dtype=object)
+    verdict_ok = (df[column(judge.name, "status")].to_numpy(dtype=object)[rows] == "ok") & (stamps == now)
+    use = counted & verdict_ok
+    bad = person[use] == "bad"
+    verdicts = df[judge.name].to_numpy(dtype=object)[rows[use]]
+    judged_bad = ~judge.passed(verdicts)
+    extra = {}
+    if judge.verdict is Score and len(set(bad)) == 2:
+        extra["auc"] = float(roc_auc_score(bad, -pd.to_numeric(pd.Series(verdicts)).to_numpy(dtype=float)))
+    if len(bad):
+        extra["precision_bad"] = float(precision_score(bad, judged_bad, zero_division=0))
+        extra["recall_bad"] = float(recall_score(bad, judged_bad, zero_division=0))
+    matrix = confusion_matrix(bad, judged_bad, labels=[False, True]) if len(bad) else np.zeros((2, 2), int)
+    return _summary(judge.name, bad.astype(int), judged_bad.astype(int), matrix,
+                    {"good": 0, "bad": 1}, {"pass": 0, "fail": 1}, extra,
+                    stale=int((~fresh).sum()), no_verdict=int((counted & ~verdict_ok).sum()),
+                    other=int((fresh & ~decided).sum()))
+
+
+def _pick_agreement(df, judge, saved: dict) -> Agreement:
+    from sklearn.metrics import confusion_matrix
+
+    name, apart, person, machine = judge.name, {"stale": 0, "no_verdict": 0, "other": 0}, [], []
+    for sid, ha, hb, pick in zip(df[column(name, "sample")], df[column(name, "a")], df[column(name, "b")],
+                                 df[name].to_numpy(dtype=object)):
+        entries = [e for e in saved.get(sid, ()) if e["pick"] in PICKS]
+        mine = next((e["pick"] for e in entries if e["a"] == ha and e["b"] == hb), None)
+        if mine is None:
+            apart["stale"] += bool(entries)  # picked, but on other outputs than these
+        elif pick == "inconsistent":
+            apart["other"] += 1
+        elif pick not in PICKS:
+            apart["no_verdict"] += 1
+        else:
+            person.append(PICKS.index(mine))
+            machine.append(PICKS.index(pick))
+    codes = dict(zip(PICKS, range(3)))
+    matrix = confusion_matrix(person, machine, labels=[0, 1, 2]) if person else np.zeros((3, 3), int)
+    return _summary(name, np.array(person), np.array(machine), matrix, codes, codes, {}, **apart)
+
+
+def _summary(name, person, machine, matrix, rows: dict, cols: dict, extra: dict, **apart) -> Agreement:
+    from sklearn.metrics import cohen_kappa_score
+
+    n = len(person)
+    confusion = {r: {c: int(matrix[i, j]) for c, j in cols.items()} for r, i in rows.items()}
+    accuracy = kappa = low = high = None
+    if n:
+        accuracy = float(np.mean(person == machine))
+        p_e = float(np.sum(matrix.sum(axis=1) * matrix.sum(axis=0))) / n**2
+        if p_e < 1:
+            labels = list(range(len(rows)))
+            kappa = float(cohen_kappa_score(person, machine, labels=labels))
+            half = norm.ppf(0.975) * np.sqrt(accuracy * (1 - accuracy) / (n * (1 - p_e) ** 2))
+            low, high = max(-1.0, kappa - half), min(1.0, kappa + half)
+    return Agreement(name, n, accuracy, kappa, low, high, confusion, **extra, **apart)
+
+
+def gate(df, judge, *, trust=False, min_labels=MIN_LABELS, min_kappa=MIN_KAPPA, id=None) -> list[str | None]:
+    """Why each row is dropped on the judge's verdict (None = kept), once the judge is calibrated:
+    agreement on ≥ `min_labels` of the person's decisions with κ ≥ `min_kappa`. Otherwise raises
+    ValueError saying what is missing, unless `trust=True`. Either way the run folder's manifest
+    records the agreement the filter relied on. A person's current label wins over the verdict."""
+    if judge.verdict is Preference:
+        raise ValueError(f"keep(judge=...): {judge.name!r} is a pairwise judge; it picks, it does not filter")
+    folder = folder_of(df, None) or judge.llm.folder
+    a = agreement(df, judge, id=id, folder=folder)
+    problem = None
+    if a.n < min_labels:
+        problem = (f"its agreement with you is measured on {a.n} of the {min_labels} decisions it needs: label "
+                   f"{min_labels - a.n} more samples of {judge.judged!r} (good/bad) in the viewer")
+    elif a.kappa is None or a.kappa < min_kappa:
+        reached = "is undefined (all labels one class)" if a.kappa is None else (
+            f"is {a.kappa:.2f} (95 % CI {a.low:.2f}\u2013{a.high:.2f})")
+        problem = (f"κ with your {a.n} decisions {reached}, below the {min_kappa} it needs: improve its rubric "
+                   "or model and rerun it, or label more")
+    if problem and not trust:
+        raise ValueError(f"judge {judge.name!r} may not filter yet: {problem}. {a}. To filter anyway, pass "
+                         "trust_judge=True (recorded in the run folder's manifest).")
+    status = df[column(judge.name, "status")].to_numpy(dtype=object)
+    verdicts = df[judge.name].to_numpy(dtype=object)
+    ok = status == "ok"
+    fresh = current(df, judge)
+    passed = np.zeros(len(df), dtype=bool)
+    passed[ok] = judge.passed(verdicts[ok])
+    person = df["label"].to_numpy(dtype=object) if "label" in df else np.full(len(df), None, dtype=object)
+    reasons = []
+    reason_col = df[column(judge.name, "reason")].to_numpy(dtype=object)
+    for i in range(len(df)):
+        if person[i] == "good":
+            reasons.append(None)
+        elif not ok[i]:
+            reasons.append(f"{judge.name}.status={status[i]}: no verdict")
+        elif not fresh[i]:
+            reasons.append(f"{judge.name}: verdict made on an earlier {judge.judged!r}; rerun the judge")
+        elif not passed[i]:
+            reasons.append(f"{judge.name}={verdicts[i]}: {reason_col[i]}")
+        else:
+            reasons.append(None)
+    write_manifest(folder, {"filter": judge.name, "judged": judge.judged, "agreement": a.as_dict(),
+                            "min_labels": min_labels, "min_kappa": min_kappa, "calibrated": problem is None,
+                            "override": bool(trust and problem), "rows": len(df),
+                            "dropped": sum(r is not None for r in reasons)})
+    return reasons
