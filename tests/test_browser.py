@@ -180,7 +180,7 @@ def test_viewer_in_jupyterlab(tmp_path):
 
                 page.keyboard.press("k")
                 page.keyboard.press("g")  # relabel second good, go on
-                expect(viewer.locator(".tkr-item", has_text="2. second")).to_have_text("2. second \u00B7 good")
+                expect(viewer.locator(".tkr-item", has_text="2. second").locator(".tkr-badge")).to_have_text("good")
                 expect(viewer.locator(".tkr-item.tkr-cur")).to_have_text("3. third")
                 expect(progress).to_have_text("1 of 3 reviewed")
                 assert json.loads((root / "run" / "labels.json").read_text()) == {
@@ -194,10 +194,14 @@ def test_viewer_in_jupyterlab(tmp_path):
                 expect(counter).to_have_text("2 of 3 filtered (3 total)")
                 page.keyboard.press("/")
                 expect(viewer.locator(".tkr-search")).to_be_focused()
-                page.keyboard.type("dog")
+                page.keyboard.type("MAT")
                 page.keyboard.press("Enter")
                 expect(counter).to_have_text("1 of 1 filtered (3 total)")
                 expect(viewer.locator(".tkr-head")).to_contain_text("first")
+                expect(viewer).to_be_focused()  # Enter in the box hands the keys back to the widget
+                for side in (0, 1):  # search hits marked in both panes, case-insensitively
+                    expect(viewer.locator(".tkr-panes .tkr-text").nth(side).locator("mark.tkr-hit")).to_have_text(
+                        ["mat"])
 
                 # compare: its counts, and a pick recorded with the a key
                 expect(comparison.locator(".tkr-summary")).to_contain_text(
@@ -239,3 +243,219 @@ def test_missing_browser_fails_in_ci_and_skips_elsewhere(monkeypatch):
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception, match="missing"):
         require_browser()
+
+
+KEYS = """\
+import pandas as pd
+from toolkit.review import show
+
+lines = "\\n".join(f"line {i} of the text" for i in range(200))  # taller than the text pane
+df = pd.DataFrame({
+    "chunk_id": [f"row-{i:02d}" for i in range(30)],
+    "text": [f"text {i}\\n" + lines for i in range(30)],
+    "generic": [f"output {i}\\n" + lines for i in range(30)],
+    "generic.status": ["failed" if i % 3 == 0 else "ok" for i in range(30)],
+})
+show(df, right="generic", folder="run", labels=["good", "bad", "off-topic"])
+"""
+TALL = 'print("\\n".join(f"filler {i}" for i in range(300)))  # the notebook can scroll'
+# scrollTop of the widget's every ancestor and of the window: what a key must not move
+PAGE_SCROLL = """(root) => {
+    const out = [window.scrollY];
+    for (let e = root.parentElement; e; e = e.parentElement) out.push(e.scrollTop);
+    return out;
+}"""
+FOCUSED = "(root) => document.activeElement === root"
+
+
+def lab_page(tmp_path, cells, widgets, width=1400):
+    """(JupyterLab process, playwright, browser, page, root dir) with `cells` run; the caller
+    closes them with `close_lab`."""
+    from playwright.sync_api import sync_playwright
+
+    proc, port, root = start_lab(tmp_path, cells=cells)
+    pw = sync_playwright().start()
+    browser = launch(pw)
+    page = open_notebook(browser, port, widgets=widgets)
+    page.set_viewport_size({"width": width, "height": 900})
+    return proc, pw, browser, page, root
+
+
+def close_lab(proc, pw, browser):
+    try:
+        browser.close()
+        pw.stop()
+    finally:
+        stop(proc)
+
+
+def test_keys_focus_and_scrolling(tmp_path):
+    require_browser()
+    from playwright.sync_api import expect
+
+    proc, pw, browser, page, _ = lab_page(tmp_path, (KEYS, TALL), widgets=1)
+    try:
+        viewer = page.locator(".tkr")
+        counter, progress = viewer.locator(".tkr-counter"), viewer.locator(".tkr-progress")
+        status, pane = viewer.locator("select[data-name=status]"), viewer.locator(".tkr-scroll")
+        expect(counter).to_have_text("1 of 30 filtered (30 total)")
+
+        # every key is shown on its button
+        keys = {b.get_attribute("data-mark"): b.locator(".tkr-key").inner_text()
+                for b in viewer.locator(".tkr-mark").all()}
+        assert list(keys) == ["good", "bad", "off-topic"] and len(set(keys.values())) == 3
+        for cls, key in [("prev", "k"), ("next", "j"), ("unreviewed", "n"), ("undo", "z")]:
+            expect(viewer.locator(f".tkr-{cls} .tkr-key")).to_have_text(key)
+
+        # after a dropdown, keys belong to the widget again: j and → read on, the filter stays
+        status.select_option("ok")
+        expect(counter).to_have_text("1 of 20 filtered (30 total)")
+        assert viewer.evaluate(FOCUSED)
+        page.keyboard.press("j")
+        expect(counter).to_have_text("2 of 20 filtered (30 total)")
+        page.keyboard.press("ArrowRight")
+        expect(counter).to_have_text("3 of 20 filtered (30 total)")
+        page.keyboard.press("ArrowDown")
+        expect(status).to_have_value("ok")
+        # a dropdown that still has focus (tabbed to, say) passes arrows on instead of changing
+        status.focus()
+        page.keyboard.press("ArrowRight")
+        expect(counter).to_have_text("4 of 20 filtered (30 total)")
+        expect(status).to_have_value("ok")
+        assert viewer.evaluate(FOCUSED)
+
+        # scrolling keys move the text pane, never the notebook
+        before = viewer.evaluate(PAGE_SCROLL)
+        assert pane.evaluate("p => p.scrollHeight > 2 * p.clientHeight")
+        page.keyboard.press(" ")
+        first = pane.evaluate("p => p.scrollTop")
+        assert first > 0
+        page.keyboard.press("PageDown")
+        assert pane.evaluate("p => p.scrollTop") > first
+        page.keyboard.press("End")
+        assert pane.evaluate("p => Math.abs(p.scrollTop + p.clientHeight - p.scrollHeight) <= 1")
+        page.keyboard.press("PageUp")
+        assert pane.evaluate("p => p.scrollTop + p.clientHeight < p.scrollHeight - 1")
+        page.keyboard.press("Home")
+        assert pane.evaluate("p => p.scrollTop") == 0
+        # / goes to the search box without jumping the page; Esc comes back
+        page.keyboard.press("/")
+        expect(viewer.locator(".tkr-search")).to_be_focused()
+        page.keyboard.press("Escape")
+        assert viewer.evaluate(FOCUSED)
+        assert viewer.evaluate(PAGE_SCROLL) == before
+
+        # a number key labels and goes on; z undoes it and shows that sample again
+        expect(viewer.locator(".tkr-head")).to_contain_text("row-05")
+        page.keyboard.press(keys["off-topic"])
+        expect(counter).to_have_text("5 of 20 filtered (30 total)")
+        expect(progress).to_have_text("1 of 30 reviewed")
+        expect(viewer.locator(".tkr-item", has_text="row-05").locator(".tkr-badge")).to_have_text("off-topic")
+        page.keyboard.press("z")
+        expect(progress).to_have_text("0 of 30 reviewed")
+        expect(counter).to_have_text("4 of 20 filtered (30 total)")
+        expect(viewer.locator(".tkr-item", has_text="row-05").locator(".tkr-badge")).to_have_count(0)
+        # n: the next sample with no label, over labelled ones
+        page.keyboard.press(keys["good"])  # row-05 good, on to row-07
+        page.keyboard.press(keys["bad"])   # row-07 bad, on to row-08
+        expect(progress).to_have_text("2 of 30 reviewed")
+        page.keyboard.press("Home")
+        for _ in range(3):
+            page.keyboard.press("k")
+        expect(counter).to_have_text("3 of 20 filtered (30 total)")  # row-04, unlabelled
+        page.keyboard.press("j")  # row-05, labelled
+        page.keyboard.press("n")
+        expect(counter).to_have_text("6 of 20 filtered (30 total)")  # row-08: row-07 is labelled
+        expect(viewer.locator(".tkr-head")).to_contain_text("row-08")
+
+        # bulk: nothing happens until the confirm row's choice; cancel leaves everything as it was
+        viewer.locator(".tkr-bulk").click()
+        confirm = viewer.locator(".tkr-confirm")
+        expect(confirm).to_contain_text("Label all 20 filtered samples as:")
+        confirm.locator(".tkr-cancel").click()
+        expect(confirm).to_be_hidden()
+        expect(progress).to_have_text("2 of 30 reviewed")
+        viewer.locator(".tkr-bulk").click()
+        confirm.locator(".tkr-confirm-value[data-mark=bad]").click()
+        expect(progress).to_have_text("20 of 30 reviewed")
+        expect(confirm).to_be_hidden()
+        assert viewer.evaluate(FOCUSED)
+        page.keyboard.press("z")  # one undo takes the whole bulk back
+        expect(progress).to_have_text("2 of 30 reviewed")
+    finally:
+        close_lab(proc, pw, browser)
+
+
+LAYOUT = """\
+import pandas as pd
+from toolkit.review import show
+
+n = 100_000
+df = pd.DataFrame({
+    # ~55-character ids that differ only at the end, as real ones do
+    "chunk_id": [f"corpus/novels/the-long-title-of-the-book/part-{i // 1000:03d}/para-{i:06d}" for i in range(n)],
+    "text": "The cat sat on the mat. " * 30,
+    "generic": "The dog sat on the mat. " * 30,
+    "generic.status": "ok",
+    "generic.attempts": 1,
+    "generic.prompt_version": "rewrite-in-the-voice-of-the-author-with-examples-v12 " * 3,
+})
+v = show(df, right="generic", folder="run")
+for i in range(54_270, 54_320):
+    v.go(i)
+    v.label("good")
+v.go(54_320)
+v
+"""
+# Rectangles of the controls in the widget's rows, and whether any text is cut.
+BOXES = """(root) => {
+    const r = (e) => { const b = e.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };
+    const shown = (e) => e.getClientRects().length > 0;
+    const controls = [...root.querySelectorAll(".tkr-bar > *, .tkr-bar > .tkr-marks > *, .tkr-selects > *")]
+        .filter((e) => shown(e) && getComputedStyle(e).display !== "contents");
+    return {
+        root: r(root),
+        controls: controls.map((e) => [e.className, r(e)]),
+        cut: [...root.querySelectorAll(".tkr-counter, .tkr-progress, .tkr-head, .tkr-button")]
+            .filter((e) => shown(e) && e.scrollWidth > e.clientWidth + 1).map((e) => e.className),
+        items: [...root.querySelectorAll(".tkr-item")].map((e) => ({
+            text: e.querySelector(".tkr-id").textContent, title: e.title, item: r(e),
+            badge: e.querySelector(".tkr-badge") && r(e.querySelector(".tkr-badge")),
+        })),
+    };
+}"""
+
+
+def overlap(a, b):
+    return min(a[2], b[2]) - max(a[0], b[0]) > 0.5 and min(a[3], b[3]) - max(a[1], b[1]) > 0.5
+
+
+def test_layout_at_1280_px_with_100k_rows(tmp_path):
+    require_browser()
+    from playwright.sync_api import expect
+
+    proc, pw, browser, page, _ = lab_page(tmp_path, (LAYOUT,), widgets=1, width=1280)
+    try:
+        viewer = page.locator(".tkr")
+        expect(viewer.locator(".tkr-counter")).to_have_text("54,321 of 100,000 filtered (100,000 total)")
+        expect(viewer.locator(".tkr-progress")).to_have_text("50 of 100,000 reviewed")
+        boxes = viewer.evaluate(BOXES)
+        controls = boxes["controls"]
+        assert len(controls) >= 10
+        for i, (name, box) in enumerate(controls):
+            assert box[2] - box[0] > 0 and box[0] >= boxes["root"][0] and box[2] <= boxes["root"][2], name
+            for other, box2 in controls[i + 1:]:
+                assert not overlap(box, box2), (name, other, box, box2)
+        assert boxes["cut"] == []  # counters, buttons and the header line show all their text
+        expect(viewer.locator(".tkr-head")).to_contain_text("rewrite-in-the-voice-of-the-author-with-examples-v12 " * 3)
+        items = boxes["items"]
+        assert len(items) == 25 and len({i["text"] for i in items}) == 25  # entries read apart
+        assert all(i["title"].split(". ", 1)[1].startswith("corpus/novels/") for i in items)
+        badges = [i for i in items if i["badge"]]
+        assert len(badges) == 12  # the labelled entries in the window (54,309 to 54,320)
+        for i in badges:
+            assert i["item"][0] <= i["badge"][0] and i["badge"][2] <= i["item"][2] + 0.5, i
+        OUT.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=OUT / "layout-1280.png")
+    finally:
+        close_lab(proc, pw, browser)
