@@ -166,8 +166,8 @@ def test_compare(outputs, form, n):
 def test_labels(outputs, form, n):
     df = outputs(form, n)
     out = tk.labels(df)
-    assert list(out.columns) == [*df.columns, "label", "note"] and len(out) == len(df)
-    assert (out["label"] == "unreviewed").all()
+    assert list(out.columns) == [*df.columns, "label", "note", "label_stale"] and len(out) == len(df)
+    assert (out["label"] == "unreviewed").all() and not out["label_stale"].any()
 
 
 @pytest.mark.parametrize("form,n", list(_cases()))

@@ -11,10 +11,13 @@ import pytest
 from toolkit.review import compare, labels, picks, viewer
 from toolkit.review.diff import MAX_TOKENS, segments
 from toolkit.review.front import ESM
+from toolkit.review.labels import output_hash
+from toolkit.review.store import Store
 from toolkit.review.viewer import show
 from toolkit.review.widget import WINDOW
 
 XSS = '<img src=x onerror="window.__xss=1">'
+STORE_FILES = {"review.sqlite", "review.sqlite-wal", "review.sqlite-shm"}
 
 
 def frame():
@@ -64,7 +67,8 @@ def test_front_end_messages_drive_the_widget(tmp_path):
     send(v, do="prev")
     send(v, do="mark", value="bad", advance=True)  # the b key: label and go on
     assert v.current == "c3" and v.progress == "1 of 4 reviewed"
-    assert json.loads((tmp_path / "labels.json").read_text()) == {"c2": {"label": "bad", "note": ""}}
+    assert Store(tmp_path).labels() == {
+        "c2": {"label": "bad", "note": "", "output": output_hash(None), "column": "generic"}}
     send(v, do="filter", name="status", value="skipped")
     assert v.counter == "1 of 1 filtered (4 total)"
     send(v, do="jump", text="c")
@@ -203,12 +207,12 @@ def test_labels_save_atomically_advance_and_reload(tmp_path):
     v.label("bad", note="hallucinated a name")
     assert v.progress == "2 of 4 reviewed" and v.sample["mark"] == "bad"
     send(v, do="note", text="made up a name")
-    saved = json.loads((tmp_path / "labels.json").read_text())
-    assert saved == {"c0": {"label": "good", "note": ""}, "c1": {"label": "bad", "note": "made up a name"}}
-    assert [p.name for p in tmp_path.iterdir()] == ["labels.json"]  # no temp file left behind
+    saved = {k: (e["label"], e["note"]) for k, e in Store(tmp_path).labels().items()}
+    assert saved == {"c0": ("good", ""), "c1": ("bad", "made up a name")}
+    assert {p.name for p in tmp_path.iterdir()} <= STORE_FILES  # the store, nothing else
     v.prev()
     v.label("unreviewed")  # no note left: the entry goes
-    assert "c0" not in json.loads((tmp_path / "labels.json").read_text())
+    assert "c0" not in Store(tmp_path).labels()
     assert v.progress == "1 of 4 reviewed"
 
     again = show(frame(), right="generic", folder=str(tmp_path))
@@ -250,8 +254,9 @@ def test_without_run_labels_are_off(tmp_path):
 
 def test_corrupt_label_file_is_not_overwritten(tmp_path):
     (tmp_path / "labels.json").write_text("{not json")
-    with pytest.raises(ValueError, match="not valid JSON"):
+    with pytest.raises(ValueError, match="labels.json is not valid JSON"):
         show(frame(), right="generic", folder=tmp_path)
+    assert (tmp_path / "labels.json").read_text() == "{not json"
 
 
 def test_ids_default_to_index_and_right_to_last_step(tmp_path):
@@ -261,7 +266,7 @@ def test_ids_default_to_index_and_right_to_last_step(tmp_path):
     assert v.sample["panes"][1]["title"] == "second"
     v.next()
     v.label("good")
-    assert json.loads((tmp_path / "labels.json").read_text()) == {"11": {"label": "good", "note": ""}}
+    assert {k: e["label"] for k, e in Store(tmp_path).labels().items()} == {"11": "good"}
     assert show(df, right="generic", id="source").current == "a.txt"
 
 
@@ -303,8 +308,8 @@ def test_rows_of_a_one_to_many_step_get_their_own_labels(tmp_path):
     v = show(df, left="text", right="answer", folder=tmp_path)
     v.next()
     v.label("bad", note="second pair of c0")
-    saved = json.loads((tmp_path / "labels.json").read_text())
-    assert saved == {"c0/1": {"label": "bad", "note": "second pair of c0"}}
+    saved = {k: (e["label"], e["note"]) for k, e in Store(tmp_path).labels().items()}
+    assert saved == {"c0/1": ("bad", "second pair of c0")}
     assert labels(df, tmp_path)["label"].tolist() == ["unreviewed", "bad", "unreviewed"]
 
 
@@ -373,7 +378,7 @@ def test_compare_filter_keeps_position_search_and_empty(tmp_path):
     c.set_filter("changed", search="TEXT OF BROKE")
     assert c.current == "broke" and c.counter == "1 of 1 filtered (8 total)"
     c.set_filter("newly ok", search="broke")
-    assert c.sample is None and c.view["list"] == [] and "No sample matches" in c.view["empty"]
+    assert c.sample is None and c.view["list"] == [] and "No row matches" in c.view["empty"]
     send(c, do="filter", name="show", value="all")  # the search stays
     assert c.counter == "1 of 1 filtered (8 total)" and c.current == "broke"
     send(c, do="filter", name="search", value="")
@@ -391,8 +396,8 @@ def test_picks_saved_atomically_reloaded_and_readable_as_a_column(tmp_path):
     c.pick("A")
     c.jump("fixed")
     c.pick("tie")
-    assert [p.name for p in tmp_path.iterdir()] == ["picks.json"]
-    saved = json.loads((tmp_path / "picks.json").read_text())
+    assert {p.name for p in tmp_path.iterdir()} <= STORE_FILES
+    saved = Store(tmp_path).picks()
     assert {k: [e["pick"] for e in v] for k, v in saved.items()} == {"edited": ["B"], "broke": ["A"], "fixed": ["tie"]}
 
     again = compare(a, b, folder=tmp_path)
@@ -413,10 +418,9 @@ def test_picks_saved_atomically_reloaded_and_readable_as_a_column(tmp_path):
     assert third.progress == "2 of 8 picked"
     third.jump("edited")
     third.pick("A")
-    saved = json.loads((tmp_path / "picks.json").read_text())
-    assert [e["pick"] for e in saved["edited"]] == ["B", "A"]  # both pairs keep their pick
+    assert [e["pick"] for e in Store(tmp_path).picks()["edited"]] == ["B", "A"]  # both pairs keep their pick
     third.pick("unpicked")
-    assert [e["pick"] for e in json.loads((tmp_path / "picks.json").read_text())["edited"]] == ["B"]
+    assert [e["pick"] for e in Store(tmp_path).picks()["edited"]] == ["B"]
 
 
 def test_compare_without_folder_has_picks_off():

@@ -10,6 +10,7 @@ text) is a few lines of pandas over the `sharegpt()` frame.
 
 import json
 import string
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -106,11 +107,17 @@ def export_hf(pairs, path, card=None):
     return ds
 
 
-def preference_pairs(df_a, df_b, column=None, *, prompt="text", id=None, folder=None, path=None):
+def preference_pairs(df_a, df_b, column=None, *, prompt="text", id=None, folder=None, path=None,
+                     source="person", allow_failed=False):
     """Preference pairs from the A/B picks made in `tk.compare(df_a, df_b)`: a frame with `id`,
-    `prompt`, `chosen`, `rejected` (the picked run's output is chosen, the other's rejected; ties
-    and rows whose outputs changed since the pick are left out). With `path`, also written as JSONL
-    in the layout TRL's DPOTrainer reads (a relative path goes into the run folder).
+    `prompt`, `chosen`, `rejected` (the picked run's output is chosen, the other's rejected). With
+    `path`, also written as JSONL in the layout TRL's DPOTrainer reads (a relative path goes into
+    the run folder).
+
+    Left out, and counted in a warning and in `.attrs["left_out"]`: ties, picks made on outputs
+    that changed since, and pairs whose chosen output's status is not ok (a refused or looping
+    answer is no "chosen" example) unless `allow_failed=True`. `source` says whose picks:
+    "person" (the reviewers), "judge:<name>", or "judge" for the one judge stored.
 
     `prompt` is a column of df_b, a callable row -> str, or a `tk.Prompt` (its rendered messages
     for the df_b row: the conversational layout, with chosen/rejected as assistant messages). An
@@ -118,8 +125,8 @@ def preference_pairs(df_a, df_b, column=None, *, prompt="text", id=None, folder=
     """
     from .prompts import Prompt
     from .review.compare import match
-    from .review.labels import find_pick, folder_of, load, output_hash
-    from .review.viewer import last_step
+    from .review.labels import folder_of, last_step, output_hash
+    from .review.store import Store
 
     column = column or last_step(df_b)
     folder = folder_of(df_b, folder) or folder_of(df_a, None)
@@ -130,12 +137,24 @@ def preference_pairs(df_a, df_b, column=None, *, prompt="text", id=None, folder=
         raise ValueError(f"preference_pairs: prompt={prompt!r} is not a column of df_b; pass a column, "
                          "a callable row -> str, or a tk.Prompt")
     step = column if f"{column}.status" in df_b else last_step(df_b)
-    saved, rows = load(folder, "picks.json"), []
+    store = Store(folder)
+    source = store.one_source(source)
+    saved, rows, left_out = store.picks(source), [], Counter()
     ia, ib, ids = match(df_a, df_b, id)
     for i, j, sid in zip(ia, ib, ids):
+        if sid not in saved:
+            continue
         a, b = df_a.iloc[i], df_b.iloc[j]
-        pick = find_pick(saved, sid, output_hash(a[column]), output_hash(b[column])) if sid in saved else None
-        if pick not in ("A", "B"):
+        pick = store.pick_of(sid, output_hash(a[column]), output_hash(b[column]), source=source)
+        if pick is None:
+            left_out["picked on outputs that changed since"] += 1
+            continue
+        if pick == "tie":
+            left_out["ties"] += 1
+            continue
+        status = (a if pick == "A" else b).get(f"{step}.status")
+        if status != "ok" and not allow_failed:
+            left_out[f"chosen output {'not run' if _blank(status) else status}"] += 1
             continue
         texts = []
         for row in (a, b):
@@ -151,8 +170,14 @@ def preference_pairs(df_a, df_b, column=None, *, prompt="text", id=None, folder=
         else:
             shown = prompt(b) if callable(prompt) else b[prompt]
         rows.append({"id": sid, "prompt": shown, "chosen": chosen, "rejected": rejected})
+    if left_out:
+        failed = any(why.startswith("chosen") for why in left_out)
+        warnings.warn(f"preference_pairs: {len(rows)} pairs; left out {sum(left_out.values())} picks of "
+                      f"{source!r}: " + ", ".join(f"{n} {why}" for why, n in sorted(left_out.items()))
+                      + (" (allow_failed=True keeps pairs whose chosen output failed)" if failed else ""),
+                      stacklevel=2)
     pairs = pd.DataFrame(rows, columns=["id", "prompt", "chosen", "rejected"])
-    pairs.attrs["folder"] = str(folder)
+    pairs.attrs["folder"], pairs.attrs["left_out"] = str(folder), dict(left_out)
     if path is not None:
         with atomic_write(_in_folder(pairs, path)) as f:
             for r in rows:

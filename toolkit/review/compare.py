@@ -2,8 +2,11 @@
 
 A row is *changed* when its output, its raw answer or its status differs between the runs, so
 two runs that both failed, with different raw answers, count as changed (they are what a prompt
-edit changed). The reviewer picks A better / B better / tie per row (a/b/t keys); picks go to
-`<folder>/picks.json` (labels.py) and `export.preference_pairs` turns them into DPO data.
+edit changed). The reviewer picks A better / B better / tie per row (a/b/t keys); picks go to the
+run folder's review store (store.py), keyed by the two outputs' hashes, and
+`export.preference_pairs` turns them into DPO data. `blind=True` shows the runs as left / right in
+a seeded random order per row (picks are still stored as A / B); `results()` gives the B-over-A
+win rate with its Wilson interval and sign test (stats.win_rate), overall or per slice.
 
 The frames hold each row's prompt *version* (`<step>.prompt_version`), not the rendered
 messages, so the "prompt" section shows the two versions, and, once the widget is given the two
@@ -12,39 +15,43 @@ prompts (`set_prompts`), the word diff of the two rendered prompts for the shown
 But: rows are matched by sample id; rows only one run has are counted in the summary, not shown.
 """
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 
 from ..prompts import Prompt, load_prompt
+from ..stats import describe, win_rate
 from .diff import cell_text, segments
-from .labels import (
-    PICKS,
-    find_pick,
-    folder_of,
-    load,
-    output_hash,
-    sample_ids,
-    save,
-    set_pick,
-)
-from .viewer import last_step, need_column, step_fields, text_panes
+from .labels import folder_of, last_step, output_hash, sample_ids
+from .store import PICKS, Store
+from .viewer import need_column, step_fields, text_panes
 from .widget import Review
 
 SHOW = ("all", "changed", "unchanged", "newly ok", "newly failed", "failed in both", "picked", "unpicked")
-KEYS = {"A": "a", "B": "b", "tie": "t", "unpicked": "u"}
-HELP = ("keys (click the comparison first): \u2190/\u2192 or j/k previous/next \u00B7 a A better \u00B7 "
-        "b B better \u00B7 t tie \u00B7 u unpicked (each picks and goes on) \u00B7 / search")
+REVEALING = ("newly ok", "newly failed")  # filters that would tell a blind reviewer which side is B
+HELP = ("keys (click the comparison first): \u2190/\u2192 or j/k previous/next \u00B7 {keys} (each picks and "
+        "goes on) \u00B7 n next unpicked \u00B7 z undo \u00B7 / search")
 
 
-def compare(df_a, df_b, column=None, *, left="text", step=None, id=None, folder=None):
+def compare(df_a, df_b, column=None, *, left="text", step=None, id=None, folder=None, blind=False, seed=0):
     """The same samples from two runs: output `column` of each, diffed, the raw text above.
 
     Rows are matched by sample id (see `show`). `.counts` has how many shared rows changed
     (output, raw answer or status differs), are unchanged, newly ok, newly failed and failed in
-    both. Picks are stored in `folder` (default: the run folder of df_b, else of df_a).
+    both. Picks are stored in `folder` (default: the run folder of df_b, else of df_a). With
+    `blind=True` each row shows the runs as left / right in a random order (seeded by `seed`
+    and the sample id); `results()` says which was which. Opens at the first unpicked row.
     """
     folder = folder_of(df_b, folder) or folder_of(df_a, None)
-    return Comparison(df_a, df_b, column or last_step(df_b), left=left, step=step, id=id, folder=folder)
+    return Comparison(df_a, df_b, column or last_step(df_b), left=left, step=step, id=id, folder=folder,
+                      blind=blind, seed=seed)
+
+
+def flips(ids, seed):
+    """Per sample, whether a blind comparison shows B on the left: a coin from (seed, id), so a
+    row keeps its sides whatever else is in the frames."""
+    return np.array([hashlib.sha256(f"{seed}\0{i}".encode()).digest()[0] & 1 for i in ids], dtype=bool)
 
 
 def match(df_a, df_b, id=None):
@@ -64,12 +71,13 @@ def picks(df_a, df_b, column=None, *, id=None, folder=None):
     folder = folder_of(df_b, folder) or folder_of(df_a, None)
     if folder is None:
         raise ValueError("picks: the frames do not say which run folder they came from; pass folder=")
-    saved, out = load(folder, "picks.json"), df_b.copy()
+    store, out = Store(folder), df_b.copy()
+    saved = store.picks()
     ia, ib, ids = match(df_a, df_b, id)
     found = np.full(len(df_b), "", dtype=object)
     for k in np.flatnonzero(pd.Series(ids, dtype=object).isin(saved.keys()).to_numpy(dtype=bool)):
         ha, hb = output_hash(df_a[column].iat[ia[k]]), output_hash(df_b[column].iat[ib[k]])
-        found[ib[k]] = find_pick(saved, ids[k], ha, hb) or ""
+        found[ib[k]] = store.pick_of(ids[k], ha, hb) or ""
     out["pick"] = found
     return out
 
@@ -86,7 +94,7 @@ class Comparison(Review):
     """See `compare()`. Python API: next/prev/go/jump/pick/set_filter/set_prompts, `.counts`,
     `counter`, `progress`, `sample`."""
 
-    def __init__(self, df_a, df_b, on, *, left="text", step=None, id=None, folder=None):
+    def __init__(self, df_a, df_b, on, *, left="text", step=None, id=None, folder=None, blind=False, seed=0):
         super().__init__()
         self._a, self._b, self._on = df_a, df_b, need_column(df_a, on)
         self._left, self._step, self._folder = need_column(df_a, left), step or on, folder
@@ -102,51 +110,92 @@ class Comparison(Review):
                        "newly failed": b_failed & ~a_failed, "failed in both": a_failed & b_failed}
         self.counts = {name.replace(" ", "_"): int(mask.sum()) for name, mask in self._masks.items()}
         self.counts["failed_both"] = self.counts.pop("failed_in_both")
-        self._saved = load(folder, "picks.json") if folder is not None else None
-        self._hashes, self._prompts = {}, None
-        self._picked = sum(1 for k in np.flatnonzero(pd.Series(ids, dtype=object).isin(
-            (self._saved or {}).keys()).to_numpy(dtype=bool)) if self._pick_of(k, ids[k]))
+        self._store = Store(folder) if folder is not None else None
+        self._hashes, self._prompts, self._blind = {}, None, bool(blind)
+        self._flip = flips(ids, seed) if blind else np.zeros(len(ids), dtype=bool)
+        self._pick, self._picked = np.full(len(ids), "", dtype=object), 0
         self._show, self._search = "all", ""
+        self._sizes = (len(df_a), len(df_b))
         only_a, only_b = len(df_a) - len(ids), len(df_b) - len(ids)
         c = self.counts
         self._summary = (f"{len(ids):,} shared rows: {c['changed']:,} changed, {c['unchanged']:,} unchanged, "
-                         f"{c['newly_ok']:,} newly ok, {c['newly_failed']:,} newly failed, "
-                         f"{c['failed_both']:,} failed in both"
+                         + ("" if blind else f"{c['newly_ok']:,} newly ok, {c['newly_failed']:,} newly failed, ")
+                         + f"{c['failed_both']:,} failed in both"
                          + (f" \u00B7 {only_a:,} rows only in A, {only_b:,} only in B" if only_a or only_b else ""))
         self._start(ids, len(ids))
-        self._apply_filters()
+        if self._store is not None:
+            self._store.refresh()
+            self._repick(self._store.picks())
+        self._apply_filters(reopen=True)
 
     def _pair_hash(self, k):
         if k not in self._hashes:
             self._hashes[k] = (output_hash(self._out[0][k]), output_hash(self._out[1][k]))
         return self._hashes[k]
 
-    def _pick_of(self, k, sid=None):
-        if not self._saved or (sid or self._ids[k]) not in self._saved:
-            return None
-        return find_pick(self._saved, sid or self._ids[k], *self._pair_hash(k))
+    def _repick(self, sample_ids):
+        """Bring the pick of these samples up to date with the store."""
+        for k in np.flatnonzero(pd.Series(self._ids, dtype=object).isin(set(sample_ids)).to_numpy(dtype=bool)):
+            value = self._store.pick_of(self._ids[k], *self._pair_hash(k)) or ""
+            self._picked += bool(value) - bool(self._pick[k])
+            self._pick[k] = value
+
+    def _sync(self):
+        if self._store is not None:
+            changed = self._store.refresh()
+            if changed:
+                self._repick(changed)
+
+    def _undecided(self, items):
+        return self._pick[items] == ""
+
+    def _shown_as(self, k, value):
+        """A stored pick as the reviewer sees it: left / right when blind."""
+        if not self._blind or value not in ("A", "B"):
+            return value
+        return "left" if (value == "A") != self._flip[k] else "right"
+
+    def results(self, by=None, source="person"):
+        """B-over-A win rate of the current picks (on the outputs shown) with its Wilson 95 %
+        interval and sign test, ties apart (stats.win_rate): one row, or one per value of column
+        `by` (of df_b, else df_a). `source`: "person", "judge:<name>" or "judge" (the one judge)."""
+        self._need_picks()
+        source = self._store.one_source(source)
+        saved = self._store.picks(source)
+        picks = np.full(len(self._ids), "", dtype=object)
+        for k in np.flatnonzero(pd.Series(self._ids, dtype=object).isin(saved.keys()).to_numpy(dtype=bool)):
+            picks[k] = self._store.pick_of(self._ids[k], *self._pair_hash(k), source=source) or ""
+        if by is None:
+            groups = [("all", picks)]
+        else:
+            frame, at = (self._b, self._ib) if by in self._b else (self._a, self._ia)
+            values = pd.Series(need_column(frame, by).to_numpy(dtype=object)[at], dtype=object).fillna("(none)")
+            groups = [(v, picks[(values == v).to_numpy(dtype=bool)]) for v in sorted(values.unique(), key=str)]
+        rows = [{by or "slice": v, **{k: r[k] for k in ("n", "B", "A", "tie", "rate", "low", "high", "p")}}
+                for v, r in ((v, win_rate(p)) for v, p in groups)]
+        return pd.DataFrame(rows, columns=[by or "slice", "n", "B", "A", "tie", "rate", "low", "high", "p"])
 
     # -- filters ------------------------------------------------------------------------------
     def set_filter(self, show="all", search=None):
         """Walk all shared rows or one kind (see SHOW), optionally only those whose text or either
         output contains `search` (case-insensitive). The shown row stays when it still matches."""
-        if show not in SHOW:
-            raise ValueError(f"show must be one of {SHOW}, not {show!r}")
-        if show in ("picked", "unpicked") and self._saved is None:
-            raise ValueError("picks are off: pass folder=<run folder> to compare()")
+        if show not in self._shows():
+            raise ValueError(f"show must be one of {self._shows()}, not {show!r}")
+        if show in ("picked", "unpicked"):
+            self._need_picks()
         self._show, self._search = show, search or ""
         self._apply_filters()
 
     def _filter_values(self):
         return {"show": self._show, "search": self._search}
 
-    def _apply_filters(self):
+    def _apply_filters(self, reopen=False):
         n = len(self._ids)
         if self._show in self._masks:
             mask = self._masks[self._show].copy()
         elif self._show in ("picked", "unpicked"):
-            mask = np.array([self._pick_of(k) is not None for k in range(n)], dtype=bool)
-            mask = mask if self._show == "picked" else ~mask
+            self._sync()
+            mask = (self._pick != "") == (self._show == "picked")
         else:
             mask = np.ones(n, dtype=bool)
         if self._search:
@@ -154,28 +203,42 @@ class Comparison(Review):
             texts = [pd.Series(t, dtype=object) for t in (hit, *self._out)]
             mask &= np.logical_or.reduce([t.str.contains(self._search, case=False, regex=False)
                                           .to_numpy(dtype=bool) for t in texts])
-        self._set_rows(np.flatnonzero(mask))
+        self._set_rows(np.flatnonzero(mask), reopen)
 
     # -- picks --------------------------------------------------------------------------------
-    def pick(self, value, advance=False):
-        """Record A better / B better / tie for the shown row ("unpicked" removes it); saved at
-        once to picks.json. With advance=True the next row is shown (what a/b/t/u do)."""
-        if self._saved is None:
+    def _need_picks(self):
+        if self._store is None:
             raise ValueError("picks are off: pass folder=<run folder> to compare()")
-        if value not in (*PICKS, "unpicked"):
-            raise ValueError(f"pick must be one of {(*PICKS, 'unpicked')}, not {value!r}")
+
+    def pick(self, value, advance=False):
+        """Record A better / B better / tie for the shown row ("unpicked" removes it; when blind,
+        "left" / "right" are the shown sides); saved at once. With advance=True the next row is
+        shown (what the keys do)."""
+        self._need_picks()
+        allowed = (*PICKS, "unpicked", "left", "right")
+        if value not in allowed:
+            raise ValueError(f"pick must be one of {allowed}, not {value!r}")
         if not len(self._rows):
             raise IndexError("no row is shown (the filters match nothing)")
         k = self._rows[self._pos]
-        was = self._pick_of(k) is not None
-        set_pick(self._saved, self._ids[k], *self._pair_hash(k), None if value == "unpicked" else value)
-        save(self._folder, "picks.json", self._saved)
-        self._picked += (value != "unpicked") - was
-        message = f"saved {value} for {self._ids[k]}"
+        if value in ("left", "right"):
+            value = "A" if (value == "left") != self._flip[k] else "B"
+        self._store.pick(self._ids[k], *self._pair_hash(k), None if value == "unpicked" else value)
+        message = f"saved {self._shown_as(k, value)} for {self._ids[k]}"
         if advance:
             return self._advance(message)
-        self._message = message
-        self._update()
+        self.go(self._pos, message)
+
+    def undo(self):
+        """Revert this comparison's last pick and show its row."""
+        self._need_picks()
+        undone = self._store.undo()
+        if undone is None:
+            return self.go(self._pos, "nothing to undo")
+        self._sync()
+        at = np.flatnonzero(self._ids == undone["sample"])
+        k = at[0] if len(at) else -1
+        self._show_item(k, f"undid {self._shown_as(k, undone['value']) or 'unpicked'} for {undone['sample']}")
 
     def _mark(self, value, advance):
         self.pick(value, advance=advance)
@@ -194,28 +257,53 @@ class Comparison(Review):
     def sample(self):
         return self.view.get("sample")
 
+    def _shows(self):
+        return [s for s in SHOW if (self._store is not None or s not in ("picked", "unpicked"))
+                and not (self._blind and s in REVEALING)]
+
     def _controls(self):
-        picks_on = self._saved is not None
-        shows = [s for s in SHOW if picks_on or s not in ("picked", "unpicked")]
-        return {"filters": [["show", [[s, f"show: {s}"] for s in shows], self._show]],
-                "search": self._search, "summary": self._summary, "note": None,
-                "marks": [[v, KEYS[v]] for v in (*PICKS, "unpicked")] if picks_on else [],
+        picks_on = self._store is not None
+        marks = ([["left", "a"], ["right", "b"]] if self._blind else [["A", "a"], ["B", "b"]]) + \
+            [["tie", "t"], ["unpicked", "u"]]
+        if not picks_on:
+            result = ""
+        elif self._blind:
+            result = " \u00B7 blind: which run is left or right, and the win rate, show in .results()"
+        else:
+            result = " \u00B7 " + describe(win_rate(self._pick))
+        return {"filters": [["show", [[s, f"show: {s}"] for s in self._shows()], self._show]],
+                "search": self._search, "summary": self._summary + result, "note": None, "bulk": None,
+                "marks": marks if picks_on else [], "blind": self._blind,
                 "progress": f"{self._picked:,} of {self._total:,} picked" if picks_on else "picks off: pass folder=",
-                "help": HELP}
+                "help": HELP.format(keys=" \u00B7 ".join(f"{key} {v}" for v, key in marks))}
+
+    def _empty_text(self):
+        if self._total:
+            return "No row matches the filters: change or clear them."
+        if not any(self._sizes):
+            return "Both frames have no rows to show."
+        return (f"The two frames share no sample id (A has {self._sizes[0]:,} rows, B {self._sizes[1]:,}): "
+                "compare two runs of the same samples, or pass id= naming the column that matches them.")
 
     def _list_entry(self, k):
-        return [self._st[1][k] or "none", (self._pick_of(k) or "") if self._saved else ""]
+        status = self._st[int(self._flip[k])][k]  # the right-hand run's status, as the panes show
+        return [status or "none", self._shown_as(k, self._pick[k])]
 
     def _sample(self, k):
         a, b = self._a.iloc[self._ia[k]], self._b.iloc[self._ib[k]]
         fa, notice_a = step_fields(a, self._step)
         fb, notice_b = step_fields(b, self._step)
+        sides = [("A", a, fa, notice_a), ("B", b, fb, notice_b)]
+        if self._blind:
+            sides = sides[::-1] if self._flip[k] else sides
+            sides = [(name, *rest) for name, (_, *rest) in zip(("left", "right"), sides)]
         head = [["id", str(self._ids[k])]] + [[c, cell_text(a[c])] for c in ("source",) if c in a]
         what = [n for n, x, y in (("output", *self._out), ("status", *self._st)) if x[k] != y[k]]
         head.append(["changed", ", ".join(what) if what else ("raw answer" if self._masks["changed"][k] else "no")])
-        head += [[f"A {name}", value] for name, value in fa] + [[f"B {name}", value] for name, value in fb]
+        head += [[f"{side} {name}", value] for side, _, fields, _ in sides for name, value in fields
+                 if not (self._blind and name == "prompt")]
         texts, titles, notes = [], [], []
-        for side, row, notice in (("A", a, notice_a), ("B", b, notice_b)):
+        for side, row, _, notice in sides:
             out = cell_text(row[self._on])
             raw = cell_text(row.get(f"{self._step}.raw"))
             # failed rows are diffed too: their raw answers, so a near-copy shows as one
@@ -229,8 +317,9 @@ class Comparison(Review):
             p["note"] = " \u00B7 ".join(filter(None, [note, p["note"]])) or None
         return {"id": str(self._ids[k]), "head": head, "notice": None, "panes": panes,
                 "top": [{"title": self._left, "segments": [["=", cell_text(a[self._left])]], "note": None}],
-                "sections": [self._prompt_section(a, b)] if self._has_prompts() else [],
-                "mark": self._pick_of(k) or "unpicked"}
+                # the prompt versions would tell a blind reviewer which run is which
+                "sections": [self._prompt_section(a, b)] if self._has_prompts() and not self._blind else [],
+                "mark": self._shown_as(k, self._pick[k]) or "unpicked"}
 
     def _has_prompts(self):
         version = f"{self._step}.prompt_version"

@@ -1,33 +1,66 @@
-"""Review decisions stored in the run folder: labels (good/bad + note) and A/B picks.
+"""Labels as a column: `labels(df)` reads the run folder's review store (store.py) into the frame.
 
-labels.json maps a sample id to {"label", "note"}. picks.json maps a sample id to the picks made
-on it, each for one exact pair of outputs: {"a": hash, "b": hash, "pick": "A"|"B"|"tie"}. Keying a
-pick by the outputs' hashes keeps it honest: after a rerun changes an output, the old pick no
-longer applies to the new pair, and picks from several comparisons of the same sample all stay.
-Both files are rewritten whole with files.atomic_write, so a crash never leaves half a file.
+A label belongs to the output it judged (the store keeps that output's hash): after a rerun
+changes a sample's output, its old label is *stale* and counts as unreviewed, so a rewritten
+answer is never exported under a verdict given to another text. `label_stale` says which labels
+those are; `stale="keep"` keeps them as given.
+
+But: a label imported from a labels.json of before the store has no output hash and counts as
+current whatever the output now is.
 """
 
 import hashlib
-import json
-from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from ..files import atomic_write
+from ..columns import steps_in
 from .diff import cell_text
+from .store import Store
 
-LABELS = ("good", "bad", "unreviewed")
-PICKS = ("A", "B", "tie")
+LABELS = ("good", "bad")  # the default label set (keys g and b)
 
 
-def labels(df, folder=None, *, id=None):
-    """A copy of `df` with `label` (good/bad/unreviewed) and `note` from `<folder>/labels.json`
-    (default folder: the one the frame's step ran in)."""
-    saved, ids = load(need_folder(df, folder, "labels"), "labels.json"), sample_ids(df, id)
+def labels(df, folder=None, *, id=None, column=None, stale="unreviewed", source="person"):
+    """A copy of `df` with `label` ("unreviewed" where none), `note` and `label_stale` from the
+    review store of `folder` (default: the run folder the frame's step ran in).
+
+    `column` is the output column the labels judged (default: the column each label was given
+    on, as the store records it, else the last step's output as in show()); a label given to an
+    earlier output of it is stale: `label_stale` is True and `label` is "unreviewed" unless
+    `stale="keep"`. `source` is "person" or "judge:<name>".
+    """
+    if stale not in ("unreviewed", "keep"):
+        raise ValueError(f"stale must be 'unreviewed' or 'keep', not {stale!r}")
+    if column is not None and column not in df:
+        raise KeyError(f"no column {column!r} in the frame (column=); columns: {list(df.columns)}")
+    saved, ids = Store(need_folder(df, folder, "labels")).labels(source), sample_ids(df, id)
+    found = [saved.get(i) or {"label": None, "note": "", "output": None, "column": None} for i in ids]
+    was = np.zeros(len(df), dtype=bool)
+    for i, v in enumerate(found):
+        if v["label"] is not None and v["output"] is not None:
+            judged = column or (v["column"] if v["column"] in df else None) or last_step(df)
+            was[i] = is_stale(v, df[judged].iat[i])
     out = df.copy()
-    out["label"] = ids.map({k: v.get("label") for k, v in saved.items()}).fillna("unreviewed").to_numpy()
-    out["note"] = ids.map({k: v.get("note") for k, v in saved.items()}).fillna("").to_numpy()
+    out["label"] = np.array([v["label"] if v["label"] and (stale == "keep" or not w) else "unreviewed"
+                             for v, w in zip(found, was)], dtype=object)
+    out["note"] = np.array([v["note"] for v in found], dtype=object)
+    out["label_stale"] = was
     return out
+
+
+def is_stale(saved, output):
+    """Whether a stored label judged another output than `output` (unknown for imported ones)."""
+    return saved["output"] is not None and saved["output"] != output_hash(output)
+
+
+def last_step(df):
+    """The last step output in the frame (a column with a `<name>.status` sibling)."""
+    found = [s for s in steps_in(df) if s in df]
+    if not found:
+        raise ValueError("no step output in the frame (a column <name> with <name>.status): name the output "
+                         "column (right= in show, column= in labels)")
+    return found[-1]
 
 
 def folder_of(df, folder):
@@ -58,41 +91,6 @@ def sample_ids(df, id):
     return ids
 
 
-def load(folder, name):
-    path = Path(folder) / name
-    if not path.exists():
-        return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        # Refuse rather than start empty: the next key press would overwrite the user's work.
-        raise ValueError(f"{path} is not valid JSON ({e}); fix or move it before reviewing") from None
-
-
-def save(folder, name, data):
-    with atomic_write(Path(folder) / name) as f:
-        json.dump(data, f, ensure_ascii=False, indent=1, sort_keys=True)
-
-
 def output_hash(value):
-    """Short content hash of an output cell, as picks.json records it."""
+    """Short content hash of an output cell: what the store keys a decision by."""
     return hashlib.sha256(cell_text(value).encode()).hexdigest()[:16]
-
-
-def find_pick(saved, sid, ha, hb):
-    """The pick stored for sample `sid` on exactly this pair of outputs, or None."""
-    for entry in saved.get(sid, ()):
-        if entry["a"] == ha and entry["b"] == hb:
-            return entry["pick"]
-    return None
-
-
-def set_pick(saved, sid, ha, hb, pick):
-    """Record (or with pick=None remove) the pick for this pair of outputs, in place."""
-    kept = [e for e in saved.get(sid, ()) if not (e["a"] == ha and e["b"] == hb)]
-    if pick is not None:
-        kept.append({"a": ha, "b": hb, "pick": pick})
-    if kept:
-        saved[sid] = kept
-    else:
-        saved.pop(sid, None)

@@ -3,41 +3,50 @@
 This is the inner loop of building a pipeline: run a step on a few rows, read each output next
 to its source, label it (g/b/u label and go on), fix the prompt, rerun, then `compare()` the runs.
 Only the shown sample is sent to the page and filters are vectorised, so the same viewer works on
-a 100k-row frame. Labels live in the run folder (labels.py).
+a 100k-row frame. Labels live in the run folder's review store (store.py), each tied to the
+output it judged: after a rerun a label given to an earlier output shows as such and counts as
+unreviewed.
 
-But: the viewer shows the frame it was given; after a rerun, call show() again on the new frame.
+But: the viewer shows the frame it was given; after a rerun, call show() again on the new frame
+(labels made elsewhere do show up: every update reads the store).
 """
 
 import numpy as np
 import pandas as pd
 
-from ..columns import STATUSES, steps_in
+from ..columns import STATUSES
 from .diff import cell_text, segments
-from .labels import LABELS, folder_of, load, sample_ids, save
-from .widget import Review
+from .labels import LABELS, folder_of, last_step, output_hash, sample_ids
+from .store import Store
+from .widget import Review, review_order
 
-KEYS = {"good": "g", "bad": "b", "unreviewed": "u"}
-HELP = ("keys (click the viewer first): \u2190/\u2192 or j/k previous/next \u00B7 g good \u00B7 b bad "
-        "\u00B7 u unreviewed (each labels and goes on) \u00B7 / search \u00B7 Esc leaves a box")
+RESERVED = ("unreviewed", "all", "stale")  # filter values, not labels
 
 
-def show(df, left="text", right=None, *, step=None, id=None, folder=None):
+def show(df, left="text", right=None, *, step=None, id=None, folder=None, labels=LABELS, order=None, seed=0):
     """Viewer of `df` one row at a time: column `left` (raw) beside `right` (generated).
 
     `right` defaults to the last step output in the frame (a column with a `<name>.status`
     sibling); `step` names the step whose status/attempts/error to show if not `right`; `id`
     names the sample-id column (default `chunk_id`, else the index); `folder` is the run folder
-    whose labels.json stores good/bad labels and notes (default: the one the frame's step ran in;
-    labels are off without one).
+    whose review store keeps the labels and notes (default: the one the frame's step ran in;
+    labels are off without one). `labels` is the label set: good/bad (keys g/b) by default, any
+    other list of up to 9 gets keys 1-9. `order` is the review order: None (frame order),
+    "shuffle" (seeded by `seed`) or a column to sort by. The viewer opens at the first unreviewed
+    sample.
     """
-    return Viewer(df, left, right or last_step(df), step=step, id=id, folder=folder_of(df, folder))
+    return Viewer(df, left, right or last_step(df), step=step, id=id, folder=folder_of(df, folder),
+                  labels=labels, order=order, seed=seed)
 
 
-def last_step(df):
-    found = [s for s in steps_in(df) if s in df]
-    if not found:
-        raise ValueError("no step output in the frame (a column <name> with <name>.status): pass right=")
-    return found[-1]
+def label_keys(labels):
+    """[[label, key], ...]: g/b for the default set, 1-9 for any other; u = unreviewed."""
+    labels = list(labels)
+    if not labels or len(labels) > 9 or len(set(labels)) < len(labels) \
+            or not all(isinstance(x, str) and x and x not in RESERVED for x in labels):
+        raise ValueError(f"labels= must be 1 to 9 distinct names, none of {RESERVED}; got {labels!r}")
+    keys = ["g", "b"] if tuple(labels) == LABELS else [str(i + 1) for i in range(len(labels))]
+    return [[x, key] for x, key in zip(labels, keys)] + [["unreviewed", "u"]]
 
 
 def need_column(df, name):
@@ -74,40 +83,75 @@ def text_panes(a, b, titles, word_diff, note=None):
 
 
 class Viewer(Review):
-    """See `show()`. Python API for notebooks and tests: next/prev/go/jump/label/set_filter,
-    `counter`, `progress`, `current` and `sample` (what the page shows)."""
+    """See `show()`. Python API for notebooks and tests: next/prev/go/jump/next_unreviewed/label/
+    undo/label_all/set_filter, `counter`, `progress`, `message`, `current` and `sample` (what the
+    page shows)."""
 
-    def __init__(self, df, left, right, *, step=None, id=None, folder=None):
+    def __init__(self, df, left, right, *, step=None, id=None, folder=None, labels=LABELS, order=None, seed=0):
         super().__init__()
         self._df, self._left, self._right = df, need_column(df, left), need_column(df, right)
-        self._step, self._folder = step or right, folder
+        self._step, self._marks = step or right, label_keys(labels)
         ids = sample_ids(df, id)
-        self._saved = load(folder, "labels.json") if folder is not None else None
         if folder is not None and not ids.is_unique:
             raise ValueError("sample ids are not unique, so labels cannot be stored: pass id=")
+        self._store = Store(folder) if folder is not None else None
         status = f"{self._step}.status"
         self._status = (df[status].astype(object).fillna("").to_numpy() if status in df
                         else np.full(len(df), "", dtype=object))
+        self._outputs, self._hashes = df[right].to_numpy(dtype=object), {}
+        self._where = pd.Index(ids)
+        self._label = np.full(len(df), "unreviewed", dtype=object)  # current labels
+        self._was = np.full(len(df), "", dtype=object)  # a label given to an earlier output
         self._reviewed = 0
-        if self._saved is not None:
-            done = {k for k, v in self._saved.items() if v.get("label") in ("good", "bad")}
-            self._reviewed = int(ids.isin(done).sum())
         self._filters = {"status": "all", "label": "all", "search": "", "search_in": "both",
                          "view": "diff"}
-        self._start(ids.to_numpy(dtype=object), len(df))
-        self._apply_filters()
+        self._start(ids.to_numpy(dtype=object), len(df), review_order(df, order, seed))
+        if self._store is not None:
+            self._store.refresh()
+            self._relabel(self._store.labels())
+        self._apply_filters(reopen=True)
+
+    # -- the store ----------------------------------------------------------------------------
+    def _hash(self, k):
+        if k not in self._hashes:
+            self._hashes[k] = output_hash(self._outputs[k])
+        return self._hashes[k]
+
+    def _relabel(self, sample_ids):
+        """Bring the label of these samples up to date with the store."""
+        rows = self._where.get_indexer(list(sample_ids))
+        for k in rows[rows >= 0]:
+            saved = self._store.label_of(self._ids[k])
+            value = saved["label"] if saved and saved["label"] else "unreviewed"
+            old = saved is not None and saved["output"] is not None and saved["output"] != self._hash(k)
+            label, was = ("unreviewed", value) if old and value != "unreviewed" else (value, "")
+            if was and saved["column"] not in (None, self._right):
+                was = f"{value} on {saved['column']}"
+            self._reviewed += (label != "unreviewed") - (self._label[k] != "unreviewed")
+            self._label[k], self._was[k] = label, was
+
+    def _sync(self):
+        if self._store is not None:
+            self._relabel(self._store.refresh())
+
+    def _undecided(self, items):
+        return self._label[items] == "unreviewed"
+
+    def _need_labels(self):
+        if self._store is None:
+            raise ValueError("labels are off: pass folder=<run folder> to show()")
 
     # -- filters ------------------------------------------------------------------------------
     def set_filter(self, status=None, label=None, search=None, search_in="both", view=None):
-        """Keep only rows with this step status, label and text (case-insensitive); None = any.
-        `view` ("diff" or "plain") switches the word diff; None keeps it. The shown sample stays
-        shown when it is still among the filtered rows."""
+        """Keep only rows with this step status, label ("stale" = labelled on an earlier output)
+        and text (case-insensitive); None = any. `view` ("diff" or "plain") switches the word
+        diff; None keeps it. The shown sample stays shown when it is still among the filtered rows."""
         status = None if status == "all" else status
         label = None if label == "all" else label
         if status and f"{self._step}.status" not in self._df:
             raise ValueError(f"no {self._step}.status column to filter on: pass step=")
-        if label and self._saved is None:
-            raise ValueError("labels are off: pass folder=<run folder> to show()")
+        if label:
+            self._need_labels()
         if view not in (None, "diff", "plain"):
             raise ValueError(f"view must be 'diff' or 'plain', not {view!r}")
         self._filters = {"status": status or "all", "label": label or "all", "search": search or "",
@@ -117,12 +161,16 @@ class Viewer(Review):
     def _filter_values(self):
         return dict(self._filters)
 
-    def _apply_filters(self):
+    def _apply_filters(self, reopen=False):
         df, f, mask = self._df, self._filters, np.ones(len(self._df), dtype=bool)
         if f["status"] != "all":
             mask &= self._status == f["status"]
-        if f["label"] != "all":
-            mask &= (self._labels_of_all() == f["label"])
+        if f["label"] == "stale":
+            self._sync()
+            mask &= self._was != ""
+        elif f["label"] != "all":
+            self._sync()
+            mask &= self._label == f["label"]
         if f["search"]:
             where = {"both": [self._left, self._right], "left": [self._left], "right": [self._right]}
             hit = np.zeros(len(df), dtype=bool)
@@ -131,37 +179,46 @@ class Viewer(Review):
                 text = df[col].map(cell_text) if df[col].dtype == object else df[col].fillna("").astype(str)
                 hit |= text.str.contains(f["search"], case=False, regex=False).to_numpy(dtype=bool)
             mask &= hit
-        self._set_rows(np.flatnonzero(mask))
-
-    def _labels_of_all(self):
-        labelled = pd.Series(self._ids, dtype=object).map(
-            {k: v.get("label") for k, v in self._saved.items()})
-        return labelled.fillna("unreviewed").to_numpy(dtype=object)
+        self._set_rows(np.flatnonzero(mask), reopen)
 
     # -- labels -------------------------------------------------------------------------------
     def label(self, value, note=None, advance=False):
-        """Label the shown sample good/bad/unreviewed (note=None keeps its note); saved at once.
-        With advance=True the next sample is shown (what the g/b/u keys do)."""
-        if self._saved is None:
-            raise ValueError("labels are off: pass folder=<run folder> to show()")
-        if value not in LABELS:
-            raise ValueError(f"label must be one of {LABELS}, not {value!r}")
+        """Label the shown sample (a value of the label set, or "unreviewed"; note=None keeps its
+        note); saved at once. With advance=True the next sample is shown (what the keys do)."""
+        self._need_labels()
+        if value not in [v for v, _ in self._marks]:
+            raise ValueError(f"label must be one of {[v for v, _ in self._marks]}, not {value!r}")
         sid = self.current
         if sid is None:
             raise IndexError("no sample is shown (the filters match nothing)")
-        entry = self._saved.get(sid) or {}
-        was = entry.get("label") in ("good", "bad")
-        note = (entry.get("note") or "") if note is None else note
-        if value == "unreviewed" and not note:
-            self._saved.pop(sid, None)
-        else:
-            self._saved[sid] = {"label": None if value == "unreviewed" else value, "note": note}
-        save(self._folder, "labels.json", self._saved)
-        self._reviewed += (value != "unreviewed") - was
+        k = self._rows[self._pos]
+        self._store.label(sid, self._hash(k), None if value == "unreviewed" else value, note=note, column=self._right)
         if advance:
             return self._advance(f"saved {value} for {sid}")
-        self._message = f"saved {value} for {sid}"
-        self._update()
+        self.go(self._pos, f"saved {value} for {sid}")
+
+    def label_all(self, value):
+        """Label every filtered sample `value` at once (one `undo` reverts it all)."""
+        self._need_labels()
+        if value not in [v for v, _ in self._marks]:
+            raise ValueError(f"label must be one of {[v for v, _ in self._marks]}, not {value!r}")
+        rows = self._rows
+        self._store.label_many([(self._ids[k], self._hash(k)) for k in rows],
+                               None if value == "unreviewed" else value, column=self._right)
+        self.go(self._pos, f"labelled {len(rows):,} filtered samples {value} (z undoes it)")
+
+    def undo(self):
+        """Revert this viewer's last label, note or bulk label and show that sample."""
+        self._need_labels()
+        undone = self._store.undo()
+        if undone is None:
+            return self.go(self._pos, "nothing to undo")
+        if isinstance(undone, list):
+            return self.go(self._pos, f"undid the bulk label of {len(undone):,} samples")
+        k = self._where.get_indexer([undone["sample"]])[0]
+        what = undone["value"] or "unreviewed" if undone["kind"] == "label" else "the note"
+        self._sync()
+        self._show_item(k, f"undid {what} for {undone['sample']}")
 
     def _mark(self, value, advance):
         self.label(value, advance=advance)
@@ -169,7 +226,9 @@ class Viewer(Review):
     def _note(self, text):
         sid = self.current
         if sid is not None:
-            self.label((self._saved.get(sid) or {}).get("label") or "unreviewed", note=text)
+            self._need_labels()
+            self._store.note(sid, self._hash(self._rows[self._pos]), text, column=self._right)
+            self.go(self._pos, f"saved the note for {sid}")
 
     # -- what the page shows ------------------------------------------------------------------
     @property
@@ -178,29 +237,38 @@ class Viewer(Review):
         return self.view.get("sample")
 
     def _controls(self):
-        labels_on = self._saved is not None
+        labels_on = self._store is not None
         filters = []
         if f"{self._step}.status" in self._df:
             filters.append(["status", [["all", "status: all"]] + [[s, s] for s in STATUSES],
                             self._filters["status"]])
         if labels_on:
-            filters.append(["label", [["all", "label: all"]] + [[s, s] for s in LABELS],
-                            self._filters["label"]])
+            filters.append(["label", [["all", "label: all"]] + [[v, v] for v, _ in self._marks]
+                            + [["stale", "labelled on an earlier output"]], self._filters["label"]])
         filters.append(["search_in", [["both", "search both"], ["left", f"search {self._left}"],
                                       ["right", f"search {self._right}"]], self._filters["search_in"]])
         filters.append(["view", [["diff", "word diff"], ["plain", "plain text"]], self._filters["view"]])
+        keys = " \u00B7 ".join(f"{key} {v}" for v, key in self._marks)
         return {
             "filters": filters, "search": self._filters["search"],
-            "marks": [[v, KEYS[v]] for v in LABELS] if labels_on else [],
+            "marks": self._marks if labels_on else [], "bulk": len(self._rows) if labels_on else None,
             "note": "" if labels_on else None,
             "progress": (f"{self._reviewed:,} of {self._total:,} reviewed" if labels_on
                          else "labels off: pass folder="),
-            "help": HELP if labels_on else HELP.split(" \u00B7 g ")[0] + " \u00B7 / search",
+            "help": ("keys (click the viewer first): \u2190/\u2192 or j/k previous/next"
+                     + (f" \u00B7 {keys} (each labels and goes on) \u00B7 n next unreviewed \u00B7 z undo"
+                        if labels_on else "") + " \u00B7 / search \u00B7 Esc leaves a box"),
         }
 
     def _list_entry(self, k):
-        label = (self._saved.get(self._ids[k]) or {}).get("label") if self._saved else None
-        return [self._status[k] or "none", label or ""]
+        badge = self._label[k] if self._label[k] != "unreviewed" else f"was {self._was[k]}" if self._was[k] else ""
+        return [self._status[k] or "none", badge]
+
+    def _stale_text(self, k):
+        """"labelled good on an earlier output" ("... on generic" when given on another column)."""
+        if not self._was[k]:
+            return None
+        return f"labelled {self._was[k]}" + ("" if " on " in self._was[k] else " on an earlier output")
 
     def _sample(self, k):
         row, sid = self._df.iloc[k], str(self._ids[k])
@@ -217,13 +285,13 @@ class Viewer(Review):
             note = "no output"
         sample = {"id": sid, "head": head, "notice": notice,
                   "panes": text_panes(raw, out, titles, self._filters["view"] == "diff", note),
-                  "sections": [], "mark": "unreviewed", "note": ""}
+                  "sections": [], "mark": self._label[k], "note": "",
+                  "stale": self._stale_text(k)}
         reasoning = cell_text(row.get(f"{self._step}.reasoning"))
         if reasoning:
             is_open = "reasoning" in self._open
             sample["sections"].append({"name": "reasoning", "title": f"{self._step}.reasoning (model's thinking)",
                                        "open": is_open, "text": reasoning if is_open else ""})
-        if self._saved is not None:
-            entry = self._saved.get(sid) or {}
-            sample["mark"], sample["note"] = entry.get("label") or "unreviewed", entry.get("note") or ""
+        if self._store is not None:
+            sample["note"] = (self._store.label_of(sid) or {}).get("note") or ""
         return sample

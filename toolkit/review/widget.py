@@ -1,15 +1,52 @@
-"""What the sample viewer and the comparison share: one sample at a time, keys, jump, filters.
+"""What the sample viewer and the comparison share: one sample at a time, keys, jump, filters, order.
 
 The Python side owns the state; the front-end (front.py) only draws the `view` trait and sends
-back what the reviewer did (`{"do": "next"}`, `{"do": "mark", ...}`, ...). Each update carries one
-sample plus a window of the sample list, never the frame, so a 100k-row frame costs the same per
-key press as a 10-row one. Subclasses say what a sample looks like and what marking means (a
-label in the viewer, an A/B pick in the comparison).
+back what the reviewer did. Each update carries one sample plus a window of the sample list, never
+the frame, so a 100k-row frame costs the same per key press as a 10-row one. Decisions live in the
+run folder's review store (store.py); every update first reads the decisions written since the
+last one (by any widget or process), so counts and badges are current. Subclasses say what a
+sample looks like and what marking means (a label in the viewer, an A/B pick in the comparison).
+
+Messages, front-end -> Python (`model.send`); every one first clears the message line:
+    {"do": "next"} / {"do": "prev"}          the next / previous filtered sample
+    {"do": "go", "pos": P}                   the P-th (0-based) filtered sample (a list click)
+    {"do": "jump", "text": T}                an id, "#12" / "12" (1-based position) or an id prefix
+    {"do": "mark", "value": V, "advance": B} label / pick V (a `marks` value) on the shown sample
+    {"do": "unreviewed"}                     the next sample not yet labelled / picked (key n)
+    {"do": "undo"}                           revert this widget's last decision, show its sample (key z)
+    {"do": "bulk", "value": V}               label every filtered sample V (after the page's confirm)
+    {"do": "filter", "name": N, "value": X}  set filter N (a `filters` name, or "search") to X
+    {"do": "note", "text": T}                the shown sample's note (viewer only)
+    {"do": "open", "what": S, "open": B}     a collapsible section S opened / closed
+
+The `view` trait (Python -> front-end):
+    pos, n, total    position among the n filtered samples; samples before filters
+    counter          "54,321 of 100,000 filtered (100,000 total)"
+    progress         "50 of 100,000 reviewed" / "3 of 12 picked" (current, from the store)
+    list             window of the sample list: [pos, id, status, badge, short] per entry; badge
+                     is the label / pick ("" = none; "was <label>" = labelled on an earlier
+                     output); short is the distinguishing part of the id (after the prefix all ids
+                     share, its tail when long), to show where the whole id does not fit
+    sample           the shown sample (None when nothing matches): id, head [[name, value]],
+                     notice, panes, sections, mark (current label / pick), note, stale (e.g.
+                     "labelled good on an earlier output", else None); the comparison adds top
+    empty            why nothing is shown (no rows / no shared id / the filters), else None
+    message          one line on what the last action did ("" = none)
+    filters          [[name, [[value, text], ...], current], ...] dropdowns
+    search           the search text
+    marks            [[value, key], ...]: one button and key per decision ([] = decisions off)
+    bulk             how many filtered samples "label all filtered as ..." would label (for the
+                     confirm), None where bulk labelling is not offered
+    note             "" (a note box) or None (no note box)
+    summary          the comparison's counts and its A/B result line (`stats.describe`)
+    help             the keys, one line
+    blind            True when the comparison hides which run is left / right
 
 But: it needs a front-end that runs anywidget (JupyterLab, Notebook 7, VS Code); elsewhere it is
 only its text repr.
 """
 
+import os
 import re
 
 import anywidget
@@ -21,6 +58,35 @@ from .front import CSS, ESM
 
 WINDOW = 12  # sample-list entries each side of the shown one
 POSITION = re.compile(r"#?\s*(\d+)")
+SHORT = 24  # longest short id form in the sample list
+
+
+def short_ids(ids):
+    """The distinguishing part of each id: after the prefix every id shares (cut back to a
+    separator so "book-03-p12" does not read "3-p12"), its tail when still longer than SHORT."""
+    prefix = os.path.commonprefix([min(ids), max(ids)]) if len(ids) > 1 else ""
+    cut = max(prefix.rfind(c) + 1 for c in "-_/:. ")
+    rest = pd.Series(ids, dtype=object).str.slice(cut)
+    long = rest.str.len() > SHORT
+    rest[long] = "\u2026" + rest[long].str.slice(-(SHORT - 1))
+    return rest.to_numpy(dtype=object)
+
+
+def review_order(df, order, seed):
+    """Rank of each row in the review order: None (frame order), "shuffle" (seeded) or a column."""
+    if order is None:
+        return None
+    if order == "shuffle":
+        return np.random.default_rng(seed).permutation(len(df))
+    if order not in df:
+        raise KeyError(f"order={order!r} is neither 'shuffle' nor a column; columns: {list(df.columns)}")
+    try:
+        by = df[order].reset_index(drop=True).sort_values(kind="stable", na_position="last").index.to_numpy()
+    except TypeError as e:
+        raise ValueError(f"order={order!r}: the column's values cannot be sorted ({e})") from None
+    rank = np.empty(len(df), dtype=np.int64)
+    rank[by] = np.arange(len(df))
+    return rank
 
 
 class Review(anywidget.AnyWidget):
@@ -28,9 +94,11 @@ class Review(anywidget.AnyWidget):
     _css = CSS
     view = traitlets.Dict().tag(sync=True)
 
-    def _start(self, ids, total):
-        """`ids`: sample id per item (numpy object array); `total`: how many items before filters."""
-        self._ids, self._total = ids, total
+    def _start(self, ids, total, rank=None):
+        """`ids`: sample id per item (numpy object array); `total`: how many items before
+        filters; `rank`: each item's place in the review order (None = as given)."""
+        self._ids, self._total, self._rank = ids, total, rank
+        self._short = short_ids(ids)
         self._rows, self._pos, self._message, self._open = np.arange(0), 0, "", set()
         self.on_msg(self._on_msg)
 
@@ -41,9 +109,10 @@ class Review(anywidget.AnyWidget):
     def prev(self):
         self.go(self._pos - 1)
 
-    def go(self, i):
+    def go(self, i, message=""):
         """Show the i-th (0-based) sample of the filtered rows, clamped to the ends."""
         self._pos = min(max(int(i), 0), max(len(self._rows) - 1, 0))
+        self._message = message
         self._update()
 
     def jump(self, text):
@@ -56,25 +125,45 @@ class Review(anywidget.AnyWidget):
         exact = np.flatnonzero(shown == text)
         number = POSITION.fullmatch(text)
         if len(exact) and not text.startswith("#"):
-            self._message = ""
             return self.go(exact[0])
         if number:
             k = int(number.group(1))
-            self._message = "" if 1 <= k <= len(self._rows) else \
-                f"position {k} is out of range (1 to {len(self._rows):,})"
-            return self.go(k - 1) if not self._message else self._update()
+            if 1 <= k <= len(self._rows):
+                return self.go(k - 1)
+            return self.go(self._pos, f"position {k} is out of range (1 to {len(self._rows):,})")
         prefix = np.flatnonzero(pd.Series(shown, dtype=object).str.startswith(text).to_numpy(dtype=bool))
-        self._message = "" if len(prefix) else f"no filtered sample has an id starting {text!r}"
-        return self.go(prefix[0]) if len(prefix) else self._update()
+        if len(prefix):
+            return self.go(prefix[0])
+        self.go(self._pos, f"no filtered sample has an id starting {text!r}")
 
-    def _set_rows(self, rows):
-        """New filtered rows; stay on the shown sample when it is still among them."""
+    def next_unreviewed(self):
+        """Go to the next filtered sample (after the shown one, wrapping round) with no decision."""
+        n = len(self._rows)
+        todo = np.flatnonzero(self._undecided(self._rows))
+        if not len(todo):
+            return self.go(self._pos, "every filtered sample has a decision" if n else "")
+        after = todo[todo > self._pos]
+        self.go(after[0] if len(after) else todo[0])
+
+    def _set_rows(self, rows, reopen=False):
+        """New filtered rows (in review order); stay on the shown sample when it is still among
+        them; with `reopen`, go to the first with no decision (where the reviewer stopped)."""
         current = self._rows[self._pos] if len(self._rows) else None
+        if self._rank is not None:
+            rows = rows[np.argsort(self._rank[rows], kind="stable")]
         self._rows, self._pos = rows, 0
-        if current is not None:
-            k = int(np.searchsorted(rows, current))
-            self._pos = k if k < len(rows) and rows[k] == current else 0
+        if reopen:
+            todo = np.flatnonzero(self._undecided(rows))
+            self._pos = int(todo[0]) if len(todo) else 0
+        elif current is not None:
+            same = np.flatnonzero(rows == current)
+            self._pos = int(same[0]) if len(same) else 0
         self._update()
+
+    def _show_item(self, k, message):
+        """Show item `k` when it is among the filtered rows, else stay; with `message`."""
+        same = np.flatnonzero(self._rows == k)
+        self.go(int(same[0]) if len(same) else self._pos, message)
 
     @property
     def counter(self):
@@ -85,19 +174,25 @@ class Review(anywidget.AnyWidget):
         return self.view.get("progress", "")
 
     @property
+    def message(self):
+        return self.view.get("message", "")
+
+    @property
     def current(self):
         """Id of the shown sample (None when the filters match nothing)."""
         return self._ids[self._rows[self._pos]] if len(self._rows) else None
 
     # -- state for the front-end ---------------------------------------------------------------
     def _update(self):
+        self._sync()
         n = len(self._rows)
         lo = max(0, min(self._pos - WINDOW, n - 2 * WINDOW - 1))
         window = range(lo, min(n, lo + 2 * WINDOW + 1))
         self.view = {
             "pos": self._pos, "n": n, "total": self._total,
             "counter": f"{self._pos + 1 if n else 0:,} of {n:,} filtered ({self._total:,} total)",
-            "list": [[p, str(self._ids[self._rows[p]]), *self._list_entry(self._rows[p])] for p in window],
+            "list": [[p, str(self._ids[self._rows[p]]), *self._list_entry(self._rows[p]),
+                      str(self._short[self._rows[p]])] for p in window],
             "sample": self._sample(self._rows[self._pos]) if n else None,
             "empty": None if n else self._empty_text(),
             "message": self._message,
@@ -111,6 +206,7 @@ class Review(anywidget.AnyWidget):
     def _on_msg(self, _, content, buffers):
         """A reviewer's action from the page; a refused one (labels off, a bad filter value) is
         shown on the widget's message line instead of raising into the kernel log."""
+        self._message = ""
         try:
             self._act(content)
         except (ValueError, IndexError, KeyError) as e:
@@ -129,6 +225,12 @@ class Review(anywidget.AnyWidget):
             self.jump(str(content.get("text", "")))
         elif do == "mark":
             self._mark(content["value"], advance=bool(content.get("advance")))
+        elif do == "unreviewed":
+            self.next_unreviewed()
+        elif do == "undo":
+            self.undo()
+        elif do == "bulk":
+            self.label_all(content["value"])
         elif do == "filter":
             self.set_filter(**{**self._filter_values(), content["name"]: content["value"]})
         elif do == "note":
@@ -137,6 +239,14 @@ class Review(anywidget.AnyWidget):
             (self._open.add if content.get("open") else self._open.discard)(content["what"])
             self._update()
 
+    # -- what subclasses say -------------------------------------------------------------------
+    def _sync(self):
+        """Read the decisions made elsewhere since the last update."""
+
+    def _undecided(self, items):
+        """Boolean per item: no decision yet."""
+        raise NotImplementedError
+
     def _mark(self, value, advance):
         """Record `value` for the shown sample; then go on to the next one if `advance`."""
         raise NotImplementedError
@@ -144,12 +254,14 @@ class Review(anywidget.AnyWidget):
     def _note(self, text):
         raise NotImplementedError
 
+    def undo(self):
+        raise NotImplementedError
+
+    def label_all(self, value):
+        raise ValueError("bulk decisions are only offered in the sample viewer")
+
     def _advance(self, message):
-        self._message = message
-        if self._pos < len(self._rows) - 1:
-            self.next()
-        else:
-            self._update()
+        self.go(self._pos + 1 if self._pos < len(self._rows) - 1 else self._pos, message)
 
     def __repr__(self):
         return f"{type(self).__name__}({self._total:,} samples)"
