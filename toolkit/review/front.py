@@ -214,7 +214,10 @@ function render({ model, el }) {
 
     list.replaceChildren(...(v.list || []).map(([pos, id, status, badge, short]) => {
       const item = h("div", `tkr-item tkr-${status}` + (pos === v.pos ? " tkr-cur" : ""));
-      item.append(h("span", "tkr-id", `${pos + 1}. ${shortId(String(id), short)}`));
+      // the id is cut at its start when it does not fit: its tail tells entries apart
+      const name = h("span", "tkr-id");
+      name.append(h("span", "tkr-id-text", shortId(String(id), short)));
+      item.append(h("span", "tkr-pos", `${pos + 1}. `), name);
       if (badge) item.append(h("span", "tkr-badge" + (badge.startsWith("was ") ? " tkr-stale" : ""), badge));
       item.title = `${pos + 1}. ${id} (${status}${badge ? ", " + badge : ""})`;
       item.addEventListener("click", () => { send({ do: "go", pos }); home(); });

@@ -29,13 +29,15 @@ CSS = """
 .tkr-select { flex: none; max-width: 16em; }
 .tkr-note-input { flex: 1 1 12em; min-width: 8em; }
 .tkr-line { min-height: 1.45em; white-space: pre-wrap; overflow-wrap: anywhere; }
-.tkr-head-part { white-space: nowrap; }
 .tkr-msg, .tkr-help { color: #666; font-size: 12px; }
 .tkr-stale { color: #a15c00; font-style: italic; }
 .tkr-body { display: flex; gap: 8px; height: 55vh; margin-top: 4px; }
-.tkr-list { width: 200px; flex: none; overflow-y: auto; font-size: 12px; border-right: 1px solid #ddd; }
+.tkr-list { width: 250px; flex: none; overflow-y: auto; font-size: 12px; border-right: 1px solid #ddd; }
 .tkr-item { cursor: pointer; display: flex; gap: 4px; padding: 0 4px; border-left: 3px solid transparent; }
-.tkr-id { flex: 1 1 auto; min-width: 0; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.tkr-pos { flex: none; white-space: pre; color: #666; }
+.tkr-id { flex: 1 1 auto; min-width: 0; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
+  direction: rtl; text-align: left; }
+.tkr-id-text { direction: ltr; unicode-bidi: embed; }
 .tkr-badge { flex: none; max-width: 7em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
   font-size: 11px; padding: 0 4px; border-radius: 3px; background: #e8eaf6; color: #283593; }
 .tkr-badge.tkr-stale { background: #fff3e0; }
