@@ -467,3 +467,53 @@ def test_layout_at_1280_px_with_100k_rows(tmp_path):
         page.screenshot(path=OUT / "layout-1280.png")
     finally:
         close_lab(proc, pw, browser)
+
+
+BLIND = """\
+import pandas as pd
+from toolkit.review import compare
+
+a = pd.DataFrame({"chunk_id": [f"s{i}" for i in range(8)], "text": [f"source {i}" for i in range(8)],
+                  "gen": [f"answer of run A for {i}" for i in range(8)], "gen.status": "ok",
+                  "gen.prompt_version": "v1"})
+b = a.assign(gen=[f"answer of run B for {i}" for i in range(8)], **{"gen.prompt_version": "v2"})
+compare(a, b, "gen", folder="run", blind=True)
+"""
+
+
+def test_blind_compare_hides_the_runs_and_stores_the_true_pick(tmp_path):
+    """Each row shows the runs as left / right in a seeded order; pressing a (left) stores A or B
+    according to which run was on the left, and nothing on the page names the runs."""
+    require_browser()
+    from playwright.sync_api import expect
+
+    proc, pw, browser, page, root = lab_page(tmp_path, (BLIND,), widgets=1)
+    try:
+        widget = page.locator(".tkr")
+        counter, progress = widget.locator(".tkr-counter"), widget.locator(".tkr-progress")
+        expect(counter).to_have_text("1 of 8 filtered (8 total)")
+        marks = {b.get_attribute("data-mark"): b.locator(".tkr-key").inner_text()
+                 for b in widget.locator(".tkr-mark").all()}
+        assert marks["left"] == "a" and marks["right"] == "b" and "A" not in marks and "B" not in marks
+        widget.locator(".tkr-counter").click()
+        left_was = {}
+        for i in range(8):
+            expect(counter).to_have_text(f"{i + 1} of 8 filtered (8 total)")
+            titles = widget.locator(".tkr-panes .tkr-title").all_inner_texts()
+            assert titles == ["left: gen", "right: gen"]
+            for hidden in ("v1", "v2", "prompt", "A:", "B:"):  # no prompt versions, no run names
+                assert hidden not in widget.locator(".tkr-head").inner_text() + " ".join(titles)
+            left = widget.locator(".tkr-panes .tkr-text").first.inner_text()
+            left_was[f"s{i}"] = "A" if "run A" in left else "B"
+            page.keyboard.press("a")  # left is better
+            expect(progress).to_have_text(f"{i + 1} of 8 picked")
+        assert set(left_was.values()) == {"A", "B"}  # the order really is mixed
+        assert widget.locator(".tkr-item .tkr-badge").all_inner_texts() == ["left"] * 8
+        store = Store(root / "run")
+        try:
+            assert {k: [p["pick"] for p in v] for k, v in store.picks().items()} == {
+                k: [v] for k, v in left_was.items()}
+        finally:
+            store.close()
+    finally:
+        close_lab(proc, pw, browser)
