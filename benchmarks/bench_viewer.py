@@ -186,7 +186,7 @@ def browser_side():
     decisions stored, against the same keys on a 10-row viewer in the same page."""
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.test_browser import launch, open_notebook, start_lab, stop
+    from tests.jupyterlab import launch, open_notebook, start_lab, stop
 
     with tempfile.TemporaryDirectory() as tmp:
         proc, port, _ = start_lab(Path(tmp), cells=(CELL, SMALL))
