@@ -139,6 +139,12 @@ def test_viewer_in_jupyterlab(tmp_path):
                 expect(viewer.locator(".tkr-head")).to_contain_text("id second")
                 expect(viewer.locator(".tkr-panes")).to_contain_text(XSS)
                 assert viewer.locator("img").count() == 0 and page.evaluate("window.__xss") is None
+                # a search hit inside the payload is split into text nodes, never parsed
+                viewer.locator(".tkr-search").fill("onerror")
+                viewer.locator(".tkr-search").press("Enter")
+                expect(viewer.locator(".tkr-panes mark.tkr-hit")).to_have_text(["onerror", "onerror"])
+                expect(viewer.locator(".tkr-panes")).to_contain_text(XSS)
+                assert viewer.locator("img").count() == 0 and page.evaluate("window.__xss") is None
                 OUT.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=OUT / "viewer.png", full_page=True)
                 comparison.screenshot(path=OUT / "compare.png")
