@@ -489,7 +489,7 @@ def test_a_sentinel_key_is_used_and_written_nowhere(tmp_path, folder, prompt_fil
     files = [p for p in folder.rglob("*") if p.is_file()] + [recordings]
     files += [p for p in (ROOT / "notebooks" / "recordings").rglob("*") if p.is_file()]
     names = {p.name for p in files}
-    for expected in ("cache.sqlite", "manifest.jsonl", "labels.json", "pairs.sharegpt.jsonl",
+    for expected in ("cache.sqlite", "manifest.jsonl", "review.sqlite", "pairs.sharegpt.jsonl",
                      "pairs.openai.jsonl", "dataset_info.json", "README.md", "new_pipeline.ipynb",
                      "run.jsonl"):
         assert expected in names, f"{expected} was not written, so it was not checked"

@@ -65,7 +65,7 @@ def test_two_processes_labelling_one_folder_at_once_keep_every_label(tmp_path):
 def test_old_labels_and_picks_json_are_imported_once_and_kept(tmp_path):
     (tmp_path / "labels.json").write_text(json.dumps({"c1": {"label": "bad", "note": "old note"}}))
     a, b = runs()
-    pair = [output_hash(a.set_index("chunk_id").at["edited", "gen"]), output_hash(b.set_index("chunk_id").at["edited", "gen"])]
+    pair = [output_hash(df.set_index("chunk_id").at["edited", "gen"]) for df in (a, b)]
     (tmp_path / "picks.json").write_text(json.dumps({"edited": [{"a": pair[0], "b": pair[1], "pick": "B"}]}))
     for _ in range(2):
         Store(tmp_path)
@@ -111,13 +111,17 @@ def test_a_label_belongs_to_the_output_it_judged(tmp_path):
         labels(rerun, tmp_path, stale="drop")
 
 
-def test_labels_column_defaults_to_the_last_step_and_takes_column(tmp_path):
+def test_labels_judge_the_column_they_were_given_on_else_the_last_step(tmp_path):
     df = frame()
     df["second"], df["second.status"] = df["generic"].str.upper(), "ok"
     v = show(df, right="generic", folder=tmp_path)
     v.label("good")
-    assert labels(df, tmp_path)["label_stale"][0]  # judged generic, compared with second
-    assert labels(df, tmp_path, column="generic")["label"][0] == "good"
+    assert labels(df, tmp_path)["label"][0] == "good"  # the store records that generic was judged
+    assert labels(df, tmp_path, column="second")["label_stale"][0]
+    later = df.drop(columns=["generic"])  # that column is gone: the last step's output is compared
+    assert labels(later, tmp_path)["label_stale"][0]
+    other = show(df, right="second", folder=tmp_path)
+    assert other.sample["stale"] == "labelled good on generic"
 
 
 def test_undo_reverts_this_viewers_decisions_only(tmp_path):
@@ -212,7 +216,7 @@ def test_reopens_at_the_first_unreviewed_and_n_goes_to_the_next(tmp_path):
 def test_list_entries_carry_a_short_id_and_messages_clear(tmp_path):
     v = show(many(30), right="gen", folder=tmp_path)
     entry = v.view["list"][0]
-    assert entry[1] == "corpus/novels/austen-pride-and-prejudice/chunk-00000" and entry[4] == "chunk-00000"
+    assert entry[1] == "corpus/novels/austen-pride-and-prejudice/chunk-00000" and entry[4] == "00000"
     send(v, do="mark", value="good", advance=True)
     assert v.message.startswith("saved good") and v.view["list"][0][3] == "good"
     send(v, do="next")

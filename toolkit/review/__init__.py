@@ -1,8 +1,9 @@
 """Reading a step's outputs: one sample at a time beside its source, two runs side by side.
 
     viewer.py   show(): the sample viewer, labels with g/b/u
-    compare.py  compare(): two runs, honest counts, A/B picks; picks() as a column
-    labels.py   labels.json and picks.json in the run folder; labels() as a column
+    compare.py  compare(): two runs, honest counts, A/B picks (blind if asked), results(); picks()
+    store.py    the run folder's review store: every label, note and pick, shared by all widgets
+    labels.py   labels() as a column, stale where the output changed since it was labelled
     widget.py   what both widgets share: navigation, jump, filters, the message protocol
     front.py    the anywidget front-end (ES module and CSS)
     diff.py     cell text and the word diff as segments
@@ -10,6 +11,7 @@
 
 from .compare import compare, picks
 from .labels import labels
+from .store import Store
 from .viewer import show
 
-__all__ = ["compare", "labels", "picks", "show"]
+__all__ = ["Store", "compare", "labels", "picks", "show"]

@@ -16,6 +16,7 @@ But: rows are matched by sample id; rows only one run has are counted in the sum
 """
 
 import hashlib
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -91,8 +92,8 @@ def _texts(df, name, at):
 
 
 class Comparison(Review):
-    """See `compare()`. Python API: next/prev/go/jump/pick/set_filter/set_prompts, `.counts`,
-    `counter`, `progress`, `sample`."""
+    """See `compare()`. Python API: next/prev/go/jump/next_unreviewed/pick/undo/set_filter/
+    set_prompts/results, `.counts`, `counter`, `progress`, `message`, `sample`."""
 
     def __init__(self, df_a, df_b, on, *, left="text", step=None, id=None, folder=None, blind=False, seed=0):
         super().__init__()
@@ -113,7 +114,10 @@ class Comparison(Review):
         self._store = Store(folder) if folder is not None else None
         self._hashes, self._prompts, self._blind = {}, None, bool(blind)
         self._flip = flips(ids, seed) if blind else np.zeros(len(ids), dtype=bool)
-        self._pick, self._picked = np.full(len(ids), "", dtype=object), 0
+        self._pick, self._tally = np.full(len(ids), "", dtype=object), Counter({"": len(ids)})
+        self._rows_of = {}
+        for k, sid in enumerate(ids):
+            self._rows_of.setdefault(sid, []).append(k)
         self._show, self._search = "all", ""
         self._sizes = (len(df_a), len(df_b))
         only_a, only_b = len(df_a) - len(ids), len(df_b) - len(ids)
@@ -135,9 +139,10 @@ class Comparison(Review):
 
     def _repick(self, sample_ids):
         """Bring the pick of these samples up to date with the store."""
-        for k in np.flatnonzero(pd.Series(self._ids, dtype=object).isin(set(sample_ids)).to_numpy(dtype=bool)):
+        for k in (k for sid in sample_ids for k in self._rows_of.get(sid, ())):
             value = self._store.pick_of(self._ids[k], *self._pair_hash(k)) or ""
-            self._picked += bool(value) - bool(self._pick[k])
+            self._tally[self._pick[k]] -= 1
+            self._tally[value] += 1
             self._pick[k] = value
 
     def _sync(self):
@@ -169,7 +174,7 @@ class Comparison(Review):
             groups = [("all", picks)]
         else:
             frame, at = (self._b, self._ib) if by in self._b else (self._a, self._ia)
-            values = pd.Series(need_column(frame, by).to_numpy(dtype=object)[at], dtype=object).fillna("(none)")
+            values = pd.Series(frame[need_column(frame, by)].to_numpy(dtype=object)[at], dtype=object).fillna("(none)")
             groups = [(v, picks[(values == v).to_numpy(dtype=bool)]) for v in sorted(values.unique(), key=str)]
         rows = [{by or "slice": v, **{k: r[k] for k in ("n", "B", "A", "tie", "rate", "low", "high", "p")}}
                 for v, r in ((v, win_rate(p)) for v, p in groups)]
@@ -237,8 +242,8 @@ class Comparison(Review):
             return self.go(self._pos, "nothing to undo")
         self._sync()
         at = np.flatnonzero(self._ids == undone["sample"])
-        k = at[0] if len(at) else -1
-        self._show_item(k, f"undid {self._shown_as(k, undone['value']) or 'unpicked'} for {undone['sample']}")
+        value = self._shown_as(at[0], undone["value"]) if len(at) else undone["value"]
+        self._show_item(at[0] if len(at) else -1, f"undid {value or 'unpicked'} for {undone['sample']}")
 
     def _mark(self, value, advance):
         self.pick(value, advance=advance)
@@ -270,11 +275,12 @@ class Comparison(Review):
         elif self._blind:
             result = " \u00B7 blind: which run is left or right, and the win rate, show in .results()"
         else:
-            result = " \u00B7 " + describe(win_rate(self._pick))
+            result = " \u00B7 " + describe(win_rate(self._tally.elements()))
         return {"filters": [["show", [[s, f"show: {s}"] for s in self._shows()], self._show]],
                 "search": self._search, "summary": self._summary + result, "note": None, "bulk": None,
                 "marks": marks if picks_on else [], "blind": self._blind,
-                "progress": f"{self._picked:,} of {self._total:,} picked" if picks_on else "picks off: pass folder=",
+                "progress": (f"{len(self._ids) - self._tally['']:,} of {self._total:,} picked" if picks_on
+                             else "picks off: pass folder="),
                 "help": HELP.format(keys=" \u00B7 ".join(f"{key} {v}" for v, key in marks))}
 
     def _empty_text(self):
@@ -286,7 +292,7 @@ class Comparison(Review):
                 "compare two runs of the same samples, or pass id= naming the column that matches them.")
 
     def _list_entry(self, k):
-        status = self._st[int(self._flip[k])][k]  # the right-hand run's status, as the panes show
+        status = self._st[0 if self._flip[k] else 1][k]  # the right-hand run's status (B unless blind-flipped)
         return [status or "none", self._shown_as(k, self._pick[k])]
 
     def _sample(self, k):

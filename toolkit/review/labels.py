@@ -9,6 +9,7 @@ But: a label imported from a labels.json of before the store has no output hash 
 current whatever the output now is.
 """
 
+import functools
 import hashlib
 
 import numpy as np
@@ -28,18 +29,20 @@ def labels(df, folder=None, *, id=None, column=None, stale="unreviewed", source=
     `column` is the output column the labels judged (default: the column each label was given
     on, as the store records it, else the last step's output as in show()); a label given to an
     earlier output of it is stale: `label_stale` is True and `label` is "unreviewed" unless
-    `stale="keep"`. `source` is "person" or "judge:<name>".
+    `stale="keep"`. `source` is "person", "judge:<name>" or "judge" (the one judge stored).
     """
     if stale not in ("unreviewed", "keep"):
         raise ValueError(f"stale must be 'unreviewed' or 'keep', not {stale!r}")
     if column is not None and column not in df:
         raise KeyError(f"no column {column!r} in the frame (column=); columns: {list(df.columns)}")
-    saved, ids = Store(need_folder(df, folder, "labels")).labels(source), sample_ids(df, id)
+    store, ids = Store(need_folder(df, folder, "labels")), sample_ids(df, id)
+    saved = store.labels(store.one_source(source))
     found = [saved.get(i) or {"label": None, "note": "", "output": None, "column": None} for i in ids]
     was = np.zeros(len(df), dtype=bool)
+    fallback = functools.cache(lambda: last_step(df))
     for i, v in enumerate(found):
         if v["label"] is not None and v["output"] is not None:
-            judged = column or (v["column"] if v["column"] in df else None) or last_step(df)
+            judged = column or (v["column"] if v["column"] in df else None) or fallback()
             was[i] = is_stale(v, df[judged].iat[i])
     out = df.copy()
     out["label"] = np.array([v["label"] if v["label"] and (stale == "keep" or not w) else "unreviewed"

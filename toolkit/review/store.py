@@ -10,13 +10,14 @@ never block a writer, and "events after the last one I saw" as one indexed query
 read: per key the latest event wins, so a widget keeps its view current by reading only the events
 newer than the last it saw (`refresh`).
 
-Events: (id, time, kind, sample, a, b, value, note, source, session, batch). kind is "label" (a =
-hash of the labelled output, b = the name of its column, value = the label or NULL for
-unreviewed, note = the note or NULL for "unchanged"), "note" (a note alone), "pick" (a, b = the two outputs' hashes, value "A" | "B" |
-"tie" or NULL for unpicked) or "undo" (value = the batch it reverts). source is "person" or
-"judge:<name>"; session is one Store object (one widget), so `undo` never reverts another
-reviewer's decision; events written together (`label_many`) share a batch and are undone together.
-An existing labels.json / picks.json is imported once as "person" events and left in place.
+Events: (id, time, kind, sample, a, b, value, note, source, session, batch). kind is "label"
+(a = hash of the labelled output, b = the name of its column, value = the label or NULL for
+unreviewed, note = the note or NULL for "unchanged"), "note" (a note alone), "pick" (a, b = the
+two outputs' hashes, value "A" | "B" | "tie" or NULL for unpicked) or "undo" (value = the batch it
+reverts). source is "person" or "judge:<name>"; session is one Store object (one widget), so
+`undo` never reverts another reviewer's decision; events written together (`label_many`) share a
+batch and are undone together. An existing labels.json / picks.json is imported once as
+"person" events and left in place.
 
 But: no redo, and nothing is ever deleted from the log (its size grows with every decision, about
 100 bytes each); labels imported from labels.json do not say which output they judged, so they

@@ -108,7 +108,8 @@ class Viewer(Review):
         self._start(ids.to_numpy(dtype=object), len(df), review_order(df, order, seed))
         if self._store is not None:
             self._store.refresh()
-            self._relabel(self._store.labels())
+            saved = self._store.labels()
+            self._relabel(saved, saved)
         self._apply_filters(reopen=True)
 
     # -- the store ----------------------------------------------------------------------------
@@ -117,11 +118,12 @@ class Viewer(Review):
             self._hashes[k] = output_hash(self._outputs[k])
         return self._hashes[k]
 
-    def _relabel(self, sample_ids):
-        """Bring the label of these samples up to date with the store."""
+    def _relabel(self, sample_ids, saved_labels=None):
+        """Bring the label of these samples up to date with the store (`saved_labels`: their
+        states when already read)."""
         rows = self._where.get_indexer(list(sample_ids))
         for k in rows[rows >= 0]:
-            saved = self._store.label_of(self._ids[k])
+            saved = saved_labels[self._ids[k]] if saved_labels else self._store.label_of(self._ids[k])
             value = saved["label"] if saved and saved["label"] else "unreviewed"
             old = saved is not None and saved["output"] is not None and saved["output"] != self._hash(k)
             label, was = ("unreviewed", value) if old and value != "unreviewed" else (value, "")

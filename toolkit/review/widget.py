@@ -28,8 +28,9 @@ The `view` trait (Python -> front-end):
                      output); short is the distinguishing part of the id (after the prefix all ids
                      share, its tail when long), to show where the whole id does not fit
     sample           the shown sample (None when nothing matches): id, head [[name, value]],
-                     notice, panes, sections, mark (current label / pick), note, stale (e.g.
-                     "labelled good on an earlier output", else None); the comparison adds top
+                     notice, panes, sections, mark (current label / pick; "left" / "right" when
+                     blind); the viewer adds note and stale ("labelled good on an earlier
+                     output", "labelled good on <column>", else None); the comparison adds top
     empty            why nothing is shown (no rows / no shared id / the filters), else None
     message          one line on what the last action did ("" = none)
     filters          [[name, [[value, text], ...], current], ...] dropdowns
@@ -158,6 +159,7 @@ class Review(anywidget.AnyWidget):
         elif current is not None:
             same = np.flatnonzero(rows == current)
             self._pos = int(same[0]) if len(same) else 0
+        self._message = ""  # a filter change is a new action: the last one's message goes
         self._update()
 
     def _show_item(self, k, message):
