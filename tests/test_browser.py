@@ -5,20 +5,14 @@ innerHTML), nor whether a click reaches the kernel and comes back; this test can
 when the browser is missing instead of skipping, so a broken image cannot pass silently.
 """
 
-import json
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
-import nbformat
 import pytest
 
-from tests.loopback import free_port
+from tests import jupyterlab
+from tests.jupyterlab import close_lab, lab_page, launch, open_notebook, require_browser, start_lab, stop
+from toolkit.review.store import Store
 
-CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "test-output" / "browser"
 XSS = '<img src=x onerror="window.__xss=1">'
@@ -47,100 +41,21 @@ CONTROL = """\
 import ipywidgets
 ipywidgets.HTML('<img src=x onerror="window.__control=1">')
 """
-SETTINGS = {
-    # no "select kernel" dialog, no news prompt over the page
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"autoStartDefaultKernel": True},
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false"},
-}
-KERNEL_IDLE = """() => {
-    const context = window.jupyterapp?.shell?.currentWidget?.sessionContext;
-    return context?.isReady && context.session?.kernel?.status === "idle";
-}"""
-
-
-def require_browser():
-    """Skip with a reason outside CI; in CI (env CI set) a missing browser is a failure."""
-    reason = None
+def stored_labels(folder):
+    """{sample id: label} as the run folder's review store holds them (read by a new reader)."""
+    store = Store(folder)
     try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        reason = "Python playwright is not installed (pip install -e '.[dev]')"
-    if not os.path.exists(CHROMIUM):
-        reason = f"{CHROMIUM} is missing (apt-get install -y chromium)"
-    if reason and os.environ.get("CI"):
-        pytest.fail(reason)
-    if reason:
-        pytest.skip(reason)
+        return {k: v["label"] for k, v in store.labels().items()}
+    finally:
+        store.close()
 
-
-def start_lab(tmp, cells=(DEMO, COMPARE, EDITOR, CONTROL)):
-    """JupyterLab in its own tmp dirs on a free port serving demo.ipynb made of `cells`, the kernel
-    being this interpreter."""
-    root, settings = tmp / "root", tmp / "settings"
-    for name, value in SETTINGS.items():
-        (settings / name).parent.mkdir(parents=True, exist_ok=True)
-        (settings / name).write_text(json.dumps(value))
-    root.mkdir()
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, root / "demo.ipynb")
-    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(tmp / "ws"),
-               JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), JUPYTER_CONFIG_DIR=str(tmp / "config"),
-               JUPYTER_DATA_DIR=str(tmp / "data"), IPYTHONDIR=str(tmp / "ipython"),
-               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    port = free_port()
-    log = open(tmp / "lab.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--ServerApp.ip=127.0.0.1", f"--port={port}",
-         "--no-browser", "--IdentityProvider.token=", "--ServerApp.password=",
-         "--LabApp.expose_app_in_browser=True", f"--ServerApp.root_dir={root}",
-         "--ServerApp.allow_root=True"],  # CI containers run as root
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=2)
-            return proc, port, root
-        except OSError:
-            time.sleep(0.3)
-    stop(proc)
-    pytest.fail(f"JupyterLab did not start:\n{(tmp / 'lab.log').read_text()[-3000:]}")
-
-
-def stop(proc):
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, 9)  # its own session: the server and the kernel it started
-        proc.wait()
-
-
-def launch(pw):
-    return pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-        "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"])
-
-
-def open_notebook(browser, port, widgets=2):
-    """The demo notebook with every cell run and its `widgets` review widgets drawn."""
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=30_000)  # a loaded 2-core CI machine: DOM waits, generous bound
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    page.set_default_timeout(60_000)
-    page.goto(f"http://127.0.0.1:{port}/lab/tree/demo.ipynb")
-    page.wait_for_function(KERNEL_IDLE, polling=250)
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    expect(page.locator(".tkr")).to_have_count(widgets)
-    return page
 
 
 def test_viewer_in_jupyterlab(tmp_path):
     require_browser()
     from playwright.sync_api import expect, sync_playwright
 
-    proc, port, root = start_lab(tmp_path)
+    proc, port, root = start_lab(tmp_path, (DEMO, COMPARE, EDITOR, CONTROL))
     try:
         with sync_playwright() as pw:
             browser = launch(pw)
@@ -172,19 +87,17 @@ def test_viewer_in_jupyterlab(tmp_path):
                 page.keyboard.press("b")  # label bad and go on
                 expect(counter).to_have_text("3 of 3 filtered (3 total)")
                 expect(progress).to_have_text("1 of 3 reviewed")
-                assert json.loads((root / "run" / "labels.json").read_text()) == {
-                    "second": {"label": "bad", "note": ""}}
+                assert stored_labels(root / "run") == {"second": "bad"}
                 # the skipped row: neutral grey notice with its reason, no error
                 expect(viewer.locator(".tkr-notice.tkr-skipped")).to_have_text("skipped: not selected by when=")
                 assert viewer.locator(".tkr-next").bounding_box() == next_box  # controls never move
 
                 page.keyboard.press("k")
                 page.keyboard.press("g")  # relabel second good, go on
-                expect(viewer.locator(".tkr-item", has_text="2. second")).to_have_text("2. second \u00B7 good")
+                expect(viewer.locator(".tkr-item", has_text="2. second").locator(".tkr-badge")).to_have_text("good")
                 expect(viewer.locator(".tkr-item.tkr-cur")).to_have_text("3. third")
                 expect(progress).to_have_text("1 of 3 reviewed")
-                assert json.loads((root / "run" / "labels.json").read_text()) == {
-                    "second": {"label": "good", "note": ""}}
+                assert stored_labels(root / "run") == {"second": "good"}
 
                 jump = viewer.locator(".tkr-jump")
                 jump.fill("fir")
@@ -194,10 +107,14 @@ def test_viewer_in_jupyterlab(tmp_path):
                 expect(counter).to_have_text("2 of 3 filtered (3 total)")
                 page.keyboard.press("/")
                 expect(viewer.locator(".tkr-search")).to_be_focused()
-                page.keyboard.type("dog")
+                page.keyboard.type("MAT")
                 page.keyboard.press("Enter")
                 expect(counter).to_have_text("1 of 1 filtered (3 total)")
                 expect(viewer.locator(".tkr-head")).to_contain_text("first")
+                expect(viewer).to_be_focused()  # Enter in the box hands the keys back to the widget
+                for side in (0, 1):  # search hits marked in both panes, case-insensitively
+                    expect(viewer.locator(".tkr-panes .tkr-text").nth(side).locator("mark.tkr-hit")).to_have_text(
+                        ["mat"])
 
                 # compare: its counts, and a pick recorded with the a key
                 expect(comparison.locator(".tkr-summary")).to_contain_text(
@@ -207,8 +124,8 @@ def test_viewer_in_jupyterlab(tmp_path):
                 expect(comparison.locator(".tkr-counter")).to_have_text("2 of 3 filtered (3 total)")
                 page.keyboard.press("b")
                 expect(comparison.locator(".tkr-progress")).to_have_text("1 of 3 picked")
-                saved = json.loads((root / "run" / "picks.json").read_text())
-                assert [e["pick"] for e in saved["second"]] == ["B"]
+                assert {k: [p["pick"] for p in v] for k, v in Store(root / "run").picks().items()} == {
+                    "second": ["B"]}
 
                 # hostile payloads stay inert; the same payload in a bare ipywidgets.HTML runs
                 page.wait_for_function("window.__control === 1")
@@ -222,6 +139,12 @@ def test_viewer_in_jupyterlab(tmp_path):
                 expect(viewer.locator(".tkr-head")).to_contain_text("id second")
                 expect(viewer.locator(".tkr-panes")).to_contain_text(XSS)
                 assert viewer.locator("img").count() == 0 and page.evaluate("window.__xss") is None
+                # a search hit inside the payload is split into text nodes, never parsed
+                viewer.locator(".tkr-search").fill("onerror")
+                viewer.locator(".tkr-search").press("Enter")
+                expect(viewer.locator(".tkr-panes mark.tkr-hit")).to_have_text(["onerror", "onerror"])
+                expect(viewer.locator(".tkr-panes")).to_contain_text(XSS)
+                assert viewer.locator("img").count() == 0 and page.evaluate("window.__xss") is None
                 OUT.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=OUT / "viewer.png", full_page=True)
                 comparison.screenshot(path=OUT / "compare.png")
@@ -232,10 +155,256 @@ def test_viewer_in_jupyterlab(tmp_path):
 
 
 def test_missing_browser_fails_in_ci_and_skips_elsewhere(monkeypatch):
-    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.setattr(jupyterlab, "CHROMIUM", "/nonexistent/chromium")
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="missing"):
         require_browser()
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception, match="missing"):
         require_browser()
+
+
+KEYS = """\
+import pandas as pd
+from toolkit.review import show
+
+lines = "\\n".join(f"line {i} of the text" for i in range(200))  # taller than the text pane
+df = pd.DataFrame({
+    "chunk_id": [f"row-{i:02d}" for i in range(30)],
+    "text": [f"text {i}\\n" + lines for i in range(30)],
+    "generic": [f"output {i}\\n" + lines for i in range(30)],
+    "generic.status": ["failed" if i % 3 == 0 else "ok" for i in range(30)],
+})
+show(df, right="generic", folder="run", labels=["good", "bad", "off-topic"])
+"""
+TALL = 'print("\\n".join(f"filler {i}" for i in range(300)))  # the notebook can scroll'
+# scrollTop of the widget's every ancestor and of the window: what a key must not move
+PAGE_SCROLL = """(root) => {
+    const out = [window.scrollY];
+    for (let e = root.parentElement; e; e = e.parentElement) out.push(e.scrollTop);
+    return out;
+}"""
+FOCUSED = "(root) => document.activeElement === root"
+
+
+
+def test_keys_focus_and_scrolling(tmp_path):
+    require_browser()
+    from playwright.sync_api import expect
+
+    proc, pw, browser, page, _ = lab_page(tmp_path, (KEYS, TALL), widgets=1)
+    try:
+        viewer = page.locator(".tkr")
+        counter, progress = viewer.locator(".tkr-counter"), viewer.locator(".tkr-progress")
+        status, pane = viewer.locator("select[data-name=status]"), viewer.locator(".tkr-scroll")
+        expect(counter).to_have_text("1 of 30 filtered (30 total)")
+
+        # every key is shown on its button
+        keys = {b.get_attribute("data-mark"): b.locator(".tkr-key").inner_text()
+                for b in viewer.locator(".tkr-mark").all()}
+        assert keys == {"good": "1", "bad": "2", "off-topic": "3", "unreviewed": "u"}
+        for cls, key in [("prev", "k"), ("next", "j"), ("unreviewed", "n"), ("undo", "z")]:
+            expect(viewer.locator(f".tkr-{cls} .tkr-key")).to_have_text(key)
+
+        # after a dropdown, keys belong to the widget again: j and → read on, the filter stays
+        status.select_option("ok")
+        expect(counter).to_have_text("1 of 20 filtered (30 total)")
+        assert viewer.evaluate(FOCUSED)
+        page.keyboard.press("j")
+        expect(counter).to_have_text("2 of 20 filtered (30 total)")
+        page.keyboard.press("ArrowRight")
+        expect(counter).to_have_text("3 of 20 filtered (30 total)")
+        page.keyboard.press("ArrowDown")
+        expect(status).to_have_value("ok")
+        # a dropdown that still has focus (tabbed to, say) passes arrows on instead of changing
+        status.focus()
+        page.keyboard.press("ArrowRight")
+        expect(counter).to_have_text("4 of 20 filtered (30 total)")
+        expect(status).to_have_value("ok")
+        assert viewer.evaluate(FOCUSED)
+
+        # scrolling keys move the text pane, never the notebook
+        before = viewer.evaluate(PAGE_SCROLL)
+        assert pane.evaluate("p => p.scrollHeight > 2 * p.clientHeight")
+        page.keyboard.press(" ")
+        first = pane.evaluate("p => p.scrollTop")
+        assert first > 0
+        page.keyboard.press("PageDown")
+        assert pane.evaluate("p => p.scrollTop") > first
+        page.keyboard.press("End")
+        assert pane.evaluate("p => Math.abs(p.scrollTop + p.clientHeight - p.scrollHeight) <= 1")
+        page.keyboard.press("PageUp")
+        assert pane.evaluate("p => p.scrollTop + p.clientHeight < p.scrollHeight - 1")
+        page.keyboard.press("Home")
+        assert pane.evaluate("p => p.scrollTop") == 0
+        # / goes to the search box without jumping the page; Esc comes back
+        page.keyboard.press("/")
+        expect(viewer.locator(".tkr-search")).to_be_focused()
+        page.keyboard.press("Escape")
+        assert viewer.evaluate(FOCUSED)
+        assert viewer.evaluate(PAGE_SCROLL) == before
+
+        # a number key labels and goes on; z undoes it and shows that sample again
+        expect(viewer.locator(".tkr-head")).to_contain_text("row-05")
+        page.keyboard.press(keys["off-topic"])
+        expect(counter).to_have_text("5 of 20 filtered (30 total)")
+        expect(progress).to_have_text("1 of 30 reviewed")
+        expect(viewer.locator(".tkr-item[title*=\"row-05 \"]").locator(".tkr-badge")).to_have_text("off-topic")
+        page.keyboard.press("z")
+        expect(progress).to_have_text("0 of 30 reviewed")
+        expect(counter).to_have_text("4 of 20 filtered (30 total)")
+        expect(viewer.locator(".tkr-item[title*=\"row-05 \"]").locator(".tkr-badge")).to_have_count(0)
+        # n: the next sample with no label, over labelled ones
+        page.keyboard.press(keys["good"])  # row-05 good, on to row-07
+        page.keyboard.press(keys["bad"])   # row-07 bad, on to row-08
+        expect(progress).to_have_text("2 of 30 reviewed")
+        page.keyboard.press("Home")
+        for _ in range(3):
+            page.keyboard.press("k")
+        expect(counter).to_have_text("3 of 20 filtered (30 total)")  # row-04, unlabelled
+        page.keyboard.press("j")  # row-05, labelled
+        page.keyboard.press("n")
+        expect(counter).to_have_text("6 of 20 filtered (30 total)")  # row-08: row-07 is labelled
+        expect(viewer.locator(".tkr-head")).to_contain_text("row-08")
+
+        # bulk: nothing happens until the confirm row's choice; cancel leaves everything as it was
+        viewer.locator(".tkr-bulk").click()
+        confirm = viewer.locator(".tkr-confirm")
+        expect(confirm).to_contain_text("Label all 20 filtered samples as:")
+        confirm.locator(".tkr-cancel").click()
+        expect(confirm).to_be_hidden()
+        expect(progress).to_have_text("2 of 30 reviewed")
+        viewer.locator(".tkr-bulk").click()
+        confirm.locator(".tkr-confirm-value[data-mark=bad]").click()
+        expect(progress).to_have_text("20 of 30 reviewed")
+        expect(confirm).to_be_hidden()
+        assert viewer.evaluate(FOCUSED)
+        page.keyboard.press("z")  # one undo takes the whole bulk back
+        expect(progress).to_have_text("2 of 30 reviewed")
+    finally:
+        close_lab(proc, pw, browser)
+
+
+LAYOUT = """\
+import pandas as pd
+from toolkit.review import show
+
+n = 100_000
+df = pd.DataFrame({
+    # ~55-character ids that differ only at the end, as real ones do
+    "chunk_id": [f"corpus/novels/the-long-title-of-the-book/part-{i // 1000:03d}/para-{i:06d}" for i in range(n)],
+    "text": "The cat sat on the mat. " * 30,
+    "generic": "The dog sat on the mat. " * 30,
+    "generic.status": "ok",
+    "generic.attempts": 1,
+    "generic.prompt_version": "rewrite-in-the-voice-of-the-author-with-examples-v12 " * 3,
+})
+v = show(df, right="generic", folder="run")
+for i in range(54_270, 54_320):
+    v.go(i)
+    v.label("good")
+v.go(54_320)
+v
+"""
+# Rectangles of the controls in the widget's rows, and whether any text is cut.
+BOXES = """(root) => {
+    const r = (e) => { const b = e.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };
+    const shown = (e) => e.getClientRects().length > 0;
+    const controls = [...root.querySelectorAll(".tkr-bar > *, .tkr-bar > .tkr-marks > *, .tkr-selects > *")]
+        .filter((e) => shown(e) && getComputedStyle(e).display !== "contents");
+    return {
+        root: r(root),
+        controls: controls.map((e) => [e.className, r(e)]),
+        cut: [...root.querySelectorAll(".tkr-counter, .tkr-progress, .tkr-head, .tkr-button, .tkr-id")]
+            .filter((e) => shown(e) && e.scrollWidth > e.clientWidth + 1).map((e) => e.className),
+        items: [...root.querySelectorAll(".tkr-item")].map((e) => ({
+            text: e.querySelector(".tkr-id").textContent, title: e.title, item: r(e),
+            badge: e.querySelector(".tkr-badge") && r(e.querySelector(".tkr-badge")),
+        })),
+    };
+}"""
+
+
+def overlap(a, b):
+    return min(a[2], b[2]) - max(a[0], b[0]) > 0.5 and min(a[3], b[3]) - max(a[1], b[1]) > 0.5
+
+
+def test_layout_at_1280_px_with_100k_rows(tmp_path):
+    require_browser()
+    from playwright.sync_api import expect
+
+    proc, pw, browser, page, _ = lab_page(tmp_path, (LAYOUT,), widgets=1, width=1280)
+    try:
+        viewer = page.locator(".tkr")
+        expect(viewer.locator(".tkr-counter")).to_have_text("54,321 of 100,000 filtered (100,000 total)")
+        expect(viewer.locator(".tkr-progress")).to_have_text("50 of 100,000 reviewed")
+        boxes = viewer.evaluate(BOXES)
+        controls = boxes["controls"]
+        assert len(controls) >= 10
+        for i, (name, box) in enumerate(controls):
+            assert box[2] - box[0] > 0 and box[0] >= boxes["root"][0] and box[2] <= boxes["root"][2], name
+            for other, box2 in controls[i + 1:]:
+                assert not overlap(box, box2), (name, other, box, box2)
+        assert boxes["cut"] == []  # counters, buttons, the header line and the list's ids show all their text
+        expect(viewer.locator(".tkr-head")).to_contain_text("rewrite-in-the-voice-of-the-author-with-examples-v12 " * 3)
+        items = boxes["items"]
+        assert len(items) == 25 and len({i["text"] for i in items}) == 25  # entries read apart
+        assert all(i["title"].split(". ", 1)[1].startswith("corpus/novels/") for i in items)
+        badges = [i for i in items if i["badge"]]
+        assert len(badges) == 12  # the labelled entries in the window (54,309 to 54,320)
+        for i in badges:
+            assert i["item"][0] <= i["badge"][0] and i["badge"][2] <= i["item"][2] + 0.5, i
+        OUT.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=OUT / "layout-1280.png")
+    finally:
+        close_lab(proc, pw, browser)
+
+
+BLIND = """\
+import pandas as pd
+from toolkit.review import compare
+
+a = pd.DataFrame({"chunk_id": [f"s{i}" for i in range(8)], "text": [f"source {i}" for i in range(8)],
+                  "gen": [f"answer of run A for {i}" for i in range(8)], "gen.status": "ok",
+                  "gen.prompt_version": "v1"})
+b = a.assign(gen=[f"answer of run B for {i}" for i in range(8)], **{"gen.prompt_version": "v2"})
+compare(a, b, "gen", folder="run", blind=True)
+"""
+
+
+def test_blind_compare_hides_the_runs_and_stores_the_true_pick(tmp_path):
+    """Each row shows the runs as left / right in a seeded order; pressing a (left) stores A or B
+    according to which run was on the left, and nothing on the page names the runs."""
+    require_browser()
+    from playwright.sync_api import expect
+
+    proc, pw, browser, page, root = lab_page(tmp_path, (BLIND,), widgets=1)
+    try:
+        widget = page.locator(".tkr")
+        counter, progress = widget.locator(".tkr-counter"), widget.locator(".tkr-progress")
+        expect(counter).to_have_text("1 of 8 filtered (8 total)")
+        marks = {b.get_attribute("data-mark"): b.locator(".tkr-key").inner_text()
+                 for b in widget.locator(".tkr-mark").all()}
+        assert marks["left"] == "a" and marks["right"] == "b" and "A" not in marks and "B" not in marks
+        widget.locator(".tkr-counter").click()
+        left_was = {}
+        for i in range(8):
+            expect(counter).to_have_text(f"{i + 1} of 8 filtered (8 total)")
+            titles = widget.locator(".tkr-panes .tkr-title").all_inner_texts()
+            assert titles == ["left: gen", "right: gen"]
+            for hidden in ("v1", "v2", "prompt", "A:", "B:"):  # no prompt versions, no run names
+                assert hidden not in widget.locator(".tkr-head").inner_text() + " ".join(titles)
+            left = widget.locator(".tkr-panes .tkr-text").first.inner_text()
+            left_was[f"s{i}"] = "A" if "run A" in left else "B"
+            page.keyboard.press("a")  # left is better
+            expect(progress).to_have_text(f"{i + 1} of 8 picked")
+        assert set(left_was.values()) == {"A", "B"}  # the order really is mixed
+        assert widget.locator(".tkr-item .tkr-badge").all_inner_texts() == ["left"] * 8
+        store = Store(root / "run")
+        try:
+            assert {k: [p["pick"] for p in v] for k, v in store.picks().items()} == {
+                k: [v] for k, v in left_was.items()}
+        finally:
+            store.close()
+    finally:
+        close_lab(proc, pw, browser)
