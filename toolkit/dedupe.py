@@ -49,12 +49,12 @@ def dedupe(df: pd.DataFrame, column: str, *, threshold: float = 0.8, id: str | N
     dup_of[exact], similarity[exact] = first[exact], 1.0
     # near copies among the first occurrences: earliest unmarked candidate at or over the threshold
     pairs = candidate_pairs(sh, np.flatnonzero(present & ~exact), threshold)
-    pairs = pairs[np.lexsort((pairs[:, 0], pairs[:, 1]))]  # by later row, then earlier
-    for i, j in pairs:
-        if dup_of[j] >= 0 or dup_of[i] >= 0:
-            continue
-        s = sh.jaccard(i, j)
-        if s >= threshold:
+    scores = sh.jaccard(pairs)
+    close = scores >= threshold
+    pairs, scores = pairs[close], scores[close]
+    order = np.lexsort((pairs[:, 0], pairs[:, 1]))  # by later row, then earlier
+    for (i, j), s in zip(pairs[order].tolist(), scores[order].tolist()):
+        if dup_of[j] < 0 and dup_of[i] < 0:
             dup_of[j], similarity[j] = i, s
     out = df.copy()
     out[f"{column}.dup_of"] = pd.Series([ids[k] if k >= 0 else None for k in dup_of], index=df.index, dtype=object)

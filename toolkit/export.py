@@ -22,9 +22,10 @@ ROLES = {"system": "system", "human": "user", "gpt": "assistant"}  # ShareGPT "f
 
 
 def keep(df, *, steps, drop_labels=("bad",)):
-    """Split `df` into (kept, dropped): rows whose steps are not all "ok", or whose `label`
-    column (from `tk.labels`) is in `drop_labels`, go to `dropped` with a `dropped_because`
-    column, so failures and rejects stay inspectable instead of vanishing."""
+    """Split `df` into (kept, dropped): rows whose steps are not all "ok", that `tk.dedupe` marked
+    as repeating another (a `<column>.dup_of` column), or whose `label` column (from `tk.labels`)
+    is in `drop_labels`, go to `dropped` with a `dropped_because` column (str, also when empty),
+    so failures and rejects stay inspectable instead of vanishing."""
     reasons = [[] for _ in range(len(df))]
     for step in steps:
         if f"{step}.status" not in df:
@@ -36,6 +37,10 @@ def keep(df, *, steps, drop_labels=("bad",)):
                 # First line only: the full text (often a traceback) stays in `<step>.error`.
                 text = "" if _blank(error) else ": " + str(error).strip().splitlines()[0]
                 why.append(f"{step}.status={'not run' if _blank(status) else status}{text}")
+    for marks in [c for c in df.columns if str(c).endswith(".dup_of")]:
+        for why, original in zip(reasons, df[marks]):
+            if not _blank(original):
+                why.append(f"duplicate of {original}")
     if "label" in df:
         drop = (drop_labels,) if isinstance(drop_labels, str) else tuple(drop_labels)
         notes = df["note"] if "note" in df else [None] * len(df)
@@ -43,7 +48,8 @@ def keep(df, *, steps, drop_labels=("bad",)):
             if label in drop:
                 why.append(f"label={label}" + ("" if _blank(note) else f": {note}"))
     dropped = df.iloc[[i for i, why in enumerate(reasons) if why]].copy()
-    dropped["dropped_because"] = ["; ".join(why) for why in reasons if why]
+    dropped["dropped_because"] = pd.Series(["; ".join(why) for why in reasons if why], index=dropped.index,
+                                           dtype="str")
     return df.iloc[[i for i, why in enumerate(reasons) if not why]].copy(), dropped
 
 

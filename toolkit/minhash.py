@@ -20,6 +20,7 @@ import itertools
 import numpy as np
 import pandas as pd
 import rensa
+from scipy import sparse
 
 SHINGLE = 3            # words per shingle
 NUM_PERM = 128         # MinHash permutations
@@ -34,19 +35,29 @@ class Shingles:
 
     def __init__(self, texts: list[str]):
         words = [t.lower().split() for t in texts]
-        lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
-        codes = pd.factorize(np.array(list(itertools.chain.from_iterable(words)), dtype=object))[0]
+        self.lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))  # words per text
+        flat = np.array(list(itertools.chain.from_iterable(words)), dtype=object)
+        self.codes = pd.factorize(flat)[0].astype(np.uint64) if len(flat) else np.zeros(0, np.uint64)
         self.normal = [" ".join(w) for w in words]  # what exact duplicates are compared on
-        self.flat, self.offsets = _shingle(codes.astype(np.uint64), lengths)
+        self.flat, self.offsets = _shingle(self.codes, self.lengths)
         self.sizes = np.diff(self.offsets)
+        self._matrix = None
 
     def of(self, i: int) -> np.ndarray:
         return self.flat[self.offsets[i]:self.offsets[i + 1]]
 
-    def jaccard(self, i: int, j: int) -> float:
-        a, b = self.of(i), self.of(j)
-        both = len(np.intersect1d(a, b, assume_unique=True))
-        return both / (len(a) + len(b) - both)
+    def jaccard(self, pairs: np.ndarray) -> np.ndarray:
+        """Exact Jaccard similarity of each (i, j) row of `pairs`, as rows of a sparse 0/1 matrix."""
+        if self._matrix is None:
+            columns = pd.factorize(self.flat)[0]
+            self._matrix = sparse.csr_matrix((np.ones(len(columns), np.float32), columns, self.offsets),
+                                             shape=(len(self.sizes), max(len(self.flat), 1)))
+        out = np.empty(len(pairs))
+        for start in range(0, len(pairs), 100_000):
+            i, j = pairs[start:start + 100_000, 0], pairs[start:start + 100_000, 1]
+            both = np.asarray(self._matrix[i].multiply(self._matrix[j]).sum(axis=1)).ravel()
+            out[start:start + len(i)] = both / np.maximum(self.sizes[i] + self.sizes[j] - both, 1)
+        return out
 
 
 def _shingle(codes: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
