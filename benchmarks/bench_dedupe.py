@@ -110,8 +110,9 @@ def main() -> None:
         return memory_child(int(args[1]))
     n = int(args[0]) if args and args[0].isdigit() else 100_000
     texts, truth = corpus(n)
-    import toolkit  # noqa: F401  (imports outside the timed part, for both)
     import datasketch  # noqa: F401
+
+    import toolkit  # noqa: F401  (imports outside the timed part, for both)
 
     t = time.perf_counter()
     ours = toolkit_dedupe(texts)

@@ -88,10 +88,9 @@ def drop_reasons(df: pd.DataFrame, steps: list[str] | None = None, *, drop_label
         kinds.append(kind), wheres.append(where)
     marks = [c for c in df.columns if str(c).endswith(".dup_of")]
     dup_of = df[marks].bfill(axis=1).iloc[:, 0].to_numpy() if marks else [None] * len(df)
-    return pd.DataFrame({"id": _sample_ids(df, id), "kind": pd.Series(kinds, dtype=object),
-                         "where": pd.Series(wheres, dtype=object), "reason": pd.Series(first, dtype=object),
-                         "dropped_because": pd.Series(because, dtype=object), "dup_of": pd.Series(dup_of, dtype=object)},
-                        ).set_axis(df.index)
+    columns = {"id": _sample_ids(df, id), "kind": kinds, "where": wheres, "reason": first,
+               "dropped_because": because, "dup_of": dup_of}
+    return pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in columns.items()}).set_axis(df.index)
 
 
 @dataclass
