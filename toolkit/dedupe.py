@@ -27,7 +27,7 @@ def dedupe(df: pd.DataFrame, column: str, *, threshold: float = 0.8, id: str | N
     The first occurrence wins: a sample is marked when an earlier unmarked one is at least
     `threshold` similar, so the unmarked samples have no such pair left among them. Ids are the
     `id` column's values (default `chunk_id` when it is there and unique, else the index). Empty
-    or missing texts are not compared. Candidates come from MinHash LSH (rensa, 128 permutations,
+    or missing texts are not compared. Candidates come from MinHash LSH (rensa, 64 permutations,
     bands set so a pair at `threshold` is a candidate with probability ≥ 0.99); each candidate's
     similarity is then computed exactly.
     """

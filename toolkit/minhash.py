@@ -23,7 +23,7 @@ import rensa
 from scipy import sparse
 
 SHINGLE = 3            # words per shingle
-NUM_PERM = 128         # MinHash permutations
+NUM_PERM = 64          # MinHash permutations: candidates only (similarity is exact), so few suffice
 SEED = 0
 WINDOW = 4             # within one LSH bucket, each text is compared with this many before it
 _CHUNK = 50_000        # texts per digest batch: bounds the Python lists rensa hands back
@@ -31,7 +31,7 @@ _M1, _M2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9)
 
 
 class Shingles:
-    """Each text's sorted unique shingle hashes: `flat[offsets[i]:offsets[i + 1]]` is text i's."""
+    """Each text's unique shingle hashes: `flat[offsets[i]:offsets[i + 1]]` is text i's."""
 
     def __init__(self, texts: list[str]):
         words = [t.lower().split() for t in texts]
@@ -61,7 +61,7 @@ class Shingles:
 
 
 def _shingle(codes: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Word codes (flat) → each text's sorted unique 3-gram hashes (flat) and their offsets."""
+    """Word codes (flat) → each text's unique 3-gram hashes (flat, texts in order) and their offsets."""
     n = len(lengths)
     if n == 0 or len(codes) == 0:
         return np.zeros(0, np.uint64), np.zeros(n + 1, np.int64)
@@ -77,10 +77,7 @@ def _shingle(codes: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.nda
         h = _mix(h * _M1 + nxt)
     first = (pos <= length - SHINGLE) | ((pos == 0) & (length < SHINGLE))
     h, row = h[first], row[first]
-    order = np.lexsort((h, row))
-    h, row = h[order], row[order]
-    new = np.ones(len(h), bool)
-    new[1:] = (h[1:] != h[:-1]) | (row[1:] != row[:-1])
+    new = ~pd.Series(_mix(h ^ _mix(row.astype(np.uint64)))).duplicated().to_numpy()  # once per text
     h, row = h[new], row[new]
     offsets = np.zeros(n + 1, np.int64)
     offsets[1:] = np.cumsum(np.bincount(row, minlength=n))
