@@ -22,8 +22,8 @@ def project(result: pd.DataFrame, full: pd.DataFrame | int) -> dict:
     """Estimate calls, tokens, cost and time for the full set from a step's run on a sample.
 
     Cached answers count with what they cost when they were made, so a projection made from a
-    rerun (or a replayed notebook) is the same as one made from the first run. `over_cap` says
-    when the full run would pass the LLM's max_cost= or max_tokens_total= (else None).
+    rerun (or a replayed notebook) is the same as one made from the first run. With a cap on the
+    LLM (max_cost=, max_tokens_total=), `over_cap` says when the full run would pass it (else None).
     """
     s = result.attrs.get("step")
     if not s:
@@ -42,8 +42,9 @@ def project(result: pd.DataFrame, full: pd.DataFrame | int) -> dict:
     tokens = out["prompt_tokens"] + out["completion_tokens"]
     if caps.get("max_tokens_total") is not None and tokens > caps["max_tokens_total"]:
         over.append(f"max_tokens_total={caps['max_tokens_total']} (projected {tokens})")
-    out["over_cap"] = (f"a full run would pass {' and '.join(over)}: the rows past it would end failed with "
-                       "'budget reached'; raise the cap or run fewer rows") if over else None
+    if any(v is not None for v in caps.values()):
+        out["over_cap"] = (f"a full run would pass {' and '.join(over)}: the rows past it would end failed "
+                           "with 'budget reached'; raise the cap or run fewer rows") if over else None
     return out
 
 
