@@ -8,6 +8,7 @@ then (with --memory N) the peak RSS of a child process deduping N short passages
 
 from __future__ import annotations
 
+import itertools
 import random
 import resource
 import subprocess
@@ -25,7 +26,7 @@ def corpus(n: int, words: int = 60, seed: int = 0):
     words changed) that must not be caught. Returns (texts, truth: copy → original)."""
     rng = random.Random(seed)
     vocab = [f"w{i}" for i in range(30_000)]
-    weights = [1 / (i + 1) ** 0.8 for i in range(len(vocab))]  # Zipf-like, as words are
+    cum = list(itertools.accumulate(1 / (i + 1) ** 0.8 for i in range(len(vocab))))  # Zipf-like, as words are
     texts, truth = [], {}
     for k in range(n):
         if k > 10 and rng.random() < 0.15:
@@ -50,7 +51,7 @@ def corpus(n: int, words: int = 60, seed: int = 0):
                 continue  # a near miss: not a duplicate
             truth[k] = src
         else:
-            texts.append(" ".join(rng.choices(vocab, weights, k=words)))
+            texts.append(" ".join(rng.choices(vocab, cum_weights=cum, k=words)))
     return texts, truth
 
 

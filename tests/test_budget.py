@@ -56,6 +56,7 @@ def test_cap_holds_under_64_concurrent_calls_and_rerun_sends_only_capped_rows(ca
         failed = out[out["gen.status"] == "failed"]
         assert len(failed) == ROWS - CAP_CALLS
         assert failed["gen.error"].str.startswith("budget: budget reached").all()
+        assert llm.usage.refused == ROWS - CAP_CALLS and llm.usage.calls == CAP_CALLS
         b = llm.budget
         assert b.reserved_tokens == 0 and abs(b.reserved_cost) < 1e-12  # every hold settled
         if cap == "tokens":

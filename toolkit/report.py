@@ -99,6 +99,7 @@ def summary_line(s: dict) -> str:
             f" | {u['calls'] + u['retries'] + u['failures']} requests ({u['retries']} retried, "
             f"{u['failures']} failed), {u['cache_hits']} cache hits, "
             f"{u['prompt_tokens'] + u['completion_tokens']} tokens, {cost}, {s['seconds']} s"
+            + (f", {u['refused']} not sent (budget reached)" if u.get("refused") else "")
             + "".join(f"\n  {name}: {d['calls']} calls, {d['failures']} failed"
                       + (f" (last: {d['last_error']})" if d["failures"] else "")
                       for name, d in u.get("deployments", {}).items()))

@@ -69,6 +69,7 @@ class Usage:
     cache_hits: int = 0
     retries: int = 0
     failures: int = 0       # calls that still failed after retries
+    refused: int = 0        # calls not sent because a spending cap was reached (budget.py)
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float = 0.0
@@ -274,7 +275,7 @@ class LLM:
                 async with self._limiter.slot(estimate):
                     hold = self.budget.reserve(messages, params) if self.budget.capped else None
                     if self.budget.capped and hold is None:
-                        self.usage.failures += 1
+                        self.usage.refused += 1
                         return Completion(attempts=attempt - 1, error_kind="budget", error=self.budget.refusal())
                     sent, reply = time.monotonic(), None  # the answer's own time, not the time queued
                     try:
