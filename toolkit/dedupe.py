@@ -25,7 +25,8 @@ def dedupe(df: pd.DataFrame, column: str, *, threshold: float = 0.8, id: str | N
     None) and `<column>.dup_similarity` (their Jaccard similarity, 1.0 for an exact copy).
 
     The first occurrence wins: a sample is marked when an earlier unmarked one is at least
-    `threshold` similar, so the unmarked samples have no such pair left among them. Ids are the
+    `threshold` similar, so the unmarked samples have no such pair left among them (LSH misses
+    aside: ≤ 1 % of the pairs right at the threshold). Ids are the
     `id` column's values (default `chunk_id` when it is there and unique, else the index). Empty
     or missing texts are not compared. Candidates come from MinHash LSH (rensa, 64 permutations,
     bands set so a pair at `threshold` is a candidate with probability ≥ 0.99); each candidate's
