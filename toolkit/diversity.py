@@ -6,10 +6,11 @@
 
 distinct-n: distinct word n-grams / all word n-grams, over all texts (words: lowercased,
 whitespace-split; n-grams do not cross texts). compression: bytes of the texts joined by
-newlines / their zlib-compressed bytes (level 6): higher is more repetitive. nn_similarity: the
+newlines / their zlib-compressed bytes (level 6; past 1 MB, a seeded sample of texts, which
+deflate's 32 KB window barely notices): higher is more repetitive. nn_similarity: the
 mean, over texts, of the highest word-3-gram Jaccard similarity to another text among its MinHash
-LSH candidates (64 permutations, bands set for 0.5; a text with no candidate counts 0, so pairs
-below ≈ 0.3 hardly count). words_*: words per text.
+LSH candidates (32 permutations in 16 bands of 2: a pair at 0.5 is found with probability
+0.99, at 0.3 with 0.79; a text with no candidate counts 0). words_*: words per text.
 
 But: surface statistics. Two sets of paraphrases of one answer score as diverse; a model that
 repeats one idea in new words is not caught.
@@ -24,9 +25,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .minhash import Shingles, candidate_pairs
+from .minhash import _M1, Shingles, _mix, candidate_pairs
 
-COMPRESS_SAMPLE = 4_000_000  # bytes: past this, a seeded sample of texts (deflate's window is 32 KB)
+COMPRESS_SAMPLE = 1_000_000  # bytes: past this, a seeded sample of texts (deflate's window is 32 KB)
 RATIOS = ["distinct_1", "distinct_2", "distinct_3", "nn_similarity"]
 
 
@@ -73,8 +74,13 @@ def _distinct(codes, starts, lengths, n) -> float:
     if not first.any():
         return np.nan
     at = np.flatnonzero(first)
-    keys = pd.DataFrame({k: codes[at + k] for k in range(n)})
-    return round(float((~keys.duplicated()).sum() / len(keys)), 4)
+    vocab = np.uint64(codes.max() + 1)
+    key = codes[at]
+    with np.errstate(over="ignore"):
+        for k in range(1, n):  # exact while vocab ** n fits in 64 bits, a 64-bit hash past that
+            key = key * vocab + codes[at + k] if int(vocab) ** n < 2 ** 64 else _mix(key * _M1 + codes[at + k])
+    key = np.sort(key)
+    return round(float((1 + np.count_nonzero(key[1:] != key[:-1])) / len(key)), 4)
 
 
 def _compression(texts) -> float:
@@ -94,7 +100,7 @@ def _nn(sh: Shingles) -> float:
     n = len(sh.sizes)
     if n < 2:
         return np.nan
-    pairs = candidate_pairs(sh, np.arange(n), 0.5, num_perm=64)
+    pairs = candidate_pairs(sh, np.arange(n), 0.5, num_perm=32, sure=0.95)
     best = np.zeros(n)
     if len(pairs):
         s = sh.jaccard(pairs)

@@ -22,7 +22,6 @@ import itertools
 import numpy as np
 import pandas as pd
 import rensa
-from scipy import sparse
 
 SHINGLE = 3            # words per shingle
 NUM_PERM = 64          # MinHash permutations: candidates only (similarity is exact), so few suffice
@@ -43,23 +42,29 @@ class Shingles:
         self.normal = [" ".join(w) for w in words]  # what exact duplicates are compared on
         self.flat, self.offsets = _shingle(self.codes, self.lengths)
         self.sizes = np.diff(self.offsets)
-        self._matrix = None
 
     def of(self, i: int) -> np.ndarray:
         return self.flat[self.offsets[i]:self.offsets[i + 1]]
 
     def jaccard(self, pairs: np.ndarray) -> np.ndarray:
-        """Exact Jaccard similarity of each (i, j) row of `pairs`, as rows of a sparse 0/1 matrix."""
-        if self._matrix is None:
-            columns = pd.factorize(self.flat)[0]
-            self._matrix = sparse.csr_matrix((np.ones(len(columns), np.float32), columns, self.offsets),
-                                             shape=(len(self.sizes), max(len(self.flat), 1)))
+        """Jaccard similarity of each (i, j) row of `pairs`: a shingle both texts have shows up twice
+        among the pair's shingles (each text's are unique), and is counted so, all pairs at once."""
         out = np.empty(len(pairs))
         for start in range(0, len(pairs), 100_000):
             i, j = pairs[start:start + 100_000, 0], pairs[start:start + 100_000, 1]
-            both = np.asarray(self._matrix[i].multiply(self._matrix[j]).sum(axis=1)).ravel()
+            (hi, pi), (hj, pj) = self._spread(i), self._spread(j)
+            pair = np.concatenate([pi, pj])
+            keys = _mix(np.concatenate([hi, hj]) ^ _mix(pair.astype(np.uint64)))
+            both = np.bincount(pair[pd.Series(keys).duplicated().to_numpy()], minlength=len(i))
             out[start:start + len(i)] = both / np.maximum(self.sizes[i] + self.sizes[j] - both, 1)
         return out
+
+    def _spread(self, texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The shingles of `texts`, flat, and for each the position of its text in `texts`."""
+        sizes = self.sizes[texts]
+        owner = np.repeat(np.arange(len(texts)), sizes)
+        within = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        return self.flat[self.offsets[texts][owner] + within], owner
 
 
 def _shingle(codes: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -71,16 +76,20 @@ def _shingle(codes: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.nda
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     pos = np.arange(len(codes)) - starts[row]
     length = lengths[row]
-    h = codes + np.uint64(1)
-    for k in range(1, SHINGLE):  # the next words of each position, 0 past the end of its text
-        nxt = np.zeros_like(h)
-        inside = pos + k < length
-        nxt[:-k][inside[:-k]] = codes[k:][inside[:-k]] + np.uint64(1)
-        h = _mix(h * _M1 + nxt)
+    padded = np.concatenate([codes + np.uint64(1), np.zeros(SHINGLE, np.uint64)])
+    h = padded[:len(codes)]
+    with np.errstate(over="ignore"):
+        for k in range(1, SHINGLE):  # the next words of each position, 0 past the end of its text
+            nxt = np.where(pos + k < length, padded[k:k + len(codes)], np.uint64(0))
+            h = _mix(h * _M1 + nxt)
     first = (pos <= length - SHINGLE) | ((pos == 0) & (length < SHINGLE))
-    h, row = h[first], row[first]
-    new = ~pd.Series(_mix(h ^ _mix(row.astype(np.uint64)))).duplicated().to_numpy()  # once per text
-    h, row = h[new], row[new]
+    # text number in the top bits, the shingle's hash below: one sort puts each text's shingles
+    # together and its repeats side by side (a hash keeps 64 - log2(texts) bits; ample)
+    shift = np.uint64(64 - max(1, int(n).bit_length()))
+    both = np.sort((row[first].astype(np.uint64) << shift) | (h[first] >> (np.uint64(64) - shift)))
+    both = both[np.concatenate([[True], both[1:] != both[:-1]])]
+    row = (both >> shift).astype(np.int64)
+    h = both & ((np.uint64(1) << shift) - np.uint64(1))
     offsets = np.zeros(n + 1, np.int64)
     offsets[1:] = np.cumsum(np.bincount(row, minlength=n))
     return h, offsets
@@ -94,21 +103,21 @@ def _mix(x: np.ndarray) -> np.ndarray:
         return x ^ (x >> np.uint64(31))
 
 
-def bands_for(threshold: float, num_perm: int = NUM_PERM) -> tuple[int, int]:
+def bands_for(threshold: float, num_perm: int = NUM_PERM, sure: float = 0.99) -> tuple[int, int]:
     """(bands, rows per band): the most rows per band that still makes a pair at `threshold` a
-    candidate with probability ≥ 0.99 (false candidates cost a check; a miss loses a duplicate)."""
+    candidate with probability ≥ `sure` (false candidates cost a check; a miss loses a duplicate)."""
     best = (num_perm, 1)
     for r in range(1, num_perm + 1):
         b = num_perm // r
-        if 1 - (1 - threshold ** r) ** b >= 0.99:
+        if 1 - (1 - threshold ** r) ** b >= sure:
             best = (b, r)
     return best
 
 
-def candidate_pairs(sh: Shingles, rows: np.ndarray, threshold: float,
-                    num_perm: int = NUM_PERM) -> np.ndarray:
-    """(i, j) pairs, i < j, of `rows` that share an LSH band: an (n, 2) int64 array, unique."""
-    b, r = bands_for(threshold, num_perm)
+def candidate_pairs(sh: Shingles, rows: np.ndarray, threshold: float, num_perm: int = NUM_PERM,
+                    sure: float = 0.99) -> np.ndarray:
+    """(i, j) pairs, i < j, of `rows` (ascending) that share an LSH band: an (n, 2) int64 array."""
+    b, r = bands_for(threshold, num_perm, sure)
     rows = rows[sh.sizes[rows] > 0]
     keys = np.empty((b, len(rows)), np.uint64)
     for start in range(0, len(rows), _CHUNK):
@@ -124,7 +133,7 @@ def candidate_pairs(sh: Shingles, rows: np.ndarray, threshold: float,
         keys[:, start:start + len(part)] = key.T
     pairs = []
     for band in keys:
-        order = np.lexsort((rows, band))  # equal keys together, earlier rows first
+        order = np.argsort(band, kind="stable")  # equal keys together, earlier rows first (rows ascend)
         k, who = band[order], rows[order]
         group_start = np.ones(len(k), bool)
         group_start[1:] = k[1:] != k[:-1]
