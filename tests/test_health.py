@@ -7,6 +7,8 @@ import zlib
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import toolkit as tk
 from tests.loopback import LoopbackServer
@@ -197,3 +199,21 @@ def test_funnel_of_no_rows_and_unknown_reasons_kept_visible():
 ])
 def test_kinds_of_reason_texts(reason, kind):
     assert kind_of(reason)[0] == kind
+
+
+@given(st.lists(st.tuples(st.sampled_from(["ok", "failed", "skipped", None]),
+                          st.sampled_from(["ok", "failed", "skipped"]),
+                          st.sampled_from([None, "bad", "good"]), st.booleans()), max_size=30))
+@settings(max_examples=60, deadline=None)
+def test_funnel_counts_always_add_up_and_agree_with_keep(rows):
+    df = pd.DataFrame({"chunk_id": [f"c{i}" for i in range(len(rows))],
+                       "a.status": pd.Series([r[0] for r in rows], dtype=object),
+                       "a.error": pd.Series(["parse: x; y" if r[0] == "failed" else None for r in rows], dtype=object),
+                       "b.status": pd.Series([r[1] for r in rows], dtype=object),
+                       "label": pd.Series([r[2] for r in rows], dtype=object),
+                       "t.dup_of": pd.Series(["c0" if r[3] else None for r in rows], dtype=object)})
+    f = tk.funnel(df)
+    kept, dropped = tk.keep(df, steps=["a", "b"])
+    assert f.rows == len(df) and f.kept == len(kept)
+    assert f.kept + int(f.reasons["rows"].sum()) == len(df) == len(kept) + len(dropped)
+    assert (f.steps[["ok", "failed", "skipped"]].sum(axis=1) <= len(df)).all()
