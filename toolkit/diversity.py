@@ -112,7 +112,8 @@ def _nn(sh: Shingles) -> float:
 def diversity_plot(table: pd.DataFrame):
     """The ratios (distinct-1/2/3, nn_similarity) as grouped bars, compression and words per text
     (p10–p90 with the median) beside them; one colour per table column, values on the bars."""
-    names = [" ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in table.columns]
+    names = [(" ".join(map(str, c)) if isinstance(c, tuple) else str(c)) + f" (n={int(table.loc['texts', c])})"
+             for c in table.columns]
     fig, (left, mid, right) = plt.subplots(1, 3, figsize=(12, 3.6), gridspec_kw={"width_ratios": [3, 1.2, 1.6]})
     height = 0.8 / max(len(names), 1)
     y = np.arange(len(RATIOS))
@@ -126,8 +127,9 @@ def diversity_plot(table: pd.DataFrame):
         right.plot([p50], [k], "k|", ms=14)
     left.set_yticks(y + height * (len(names) - 1) / 2, RATIOS)
     left.set_ylim(len(RATIOS) - 0.2, -0.6)
-    left.set(xlim=(0, 1.15), title="share (higher distinct = more varied; higher nn = more repeats)")
-    left.set_title(left.get_title(), fontsize="small", loc="left")
+    left.set_xlim(0, 1.15)
+    left.set_title("distinct: higher is more varied; nn_similarity: higher is more repeats", fontsize="small",
+                   loc="left")
     if len(names) > 1:
         left.legend(loc="lower right", bbox_to_anchor=(1, 1.08), ncols=len(names), frameon=False, fontsize="small")
     for ax in (mid, right):
