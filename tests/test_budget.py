@@ -91,3 +91,18 @@ def test_project_says_when_a_full_run_would_pass_the_cap(loopback_llm, prompt_fi
     assert tk.project(out, 10)["over_cap"] is None  # 10 rows × 20 tokens: within 1000
     said = tk.project(out, 1000)["over_cap"]
     assert "max_tokens_total=1000 (projected 20000)" in said and "budget reached" in said
+
+
+@pytest.mark.parametrize("route", ["litellm", "fleet"])
+def test_cap_holds_through_litellm_and_across_a_fleet(route, loopback_llm, prompt_file, frame):
+    frame = frame.head(20).assign(text=[f"{TEXT} {i:03d}"[4:] for i in range(20)])
+    with LoopbackServer(latency=0.0, reply=ten_words) as a, LoopbackServer(latency=0.0, reply=ten_words) as b:
+        if route == "litellm":  # litellm prices the answer itself; the reservation uses its price map
+            rates = _rates("openai/gpt-4o-mini")
+            per_call = rates[0] * 9 + rates[1] * 10
+            llm = loopback_llm(a, model="openai/gpt-4o-mini", transport="litellm", max_cost=per_call * 6.5)
+        else:
+            llm = loopback_llm([a, b], model="openai/gpt-4o-mini", max_tokens_total=19 * 6)
+        out = tk.Step("gen", prompt_file(PROMPT), llm).run(frame)
+        assert a.count + b.count == 6 == (out["gen.status"] == "ok").sum()
+        assert out.loc[out["gen.status"] != "ok", "gen.error"].str.contains("budget reached").all()
