@@ -13,8 +13,11 @@ _warnings.filterwarnings("ignore", message=r".*using the `ReadOnly` qualifier", 
 from .agreement import agreement  # noqa: E402
 from .batch import batch  # noqa: E402
 from .chunking import chunk  # noqa: E402
+from .dedupe import dedupe  # noqa: E402
+from .diversity import diversity, diversity_plot  # noqa: E402
 from .export import export_hf, export_jsonl, keep, preference_pairs, sharegpt  # noqa: E402
 from .judge import Judge, PassFail, Preference, Score  # noqa: E402
+from .funnel import drop_reasons, funnel  # noqa: E402
 from .llm import DEFAULT_MODEL, LLM, Cache, CacheMiss, Completion, Retry, Usage  # noqa: E402
 from .parsing import ParseError  # noqa: E402
 from .plots import overview  # noqa: E402
@@ -36,5 +39,6 @@ __all__ = [
     "stream",                                                                 # corpora > memory
     "show", "compare", "labels", "picks", "overview",                         # inspecting
     "Judge", "PassFail", "Score", "Preference", "agreement",  # judges, checked against you
+    "dedupe", "diversity", "diversity_plot", "funnel", "drop_reasons",  # dataset health
     "keep", "sharegpt", "export_jsonl", "export_hf", "preference_pairs",      # the dataset
 ]

@@ -23,9 +23,10 @@ ROLES = {"system": "system", "human": "user", "gpt": "assistant"}  # ShareGPT "f
 
 
 def keep(df, *, steps, drop_labels=("bad",), judge=None, trust_judge=False, min_labels=30, min_kappa=0.6):
-    """Split `df` into (kept, dropped): rows whose steps are not all "ok", or whose `label`
-    column (from `tk.labels`) is in `drop_labels`, go to `dropped` with a `dropped_because`
-    column, so failures and rejects stay inspectable instead of vanishing.
+    """Split `df` into (kept, dropped): rows whose steps are not all "ok", that `tk.dedupe` marked
+    as repeating another (a `<column>.dup_of` column), or whose `label` column (from `tk.labels`)
+    is in `drop_labels`, go to `dropped` with a `dropped_because` column (str, also when empty),
+    so failures and rejects stay inspectable instead of vanishing.
 
     `judge` (a tk.Judge that ran on `df`) also drops the rows it failed, once it is calibrated:
     it agrees with your labels in the run folder on >= `min_labels` samples with Cohen's kappa >=
@@ -47,6 +48,10 @@ def keep(df, *, steps, drop_labels=("bad",), judge=None, trust_judge=False, min_
                 # First line only: the full text (often a traceback) stays in `<step>.error`.
                 text = "" if _blank(error) else ": " + str(error).strip().splitlines()[0]
                 why.append(f"{step}.status={'not run' if _blank(status) else status}{text}")
+    for marks in [c for c in df.columns if str(c).endswith(".dup_of")]:
+        for why, original in zip(reasons, df[marks]):
+            if not _blank(original):
+                why.append(f"duplicate of {original}")
     if "label" in df:
         drop = (drop_labels,) if isinstance(drop_labels, str) else tuple(drop_labels)
         notes = df["note"] if "note" in df else [None] * len(df)
@@ -54,7 +59,8 @@ def keep(df, *, steps, drop_labels=("bad",), judge=None, trust_judge=False, min_
             if label in drop:
                 why.append(f"label={label}" + ("" if _blank(note) else f": {note}"))
     dropped = df.iloc[[i for i, why in enumerate(reasons) if why]].copy()
-    dropped["dropped_because"] = ["; ".join(why) for why in reasons if why]
+    dropped["dropped_because"] = pd.Series(["; ".join(why) for why in reasons if why], index=dropped.index,
+                                           dtype="str")
     return df.iloc[[i for i, why in enumerate(reasons) if not why]].copy(), dropped
 
 

@@ -22,7 +22,8 @@ def project(result: pd.DataFrame, full: pd.DataFrame | int) -> dict:
     """Estimate calls, tokens, cost and time for the full set from a step's run on a sample.
 
     Cached answers count with what they cost when they were made, so a projection made from a
-    rerun (or a replayed notebook) is the same as one made from the first run.
+    rerun (or a replayed notebook) is the same as one made from the first run. With a cap on the
+    LLM (max_cost=, max_tokens_total=), `over_cap` says when the full run would pass it (else None).
     """
     s = result.attrs.get("step")
     if not s:
@@ -30,11 +31,21 @@ def project(result: pd.DataFrame, full: pd.DataFrame | int) -> dict:
                          "numbers in .attrs['step'])")
     n = full if isinstance(full, int) else len(full)
     per_row = s["per_row"]
-    return {"rows": n, "calls": round(per_row["calls"] * n),
-            "prompt_tokens": round(per_row["prompt_tokens"] * n),
-            "completion_tokens": round(per_row["completion_tokens"] * n),
-            "cost": None if per_row["cost"] is None else round(per_row["cost"] * n, 4),
-            "seconds": round(per_row["seconds"] * n / min(n, s["concurrency"] or n), 1)}
+    out = {"rows": n, "calls": round(per_row["calls"] * n),
+           "prompt_tokens": round(per_row["prompt_tokens"] * n),
+           "completion_tokens": round(per_row["completion_tokens"] * n),
+           "cost": None if per_row["cost"] is None else round(per_row["cost"] * n, 4),
+           "seconds": round(per_row["seconds"] * n / min(n, s["concurrency"] or n), 1)}
+    caps, over = s.get("caps") or {}, []
+    if caps.get("max_cost") is not None and out["cost"] is not None and out["cost"] > caps["max_cost"]:
+        over.append(f"max_cost=${caps['max_cost']:g} (projected ${out['cost']:.4f})")
+    tokens = out["prompt_tokens"] + out["completion_tokens"]
+    if caps.get("max_tokens_total") is not None and tokens > caps["max_tokens_total"]:
+        over.append(f"max_tokens_total={caps['max_tokens_total']} (projected {tokens})")
+    if any(v is not None for v in caps.values()):
+        out["over_cap"] = (f"a full run would pass {' and '.join(over)}: the rows past it would end failed "
+                           "with 'budget reached'; raise the cap or run fewer rows") if over else None
+    return out
 
 
 @dataclass
@@ -88,6 +99,7 @@ def summary_line(s: dict) -> str:
             f" | {u['calls'] + u['retries'] + u['failures']} requests ({u['retries']} retried, "
             f"{u['failures']} failed), {u['cache_hits']} cache hits, "
             f"{u['prompt_tokens'] + u['completion_tokens']} tokens, {cost}, {s['seconds']} s"
+            + (f", {u['refused']} not sent (budget reached)" if u.get("refused") else "")
             + "".join(f"\n  {name}: {d['calls']} calls, {d['failures']} failed"
                       + (f" (last: {d['last_error']})" if d["failures"] else "")
                       for name, d in u.get("deployments", {}).items()))

@@ -141,7 +141,7 @@ class Step:
                    **{k: results.counts[k] for k in ("ok", "failed", "skipped")},
                    "prompt_version": self.prompt.version, "model": self.llm.model,
                    "params": self.params, "seconds": round(time.monotonic() - start, 2),
-                   "concurrency": self.llm.concurrency,
+                   "concurrency": self.llm.concurrency, "caps": self.llm.budget.caps(),
                    "usage": usage,
                    "per_row": results.spend.per_row(len(df))}
         out.attrs["step"] = summary

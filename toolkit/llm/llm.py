@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from . import loop, transports
+from .budget import Budget, rates_of
 from .cache import Cache, CacheMiss, call_key
 from .limiter import Limiter, estimate_tokens
 from .transports import CallError, check_provider
@@ -68,6 +69,7 @@ class Usage:
     cache_hits: int = 0
     retries: int = 0
     failures: int = 0       # calls that still failed after retries
+    refused: int = 0        # calls not sent because a spending cap was reached (budget.py)
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float = 0.0
@@ -139,6 +141,10 @@ class LLM:
     `deployments` (a list of dicts, or a litellm config YAML file) spreads the calls over a fleet of
     servers; `max_concurrent`, `rpm` and `tpm` then hold per deployment. The cache key is `model`
     either way, so a fleet run and a single-server run of the same model name share answers.
+
+    `max_cost` (dollars) and `max_tokens_total` cap what this object may spend: a call that could
+    pass a cap is not sent and fails with "budget reached" (see budget.py); a cost cap on a model
+    of unknown price is refused here.
     """
 
     def __init__(self, model: str | None = None, *, folder: str | Path = "runs/default",
@@ -146,7 +152,8 @@ class LLM:
                  api_base: str | None = None, api_key: str | None = None,
                  max_concurrent: int | None = 8, rpm: int | None = None, tpm: int | None = None,
                  timeout: float = 120.0, retry: Retry | None = None, transport: str = "auto",
-                 deployments: list[dict] | str | Path | None = None):
+                 deployments: list[dict] | str | Path | None = None,
+                 max_cost: float | None = None, max_tokens_total: int | None = None):
         self.model = model or DEFAULT_MODEL
         had_litellm = "litellm" in sys.modules
         self.folder = Path(folder)
@@ -183,6 +190,7 @@ class LLM:
                 raise ValueError(f"replay= answers from recordings only; it cannot be combined with "
                                  f"cache={cache!r}")
             cache = "replay"
+        self.budget = Budget(max_cost, max_tokens_total, rates_of(self._transport), self.model)
         self.cache = Cache(self.folder / "cache.sqlite", cache)
         if replay is not None:
             self.cache.load(replay)
@@ -265,8 +273,17 @@ class LLM:
             attempt += 1
             try:
                 async with self._limiter.slot(estimate):
-                    sent = time.monotonic()  # the answer's own time, not the time spent queued
-                    reply = await self._transport.send(self.model, messages, params, self.timeout)
+                    hold = self.budget.reserve(messages, params) if self.budget.capped else None
+                    if self.budget.capped and hold is None:
+                        self.usage.refused += 1
+                        return Completion(attempts=attempt - 1, error_kind="budget", error=self.budget.refusal())
+                    sent, reply = time.monotonic(), None  # the answer's own time, not the time queued
+                    try:
+                        reply = await self._transport.send(self.model, messages, params, self.timeout)
+                    finally:
+                        if hold is not None:
+                            self.budget.settle(hold, *((reply.prompt_tokens, reply.completion_tokens, reply.cost)
+                                                       if reply else ()))
             except CallError as e:
                 out_of_budget = self.retry.used >= self.retry.budget
                 if not e.retryable or attempt >= self.retry.max_attempts or out_of_budget:

@@ -117,6 +117,7 @@ class OpenAIHTTP:
         self._api_key = api_key
         self._json_object = False  # the server refused response_format json_schema: send json_object
         self._rates = _rates(model)  # looked up now: importing litellm later would stall the loop
+        self.rates = self._rates  # the price a spending cap reserves at (budget.py)
 
     async def send(self, model: str, messages: list[dict], params: dict, timeout: float) -> Reply:
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
@@ -194,6 +195,7 @@ class LiteLLM:
         self._reports_finish = provider not in NO_FINISH_REASON
         # the embedded model is free; a local server has no price; elsewhere litellm's own figure
         self._price = "free" if provider == "local" else "none" if provider in LOCAL_SERVERS else "litellm"
+        self.rates = (0.0, 0.0) if self._price == "free" else None if self._price == "none" else _rates(model)
 
     async def send(self, model: str, messages: list[dict], params: dict, timeout: float) -> Reply:
         import litellm

@@ -1,0 +1,173 @@
+"""The yield funnel: where a pipeline's rows went, from rows in to rows kept, by reason.
+
+    f = tk.funnel(out)            # out: the last step's frame (it carries every earlier step)
+    f                             # rows in → each step's ok / failed / skipped → reasons by kind
+    f.plot()
+    card = {"dropped": f.counts()}  # for export_hf's data card
+
+A row's reason is the first thing `keep` would drop it for (the first step it did not pass,
+then a duplicate mark, a label, a judge), sorted into a kind by its text: "cut off at
+max_tokens", "parse", "validator", "empty answer", "transport", "budget", "not selected",
+"missing input", "duplicate", "labelled bad", "judge". Text that fits no kind is "other" and
+shown as written. Counts are rows of the frame given: kept + every reason's rows = rows in.
+
+But: rows of this frame. A step that answers with a list makes one row per item, so after it the
+funnel counts items, not the chunks they came from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import MaxNLocator
+
+from .columns import STATUSES, column, steps_in
+from .export import keep
+from .plots import COLORS
+
+SAMPLES = 3  # sample ids kept per reason
+TRANSPORT = {"rate_limit", "server", "timeout", "connection", "bad_response", "auth", "not_found",
+             "client", "batch"}  # Completion.error_kind values (transports.CallError, batch.py)
+# where one of keep()'s reasons ends and the next begins ("; " also occurs inside an error text)
+_NEXT = re.compile(r"; (?=[A-Za-z_]\w*\.status=|label=|duplicate of |judge)")
+_STEP = re.compile(r"^([A-Za-z_]\w*)\.status=([\w ]+?)(?:: (.*))?$", re.DOTALL)
+_ERRORS = [  # (start of a step's error text, kind), from steps.py and the LLM layer
+    ("budget", "budget"), ("the answer was cut off at max_tokens", "cut off at max_tokens"),
+    ("parse:", "parse"), ("parser raised", "parse"), ("the answer was empty", "empty answer"),
+    ("validator raised", "validator"), ("the validator rejected", "validator"),
+    ("not selected by when=", "not selected"), ("no value for {", "missing input")]
+
+
+def kind_of(reason: str, answered: bool = False) -> tuple[str, str]:
+    """(kind, where) for one of keep()'s reasons; `answered`: the step's row has a raw answer, so
+    a failure text of no known form is the validator's own message."""
+    if reason.startswith("duplicate of "):
+        return "duplicate", "dedupe"
+    if reason.startswith("label="):
+        return f"labelled {reason[6:].split(':', 1)[0]}", "labels"
+    if reason.lower().startswith("judge"):
+        return "judge", "judge"
+    m = _STEP.match(reason)
+    if not m:
+        return "other", ""
+    step, status, error = m.group(1), m.group(2), m.group(3) or ""
+    for start, kind in _ERRORS:
+        if error.startswith(start):
+            return kind, step
+    if status == "failed" and error.split(":", 1)[0] in TRANSPORT:
+        return "transport", step
+    if status == "failed" and answered:
+        return "validator", step
+    return ("other" if status == "failed" else status), step
+
+
+def drop_reasons(df: pd.DataFrame, steps: list[str] | None = None, *, drop_labels=("bad",),
+                 id: str | None = None) -> pd.DataFrame:
+    """Per row of `df` (same index): `kind` and `where` of the first reason keep() drops it for
+    (None when kept), that `reason` as written, all of them (`dropped_because`), the sample
+    `id`, and `dup_of` (the sample a duplicate repeats): what a viewer filters and shows by."""
+    steps = steps_in(df) if steps is None else steps
+    _, dropped = keep(df.set_axis(range(len(df))), steps=steps, drop_labels=drop_labels)  # index: positions
+    because = [None] * len(df)
+    for pos, text in zip(dropped.index, dropped["dropped_because"]):
+        because[pos] = text
+    first = [None if b is None else _NEXT.split(b, 1)[0] for b in because]
+    kinds, wheres = [], []
+    for pos, reason in enumerate(first):
+        if reason is None:
+            kinds.append(None), wheres.append(None)
+            continue
+        step = _STEP.match(reason)
+        raw = column(step.group(1), "raw") if step else None
+        answered = raw in df and isinstance(df[raw].iat[pos], str) and bool(df[raw].iat[pos].strip())
+        kind, where = kind_of(reason, answered)
+        kinds.append(kind), wheres.append(where)
+    marks = [c for c in df.columns if str(c).endswith(".dup_of")]
+    dup_of = df[marks].bfill(axis=1).iloc[:, 0].to_numpy() if marks else [None] * len(df)
+    columns = {"id": _sample_ids(df, id), "kind": kinds, "where": wheres, "reason": first,
+               "dropped_because": because, "dup_of": dup_of}
+    return pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in columns.items()}).set_axis(df.index)
+
+
+@dataclass
+class Funnel:
+    """rows in; `steps`: each step's ok / failed / skipped and the rows it dropped first;
+    `reasons`: rows per (where, kind), a few sample ids and one reason as written."""
+
+    rows: int
+    kept: int
+    steps: pd.DataFrame
+    reasons: pd.DataFrame
+
+    def counts(self) -> dict:
+        """{"kept": n, "<where>: <kind>": n, ...}: the data card's "dropped" entry."""
+        return {"rows in": self.rows, "kept": self.kept,
+                **{f"{r.where}: {r.kind}" if r.where else r.kind: int(r.rows) for r in self.reasons.itertuples()}}
+
+    def __repr__(self) -> str:
+        lines = [f"{self.rows} rows in → {self.kept} kept"]
+        lines += [f"  {s.step}: {s.ok} ok, {s.failed} failed, {s.skipped} skipped ({s.dropped} dropped here)"
+                  for s in self.steps.itertuples()]
+        lines += [f"  {r.rows:>6}  {r.where + ': ' if r.where else ''}{r.kind}  e.g. {', '.join(map(str, r.samples))}"
+                  f"  ({r.example[:80]})" for r in self.reasons.itertuples()]
+        return "\n".join(lines)
+
+    def plot(self):
+        """Rows by status per step (left) and the dropped rows by reason (right)."""
+        fig, (left, right) = plt.subplots(1, 2, figsize=(11, 0.5 * max(len(self.steps), len(self.reasons), 3) + 1.5))
+        y = np.arange(len(self.steps))
+        start = np.zeros(len(self.steps))
+        for status in STATUSES:
+            n = self.steps[status].to_numpy()
+            bars = left.barh(y, n, left=start, color=COLORS[status])
+            left.bar_label(bars, labels=[f"{v} {status}" if v else "" for v in n], label_type="center",
+                           fontsize="small")
+            start += n
+        left.set_yticks(y, self.steps["step"])
+        left.set(title=f"{self.rows} rows in, {self.kept} kept", xlabel="rows", xlim=(0, max(1, self.rows)))
+        left.set_ylim(len(self.steps) - 0.5, -0.5)
+        names = ["kept", *(f"{r.where}: {r.kind}" if r.where else r.kind for r in self.reasons.itertuples())]
+        counts = [self.kept, *self.reasons["rows"]]
+        y = np.arange(len(names))
+        bars = right.barh(y, counts, color=[COLORS["ok"]] + [COLORS["failed"]] * (len(names) - 1))
+        right.bar_label(bars, fontsize="small", padding=2)
+        right.set_yticks(y, names)
+        right.set_ylim(len(names) - 0.5, -0.5)
+        right.set(title="kept, and dropped by first reason", xlabel="rows", xlim=(0, max(1, *counts) * 1.15))
+        for axis in (left.xaxis, right.xaxis):  # whole rows
+            axis.set_major_locator(MaxNLocator(integer=True))
+        fig.tight_layout()
+        plt.close(fig)
+        return fig
+
+
+def funnel(df: pd.DataFrame, steps: list[str] | None = None, *, drop_labels=("bad",),
+           id: str | None = None) -> Funnel:
+    """The funnel of the frame `df` (default: every step that ran on it, in column order)."""
+    steps = steps_in(df) if steps is None else steps
+    why = drop_reasons(df, steps, drop_labels=drop_labels, id=id)
+    table = pd.DataFrame({
+        "step": pd.Series(steps, dtype=object),
+        **{s: [int((df[column(st, "status")] == s).sum()) for st in steps] for s in STATUSES},
+        "dropped": [int((why["where"] == st).sum()) for st in steps]})
+    gone = why[why["kind"].notna()]
+    order = {w: k for k, w in enumerate([*steps, "dedupe", "labels", "judge"])}
+    groups = [(where, kind, g) for (where, kind), g in gone.groupby(["where", "kind"], sort=False)]
+    groups.sort(key=lambda t: (order.get(t[0], len(order)), -len(t[2])))
+    reasons = pd.DataFrame({"where": pd.Series([w for w, _, _ in groups], dtype=object),
+                            "kind": pd.Series([k for _, k, _ in groups], dtype=object),
+                            "rows": pd.Series([len(g) for _, _, g in groups], dtype="int64"),
+                            "samples": pd.Series([g["id"].head(SAMPLES).tolist() for _, _, g in groups], dtype=object),
+                            "example": pd.Series([g["reason"].iat[0] for _, _, g in groups], dtype=object)})
+    return Funnel(len(df), int(why["kind"].isna().sum()), table, reasons)
+
+
+def _sample_ids(df, id):
+    if id is not None:
+        return df[id].to_numpy(dtype=object)
+    return (df["chunk_id"] if "chunk_id" in df else df.index.to_series()).to_numpy(dtype=object)
+
