@@ -16,8 +16,8 @@ from .chunking import chunk  # noqa: E402
 from .dedupe import dedupe  # noqa: E402
 from .diversity import diversity, diversity_plot  # noqa: E402
 from .export import export_hf, export_jsonl, keep, preference_pairs, sharegpt  # noqa: E402
-from .judge import Judge, PassFail, Preference, Score  # noqa: E402
 from .funnel import drop_reasons, funnel  # noqa: E402
+from .judge import Judge, PassFail, Preference, Score  # noqa: E402
 from .llm import DEFAULT_MODEL, LLM, Cache, CacheMiss, Completion, Retry, Usage  # noqa: E402
 from .parsing import ParseError  # noqa: E402
 from .plots import overview  # noqa: E402
