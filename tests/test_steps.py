@@ -271,3 +271,30 @@ def test_a_step_made_from_a_prompt_object_keeps_it(server, loopback_llm, prompt_
     path.write_text(ECHO_PROMPT.replace("tersely", "briefly"))
     step.run(rows(2))
     assert server.count == 2 and "changed" not in capsys.readouterr().out
+
+
+def test_fan_out_numbers_items_with_integers_when_some_rows_are_skipped(prompt, loopback_llm, rows):
+    pairs = '[{"question": "Q1", "answer": "A1"}, {"question": "Q2", "answer": "A2"}]'
+    with LoopbackServer(latency=0, reply=lambda body: pairs) as srv:
+        out = tk.Step("qa", prompt, loopback_llm(srv), parse="json",
+                      when=lambda row: row["chunk_id"] != "c1").run(rows(3))
+    assert out["qa.status"].tolist() == ["ok", "ok", "skipped", "ok", "ok"]
+    assert out["qa.item"].dtype == "Int64"
+    assert out["qa.item"].tolist() == [0, 1, pd.NA, 0, 1]
+
+
+def test_a_sampling_function_follows_the_prompt_file(prompt_file, loopback_llm, rows):
+    """max_tokens=f(own): applied to the file's value, and again after the file is edited."""
+    path = prompt_file(ECHO_PROMPT)  # max_tokens: 40
+    with LoopbackServer(latency=0) as srv:
+        step = tk.Step("echo", path, loopback_llm(srv), max_tokens=lambda own: max(own, 100))
+        step.run(rows(1))
+        path.write_text(ECHO_PROMPT.replace("max_tokens: 40", "max_tokens: 400"), encoding="utf-8")
+        step.run(rows(1))
+        assert [r["body"]["max_tokens"] for r in srv.requests] == [100, 400]
+
+
+def test_batch_error_is_exported():
+    from toolkit.batch import BatchError
+
+    assert tk.BatchError is BatchError and "BatchError" in tk.__all__

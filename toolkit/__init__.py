@@ -10,7 +10,7 @@ _os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 # litellm's lazily imported types trip a pydantic notice that says nothing to a toolkit user.
 _warnings.filterwarnings("ignore", message=r".*using the `ReadOnly` qualifier", category=UserWarning)
 
-from .batch import batch  # noqa: E402
+from .batch import BatchError, batch  # noqa: E402
 from .chunking import chunk  # noqa: E402
 from .export import export_hf, export_jsonl, keep, preference_pairs, sharegpt  # noqa: E402
 from .llm import DEFAULT_MODEL, LLM, Cache, CacheMiss, Completion, Retry, Usage  # noqa: E402
@@ -19,6 +19,7 @@ from .plots import overview  # noqa: E402
 from .prompts import Prompt, PromptError, load_prompt  # noqa: E402
 from .report import project  # noqa: E402
 from .review import compare, labels, picks, show  # noqa: E402
+from .sentences import sentences  # noqa: E402
 from .steps import Step  # noqa: E402
 from .stream import stream  # noqa: E402
 from .texts import TextError, TextWarning, load_texts  # noqa: E402
@@ -28,9 +29,10 @@ from .texts import TextError, TextWarning, load_texts  # noqa: E402
 _gc.freeze()
 
 __all__ = [
-    "load_texts", "TextError", "TextWarning", "chunk",                       # raw text in
+    "load_texts", "TextError", "TextWarning", "chunk", "sentences",          # raw text in
     "DEFAULT_MODEL", "LLM", "Cache", "CacheMiss", "Completion", "Retry", "Usage",  # calling models
     "Prompt", "PromptError", "load_prompt", "Step", "ParseError", "project", "batch",  # steps
+    "BatchError",
     "stream",                                                                 # corpora > memory
     "show", "compare", "labels", "picks", "overview",                         # inspecting
     "keep", "sharegpt", "export_jsonl", "export_hf", "preference_pairs",      # the dataset

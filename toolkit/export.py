@@ -43,7 +43,8 @@ def keep(df, *, steps, drop_labels=("bad",)):
             if label in drop:
                 why.append(f"label={label}" + ("" if _blank(note) else f": {note}"))
     dropped = df.iloc[[i for i, why in enumerate(reasons) if why]].copy()
-    dropped["dropped_because"] = ["; ".join(why) for why in reasons if why]
+    # a string column however many rows: `.str` works on an empty `dropped` too (every row kept)
+    dropped["dropped_because"] = pd.array(["; ".join(why) for why in reasons if why], dtype="str")
     return df.iloc[[i for i, why in enumerate(reasons) if not why]].copy(), dropped
 
 
