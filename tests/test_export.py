@@ -254,3 +254,12 @@ def test_keep_gives_the_same_dtypes_when_every_row_is_kept():
     assert none_dropped["dropped_because"].dtype == some_dropped["dropped_because"].dtype
     assert none_dropped["dropped_because"].str.split(":").str[0].value_counts().to_dict() == {}
     assert kept_all.dtypes.to_dict() == everything_ok.dtypes.to_dict()
+
+
+def test_labels_gives_string_columns_for_zero_rows(tmp_path):
+    df = pd.DataFrame({"chunk_id": ["a", "b"], "text": ["x", "y"]})
+    df.attrs["folder"] = str(tmp_path)
+    from toolkit import labels
+
+    many, none = labels(df), labels(df.head(0))
+    assert none[["label", "note"]].dtypes.to_dict() == many[["label", "note"]].dtypes.to_dict()

@@ -5,10 +5,11 @@ sentence ends, a sentence at line breaks, a line at spaces, a run without spaces
 boundaries, so no chunk exceeds the limit whatever the input. A chunk is `text[start:end]` of its
 document exactly, and its id is made of source and offsets, so reruns, caches and resumes line up.
 
-Speed: a piece is counted once, from the start of its line (indentation included), together with the
-whitespace after it when the next piece starts a line (indented code too). tiktoken's pre-tokenizer never joins a newline with the non-space character after it (o200k's
-one exception is "/"), so counts add up exactly across such a line start, and a chunk of whole
-paragraphs costs one more encode: its last paragraph without the blank lines after it. Where counts
+Speed: a piece is counted once, from the start of its line (indentation included), together with
+the whitespace after it when the next piece starts a line (indented code too). tiktoken's
+pre-tokenizer never joins a newline with the character after it (o200k's one exception is "/"), so
+counts add up exactly across such a line start, and a chunk of whole paragraphs costs one more
+encode: its last paragraph without the blank lines after it (and its first, if indented). Where counts
 do not add up (sentences within a line, a counting function) a chunk is checked by encoding it.
 tests/test_chunking.py checks the addition claim.
 

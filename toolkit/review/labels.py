@@ -25,8 +25,9 @@ def labels(df, folder=None, *, id=None):
     (default folder: the one the frame's step ran in)."""
     saved, ids = load(need_folder(df, folder, "labels"), "labels.json"), sample_ids(df, id)
     out = df.copy()
-    out["label"] = ids.map({k: v.get("label") for k, v in saved.items()}).fillna("unreviewed").to_numpy()
-    out["note"] = ids.map({k: v.get("note") for k, v in saved.items()}).fillna("").to_numpy()
+    # string columns however many rows (an empty map would be float)
+    out["label"] = pd.array(ids.map({k: v.get("label") for k, v in saved.items()}).fillna("unreviewed"), dtype="str")
+    out["note"] = pd.array(ids.map({k: v.get("note") for k, v in saved.items()}).fillna(""), dtype="str")
     return out
 
 
