@@ -16,15 +16,19 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	# setuptools warns about every editable install (a folder named like the package could shadow it):
+	# nothing to act on here, so it is silenced, and only it.
+	PYTHONWARNINGS='ignore:Editable installation' $(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 # make run MODEL=openai/qwen2.5-7b API_BASE=http://127.0.0.1:8000/v1 CHUNK_TOKENS=1500 PER_VOICE=None
-# (PROMPT=reasoning picks the zero-shot prompt for reasoning models)
+# (PROMPT=reasoning picks the zero-shot prompt for reasoning models; ANSWER_TOKENS=N sets the rewrite's
+# max_tokens, by default the prompt file's or 1.5 × CHUNK_TOKENS, whichever is more)
 # Each variable given becomes a notebook parameter; API keys come from the environment.
 RUN_PARAMS = $(if $(MODEL),-p model '$(MODEL)') $(if $(API_BASE),-p api_base '$(API_BASE)') \
              $(if $(CHUNK_TOKENS),-p chunk_tokens $(CHUNK_TOKENS)) $(if $(PER_VOICE),-p per_voice $(PER_VOICE)) \
-             $(if $(PROMPT),-p prompt '$(PROMPT)') $(if $(FOLDER),-p folder '$(abspath $(FOLDER))')
+             $(if $(PROMPT),-p prompt '$(PROMPT)') $(if $(ANSWER_TOKENS),-p answer_tokens $(ANSWER_TOKENS)) \
+             $(if $(FOLDER),-p folder '$(abspath $(FOLDER))')
 
 run: $(STAMP)  ## the style-cloning pipeline, headless (the embedded model unless MODEL= is given)
 	$(PY) -m toolkit run notebooks/style_clone.ipynb $(RUN_PARAMS)

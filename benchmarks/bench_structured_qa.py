@@ -34,10 +34,17 @@ def qa_pairs(answer):
     return [{"question": q, "answer": a} for q, a in pairs.items()]
 
 
+def one_sentence(answer):
+    """The notebook's rule: one sentence ("1.0 bar", "e.g." and "No. 3" do not end it), closed by . ! or ?"""
+    if len(tk.sentences(answer)) != 1 or not answer.endswith((".", "!", "?")):
+        raise ValueError("answer in one sentence, ending in . ! or ?")
+    return answer
+
+
 class QAPair(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
     question: str = Field(max_length=150)
-    answer: str = Field(pattern=r'^[^.!?"\\]{1,200}[.!?]$')  # one sentence: no run-on repetition
+    answer: Annotated[str, Field(min_length=2, max_length=200), AfterValidator(one_sentence)]
 
 
 def distinct_questions(pairs):

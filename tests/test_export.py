@@ -243,3 +243,23 @@ def test_an_empty_set_still_exports_with_its_card(tmp_path, no_network):
     export_hf(empty, tmp_path / "ds", card={"dropped": {"check=UNSUPPORTED": 6}})
     assert len(datasets.load_from_disk(str(tmp_path / "ds"))) == 0
     assert "- rows: 0 (one conversation each)" in (tmp_path / "ds" / "README.md").read_text()
+
+
+def test_keep_gives_the_same_dtypes_when_every_row_is_kept():
+    df = steps_frame()
+    everything_ok = df.assign(**{"generic.status": "ok"}).drop(columns=["label", "note"])
+    kept_all, none_dropped = keep(everything_ok, steps=("generic",))
+    _, some_dropped = keep(df, steps=("generic",))
+    assert len(none_dropped) == 0 and len(kept_all) == len(df)
+    assert none_dropped["dropped_because"].dtype == some_dropped["dropped_because"].dtype
+    assert none_dropped["dropped_because"].str.split(":").str[0].value_counts().to_dict() == {}
+    assert kept_all.dtypes.to_dict() == everything_ok.dtypes.to_dict()
+
+
+def test_labels_gives_string_columns_for_zero_rows(tmp_path):
+    df = pd.DataFrame({"chunk_id": ["a", "b"], "text": ["x", "y"]})
+    df.attrs["folder"] = str(tmp_path)
+    from toolkit import labels
+
+    many, none = labels(df), labels(df.head(0))
+    assert none[["label", "note"]].dtypes.to_dict() == many[["label", "note"]].dtypes.to_dict()

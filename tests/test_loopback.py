@@ -101,25 +101,21 @@ def test_callable_faults_drop_and_fail_all():
         assert srv.counts_by_fault() == {"ok": 2, "drop": 1, "503": 3}
 
 
-def test_hang_delays_without_blocking_others():
-    with LoopbackServer(latency=0, faults=[Fault("hang", seconds=3)]) as srv:
+def test_hang_holds_one_request_without_blocking_others():
+    with LoopbackServer(latency=0, faults=[Fault("hang", seconds=600)]) as srv:
         async def main():
-            t = time.perf_counter()
             hung = asyncio.create_task(burst(srv, 1))
             await asyncio.to_thread(srv.wait_for, 1)  # the hang has arrived: it has index 0
             assert await burst(srv, 5) == [200] * 5
             assert not hung.done()  # five answers came back while the hang still waits
-            assert await hung == [200]
-            return time.perf_counter() - t
-        assert asyncio.run(main()) >= 3
+            hung.cancel()  # the client gives up; the server cancels the handler
+        asyncio.run(main())
 
 
 def test_hang_triggers_client_timeout():
     with LoopbackServer(latency=0, faults=[Fault("hang", seconds=5)]) as srv:
-        t = time.perf_counter()
         with pytest.raises((TimeoutError, urllib.error.URLError)):
             post(srv, timeout=0.3)
-        assert time.perf_counter() - t < 2
     # stop() returned promptly despite the hanging handler (the with-block exit)
 
 

@@ -5,6 +5,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -143,8 +144,11 @@ def test_project_scales_a_sample_to_the_full_set(server, prompt, loopback_llm, r
         tk.project(rows(4), 10)
 
 
+# The child sets its own SIGINT handling: one started from a background job inherits SIGINT ignored,
+# and Python then installs no KeyboardInterrupt handler.
 RESUMABLE = """
-import sys, pandas as pd, toolkit as tk
+import signal, sys, pandas as pd, toolkit as tk
+signal.signal(signal.SIGINT, signal.default_int_handler)
 llm = tk.LLM("openai/loopback", api_base=sys.argv[1], api_key="k", folder=sys.argv[2], max_concurrent=4)
 df = pd.DataFrame({"text": [f"r{i}" for i in range(200)]})
 print("start", flush=True)
@@ -176,6 +180,20 @@ def test_interrupt_then_rerun_sends_only_the_missing_calls(folder, prompt):
         out = tk.Step("s", prompt, llm).run(pd.DataFrame({"text": [f"r{i}" for i in range(200)]}))
         assert (out["s.status"] == "ok").all()
         assert srv.count - before == 200 - 40
+
+
+def test_the_interrupt_test_passes_when_started_with_sigint_ignored():
+    """The suite started as a background job (`make test &`, nohup, some CI runners): SIGINT is
+    ignored from the start, and the interrupt test must still interrupt its child."""
+    ignoring = ["sh", "-c", 'trap "" INT; exec "$@"', "sh", sys.executable]
+    seen = subprocess.run([*ignoring, "-c", "import signal; print(signal.getsignal(signal.SIGINT) == signal.SIG_IGN)"],
+                          capture_output=True, text=True, timeout=60)
+    assert seen.stdout.strip() == "True"  # the set-up does what it says
+    test = f"{__file__}::test_interrupt_then_rerun_sends_only_the_missing_calls"
+    out = subprocess.run([*ignoring, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
+                         capture_output=True, text=True, timeout=300, cwd=Path(__file__).parent.parent)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    assert "1 passed" in out.stdout
 
 
 def test_accept_truncated_parses_what_arrived(prompt, loopback_llm, rows):
@@ -271,3 +289,30 @@ def test_a_step_made_from_a_prompt_object_keeps_it(server, loopback_llm, prompt_
     path.write_text(ECHO_PROMPT.replace("tersely", "briefly"))
     step.run(rows(2))
     assert server.count == 2 and "changed" not in capsys.readouterr().out
+
+
+def test_fan_out_numbers_items_with_integers_when_some_rows_are_skipped(prompt, loopback_llm, rows):
+    pairs = '[{"question": "Q1", "answer": "A1"}, {"question": "Q2", "answer": "A2"}]'
+    with LoopbackServer(latency=0, reply=lambda body: pairs) as srv:
+        out = tk.Step("qa", prompt, loopback_llm(srv), parse="json",
+                      when=lambda row: row["chunk_id"] != "c1").run(rows(3))
+    assert out["qa.status"].tolist() == ["ok", "ok", "skipped", "ok", "ok"]
+    assert out["qa.item"].dtype == "Int64"
+    assert out["qa.item"].tolist() == [0, 1, pd.NA, 0, 1]
+
+
+def test_a_sampling_function_follows_the_prompt_file(prompt_file, loopback_llm, rows):
+    """max_tokens=f(own): applied to the file's value, and again after the file is edited."""
+    path = prompt_file(ECHO_PROMPT)  # max_tokens: 40
+    with LoopbackServer(latency=0) as srv:
+        step = tk.Step("echo", path, loopback_llm(srv), max_tokens=lambda own: max(own, 100))
+        step.run(rows(1))
+        path.write_text(ECHO_PROMPT.replace("max_tokens: 40", "max_tokens: 400"), encoding="utf-8")
+        step.run(rows(1))
+        assert [r["body"]["max_tokens"] for r in srv.requests] == [100, 400]
+
+
+def test_batch_error_is_exported():
+    from toolkit.batch import BatchError
+
+    assert tk.BatchError is BatchError and "BatchError" in tk.__all__

@@ -96,3 +96,11 @@ def test_an_empty_input_gives_empty_shards_with_every_column(tmp_path, loopback_
         out = tk.stream(tmp_path / "empty.parquet", tk.Step("s", prompt_file(), loopback_llm(srv)))
     got = pd.read_parquet(out)
     assert got.empty and list(got.columns)[:4] == ["chunk_id", "text", "s", "s.status"]
+
+
+def test_an_iterator_of_empty_frames_gives_empty_shards_with_their_columns(tmp_path, loopback_llm, prompt_file, rows):
+    with LoopbackServer(latency=0) as srv:
+        out = tk.stream(iter([rows(0), rows(0)]), tk.Step("s", prompt_file(), loopback_llm(srv)))
+        assert srv.count == 0
+    got = pd.read_parquet(out)
+    assert got.empty and list(got.columns)[:4] == ["chunk_id", "text", "s", "s.status"]

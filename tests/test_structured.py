@@ -192,3 +192,42 @@ def test_llama_cpp_server_gets_the_schema_in_its_own_form(model, prompt_file, fo
         sent = r["body"]["response_format"]
         schema = sent["schema"] if sent["type"] == "json_object" else sent["json_schema"]["schema"]
         assert set(schema["properties"]) == {"subject", "year"}
+
+
+class Fact(BaseModel):
+    subject: str
+    year: int
+
+
+EXTRACTIONS = [*SENTENCES,
+               "Marie Curie won her second Nobel Prize in 1911.",
+               "The Titanic sank in 1912 after striking an iceberg.",
+               "Construction of the Eiffel Tower finished in 1889.",
+               "The Wright brothers flew at Kitty Hawk in 1903.",
+               "In 1492 Columbus crossed the Atlantic."]
+
+
+def test_embedded_model_structured_answers_always_parse(prompt_file, folder):
+    """Strings without control characters and with a bound: every answer closes and parses. The
+    sentences are broken across lines, as text from a file is; the model copies the breaks, and
+    under llama-cpp-python's own grammar one answer (the last) put a raw newline into its string."""
+    llm = tk.LLM(folder=folder, cache="off")
+    df = pd.DataFrame({"text": [sentence.replace(" ", "\n", 3) for sentence in EXTRACTIONS]})
+    out = tk.Step("fact", prompt_file(EMBEDDED_PROMPT, "p.yaml"), llm, schema=Fact, max_retries=0).run(df)
+    assert len(out) == len(EXTRACTIONS) >= 8
+    assert out["fact.status"].tolist() == ["ok"] * len(EXTRACTIONS), out["fact.error"].tolist()
+    for raw in out["fact.raw"]:
+        Fact.model_validate_json(raw)
+
+
+def test_the_embedded_grammar_bounds_strings_and_refuses_control_characters():
+    from toolkit.llm import local_model
+
+    schema = {"type": "object", "properties": {"subject": {"type": "string"},
+                                               "code": {"type": "string", "maxLength": 7},
+                                               "tag": {"type": "string", "pattern": "^[a-z]+$"}}}
+    bounded = local_model._bounded(schema)["properties"]
+    assert bounded["subject"]["maxLength"] == local_model.STRING_LIMIT
+    assert bounded["code"]["maxLength"] == 7 and "maxLength" not in bounded["tag"]
+    text = local_model.grammar(json.dumps(schema))._grammar
+    assert 'char ::= [^"\\\\\\x00-\\x1F]' in text and 'char ::= [^"\\\\] ' not in text

@@ -11,7 +11,7 @@ _os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 _warnings.filterwarnings("ignore", message=r".*using the `ReadOnly` qualifier", category=UserWarning)
 
 from .agreement import agreement  # noqa: E402
-from .batch import batch  # noqa: E402
+from .batch import BatchError, batch  # noqa: E402
 from .chunking import chunk  # noqa: E402
 from .dedupe import dedupe  # noqa: E402
 from .diversity import diversity, diversity_plot  # noqa: E402
@@ -24,6 +24,7 @@ from .plots import overview  # noqa: E402
 from .prompts import Prompt, PromptError, load_prompt  # noqa: E402
 from .report import project  # noqa: E402
 from .review import compare, labels, picks, show  # noqa: E402
+from .sentences import sentences  # noqa: E402
 from .steps import Step  # noqa: E402
 from .stream import stream  # noqa: E402
 from .texts import TextError, TextWarning, load_texts  # noqa: E402
@@ -33,9 +34,10 @@ from .texts import TextError, TextWarning, load_texts  # noqa: E402
 _gc.freeze()
 
 __all__ = [
-    "load_texts", "TextError", "TextWarning", "chunk",                       # raw text in
+    "load_texts", "TextError", "TextWarning", "chunk", "sentences",          # raw text in
     "DEFAULT_MODEL", "LLM", "Cache", "CacheMiss", "Completion", "Retry", "Usage",  # calling models
     "Prompt", "PromptError", "load_prompt", "Step", "ParseError", "project", "batch",  # steps
+    "BatchError",
     "stream",                                                                 # corpora > memory
     "show", "compare", "labels", "picks", "overview",                         # inspecting
     "Judge", "PassFail", "Score", "Preference", "agreement",  # judges, checked against you

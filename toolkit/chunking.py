@@ -5,10 +5,11 @@ sentence ends, a sentence at line breaks, a line at spaces, a run without spaces
 boundaries, so no chunk exceeds the limit whatever the input. A chunk is `text[start:end]` of its
 document exactly, and its id is made of source and offsets, so reruns, caches and resumes line up.
 
-Speed: a piece is counted once, together with the whitespace after it when the next piece starts a
-line. tiktoken's pre-tokenizer never joins a newline with the non-space character after it (o200k's
-one exception is "/"), so counts add up exactly across such a line start, and a chunk of whole
-paragraphs costs one more encode: its last paragraph without the blank lines after it. Where counts
+Speed: a piece is counted once, from the start of its line (indentation included), together with
+the whitespace after it when the next piece starts a line (indented code too). tiktoken's
+pre-tokenizer never joins a newline with the character after it (o200k's one exception is "/"), so
+counts add up exactly across such a line start, and a chunk of whole paragraphs costs one more
+encode: its last paragraph without the blank lines after it (and its first, if indented). Where counts
 do not add up (sentences within a line, a counting function) a chunk is checked by encoding it.
 tests/test_chunking.py checks the addition claim.
 
@@ -270,13 +271,23 @@ class _Packer:
         return groups[:-2] + [(first, boundary - 1, head), (boundary, last, tail)]
 
     def _link(self, first: int, stop: int) -> None:
-        """Count pieces[first:stop] through to the next piece where counts add up across the join."""
+        """Count pieces[first:stop] through to the next piece where counts add up across the join:
+        from the start of the piece's line (its indentation included) to the next piece's line."""
         if not self.counter.additive:
             return
         for piece, after in zip(self.pieces[first:stop], self.pieces[first + 1 : stop + 1]):
-            if (piece.through is None and self.text[after.start - 1] == "\n" and self.text[after.start] != "/"
-                    and not self._surely_over(piece)):
-                piece.through = self.counter.count(self.text[piece.start : after.start])
+            line = self._line(after)
+            if (piece.through is None and line > piece.end and self.text[line - 1] == "\n"
+                    and self.text[line] != "/" and not self._surely_over(piece)):
+                piece.through = self.counter.count(self.text[self._line(piece) : line])
+
+    def _line(self, piece: _Piece) -> int:
+        """Where the piece's line starts when only spaces or tabs come before it there (indented
+        code), else where the piece starts."""
+        i = piece.start
+        while i > 0 and self.text[i - 1] in " \t":
+            i -= 1
+        return i if i < piece.start and (i == 0 or self.text[i - 1] == "\n") else piece.start
 
     def _surely_over(self, piece: _Piece) -> bool:
         """Too many characters to be within the limit: counting, say, 50 MB without a space (one
@@ -295,11 +306,17 @@ class _Packer:
         return self._tokens(piece) if piece.through is None else piece.through
 
     def _exact(self, i: int, j: int) -> int:
-        """Tokens in the text from piece i to piece j: added up when every join allows it, else encoded."""
-        inner = self.pieces[i:j]
-        if all(piece.through is not None for piece in inner):
-            return sum(piece.through for piece in inner) + self._tokens(self.pieces[j])
-        return self.counter.count(self.text[self.pieces[i].start : self.pieces[j].end])
+        """Tokens in the text from piece i to piece j: added up when every join allows it, else encoded.
+        Counts run from line starts, so an indented first piece is counted without its indentation
+        (the chunk starts at the piece) and an indented last piece with it."""
+        first, last, inner = self.pieces[i], self.pieces[j], self.pieces[i:j]
+        if i == j or not all(piece.through is not None for piece in inner):
+            return self._tokens(first) if i == j else self.counter.count(self.text[first.start : last.end])
+        head = (first.through if self._line(first) == first.start
+                else self.counter.count(self.text[first.start : self._line(self.pieces[i + 1])]))
+        tail = self._tokens(last) if self._line(last) == last.start else \
+            self.counter.count(self.text[self._line(last) : last.end])
+        return head + sum(piece.through for piece in inner[1:]) + tail
 
     def _split_finer(self, piece: _Piece) -> list[_Piece]:
         """The piece's parts one level finer (and finer still where a part is far too long)."""

@@ -59,8 +59,8 @@ def keep(df, *, steps, drop_labels=("bad",), judge=None, trust_judge=False, min_
             if label in drop:
                 why.append(f"label={label}" + ("" if _blank(note) else f": {note}"))
     dropped = df.iloc[[i for i, why in enumerate(reasons) if why]].copy()
-    dropped["dropped_because"] = pd.Series(["; ".join(why) for why in reasons if why], index=dropped.index,
-                                           dtype="str")
+    # a string column however many rows: `.str` works on an empty `dropped` too (every row kept)
+    dropped["dropped_because"] = pd.array(["; ".join(why) for why in reasons if why], dtype="str")
     return df.iloc[[i for i, why in enumerate(reasons) if not why]].copy(), dropped
 
 

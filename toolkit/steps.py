@@ -63,6 +63,9 @@ class Step:
               max_length=3)] bounds the list) instead of parse=/columns=: it is sent with the
               request (enforced where the provider can), the answer is validated against it, and
               each field becomes a typed column.
+    sampling: e.g. max_tokens=800 (over the prompt file's value), or a function of the file's
+              value, applied again whenever the file changes: max_tokens=lambda own: max(own, 1500)
+              makes the answer budget follow the passage size without lowering the file's.
     """
 
     def __init__(self, name: str, prompt: str | Path | Prompt, llm: LLM | None = None, *,
@@ -98,7 +101,8 @@ class Step:
 
     def _params(self) -> dict:
         """The prompt file's sampling parameters, the Step's own over them, and the schema."""
-        params = {**self.prompt.params, **self._sampling}
+        own = self.prompt.params
+        params = {**own, **{k: v(own.get(k)) if callable(v) else v for k, v in self._sampling.items()}}
         if self.schema:  # part of every request, hence of the cache key: a new schema re-sends
             params["response_format"] = self.schema.response_format()
         return params
@@ -275,7 +279,7 @@ class Step:
             status[f"{self.name}.{field}"] = column if positions is None or field == "prompt_version" \
                 else [column[p] for p in positions]
         if items is not None:
-            status[f"{self.name}.item"] = items
+            status[f"{self.name}.item"] = pd.array(items, dtype="Int64")  # integers, <NA> for skipped rows
         out = df.copy(deep=False) if positions is None else df.iloc[positions].copy(deep=False)
         for name, column in self._new_columns(flat, listed, status).items():
             out[name] = column

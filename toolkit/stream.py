@@ -64,7 +64,8 @@ async def astream(source: Source, steps: Step | list[Step], *, batch_rows: int =
     totals = [_Totals(step) for step in steps]
     bar = tqdm(total=total if total is not None else _rows_in(source), desc="stream", unit="row")
     try:
-        for i, batch in enumerate(_batches(source, batch_rows)):
+        columns: list[pd.DataFrame] = []  # the input's first frame, rowless: an empty input's columns
+        for i, batch in enumerate(_batches(source, batch_rows, columns)):
             frame = batch
             for step, tally in zip(steps, totals):
                 path = root / step.name / f"part-{i:06d}.parquet"
@@ -79,7 +80,7 @@ async def astream(source: Source, steps: Step | list[Step], *, batch_rows: int =
                 _write(frame, path)
             bar.update(len(batch))
         if not any((root / steps[-1].name).glob("part-*.parquet")):  # an empty input: empty shards
-            frame = _empty(source)
+            frame = columns[0] if columns else _empty(source)
             for step in steps:
                 frame = await step.execute(frame, constants, progress=False)
                 _write(frame, root / step.name / "part-000000.parquet")
@@ -92,15 +93,18 @@ async def astream(source: Source, steps: Step | list[Step], *, batch_rows: int =
     return root / steps[-1].name
 
 
-def _batches(source: Source, batch_rows: int) -> Iterator[pd.DataFrame]:
+def _batches(source: Source, batch_rows: int, columns: list) -> Iterator[pd.DataFrame]:
     """Exactly `batch_rows` rows per batch (the last may be shorter).
 
     Fixed boundaries are what make shard i of a rerun the same rows as shard i of the crashed run.
     Rows of a Parquet input are indexed by their position in it; frames keep their own index.
+    `columns` gets the first frame without its rows.
     """
     positional = isinstance(source, (str, Path))
     pieces, held, start = [], 0, 0
     for piece in _pieces(source, batch_rows):
+        if not columns:
+            columns.append(piece.iloc[:0])
         while len(piece):
             take = piece.iloc[: batch_rows - held]
             piece = piece.iloc[len(take):]

