@@ -51,6 +51,11 @@ RIGHT = {
     "You write questions a customer might ask": qa_pairs,
     "You check answers against a passage": lambda body: "SUPPORTED - the passage says so.",
     "You sum up a passage in one": lambda body: "This section tells the owner how to use the unit safely.",
+    # the judges (prompts/*/judge_*.yaml): answers in their verdict schemas
+    "You check whether an answer is supported": lambda body: '{"reason": "The passage says so.", "verdict": "pass"}',
+    "You grade how well an answer is supported": lambda body: '{"reason": "All in the passage.", "score": 5}',
+    # v1 and v2 rewrite a passage alike here (rewrite() ignores the prompt), so either order is a tie
+    "You compare two rewrites of the same passage": lambda body: '{"reason": "They say the same.", "better": "tie"}',
 }
 WRONG = dict.fromkeys(RIGHT, lambda body: "zq zq zq zq zq zq zq zq")
 

@@ -214,6 +214,28 @@ class Store:
                                                                     f"source={judges[0]!r}" if judges else ""))
         return judges[0]
 
+    def add_labels(self, path):
+        """Write the labels of a JSONL file into the store, as the person's, once: each line
+        {"sample", "column", "output", "label", "note"}, where `output` is the text labelled (its
+        hash ties the label to that output, so it is stale for any other). A line whose label is
+        already stored on that output is skipped. Returns how many were written. For labels made
+        by hand and kept with a notebook as data."""
+        from .labels import output_hash  # labels.py imports this module
+
+        path, rows = Path(path), []
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            try:
+                e = json.loads(line)
+                sample, column, output, value = str(e["sample"]), e["column"], output_hash(e["output"]), e["label"]
+            except (json.JSONDecodeError, KeyError, TypeError) as err:
+                raise ValueError(f"{path}, line {n}: not a label ({err!r}); each line needs sample, column, "
+                                 "output and label") from None
+            now = self.label_of(sample)
+            if not now or (now["label"], now["output"], now["note"]) != (value, output, e.get("note") or ""):
+                rows.append(("label", sample, output, column, value, e.get("note") or ""))
+        self._write(rows, "person")
+        return len(rows)
+
     # -- labels.json / picks.json from before the store ------------------------------------------
     def _import(self):
         """Read labels.json and picks.json once (the first Store on the folder does it, inside one
