@@ -218,8 +218,8 @@ class Store:
         """Write the labels of a JSONL file into the store, as the person's, once: each line
         {"sample", "column", "output", "label", "note"}, where `output` is the text labelled (its
         hash ties the label to that output, so it is stale for any other). A line whose label is
-        already stored on that output is skipped. Returns how many were written. For labels made
-        by hand and kept with a notebook as data."""
+        already stored on that output is skipped, so running it again writes nothing. For labels
+        made by hand and kept with a notebook as data."""
         from .labels import output_hash  # labels.py imports this module
 
         path, rows = Path(path), []
@@ -234,7 +234,25 @@ class Store:
             if not now or (now["label"], now["output"], now["note"]) != (value, output, e.get("note") or ""):
                 rows.append(("label", sample, output, column, value, e.get("note") or ""))
         self._write(rows, "person")
-        return len(rows)
+
+    def add_picks(self, path):
+        """Write the A/B picks of a JSONL file into the store, as the person's, as add_labels does:
+        each line {"sample", "a", "b", "pick"}, `a` and `b` the two outputs compared (texts)."""
+        from .labels import output_hash
+
+        path, rows = Path(path), []
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            try:
+                e = json.loads(line)
+                sample, a, b, value = str(e["sample"]), output_hash(e["a"]), output_hash(e["b"]), e["pick"]
+            except (json.JSONDecodeError, KeyError, TypeError) as err:
+                raise ValueError(f"{path}, line {n}: not a pick ({err!r}); each line needs sample, a, b "
+                                 "and pick") from None
+            if value not in PICKS:
+                raise ValueError(f"{path}, line {n}: pick must be one of {PICKS}, not {value!r}")
+            if self.pick_of(sample, a, b) != value:
+                rows.append(("pick", sample, a, b, value, None))
+        self._write(rows, "person")
 
     # -- labels.json / picks.json from before the store ------------------------------------------
     def _import(self):
