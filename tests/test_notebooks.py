@@ -24,7 +24,9 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 BAD_OUTPUT = [
     (re.compile(r"Traceback \(most recent call last\)|\b\w+Error: "), "a traceback"),
     (re.compile(r"LiteLLM|model_prices|Failed to fetch|ConnectionError|urlopen error"), "a network warning"),
-    (re.compile(r"(?<![\w.])/(?:work|home|root|tmp|usr|opt|var)/"), "an absolute path"),
+    # a warning names the kernel's file for the cell (/tmp/ipykernel_<pid>/<hash>.py): no user's path
+    (re.compile(r"(?<![\w.])/(?:work|home|root|tmp|usr|opt|var)/(?!ipykernel_\d+/\d+\.py:\d+: \w*Warning)"),
+     "an absolute path"),
 ]
 
 
