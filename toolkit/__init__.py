@@ -15,6 +15,7 @@ from .batch import BatchError, batch  # noqa: E402
 from .chunking import chunk  # noqa: E402
 from .dedupe import dedupe  # noqa: E402
 from .diversity import diversity, diversity_plot  # noqa: E402
+from .drafts import draft  # noqa: E402
 from .export import export_hf, export_jsonl, keep, preference_pairs, sharegpt  # noqa: E402
 from .funnel import drop_reasons, funnel  # noqa: E402
 from .judge import Judge, PassFail, Preference, Score  # noqa: E402
@@ -36,7 +37,7 @@ _gc.freeze()
 __all__ = [
     "load_texts", "TextError", "TextWarning", "chunk", "sentences",          # raw text in
     "DEFAULT_MODEL", "LLM", "Cache", "CacheMiss", "Completion", "Retry", "Usage",  # calling models
-    "Prompt", "PromptError", "load_prompt", "Step", "ParseError", "project", "batch",  # steps
+    "Prompt", "PromptError", "load_prompt", "draft", "Step", "ParseError", "project", "batch",  # steps
     "BatchError",
     "stream",                                                                 # corpora > memory
     "show", "compare", "labels", "picks", "overview",                         # inspecting
