@@ -10,6 +10,7 @@ from pathlib import Path
 import datasets
 import pytest
 
+import toolkit as tk
 from tests.scripted_model import RIGHT, WRONG, ScriptedModel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +45,10 @@ def test_style_clone_with_long_passages_and_a_faithful_model(tmp_path):
     assert {b["max_tokens"] for b in generic} == {1500}  # 1.5 × chunk_tokens, over the file's 350 and 500
     for entry in steps["generic"]:
         assert entry["failed"] == 0 and entry["ok"] == entry["rows"] > 0, entry
+    # the pairwise judge saw every pair in both orders and, v1 and v2 being alike here, called each a tie
+    assert steps["plainer"][-1]["ok"] == steps["plainer"][-1]["rows"] == 2 * steps["generic"][-1]["rows"]
+    judged = tk.review.Store(tmp_path).picks("judge:plainer")
+    assert len(judged) == steps["generic"][-1]["rows"] and {p["pick"] for ps in judged.values() for p in ps} == {"tie"}
     written = datasets.load_from_disk(str(tmp_path / "hf_dataset"))
     assert len(written) == steps["generic"][-1]["rows"]  # every passage became a pair
     assert "dropped" in (tmp_path / "hf_dataset" / "README.md").read_text()
@@ -69,6 +74,10 @@ def test_factual_qa_keeps_answers_with_decimals_units_and_abbreviations(tmp_path
         assert steps[name][-1]["failed"] == 0 and steps[name][-1]["ok"] == steps[name][-1]["rows"], steps[name]
     chunks = steps["worth"][-1]["rows"]
     assert steps["check"][-1]["rows"] == 3 * chunks  # three pairs from every chunk
+    assert steps["supported"][-1]["ok"] == 3 * chunks  # the judge passed every answer
+    # the committed labels judged the recorded answers, not these: none counts, so the gate refused and the
+    # notebook went on (had it filtered, the manifest would hold its line)
+    assert not any("filter" in json.loads(line) for line in (tmp_path / "manifest.jsonl").read_text().splitlines())
     conversations = [json.loads(line) for line in (tmp_path / "factual_qa.sharegpt.jsonl").read_text().splitlines()]
     assert len(conversations) == chunks
     assert "1.0 and 4.0 bar." in conversations[0]["conversations"][2]["value"]
