@@ -12,6 +12,7 @@ _warnings.filterwarnings("ignore", message=r".*using the `ReadOnly` qualifier", 
 
 from .agreement import agreement  # noqa: E402
 from .batch import BatchError, batch  # noqa: E402
+from .card import card  # noqa: E402
 from .chunking import chunk  # noqa: E402
 from .dedupe import dedupe  # noqa: E402
 from .diversity import diversity, diversity_plot  # noqa: E402
@@ -43,5 +44,5 @@ __all__ = [
     "show", "compare", "labels", "picks", "overview",                         # inspecting
     "Judge", "PassFail", "Score", "Preference", "agreement",  # judges, checked against you
     "dedupe", "diversity", "diversity_plot", "funnel", "drop_reasons",  # dataset health
-    "keep", "sharegpt", "export_jsonl", "export_hf", "preference_pairs",      # the dataset
+    "keep", "sharegpt", "export_jsonl", "export_hf", "card", "preference_pairs",      # the dataset
 ]

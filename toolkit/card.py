@@ -1,0 +1,46 @@
+"""The data card's facts, from the run folder's manifest: what made the rows of a frame.
+
+    tk.export_hf(pairs, "hf_dataset", card=tk.card(kept, pipeline="style_clone", dropped=funnel.counts()))
+
+For each step that ran on the frame (the `<step>.status` columns): the prompt version(s) its rows
+carry, and from the manifest line of the last run with that version, the model and the sampling
+parameters; the rows' ok / failed / skipped counts are the frame's own. The chunks' source files
+(the `source` column) come along. Facts given as keywords come first, as written.
+
+But: the manifest says what ran, not why; a step run in another run folder (a frame joined from
+two) is found only in the frame's own folder.
+"""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .columns import STATUSES, column, steps_in
+
+
+def card(df: pd.DataFrame, **facts) -> dict:
+    """The facts about how the rows of `df` were made, for `export_hf(..., card=...)`."""
+    folder = df.attrs.get("folder")
+    if folder is None:
+        raise ValueError("card: this frame does not say which run folder it came from (it was not made by "
+                         "Step.run); give the facts by hand as export_hf(card={...})")
+    path = Path(folder) / "manifest.jsonl"
+    runs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+    runs = [r for r in runs if "step" in r]  # a judge filter's line has none
+    steps, models = {}, []
+    for step in steps_in(df):
+        versions = sorted(df[column(step, "prompt_version")].dropna().astype(str).unique())
+        made = [r for r in runs if r["step"] == step and r.get("prompt_version") in versions]
+        statuses = df[column(step, "status")]
+        entry = {"prompt version": ", ".join(versions) or "none",
+                 "rows": ", ".join(f"{int((statuses == s).sum())} {s}" for s in STATUSES)}
+        if made:
+            params = {k: v for k, v in made[-1].get("params", {}).items() if k != "response_format"}
+            entry.update(model=made[-1]["model"], params=params)
+            models.append(made[-1]["model"])
+        steps[step] = entry
+    out = {**facts, "model": ", ".join(dict.fromkeys(models)) or "unknown (no manifest line)", "steps": steps}
+    if "source" in df:
+        out["sources"] = sorted(df["source"].dropna().astype(str).unique())
+    return out
