@@ -17,7 +17,8 @@ two outputs' hashes, value "A" | "B" | "tie" or NULL for unpicked) or "undo" (va
 reverts). source is "person" or "judge:<name>"; session is one Store object (one widget), so
 `undo` never reverts another reviewer's decision; events written together (`label_many`) share a
 batch and are undone together. An existing labels.json / picks.json is imported once as
-"person" events and left in place.
+"person" events and left in place; a review kept as data (JSONL, one decision a line, with the text
+it judged) is written by add_labels / add_picks, tied to those outputs.
 
 But: no redo, and nothing is ever deleted from the log (its size grows with every decision, about
 100 bytes each); labels imported from labels.json do not say which output they judged, so they
