@@ -26,7 +26,7 @@ from ..stats import describe, win_rate
 from .diff import cell_text, segments
 from .labels import folder_of, last_step, output_hash, sample_ids
 from .store import PICKS, Store
-from .viewer import need_column, step_fields, text_panes
+from .viewer import BULK, need_column, step_fields, text_panes
 from .widget import Review
 
 SHOW = ("all", "changed", "unchanged", "newly ok", "newly failed", "failed in both", "picked", "unpicked")
@@ -129,7 +129,8 @@ class Comparison(Review):
         self._start(ids, len(ids))
         if self._store is not None:
             self._store.refresh()
-            self._repick(self._store.picks())
+            saved = self._store.picks()
+            self._repick(saved, saved)
         self._apply_filters(reopen=True)
 
     def _pair_hash(self, k):
@@ -137,10 +138,17 @@ class Comparison(Review):
             self._hashes[k] = (output_hash(self._out[0][k]), output_hash(self._out[1][k]))
         return self._hashes[k]
 
-    def _repick(self, sample_ids):
-        """Bring the pick of these samples up to date with the store."""
+    def _repick(self, sample_ids, saved=None):
+        """Bring the pick of these samples up to date with the store (`saved`: the store's picks
+        when already read; read in one query when many samples changed)."""
+        if saved is None and len(sample_ids) > BULK:
+            saved = self._store.picks()
         for k in (k for sid in sample_ids for k in self._rows_of.get(sid, ())):
-            value = self._store.pick_of(self._ids[k], *self._pair_hash(k)) or ""
+            pair = self._pair_hash(k)
+            if saved is None:
+                value = self._store.pick_of(self._ids[k], *pair) or ""
+            else:
+                value = next((e["pick"] for e in saved.get(self._ids[k], ()) if (e["a"], e["b"]) == pair), "")
             self._tally[self._pick[k]] -= 1
             self._tally[value] += 1
             self._pick[k] = value

@@ -21,6 +21,7 @@ from .store import Store
 from .widget import Review, review_order
 
 RESERVED = ("unreviewed", "all", "stale")  # filter values, not labels
+BULK = 200  # past this many changed samples, read all labels in one query rather than one by one
 
 
 def show(df, left="text", right=None, *, step=None, id=None, folder=None, labels=LABELS, order=None, seed=0):
@@ -119,11 +120,15 @@ class Viewer(Review):
         return self._hashes[k]
 
     def _relabel(self, sample_ids, saved_labels=None):
-        """Bring the label of these samples up to date with the store (`saved_labels`: their
-        states when already read)."""
-        rows = self._where.get_indexer(list(sample_ids))
-        for k in rows[rows >= 0]:
-            saved = saved_labels[self._ids[k]] if saved_labels else self._store.label_of(self._ids[k])
+        """Bring the label of these samples up to date with the store (`saved_labels`: the store's
+        labels when already read; read in one query when many samples changed, as after a bulk)."""
+        if saved_labels is None and len(sample_ids) > BULK:
+            saved_labels = self._store.labels()
+        ids = list(sample_ids)
+        for sid, k in zip(ids, self._where.get_indexer(ids)):
+            if k < 0:
+                continue
+            saved = saved_labels.get(sid) if saved_labels is not None else self._store.label_of(sid)
             value = saved["label"] if saved and saved["label"] else "unreviewed"
             old = saved is not None and saved["output"] is not None and saved["output"] != self._hash(k)
             label, was = ("unreviewed", value) if old and value != "unreviewed" else (value, "")
