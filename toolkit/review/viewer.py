@@ -14,7 +14,8 @@ But: the viewer shows the frame it was given; after a rerun, call show() again o
 import numpy as np
 import pandas as pd
 
-from ..columns import STATUSES
+from ..columns import STATUSES, column, steps_in
+from .beside import Duplicates, Verdicts, judges_in, reason_keys, reason_value
 from .diff import cell_text, segments
 from .labels import LABELS, folder_of, last_step, output_hash, sample_ids
 from .store import Store
@@ -24,7 +25,8 @@ RESERVED = ("unreviewed", "all", "stale")  # filter values, not labels
 BULK = 200  # past this many changed samples, read all labels in one query rather than one by one
 
 
-def show(df, left="text", right=None, *, step=None, id=None, folder=None, labels=LABELS, order=None, seed=0):
+def show(df, left="text", right=None, *, step=None, id=None, folder=None, labels=LABELS, order=None, seed=0,
+         judge=None, reason=None):
     """Viewer of `df` one row at a time: column `left` (raw) beside `right` (generated).
 
     `right` defaults to the last step output in the frame (a column with a `<name>.status`
@@ -33,11 +35,24 @@ def show(df, left="text", right=None, *, step=None, id=None, folder=None, labels
     whose review store keeps the labels and notes (default: the one the frame's step ran in;
     labels are off without one). `labels` is the label set: good/bad (keys g/b) by default, any
     other list of up to 9 gets keys 1-9. `order` is the review order: None (frame order),
-    "shuffle" (seeded by `seed`) or a column to sort by. The viewer opens at the first unreviewed
+    "shuffle" (seeded by `seed`), "uncertain" (the judge's doubtful verdicts first:
+    toolkit.judge.uncertainty) or a column to sort by. The viewer opens at the first unreviewed
     sample.
+
+    `judge` (a name, a tk.Judge or a list; default: every judge whose columns the frame has) shows
+    the judge's verdict and reason beside the sample, never as your label, and offers the filter
+    "judge disagrees / agrees with my label". `reason` opens the samples `keep` drops for one
+    reason: ("generic", "parse") (step and kind, as tk.drop_reasons names them) or a kind alone.
+    A duplicate (`<column>.dup_of`, from tk.dedupe) is shown beside the sample it repeats.
     """
-    return Viewer(df, left, right or last_step(df), step=step, id=id, folder=folder_of(df, folder),
-                  labels=labels, order=order, seed=seed)
+    return Viewer(df, left, right or last_output(df), step=step, id=id, folder=folder_of(df, folder),
+                  labels=labels, order=order, seed=seed, judge=judge, reason=reason)
+
+
+def last_output(df):
+    """The last step output that is not a judge's verdict (a judge's columns include <name>.judged)."""
+    found = [s for s in steps_in(df) if s in df and column(s, "judged") not in df]
+    return found[-1] if found else last_step(df)
 
 
 def label_keys(labels):
@@ -88,7 +103,8 @@ class Viewer(Review):
     undo/label_all/set_filter, `counter`, `progress`, `message`, `current` and `sample` (what the
     page shows)."""
 
-    def __init__(self, df, left, right, *, step=None, id=None, folder=None, labels=LABELS, order=None, seed=0):
+    def __init__(self, df, left, right, *, step=None, id=None, folder=None, labels=LABELS, order=None, seed=0,
+                 judge=None, reason=None):
         super().__init__()
         self._df, self._left, self._right = df, need_column(df, left), need_column(df, right)
         self._step, self._marks = step or right, label_keys(labels)
@@ -104,9 +120,18 @@ class Viewer(Review):
         self._label = np.full(len(df), "unreviewed", dtype=object)  # current labels
         self._was = np.full(len(df), "", dtype=object)  # a label given to an earlier output
         self._reviewed = 0
+        self._verdicts = [Verdicts(df, j) for j in judges_in(df, judge, right)]
+        self._dups, self._reasons = Duplicates(df, id), reason_keys(df, id)
+        self._reason_counts = dict(sorted(pd.Series(self._reasons, dtype=object).value_counts().items()))
         self._filters = {"status": "all", "label": "all", "search": "", "search_in": "both",
-                         "view": "diff"}
-        self._start(ids.to_numpy(dtype=object), len(df), review_order(df, order, seed))
+                         "view": "diff", "judge": "all", "reason": self._reason(reason)}
+        if order == "uncertain":
+            rank = self._uncertain_order()
+        else:
+            rank = review_order(df, order, seed)
+        self._start(ids.to_numpy(dtype=object), len(df), rank)
+        self._open |= {f"judge:{v.judge.name}" for v in self._verdicts} | {
+            f"dup:{m[:-len('.dup_of')]}" for m in self._dups.marks}
         if self._store is not None:
             self._store.refresh()
             saved = self._store.labels()
@@ -148,11 +173,34 @@ class Viewer(Review):
         if self._store is None:
             raise ValueError("labels are off: pass folder=<run folder> to show()")
 
+    def _uncertain_order(self):
+        """Rank per row: the first judge's most doubtful verdicts first (1 before 0.5 before 0)."""
+        from ..judge import uncertainty
+
+        if not self._verdicts:
+            raise ValueError("order='uncertain' needs a judge's verdicts in the frame (judge=...)")
+        u = uncertainty(self._df, self._verdicts[0].judge).to_numpy(dtype=float)
+        rank = np.empty(len(u), dtype=np.int64)
+        rank[np.argsort(-u, kind="stable")] = np.arange(len(u))
+        return rank
+
+    def _reason(self, reason):
+        """A `reason=` checked against the reasons this frame has ("all" for None)."""
+        if reason is None or reason == "all":
+            return "all"
+        value = reason_value(reason)
+        found = set(self._reasons[pd.notna(self._reasons)])
+        if value not in found and value not in {k.split(": ", 1)[1] for k in found}:
+            raise ValueError(f"reason={reason!r}: no row is dropped for it; reasons here: {sorted(found) or 'none'}")
+        return value
+
     # -- filters ------------------------------------------------------------------------------
-    def set_filter(self, status=None, label=None, search=None, search_in="both", view=None):
-        """Keep only rows with this step status, label ("stale" = labelled on an earlier output)
-        and text (case-insensitive); None = any. `view` ("diff" or "plain") switches the word
-        diff; None keeps it. The shown sample stays shown when it is still among the filtered rows."""
+    def set_filter(self, status=None, label=None, search=None, search_in="both", view=None, judge=None, reason=None):
+        """Keep only rows with this step status, label ("stale" = labelled on an earlier output),
+        text (case-insensitive), judge ("disagrees" / "agrees": the first judge's current verdict
+        against your current good/bad label) and drop reason (as in show()); None = any. `view`
+        ("diff" or "plain") switches the word diff; None keeps it. The shown sample stays shown
+        when it is still among the filtered rows."""
         status = None if status == "all" else status
         label = None if label == "all" else label
         if status and f"{self._step}.status" not in self._df:
@@ -161,8 +209,16 @@ class Viewer(Review):
             self._need_labels()
         if view not in (None, "diff", "plain"):
             raise ValueError(f"view must be 'diff' or 'plain', not {view!r}")
+        judge = None if judge == "all" else judge
+        if judge is not None:
+            if judge not in ("disagrees", "agrees"):
+                raise ValueError(f"judge must be 'disagrees' or 'agrees' (or None), not {judge!r}")
+            if not self._verdicts:
+                raise ValueError("no judge's verdicts in this frame to filter on (show(df, judge=...))")
+            self._need_labels()
         self._filters = {"status": status or "all", "label": label or "all", "search": search or "",
-                         "search_in": search_in, "view": view or self._filters["view"]}
+                         "search_in": search_in, "view": view or self._filters["view"],
+                         "judge": judge or "all", "reason": self._reason(reason)}
         self._apply_filters()
 
     def _filter_values(self):
@@ -178,6 +234,13 @@ class Viewer(Review):
         elif f["label"] != "all":
             self._sync()
             mask &= self._label == f["label"]
+        if f["judge"] != "all":
+            self._sync()
+            mask &= self._verdicts[0].agrees(self._label, agree=f["judge"] == "agrees")
+        if f["reason"] != "all":
+            keys = pd.Series(self._reasons, dtype=object)
+            hit = keys == f["reason"] if ": " in f["reason"] else keys.str.endswith(": " + f["reason"])
+            mask &= hit.fillna(False).to_numpy(dtype=bool)
         if f["search"]:
             where = {"both": [self._left, self._right], "left": [self._left], "right": [self._right]}
             hit = np.zeros(len(df), dtype=bool)
@@ -252,6 +315,13 @@ class Viewer(Review):
         if labels_on:
             filters.append(["label", [["all", "label: all"]] + [[v, v] for v, _ in self._marks]
                             + [["stale", "labelled on an earlier output"]], self._filters["label"]])
+        if labels_on and self._verdicts:
+            name = self._verdicts[0].judge.name
+            filters.append(["judge", [["all", f"judge {name}: all"],
+                                      ["disagrees", f"judge {name} disagrees with my label"],
+                                      ["agrees", f"judge {name} agrees with my label"]], self._filters["judge"]])
+        if len(self._reason_options) > 1:
+            filters.append(["reason", self._reason_options, self._filters["reason"]])
         filters.append(["search_in", [["both", "search both"], ["left", f"search {self._left}"],
                                       ["right", f"search {self._right}"]], self._filters["search_in"]])
         filters.append(["view", [["diff", "word diff"], ["plain", "plain text"]], self._filters["view"]])
@@ -266,6 +336,16 @@ class Viewer(Review):
                      + (f" \u00B7 {keys} (each labels and goes on) \u00B7 n next unreviewed \u00B7 z undo"
                         if labels_on else "") + " \u00B7 / search \u00B7 Esc leaves a box"),
         }
+
+    @property
+    def _reason_options(self):
+        counts = self._reason_counts
+        options = [["all", "dropped for: any reason or none"]] + [
+            [key, f"dropped for {key} ({n:,})"] for key, n in counts.items()]
+        if self._filters["reason"] not in counts:  # a kind alone, from show(reason="parse")
+            options += [[self._filters["reason"], f"dropped for {self._filters['reason']} (any step)"]][
+                :self._filters["reason"] != "all"]
+        return options
 
     def _list_entry(self, k):
         badge = self._label[k] if self._label[k] != "unreviewed" else f"was {self._was[k]}" if self._was[k] else ""
@@ -294,6 +374,12 @@ class Viewer(Review):
                   "panes": text_panes(raw, out, titles, self._filters["view"] == "diff", note),
                   "sections": [], "mark": self._label[k], "note": "",
                   "stale": self._stale_text(k)}
+        head += [v.head(k) for v in self._verdicts]
+        for section in [v.section(k) for v in self._verdicts] + self._dups.sections(k):
+            section["open"] = section["name"] in self._open
+            if not section["open"]:
+                section.pop("text", None), section.pop("panes", None)
+            sample["sections"].append(section)
         reasoning = cell_text(row.get(f"{self._step}.reasoning"))
         if reasoning:
             is_open = "reasoning" in self._open

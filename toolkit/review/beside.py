@@ -1,0 +1,183 @@
+"""What the viewer shows beside a sample: a judge's verdict on it, the sample a duplicate repeats,
+and why `keep` would drop it, each computed once per frame so filters on them stay vectorised.
+
+A judge's verdict is never the reviewer's label: it is shown as "judge <name>" in the header and
+a section with its reason, and it is stale (said so, and counted nowhere) when `<name>.judged`,
+the hash of what it judged, no longer matches the column's present value. A judge is found from
+its columns (`<name>`, `<name>.reason`, `<name>.judged`), or named (`judge="supported"` or the
+Judge object); with a name only, the judged column is the one whose value hashes to the stamp.
+
+But: only judges of single samples (PassFail, Score) are shown here; a pairwise judge's picks are
+the comparison's (compare.py).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..columns import column, steps_in
+from .diff import cell_text, segments
+from .labels import output_hash
+
+
+@dataclass
+class JudgeView:
+    """What the viewer needs of a judge: its name, verdict model, judged column, passing score."""
+
+    name: str
+    verdict: type
+    judged: str
+    passing: int = 4
+
+    def passed(self, values):
+        from ..judge import Judge
+
+        return Judge.passed(self, values)
+
+
+def judges_in(df, judge, right):
+    """The judges to show: `judge` (a name, a Judge, a list of them) or, when None, every judge
+    whose columns the frame has. The judged column comes from the Judge, else from the stamp."""
+    from ..judge import PassFail, Preference, Score
+
+    if judge is None:
+        names = [c for c in df.columns if isinstance(c, str) and column(c, "judged") in df
+                 and column(c, "reason") in df]
+    else:
+        names = list(judge) if isinstance(judge, (list, tuple)) else [judge]
+    out = []
+    for j in names:
+        if not isinstance(j, str):
+            if j.verdict is Preference:
+                raise ValueError(f"judge {j.name!r} is pairwise: show its picks with compare(df_a, df_b, "
+                                 f"judge={j.name}.compare(df_a, df_b))")
+            out.append(JudgeView(j.name, j.verdict, j.judged, j.passing))
+            continue
+        if j not in df or column(j, "reason") not in df:
+            raise KeyError(f"judge={j!r}: the frame has no {j!r} and {column(j, 'reason')!r} columns; run the "
+                           f"judge on it first (columns: {list(df.columns)})")
+        verdict = Score if pd.api.types.is_numeric_dtype(df[j]) else PassFail
+        out.append(JudgeView(j, verdict, judged_column(df, j) or right))
+    return out
+
+
+def judged_column(df, name):
+    """The column whose value at the first stamped row hashes to `<name>.judged` (None if none)."""
+    stamp = column(name, "judged")
+    if stamp not in df or not df[stamp].notna().any():
+        return None
+    k = int(np.flatnonzero(df[stamp].notna().to_numpy())[0])
+    return next((c for c in df.columns if output_hash(df[c].iat[k]) == df[stamp].iat[k]), None)
+
+
+class Verdicts:
+    """One judge's verdicts over the frame: which are current (ok, on the present value) and pass."""
+
+    def __init__(self, df, judge):
+        from ..judge import current
+
+        self.judge, self.values = judge, df[judge.name].to_numpy(dtype=object)
+        self.reason = df[column(judge.name, "reason")].to_numpy(dtype=object)
+        status = column(judge.name, "status")
+        self.status = df[status].to_numpy(dtype=object) if status in df else np.full(len(df), "ok", dtype=object)
+        self.error = df[column(judge.name, "error")].to_numpy(dtype=object) if column(judge.name, "error") in df \
+            else np.full(len(df), None, dtype=object)
+        self.fresh = current(df, judge) if judge.judged in df else np.zeros(len(df), dtype=bool)
+        self.counted = self.fresh & (self.status == "ok") & pd.notna(self.values)
+        self.passes = np.zeros(len(df), dtype=bool)
+        self.passes[self.counted] = judge.passed(self.values[self.counted])
+
+    def agrees(self, labels, agree=True):
+        """Rows whose current label (good/bad) the current verdict agrees (or disagrees) with."""
+        decided = self.counted & np.isin(labels, ("good", "bad"))
+        same = (labels == "good") == self.passes
+        return decided & (same if agree else ~same)
+
+    def head(self, k):
+        return [f"judge {self.judge.name}", self._value(k)]
+
+    def _value(self, k):
+        if self.status[k] != "ok" or pd.isna(self.values[k]):
+            return f"no verdict ({self.status[k] or 'not run'})"
+        value = cell_text(self.values[k])
+        return value if self.fresh[k] else f"{value} (stale)"
+
+    def section(self, k):
+        name, judged = self.judge.name, self.judge.judged
+        if self.status[k] != "ok" or pd.isna(self.values[k]):
+            text = cell_text(self.error[k]) or "the judge gave no verdict on this sample"
+        else:
+            text = cell_text(self.reason[k])
+        when = "" if self.fresh[k] else f", given on an earlier {judged}: rerun the judge"
+        return {"name": f"judge:{name}", "open": True, "text": text,
+                "title": f"judge {name} on {judged}: {self._value(k)}{when} \u2014 its reason (the judge's "
+                         "verdict, not your label)"}
+
+
+class Duplicates:
+    """For each `<column>.dup_of` column: the row of the sample each duplicate repeats, found by
+    id as tk.dedupe named it (`id=`, else chunk_id when unique, else the index)."""
+
+    def __init__(self, df, id):
+        self.marks = [c for c in df.columns if isinstance(c, str) and c.endswith(".dup_of")]
+        self.df = df
+        if not self.marks:
+            return
+        ids = df[id] if id is not None else df["chunk_id"] if "chunk_id" in df and df["chunk_id"].is_unique \
+            else df.index.to_series()
+        self.where = pd.Index(ids.to_numpy(dtype=object))
+
+    def sections(self, k):
+        out = []
+        for mark in self.marks:
+            original = self.df[mark].iat[k]
+            if original is None or pd.isna(original) or original == "":
+                continue
+            col = mark[: -len(".dup_of")]
+            similar = self.df[f"{col}.dup_similarity"].iat[k] if f"{col}.dup_similarity" in self.df else None
+            title = (f"duplicate: {col} repeats sample {original}"
+                     + (f" (similarity {similar:.2f})" if similar is not None and pd.notna(similar) else ""))
+            at = self.where.get_indexer([original])[0] if self.where.is_unique else -1
+            section = {"name": f"dup:{col}", "open": True, "title": title}
+            if at < 0 or col not in self.df:
+                section["text"] = f"sample {original} is not in this frame"
+            else:
+                left, right, note = segments(cell_text(self.df[col].iat[at]), cell_text(self.df[col].iat[k]))
+                section["panes"] = [{"title": f"{original} (the original)", "segments": left, "note": note},
+                                    {"title": "this sample", "segments": right, "note": note}]
+            out.append(section)
+        return out
+
+
+def reason_keys(df, id):
+    """Per row, "<where>: <kind>" of the first reason `keep` drops it for (tk.drop_reasons), None
+    when kept. Only rows that can be dropped (a step not ok, a duplicate, a bad label) are read,
+    so a 100k-row frame with few drops costs little."""
+    from ..funnel import drop_reasons
+
+    steps = steps_in(df)
+    mask = np.zeros(len(df), dtype=bool)
+    for step in steps:
+        mask |= (df[column(step, "status")] != "ok").to_numpy(dtype=bool)
+    for mark in (c for c in df.columns if isinstance(c, str) and c.endswith(".dup_of")):
+        mask |= (df[mark].notna() & (df[mark].astype(str) != "")).to_numpy(dtype=bool)
+    if "label" in df:
+        mask |= df["label"].isin(("bad",)).to_numpy(dtype=bool)
+    keys = np.full(len(df), None, dtype=object)
+    rows = np.flatnonzero(mask)
+    if len(rows):
+        why = drop_reasons(df.iloc[rows], steps, id=id)
+        found = why["kind"].notna().to_numpy(dtype=bool)
+        keys[rows[found]] = (why["where"].astype(str) + ": " + why["kind"].astype(str)).to_numpy(dtype=object)[found]
+    return keys
+
+
+def reason_value(reason):
+    """A `reason=` as the filter keeps it: ("generic", "parse") or "generic: parse" as given, a
+    kind alone ("parse") as is."""
+    if isinstance(reason, (tuple, list)):
+        if len(reason) != 2:
+            raise ValueError(f"reason= takes (where, kind), e.g. ('generic', 'parse'), or a kind; not {reason!r}")
+        return f"{reason[0]}: {reason[1]}"
+    return reason
