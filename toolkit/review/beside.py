@@ -181,3 +181,66 @@ def reason_value(reason):
             raise ValueError(f"reason= takes (where, kind), e.g. ('generic', 'parse'), or a kind; not {reason!r}")
         return f"{reason[0]}: {reason[1]}"
     return reason
+
+
+class JudgePicks:
+    """A pairwise judge's pick per row of a comparison, on exactly the pair of outputs shown: from
+    the frame `judge.compare` made (then "inconsistent" and both reasons too) or, given the judge
+    or its name, from the review store (source "judge:<name>", consistent picks only)."""
+
+    def __init__(self, judge, store, ids, pairs):
+        frame = judge if isinstance(judge, pd.DataFrame) else None
+        if frame is not None:
+            names = [c[: -len(".a_first")] for c in frame.columns if isinstance(c, str) and c.endswith(".a_first")]
+            if len(names) != 1:
+                raise ValueError("judge=: pass the frame a pairwise judge's .compare(df_a, df_b) made, its name "
+                                 f"or the Judge (this frame has {len(names)} pairwise judges' columns)")
+            self.name = names[0]
+        else:
+            self.name = judge if isinstance(judge, str) else judge.name
+        self.pick = np.full(len(ids), "", dtype=object)
+        self.reasons = [None] * len(ids)
+        if frame is not None:
+            name = self.name
+            at = {key: i for i, key in enumerate(zip(frame[column(name, "sample")], frame[column(name, "a")],
+                                                     frame[column(name, "b")]))}
+            picks, first = frame[name].to_numpy(dtype=object), frame[column(name, "reason")].to_numpy(dtype=object)
+            second = frame[column(name, "reason_b_first")].to_numpy(dtype=object)
+            for k, (sid, pair) in enumerate(zip(ids, pairs)):
+                i = at.get((sid, *pair))
+                if i is not None:
+                    self.pick[k] = picks[i] if isinstance(picks[i], str) else ""
+                    self.reasons[k] = (cell_text(first[i]), cell_text(second[i]))
+        elif store is not None:
+            saved = store.picks(f"judge:{self.name}")
+            for k, (sid, pair) in enumerate(zip(ids, pairs)):
+                self.pick[k] = next((e["pick"] for e in saved.get(sid, ()) if (e["a"], e["b"]) == pair), "")
+        else:
+            raise ValueError(f"judge={self.name!r}: its picks are in the run folder's review store; pass "
+                             "folder=, or the frame .compare(df_a, df_b) made")
+
+    def uncertainty(self):
+        """toolkit.judge.uncertainty of these picks: inconsistent or missing 1, tie 0.5, A / B 0."""
+        from ..judge import Preference, uncertainty
+
+        picks = pd.DataFrame({self.name: pd.Series(self.pick, dtype=object).replace("", None),
+                              column(self.name, "status"): "ok"})
+        return uncertainty(picks, JudgeView(self.name, Preference, None)).to_numpy(dtype=float)
+
+    def agrees(self, person, agree=True):
+        """Rows where both you and the judge picked (A / B / tie) and the picks agree (or differ)."""
+        both = np.isin(person, ("A", "B", "tie")) & np.isin(self.pick, ("A", "B", "tie"))
+        return both & ((person == self.pick) == agree)
+
+    def section(self, k, shown, blind):
+        """The judge's pick (shown as `shown`) with its reasons in each order (not when blind:
+        "A first" would say which side is which)."""
+        title = f"judge {self.name}: {shown or 'no pick on these outputs'} \u2014 the judge's pick, not yours"
+        section = {"name": f"judge:{self.name}", "open": True, "title": title}
+        if blind:
+            section["text"] = "its reasons name the runs' order, so they show once the comparison is not blind"
+        elif self.reasons[k] is None:
+            section["text"] = "its reasons are in the frame .compare(df_a, df_b) made: pass it as judge="
+        else:
+            section["text"] = f"A shown first: {self.reasons[k][0]}\n\nB shown first: {self.reasons[k][1]}"
+        return section
