@@ -115,7 +115,7 @@ class Viewer(Review):
         status = f"{self._step}.status"
         self._status = (df[status].astype(object).fillna("").to_numpy() if status in df
                         else np.full(len(df), "", dtype=object))
-        self._outputs, self._hashes = df[right].to_numpy(dtype=object), {}
+        self._hashes = {}  # row -> hash of its output, made when a label needs it
         self._where = pd.Index(ids)
         self._label = np.full(len(df), "unreviewed", dtype=object)  # current labels
         self._was = np.full(len(df), "", dtype=object)  # a label given to an earlier output
@@ -141,8 +141,14 @@ class Viewer(Review):
     # -- the store ----------------------------------------------------------------------------
     def _hash(self, k):
         if k not in self._hashes:
-            self._hashes[k] = output_hash(self._outputs[k])
+            self._hashes[k] = output_hash(self._df[self._right].iat[k])
         return self._hashes[k]
+
+    def _hash_many(self, rows):
+        """Hash the outputs of these rows in one pass (only those rows' texts leave the column)."""
+        missing = [k for k in rows if k not in self._hashes]
+        values = self._df[self._right].iloc[missing].to_numpy(dtype=object) if missing else ()
+        self._hashes.update(zip(missing, map(output_hash, values)))
 
     def _relabel(self, sample_ids, saved_labels=None):
         """Bring the label of these samples up to date with the store (`saved_labels`: the store's
@@ -150,7 +156,10 @@ class Viewer(Review):
         if saved_labels is None and len(sample_ids) > BULK:
             saved_labels = self._store.labels()
         ids = list(sample_ids)
-        for sid, k in zip(ids, self._where.get_indexer(ids)):
+        rows = self._where.get_indexer(ids)
+        if len(ids) > BULK:
+            self._hash_many(rows[rows >= 0])
+        for sid, k in zip(ids, rows):
             if k < 0:
                 continue
             saved = saved_labels.get(sid) if saved_labels is not None else self._store.label_of(sid)
@@ -273,6 +282,7 @@ class Viewer(Review):
         if value not in [v for v, _ in self._marks]:
             raise ValueError(f"label must be one of {[v for v, _ in self._marks]}, not {value!r}")
         rows = self._rows
+        self._hash_many(rows)
         self._store.label_many([(self._ids[k], self._hash(k)) for k in rows],
                                None if value == "unreviewed" else value, column=self._right)
         self.go(self._pos, f"labelled {len(rows):,} filtered samples {value} (z undoes it)")
