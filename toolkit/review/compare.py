@@ -6,7 +6,8 @@ edit changed). The reviewer picks A better / B better / tie per row (a/b/t keys)
 run folder's review store (store.py), keyed by the two outputs' hashes, and
 `export.preference_pairs` turns them into DPO data. `blind=True` shows the runs as left / right in
 a seeded random order per row (picks are still stored as A / B); `results()` gives the B-over-A
-win rate with its Wilson interval and sign test (stats.win_rate), overall or per slice.
+win rate with its Wilson interval and sign test (stats.win_rate), overall or per slice. A
+pairwise judge's picks (`judge=`) are shown beside the reviewer's and counted apart, never as theirs.
 
 The frames hold each row's prompt *version* (`<step>.prompt_version`), not the rendered
 messages, so the "prompt" section shows the two versions, and, once the widget is given the two

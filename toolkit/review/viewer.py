@@ -5,7 +5,9 @@ to its source, label it (g/b/u label and go on), fix the prompt, rerun, then `co
 Only the shown sample is sent to the page and filters are vectorised, so the same viewer works on
 a 100k-row frame. Labels live in the run folder's review store (store.py), each tied to the
 output it judged: after a rerun a label given to an earlier output shows as such and counts as
-unreviewed.
+unreviewed. Beside the sample (beside.py): a judge's verdict and reason (never taken as the
+label), the sample a duplicate repeats, and filters on the judge's (dis)agreement with the label
+and on the reason `keep` drops a row for; `order="uncertain"` puts the judge's doubtful first.
 
 But: the viewer shows the frame it was given; after a rerun, call show() again on the new frame
 (labels made elsewhere do show up: every update reads the store).
