@@ -7,8 +7,9 @@ the hash of what it judged, no longer matches the column's present value. A judg
 its columns (`<name>`, `<name>.reason`, `<name>.judged`), or named (`judge="supported"` or the
 Judge object); with a name only, the judged column is the one whose value hashes to the stamp.
 
-But: only judges of single samples (PassFail, Score) are shown here; a pairwise judge's picks are
-the comparison's (compare.py).
+A pairwise judge's picks (`JudgePicks`) are shown in the comparison, beside the reviewer's pick.
+
+But: verdicts and picks are read when the widget is made; after the judge reruns, open it again.
 """
 
 from dataclasses import dataclass
