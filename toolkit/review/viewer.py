@@ -19,7 +19,7 @@ import pandas as pd
 from ..columns import STATUSES, column, steps_in
 from .beside import Duplicates, Verdicts, judges_in, reason_keys, reason_value
 from .diff import cell_text, segments
-from .labels import LABELS, folder_of, last_step, output_hash, sample_ids
+from .labels import LABELS, folder_of, last_step, output_hash, output_hashes, sample_ids
 from .store import Store
 from .widget import Review, review_order
 
@@ -149,8 +149,8 @@ class Viewer(Review):
     def _hash_many(self, rows):
         """Hash the outputs of these rows in one pass (only those rows' texts leave the column)."""
         missing = [k for k in rows if k not in self._hashes]
-        values = self._df[self._right].iloc[missing].to_numpy(dtype=object) if missing else ()
-        self._hashes.update(zip(missing, map(output_hash, values)))
+        if missing:
+            self._hashes.update(zip(missing, output_hashes(self._df[self._right].iloc[missing])))
 
     def _relabel(self, sample_ids, saved_labels=None):
         """Bring the label of these samples up to date with the store (`saved_labels`: the store's
