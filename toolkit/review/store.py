@@ -65,8 +65,8 @@ class Store:
         self._session, self._batches_made = uuid.uuid4().hex, itertools.count()
         self._seen, self._changed = 0, set()
         self._import()
-        self._read()
-        self._changed = set()  # refresh() says what changed after the Store was made
+        # refresh() says what changed after the Store was made
+        self._seen = self._db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
 
     def close(self):
         self._db.close()
