@@ -127,10 +127,7 @@ class Viewer(Review):
         self._reason_counts = dict(sorted(pd.Series(self._reasons, dtype=object).value_counts().items()))
         self._filters = {"status": "all", "label": "all", "search": "", "search_in": "both",
                          "view": "diff", "judge": "all", "reason": self._reason(reason)}
-        if order == "uncertain":
-            rank = self._uncertain_order()
-        else:
-            rank = review_order(df, order, seed)
+        rank = self._uncertain_order() if order == "uncertain" else review_order(df, order, seed)
         self._start(ids.to_numpy(dtype=object), len(df), rank)
         self._open |= {f"judge:{v.judge.name}" for v in self._verdicts} | {
             f"dup:{m[:-len('.dup_of')]}" for m in self._dups.marks}
@@ -351,13 +348,10 @@ class Viewer(Review):
 
     @property
     def _reason_options(self):
-        counts = self._reason_counts
-        options = [["all", "dropped for: any reason or none"]] + [
-            [key, f"dropped for {key} ({n:,})"] for key, n in counts.items()]
-        if self._filters["reason"] not in counts:  # a kind alone, from show(reason="parse")
-            options += [[self._filters["reason"], f"dropped for {self._filters['reason']} (any step)"]][
-                :self._filters["reason"] != "all"]
-        return options
+        chosen, counts = self._filters["reason"], self._reason_counts
+        alone = [[chosen, f"dropped for {chosen} (any step)"]] if chosen not in counts and chosen != "all" else []
+        return ([["all", "dropped for: any reason or none"]] + alone  # alone: a kind, as in show(reason="parse")
+                + [[key, f"dropped for {key} ({n:,})"] for key, n in counts.items()])
 
     def _list_entry(self, k):
         badge = self._label[k] if self._label[k] != "unreviewed" else f"was {self._was[k]}" if self._was[k] else ""
