@@ -408,3 +408,60 @@ def test_blind_compare_hides_the_runs_and_stores_the_true_pick(tmp_path):
             store.close()
     finally:
         close_lab(proc, pw, browser)
+
+
+BESIDE = f"""\
+import pandas as pd
+import toolkit as tk
+from toolkit.review.labels import output_hash
+
+answers = ["The cat sat on the mat all day long.", "the cat  sat on the mat all day long.", "Other words.", None]
+df = pd.DataFrame({{"chunk_id": ["c0", "c1", "c2", "c3"], "text": ["t0", "t1", "t2", "t3"], "gen": answers,
+                   "gen.status": ["ok", "ok", "ok", "failed"], "gen.error": [None, None, None, "parse: no JSON"],
+                   "right": ["pass", "fail", "pass", None], "right.status": ["ok", "ok", "ok", "skipped"],
+                   "right.reason": ["fine", "judged " + {XSS!r}, "fine", None],
+                   "right.judged": [output_hash(a) for a in answers]}})
+df = tk.dedupe(df, "gen")
+df.attrs["folder"] = "run"
+tk.show(df)
+"""
+
+
+def test_judge_verdict_duplicate_and_drop_reason_drawn_as_text(tmp_path):
+    """The judge's verdict shows in the header and its reason in an open section (a hostile reason
+    stays text), the duplicate's section diffs it against its original, and the judge and
+    drop-reason dropdowns filter from the page."""
+    require_browser()
+    from playwright.sync_api import expect
+
+    proc, pw, browser, page, root = lab_page(tmp_path, (BESIDE, CONTROL), widgets=1)
+    try:
+        widget = page.locator(".tkr")
+        counter, head = widget.locator(".tkr-counter"), widget.locator(".tkr-head")
+        expect(counter).to_have_text("1 of 4 filtered (4 total)")
+        expect(head).to_contain_text("judge right pass")
+        widget.locator(".tkr-counter").click()
+        page.keyboard.press("g")  # c0 good: the judge agrees
+        expect(counter).to_have_text("2 of 4 filtered (4 total)")
+        expect(head).to_contain_text("judge right fail")
+        section = widget.locator("details.tkr-section[data-name='judge:right']")
+        expect(section).to_have_attribute("open", "")
+        expect(section.locator("summary")).to_contain_text("the judge's verdict, not your label")
+        expect(section).to_contain_text("judged " + XSS)
+        dup = widget.locator("details.tkr-section[data-name='dup:gen']")
+        expect(dup.locator("summary")).to_contain_text("duplicate: gen repeats sample c0")
+        expect(dup.locator(".tkr-title")).to_have_text(["c0 (the original)", "this sample"])
+        page.keyboard.press("g")  # c1 good: the judge said fail
+        page.wait_for_function("window.__control === 1")
+        assert widget.locator("img").count() == 0 and page.evaluate("window.__xss") is None
+        widget.locator("select[data-name=judge]").select_option("disagrees")
+        expect(counter).to_have_text("1 of 1 filtered (4 total)")
+        expect(head).to_contain_text("id c1")
+        widget.locator("select[data-name=judge]").select_option("all")
+        widget.locator("select[data-name=reason]").select_option("gen: parse")
+        expect(counter).to_have_text("1 of 1 filtered (4 total)")
+        expect(head).to_contain_text("id c3")
+        expect(head).to_contain_text("judge right no verdict (skipped)")
+        assert stored_labels(root / "run") == {"c0": "good", "c1": "good"}  # the judge wrote no label
+    finally:
+        close_lab(proc, pw, browser)

@@ -13,13 +13,17 @@ import json
 import warnings
 
 import matplotlib
+import pandas as pd
 import pytest
 
 import toolkit as tk
 from tests.batch_server import BatchServer
 from tests.loopback import LoopbackServer, _text
+from tests.test_beside import answers, health_frame
+from tests.test_judges import pairwise_runs
 from toolkit.chunking import COLUMNS as CHUNK_COLUMNS
 from toolkit.columns import STATUS_FIELDS
+from toolkit.review.labels import output_hash
 
 matplotlib.use("Agg")
 
@@ -210,3 +214,23 @@ def test_overview(outputs, form, n):
     right = fig.axes[1]
     labels = [t.get_text() for t in right.texts]
     assert labels == (["no rows"] if n == 0 else [f"{len(df)} ok"])
+
+
+def test_judged_and_deduped_frames_on_0_and_1_rows(tmp_path):
+    h = output_hash("right 0")
+    one = answers(1).assign(right="pass", **{"right.reason": "fine", "right.status": "ok", "right.judged": h})
+    for n in (0, 1):
+        df = one.iloc[:n]
+        df.attrs["folder"] = str(tmp_path)
+        v = tk.show(df, order="uncertain")
+        assert (v.sample is None) == (n == 0)
+        v.set_filter(judge="disagrees")
+        assert v.view["n"] == 0
+        d = tk.show(tk.dedupe(health_frame().iloc[:n], "gen"), right="gen")
+        assert d.view["n"] == n
+    empty = pairwise_runs()[0].iloc[:0]
+    pairs = empty.assign(**{c: pd.Series(dtype=object) for c in (
+        "plainer", "plainer.a_first", "plainer.reason", "plainer.reason_b_first", "plainer.sample", "plainer.a",
+        "plainer.b")})
+    c = tk.compare(empty, empty, folder=tmp_path, judge=pairs, order="uncertain")
+    assert c.sample is None and "no rows" in c.view["empty"]

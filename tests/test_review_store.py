@@ -9,11 +9,13 @@ import sqlite3
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import toolkit as tk
 from tests.test_viewer import frame, runs, send
 from toolkit.review import compare, labels, show
-from toolkit.review.labels import output_hash
+from toolkit.review.labels import output_hash, output_hashes
 from toolkit.review.store import Store
 
 
@@ -250,3 +252,13 @@ def test_compare_undo_next_unpicked_and_reopen(tmp_path):
     assert compare(a, b, folder=tmp_path).current == "edited"  # reopens where the reviewer stopped
     send(c, do="bulk", value="A")
     assert "only offered in the sample viewer" in c.message
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text()), max_size=30), st.data())
+def test_bulk_hashes_of_a_text_column_are_the_stores_hashes(texts, data):
+    """output_hashes (from the pyarrow buffer) gives each cell's output_hash, on any rows taken."""
+    column = pd.Series(texts, dtype="str")
+    rows = data.draw(st.lists(st.integers(0, len(texts) - 1), max_size=10)) if texts else []
+    for values in (column, column.iloc[rows], column.iloc[1:], pd.Series(texts, dtype=object)):
+        assert output_hashes(values) == [output_hash(v) for v in values.to_numpy(dtype=object)]

@@ -139,8 +139,8 @@ def test_huge_text_falls_back_to_plain_with_a_note():
 
 
 def test_repetitive_text_is_marked_changed_whole_instead_of_stalling():
-    lines = "- item\n" * 2400  # matching 2,400 equal lines costs ~0.7 s; the budget stops it
-    left, right, _ = segments(lines + "x", lines + "y")  # its time is no test: a timer on a shared machine
+    lines = "- item\n" * 2400  # matching 2,400 equal lines costs ~0.7 s; the budget stops it (bench_diff.py times it)
+    left, right, _ = segments(lines + "x", lines + "y")
     assert sum(k == "-" for k, _ in left) == 1 and sum(k == "+" for k, _ in right) == 1
 
 

@@ -30,7 +30,7 @@ from scipy.stats import norm
 from .columns import column
 from .judge import Preference, Score, current
 from .report import write_manifest
-from .review.labels import folder_of, is_stale, output_hash, sample_ids
+from .review.labels import folder_of, output_hashes, sample_ids
 
 MIN_LABELS, MIN_KAPPA = 30, 0.6
 GOOD_BAD = ("good", "bad")
@@ -106,9 +106,8 @@ def _label_agreement(df, judge, saved: dict, id) -> Agreement:
     ids = sample_ids(df, id).to_numpy(dtype=object)
     rows = np.flatnonzero(pd.Series(ids, dtype=object).isin(saved.keys()).to_numpy(dtype=bool))
     entries = [saved[sid] for sid in ids[rows]]
-    values = df[judge.judged].to_numpy(dtype=object)
-    fresh = np.array([not is_stale(e, values[i]) for e, i in zip(entries, rows)], dtype=bool)  # as tk.labels
-    now = np.array([output_hash(values[i]) for i in rows], dtype=object)
+    now = np.array(output_hashes(df[judge.judged].iloc[rows]), dtype=object)
+    fresh = np.array([e["output"] is None or e["output"] == h for e, h in zip(entries, now)], dtype=bool)  # is_stale
     person = np.array([e.get("label") for e in entries], dtype=object)
     decided = np.isin(person, GOOD_BAD)
     counted = fresh & decided

@@ -6,7 +6,8 @@ edit changed). The reviewer picks A better / B better / tie per row (a/b/t keys)
 run folder's review store (store.py), keyed by the two outputs' hashes, and
 `export.preference_pairs` turns them into DPO data. `blind=True` shows the runs as left / right in
 a seeded random order per row (picks are still stored as A / B); `results()` gives the B-over-A
-win rate with its Wilson interval and sign test (stats.win_rate), overall or per slice.
+win rate with its Wilson interval and sign test (stats.win_rate), overall or per slice. A
+pairwise judge's picks (`judge=`) are shown beside the reviewer's and counted apart, never as theirs.
 
 The frames hold each row's prompt *version* (`<step>.prompt_version`), not the rendered
 messages, so the "prompt" section shows the two versions, and, once the widget is given the two
@@ -23,19 +24,22 @@ import pandas as pd
 
 from ..prompts import Prompt, load_prompt
 from ..stats import describe, win_rate
+from .beside import JudgePicks
 from .diff import cell_text, segments
 from .labels import folder_of, last_step, output_hash, sample_ids
 from .store import PICKS, Store
-from .viewer import need_column, step_fields, text_panes
+from .viewer import BULK, need_column, step_fields, text_panes
 from .widget import Review
 
 SHOW = ("all", "changed", "unchanged", "newly ok", "newly failed", "failed in both", "picked", "unpicked")
+JUDGED = ("judge disagrees", "judge agrees")  # with your pick, where both picked
 REVEALING = ("newly ok", "newly failed")  # filters that would tell a blind reviewer which side is B
 HELP = ("keys (click the comparison first): \u2190/\u2192 or j/k previous/next \u00B7 {keys} (each picks and "
         "goes on) \u00B7 n next unpicked \u00B7 z undo \u00B7 / search")
 
 
-def compare(df_a, df_b, column=None, *, left="text", step=None, id=None, folder=None, blind=False, seed=0):
+def compare(df_a, df_b, column=None, *, left="text", step=None, id=None, folder=None, blind=False, seed=0,
+            judge=None, order=None):
     """The same samples from two runs: output `column` of each, diffed, the raw text above.
 
     Rows are matched by sample id (see `show`). `.counts` has how many shared rows changed
@@ -43,10 +47,15 @@ def compare(df_a, df_b, column=None, *, left="text", step=None, id=None, folder=
     both. Picks are stored in `folder` (default: the run folder of df_b, else of df_a). With
     `blind=True` each row shows the runs as left / right in a random order (seeded by `seed`
     and the sample id); `results()` says which was which. Opens at the first unpicked row.
+
+    `judge` (the frame a pairwise judge's `.compare(df_a, df_b)` made, the Judge or its name)
+    shows its pick beside yours, never as yours, with its reasons and "inconsistent" when given
+    the frame; `results(source="judge")` gives its win rate apart. `order="uncertain"` puts its
+    inconsistent and missing picks first, then its ties.
     """
     folder = folder_of(df_b, folder) or folder_of(df_a, None)
     return Comparison(df_a, df_b, column or last_step(df_b), left=left, step=step, id=id, folder=folder,
-                      blind=blind, seed=seed)
+                      blind=blind, seed=seed, judge=judge, order=order)
 
 
 def flips(ids, seed):
@@ -95,7 +104,8 @@ class Comparison(Review):
     """See `compare()`. Python API: next/prev/go/jump/next_unreviewed/pick/undo/set_filter/
     set_prompts/results, `.counts`, `counter`, `progress`, `message`, `sample`."""
 
-    def __init__(self, df_a, df_b, on, *, left="text", step=None, id=None, folder=None, blind=False, seed=0):
+    def __init__(self, df_a, df_b, on, *, left="text", step=None, id=None, folder=None, blind=False, seed=0,
+                 judge=None, order=None):
         super().__init__()
         self._a, self._b, self._on = df_a, df_b, need_column(df_a, on)
         self._left, self._step, self._folder = need_column(df_a, left), step or on, folder
@@ -126,10 +136,15 @@ class Comparison(Review):
                          + ("" if blind else f"{c['newly_ok']:,} newly ok, {c['newly_failed']:,} newly failed, ")
                          + f"{c['failed_both']:,} failed in both"
                          + (f" \u00B7 {only_a:,} rows only in A, {only_b:,} only in B" if only_a or only_b else ""))
-        self._start(ids, len(ids))
+        self._judge = None if judge is None else JudgePicks(
+            judge, self._store, ids, [self._pair_hash(k) for k in range(len(ids))])
+        self._start(ids, len(ids), self._order(order))
+        if self._judge is not None:
+            self._open.add(f"judge:{self._judge.name}")
         if self._store is not None:
             self._store.refresh()
-            self._repick(self._store.picks())
+            saved = self._store.picks()
+            self._repick(saved, saved)
         self._apply_filters(reopen=True)
 
     def _pair_hash(self, k):
@@ -137,10 +152,17 @@ class Comparison(Review):
             self._hashes[k] = (output_hash(self._out[0][k]), output_hash(self._out[1][k]))
         return self._hashes[k]
 
-    def _repick(self, sample_ids):
-        """Bring the pick of these samples up to date with the store."""
+    def _repick(self, sample_ids, saved=None):
+        """Bring the pick of these samples up to date with the store (`saved`: the store's picks
+        when already read; read in one query when many samples changed)."""
+        if saved is None and len(sample_ids) > BULK:
+            saved = self._store.picks()
         for k in (k for sid in sample_ids for k in self._rows_of.get(sid, ())):
-            value = self._store.pick_of(self._ids[k], *self._pair_hash(k)) or ""
+            pair = self._pair_hash(k)
+            if saved is None:
+                value = self._store.pick_of(self._ids[k], *pair) or ""
+            else:
+                value = next((e["pick"] for e in saved.get(self._ids[k], ()) if (e["a"], e["b"]) == pair), "")
             self._tally[self._pick[k]] -= 1
             self._tally[value] += 1
             self._pick[k] = value
@@ -153,6 +175,16 @@ class Comparison(Review):
 
     def _undecided(self, items):
         return self._pick[items] == ""
+
+    def _order(self, order):
+        if order is None:
+            return None
+        if order != "uncertain" or self._judge is None:
+            raise ValueError(f"compare: order= takes 'uncertain' (with judge=), not {order!r}")
+        u = self._judge.uncertainty()
+        rank = np.empty(len(u), dtype=np.int64)
+        rank[np.argsort(-u, kind="stable")] = np.arange(len(u))
+        return rank
 
     def _shown_as(self, k, value):
         """A stored pick as the reviewer sees it: left / right when blind."""
@@ -186,7 +218,7 @@ class Comparison(Review):
         output contains `search` (case-insensitive). The shown row stays when it still matches."""
         if show not in self._shows():
             raise ValueError(f"show must be one of {self._shows()}, not {show!r}")
-        if show in ("picked", "unpicked"):
+        if show in ("picked", "unpicked", *JUDGED):
             self._need_picks()
         self._show, self._search = show, search or ""
         self._apply_filters()
@@ -201,6 +233,9 @@ class Comparison(Review):
         elif self._show in ("picked", "unpicked"):
             self._sync()
             mask = (self._pick != "") == (self._show == "picked")
+        elif self._show in JUDGED:
+            self._sync()
+            mask = self._judge.agrees(self._pick, agree=self._show == "judge agrees")
         else:
             mask = np.ones(n, dtype=bool)
         if self._search:
@@ -263,7 +298,8 @@ class Comparison(Review):
         return self.view.get("sample")
 
     def _shows(self):
-        return [s for s in SHOW if (self._store is not None or s not in ("picked", "unpicked"))
+        return [s for s in SHOW + JUDGED * (self._judge is not None)
+                if (self._store is not None or s not in ("picked", "unpicked", *JUDGED))
                 and not (self._blind and s in REVEALING)]
 
     def _controls(self):
@@ -276,6 +312,8 @@ class Comparison(Review):
             result = " \u00B7 blind: which run is left or right, and the win rate, show in .results()"
         else:
             result = " \u00B7 " + describe(win_rate(self._tally.elements()))
+            if self._judge is not None:  # the judge's result apart, never merged with yours
+                result += f" \u00B7 judge {self._judge.name} (not you): " + describe(win_rate(self._judge.pick))
         return {"filters": [["show", [[s, f"show: {s}"] for s in self._shows()], self._show]],
                 "search": self._search, "summary": self._summary + result, "note": None, "bulk": None,
                 "marks": marks if picks_on else [], "blind": self._blind,
@@ -321,10 +359,17 @@ class Comparison(Review):
         panes = text_panes(texts[0], texts[1], titles, True)
         for p, note in zip(panes, notes):
             p["note"] = " \u00B7 ".join(filter(None, [note, p["note"]])) or None
+        sections = [self._prompt_section(a, b)] if self._has_prompts() and not self._blind else []
+        if self._judge is not None:
+            shown = self._shown_as(k, self._judge.pick[k])
+            head.append([f"judge {self._judge.name}", shown or "none"])
+            section = self._judge.section(k, shown, self._blind)
+            section["open"] = section["name"] in self._open
+            sections.append(section if section["open"] else {**section, "text": ""})
         return {"id": str(self._ids[k]), "head": head, "notice": None, "panes": panes,
                 "top": [{"title": self._left, "segments": [["=", cell_text(a[self._left])]], "note": None}],
                 # the prompt versions would tell a blind reviewer which run is which
-                "sections": [self._prompt_section(a, b)] if self._has_prompts() and not self._blind else [],
+                "sections": sections,
                 "mark": self._shown_as(k, self._pick[k]) or "unpicked"}
 
     def _has_prompts(self):

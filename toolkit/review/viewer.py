@@ -5,7 +5,9 @@ to its source, label it (g/b/u label and go on), fix the prompt, rerun, then `co
 Only the shown sample is sent to the page and filters are vectorised, so the same viewer works on
 a 100k-row frame. Labels live in the run folder's review store (store.py), each tied to the
 output it judged: after a rerun a label given to an earlier output shows as such and counts as
-unreviewed.
+unreviewed. Beside the sample (beside.py): a judge's verdict and reason (never taken as the
+label), the sample a duplicate repeats, and filters on the judge's (dis)agreement with the label
+and on the reason `keep` drops a row for; `order="uncertain"` puts the judge's doubtful first.
 
 But: the viewer shows the frame it was given; after a rerun, call show() again on the new frame
 (labels made elsewhere do show up: every update reads the store).
@@ -14,16 +16,19 @@ But: the viewer shows the frame it was given; after a rerun, call show() again o
 import numpy as np
 import pandas as pd
 
-from ..columns import STATUSES
+from ..columns import STATUSES, column, steps_in
+from .beside import Duplicates, Verdicts, judges_in, reason_keys, reason_value
 from .diff import cell_text, segments
-from .labels import LABELS, folder_of, last_step, output_hash, sample_ids
+from .labels import LABELS, folder_of, last_step, output_hash, output_hashes, sample_ids
 from .store import Store
 from .widget import Review, review_order
 
 RESERVED = ("unreviewed", "all", "stale")  # filter values, not labels
+BULK = 200  # past this many changed samples, read all labels in one query rather than one by one
 
 
-def show(df, left="text", right=None, *, step=None, id=None, folder=None, labels=LABELS, order=None, seed=0):
+def show(df, left="text", right=None, *, step=None, id=None, folder=None, labels=LABELS, order=None, seed=0,
+         judge=None, reason=None):
     """Viewer of `df` one row at a time: column `left` (raw) beside `right` (generated).
 
     `right` defaults to the last step output in the frame (a column with a `<name>.status`
@@ -32,11 +37,24 @@ def show(df, left="text", right=None, *, step=None, id=None, folder=None, labels
     whose review store keeps the labels and notes (default: the one the frame's step ran in;
     labels are off without one). `labels` is the label set: good/bad (keys g/b) by default, any
     other list of up to 9 gets keys 1-9. `order` is the review order: None (frame order),
-    "shuffle" (seeded by `seed`) or a column to sort by. The viewer opens at the first unreviewed
+    "shuffle" (seeded by `seed`), "uncertain" (the judge's doubtful verdicts first:
+    toolkit.judge.uncertainty) or a column to sort by. The viewer opens at the first unreviewed
     sample.
+
+    `judge` (a name, a tk.Judge or a list; default: every judge whose columns the frame has) shows
+    the judge's verdict and reason beside the sample, never as your label, and offers the filter
+    "judge disagrees / agrees with my label". `reason` opens the samples `keep` drops for one
+    reason: ("generic", "parse") (step and kind, as tk.drop_reasons names them) or a kind alone.
+    A duplicate (`<column>.dup_of`, from tk.dedupe) is shown beside the sample it repeats.
     """
-    return Viewer(df, left, right or last_step(df), step=step, id=id, folder=folder_of(df, folder),
-                  labels=labels, order=order, seed=seed)
+    return Viewer(df, left, right or last_output(df), step=step, id=id, folder=folder_of(df, folder),
+                  labels=labels, order=order, seed=seed, judge=judge, reason=reason)
+
+
+def last_output(df):
+    """The last step output that is not a judge's verdict (a judge's columns include <name>.judged)."""
+    found = [s for s in steps_in(df) if s in df and column(s, "judged") not in df]
+    return found[-1] if found else last_step(df)
 
 
 def label_keys(labels):
@@ -87,7 +105,8 @@ class Viewer(Review):
     undo/label_all/set_filter, `counter`, `progress`, `message`, `current` and `sample` (what the
     page shows)."""
 
-    def __init__(self, df, left, right, *, step=None, id=None, folder=None, labels=LABELS, order=None, seed=0):
+    def __init__(self, df, left, right, *, step=None, id=None, folder=None, labels=LABELS, order=None, seed=0,
+                 judge=None, reason=None):
         super().__init__()
         self._df, self._left, self._right = df, need_column(df, left), need_column(df, right)
         self._step, self._marks = step or right, label_keys(labels)
@@ -98,14 +117,20 @@ class Viewer(Review):
         status = f"{self._step}.status"
         self._status = (df[status].astype(object).fillna("").to_numpy() if status in df
                         else np.full(len(df), "", dtype=object))
-        self._outputs, self._hashes = df[right].to_numpy(dtype=object), {}
+        self._hashes = {}  # row -> hash of its output, made when a label needs it
         self._where = pd.Index(ids)
         self._label = np.full(len(df), "unreviewed", dtype=object)  # current labels
         self._was = np.full(len(df), "", dtype=object)  # a label given to an earlier output
         self._reviewed = 0
+        self._verdicts = [Verdicts(df, j) for j in judges_in(df, judge, right)]
+        self._dups, self._reasons = Duplicates(df, id), reason_keys(df, id)
+        self._reason_counts = dict(sorted(pd.Series(self._reasons, dtype=object).value_counts().items()))
         self._filters = {"status": "all", "label": "all", "search": "", "search_in": "both",
-                         "view": "diff"}
-        self._start(ids.to_numpy(dtype=object), len(df), review_order(df, order, seed))
+                         "view": "diff", "judge": "all", "reason": self._reason(reason)}
+        rank = self._uncertain_order() if order == "uncertain" else review_order(df, order, seed)
+        self._start(ids.to_numpy(dtype=object), len(df), rank)
+        self._open |= {f"judge:{v.judge.name}" for v in self._verdicts} | {
+            f"dup:{m[:-len('.dup_of')]}" for m in self._dups.marks}
         if self._store is not None:
             self._store.refresh()
             saved = self._store.labels()
@@ -115,15 +140,28 @@ class Viewer(Review):
     # -- the store ----------------------------------------------------------------------------
     def _hash(self, k):
         if k not in self._hashes:
-            self._hashes[k] = output_hash(self._outputs[k])
+            self._hashes[k] = output_hash(self._df[self._right].iat[k])
         return self._hashes[k]
 
+    def _hash_many(self, rows):
+        """Hash the outputs of these rows in one pass (only those rows' texts leave the column)."""
+        missing = [k for k in rows if k not in self._hashes]
+        if missing:
+            self._hashes.update(zip(missing, output_hashes(self._df[self._right].iloc[missing])))
+
     def _relabel(self, sample_ids, saved_labels=None):
-        """Bring the label of these samples up to date with the store (`saved_labels`: their
-        states when already read)."""
-        rows = self._where.get_indexer(list(sample_ids))
-        for k in rows[rows >= 0]:
-            saved = saved_labels[self._ids[k]] if saved_labels else self._store.label_of(self._ids[k])
+        """Bring the label of these samples up to date with the store (`saved_labels`: the store's
+        labels when already read; read in one query when many samples changed, as after a bulk)."""
+        if saved_labels is None and len(sample_ids) > BULK:
+            saved_labels = self._store.labels()
+        ids = list(sample_ids)
+        rows = self._where.get_indexer(ids)
+        if len(ids) > BULK:
+            self._hash_many(rows[rows >= 0])
+        for sid, k in zip(ids, rows):
+            if k < 0:
+                continue
+            saved = saved_labels.get(sid) if saved_labels is not None else self._store.label_of(sid)
             value = saved["label"] if saved and saved["label"] else "unreviewed"
             old = saved is not None and saved["output"] is not None and saved["output"] != self._hash(k)
             label, was = ("unreviewed", value) if old and value != "unreviewed" else (value, "")
@@ -143,11 +181,34 @@ class Viewer(Review):
         if self._store is None:
             raise ValueError("labels are off: pass folder=<run folder> to show()")
 
+    def _uncertain_order(self):
+        """Rank per row: the first judge's most doubtful verdicts first (1 before 0.5 before 0)."""
+        from ..judge import uncertainty
+
+        if not self._verdicts:
+            raise ValueError("order='uncertain' needs a judge's verdicts in the frame (judge=...)")
+        u = uncertainty(self._df, self._verdicts[0].judge).to_numpy(dtype=float)
+        rank = np.empty(len(u), dtype=np.int64)
+        rank[np.argsort(-u, kind="stable")] = np.arange(len(u))
+        return rank
+
+    def _reason(self, reason):
+        """A `reason=` checked against the reasons this frame has ("all" for None)."""
+        if reason is None or reason == "all":
+            return "all"
+        value = reason_value(reason)
+        found = set(self._reasons[pd.notna(self._reasons)])
+        if value not in found and value not in {k.split(": ", 1)[1] for k in found}:
+            raise ValueError(f"reason={reason!r}: no row is dropped for it; reasons here: {sorted(found) or 'none'}")
+        return value
+
     # -- filters ------------------------------------------------------------------------------
-    def set_filter(self, status=None, label=None, search=None, search_in="both", view=None):
-        """Keep only rows with this step status, label ("stale" = labelled on an earlier output)
-        and text (case-insensitive); None = any. `view` ("diff" or "plain") switches the word
-        diff; None keeps it. The shown sample stays shown when it is still among the filtered rows."""
+    def set_filter(self, status=None, label=None, search=None, search_in="both", view=None, judge=None, reason=None):
+        """Keep only rows with this step status, label ("stale" = labelled on an earlier output),
+        text (case-insensitive), judge ("disagrees" / "agrees": the first judge's current verdict
+        against your current good/bad label) and drop reason (as in show()); None = any. `view`
+        ("diff" or "plain") switches the word diff; None keeps it. The shown sample stays shown
+        when it is still among the filtered rows."""
         status = None if status == "all" else status
         label = None if label == "all" else label
         if status and f"{self._step}.status" not in self._df:
@@ -156,8 +217,16 @@ class Viewer(Review):
             self._need_labels()
         if view not in (None, "diff", "plain"):
             raise ValueError(f"view must be 'diff' or 'plain', not {view!r}")
+        judge = None if judge == "all" else judge
+        if judge is not None:
+            if judge not in ("disagrees", "agrees"):
+                raise ValueError(f"judge must be 'disagrees' or 'agrees' (or None), not {judge!r}")
+            if not self._verdicts:
+                raise ValueError("no judge's verdicts in this frame to filter on (show(df, judge=...))")
+            self._need_labels()
         self._filters = {"status": status or "all", "label": label or "all", "search": search or "",
-                         "search_in": search_in, "view": view or self._filters["view"]}
+                         "search_in": search_in, "view": view or self._filters["view"],
+                         "judge": judge or "all", "reason": self._reason(reason)}
         self._apply_filters()
 
     def _filter_values(self):
@@ -173,6 +242,13 @@ class Viewer(Review):
         elif f["label"] != "all":
             self._sync()
             mask &= self._label == f["label"]
+        if f["judge"] != "all":
+            self._sync()
+            mask &= self._verdicts[0].agrees(self._label, agree=f["judge"] == "agrees")
+        if f["reason"] != "all":
+            keys = pd.Series(self._reasons, dtype=object)
+            hit = keys == f["reason"] if ": " in f["reason"] else keys.str.endswith(": " + f["reason"])
+            mask &= hit.fillna(False).to_numpy(dtype=bool)
         if f["search"]:
             where = {"both": [self._left, self._right], "left": [self._left], "right": [self._right]}
             hit = np.zeros(len(df), dtype=bool)
@@ -205,6 +281,7 @@ class Viewer(Review):
         if value not in [v for v, _ in self._marks]:
             raise ValueError(f"label must be one of {[v for v, _ in self._marks]}, not {value!r}")
         rows = self._rows
+        self._hash_many(rows)
         self._store.label_many([(self._ids[k], self._hash(k)) for k in rows],
                                None if value == "unreviewed" else value, column=self._right)
         self.go(self._pos, f"labelled {len(rows):,} filtered samples {value} (z undoes it)")
@@ -247,6 +324,13 @@ class Viewer(Review):
         if labels_on:
             filters.append(["label", [["all", "label: all"]] + [[v, v] for v, _ in self._marks]
                             + [["stale", "labelled on an earlier output"]], self._filters["label"]])
+        if labels_on and self._verdicts:
+            name = self._verdicts[0].judge.name
+            filters.append(["judge", [["all", f"judge {name}: all"],
+                                      ["disagrees", f"judge {name} disagrees with my label"],
+                                      ["agrees", f"judge {name} agrees with my label"]], self._filters["judge"]])
+        if len(self._reason_options) > 1:
+            filters.append(["reason", self._reason_options, self._filters["reason"]])
         filters.append(["search_in", [["both", "search both"], ["left", f"search {self._left}"],
                                       ["right", f"search {self._right}"]], self._filters["search_in"]])
         filters.append(["view", [["diff", "word diff"], ["plain", "plain text"]], self._filters["view"]])
@@ -261,6 +345,13 @@ class Viewer(Review):
                      + (f" \u00B7 {keys} (each labels and goes on) \u00B7 n next unreviewed \u00B7 z undo"
                         if labels_on else "") + " \u00B7 / search \u00B7 Esc leaves a box"),
         }
+
+    @property
+    def _reason_options(self):
+        chosen, counts = self._filters["reason"], self._reason_counts
+        alone = [[chosen, f"dropped for {chosen} (any step)"]] if chosen not in counts and chosen != "all" else []
+        return ([["all", "dropped for: any reason or none"]] + alone  # alone: a kind, as in show(reason="parse")
+                + [[key, f"dropped for {key} ({n:,})"] for key, n in counts.items()])
 
     def _list_entry(self, k):
         badge = self._label[k] if self._label[k] != "unreviewed" else f"was {self._was[k]}" if self._was[k] else ""
@@ -289,6 +380,12 @@ class Viewer(Review):
                   "panes": text_panes(raw, out, titles, self._filters["view"] == "diff", note),
                   "sections": [], "mark": self._label[k], "note": "",
                   "stale": self._stale_text(k)}
+        head += [v.head(k) for v in self._verdicts]
+        for section in [v.section(k) for v in self._verdicts] + self._dups.sections(k):
+            section["open"] = section["name"] in self._open
+            if not section["open"]:
+                section.pop("text", None), section.pop("panes", None)
+            sample["sections"].append(section)
         reasoning = cell_text(row.get(f"{self._step}.reasoning"))
         if reasoning:
             is_open = "reasoning" in self._open

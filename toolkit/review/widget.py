@@ -30,7 +30,10 @@ The `view` trait (Python -> front-end):
     sample           the shown sample (None when nothing matches): id, head [[name, value]],
                      notice, panes, sections, mark (current label / pick; "left" / "right" when
                      blind); the viewer adds note and stale ("labelled good on an earlier
-                     output", "labelled good on <column>", else None); the comparison adds top
+                     output", "labelled good on <column>", else None); the comparison adds top.
+                     sections: [{name, title, open, text | panes}] collapsible, text or panes
+                     only when open (a judge's verdict and reason, a duplicate's original, the
+                     model's reasoning, the two prompts)
     empty            why nothing is shown (no rows / no shared id / the filters), else None
     message          one line on what the last action did ("" = none)
     filters          [[name, [[value, text], ...], current], ...] dropdowns
