@@ -36,6 +36,7 @@ from .files import atomic_write
 from .llm import LLM, Completion, loop
 from .llm.cache import call_key
 from .llm.transports import CallError, chat_reply, quiet_litellm
+from .llm.usage import Spend
 from .steps import Step
 
 DONE = {"completed", "failed", "expired", "cancelled"}  # a batch in one of these will not change
@@ -253,8 +254,10 @@ def _save(path: Path, state: dict) -> None:
 
 
 def _summary(name: str, state: dict, answers: dict, failed: dict, seconds: float) -> str:
-    cost = [c.cost for c in answers.values()]
-    price = "cost unknown" if None in cost else f"${sum(cost):.4f}"
-    tokens = sum(c.prompt_tokens + c.completion_tokens for c in answers.values())
+    spend = Spend()
+    for c in answers.values():
+        spend.add(c)
+    price = "cost unknown" if spend.cost is None else f"${spend.cost:.4f}"
     return (f"{name}: batch {state['batch_id']} {state['status']} → {len(answers)} answered, "
-            f"{len(failed)} failed | {tokens} tokens, {price}, {seconds:.1f} s")
+            f"{len(failed)} failed | {spend.prompt_tokens + spend.completion_tokens} tokens, {price}, "
+            f"{seconds:.1f} s")

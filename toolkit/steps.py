@@ -31,9 +31,10 @@ from tqdm.auto import tqdm
 from .columns import STATUS_FIELDS
 from .llm import LLM, Completion, loop
 from .llm.llm import NOT_PARAMS
+from .llm.usage import Spend
 from .parsing import ParseError, parser, schema_parser
 from .prompts import Prompt, load_prompt
-from .report import Results, Spend, progress, summary_line, write_manifest
+from .report import StepRecord, progress
 from .schema import Schema
 
 # Keywords Step(...) passes on to the model; anything else is a typo, not a cache-key part.
@@ -122,35 +123,33 @@ class Step:
         return loop.run_sync(self.arun(df, **constants))
 
     async def arun(self, df: pd.DataFrame, **constants) -> pd.DataFrame:
-        out = await self.execute(df, constants)
-        write_manifest(self.llm.folder, out.attrs["step"])
-        print(summary_line(out.attrs["step"]))
+        out, record = await self.execute(df, constants)
+        record.report(self.llm.folder)
         return out
 
-    async def execute(self, df: pd.DataFrame, constants: dict, progress: bool = True) -> pd.DataFrame:
-        """The run without its manifest line and summary print (a streamed run writes one per step)."""
+    async def execute(self, df: pd.DataFrame, constants: dict,
+                      bar: bool = True) -> tuple[pd.DataFrame, StepRecord]:
+        """The run and its record, without the manifest line and summary print (a streamed run
+        writes one per step, not one per batch). `bar=False` hides the progress bar."""
         self.reload_prompt()
         self.prompt.check([*df.columns, *constants])  # before any request
         start, before = time.monotonic(), copy.deepcopy(self.llm.usage)
         results = Results(len(df))
-        bar = tqdm(total=len(df), desc=self.name, unit="row", disable=not progress)
+        shown = tqdm(total=len(df), desc=self.name, unit="row", disable=not bar)
         try:
-            await self._run_rows(_records(df, constants), results, bar)
+            await self._run_rows(_records(df, constants), results, shown)
         finally:
-            bar.close()
+            shown.close()
             self.llm.cache.flush()  # the end of a run, an error or a cancel: commit what arrived
         out = self._frame(df, results)
-        usage = (self.llm.usage - before).as_dict()
-        summary = {"step": self.name, "rows": len(df),
-                   **{k: results.counts[k] for k in ("ok", "failed", "skipped")},
-                   "prompt_version": self.prompt.version, "model": self.llm.model,
-                   "params": self.params, "seconds": round(time.monotonic() - start, 2),
-                   "concurrency": self.llm.concurrency, "caps": self.llm.budget.caps(),
-                   "usage": usage,
-                   "per_row": results.spend.per_row(len(df))}
-        out.attrs["step"] = summary
+        record = StepRecord(self.name, self.prompt.version, self.llm.model, self.params,
+                            self.llm.concurrency, self.llm.budget.caps(), rows=len(df),
+                            **{k: results.counts[k] for k in ("ok", "failed", "skipped")},
+                            seconds=round(time.monotonic() - start, 2),
+                            usage=self.llm.usage - before, spend=results.spend)
+        out.attrs["step"] = record.as_dict()
         out.attrs["folder"] = str(self.llm.folder)
-        return out
+        return out, record
 
     async def _run_rows(self, rows, results: Results, bar) -> None:
         """A fixed set of workers pulls rows as they finish others: memory stays flat in the row count."""
@@ -307,6 +306,24 @@ class Step:
         if isinstance(value, dict):
             return dict(value)
         return dict.fromkeys(self.columns, None) if self.columns else {self.name: value}
+
+
+class Results:
+    """The runner's row store: a run's outcome as columns (one list per field), filled as rows
+    finish in any order."""
+
+    def __init__(self, n: int):
+        self.status, self.error, self.attempts, self.raw, self.reasoning, self.value = (
+            [None] * n for _ in range(6))
+        self.counts = {"ok": 0, "failed": 0, "skipped": 0, "cached": 0}
+        self.spend = Spend()  # per-row spend, cached rows included
+
+    def store(self, pos: int, r: dict) -> None:
+        self.status[pos], self.error[pos], self.attempts[pos] = r["status"], r["error"], r["attempts"]
+        self.raw[pos], self.reasoning[pos], self.value[pos] = r["raw"], r["reasoning"], r["value"]
+        self.counts[r["status"]] += 1
+        self.counts["cached"] += r["_cached"]
+        self.spend.merge(r["_spend"])
 
 
 _OPTIONS = ("parse", "validate", "when", "max_retries", "columns", "accept_truncated",

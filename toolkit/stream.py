@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from .files import atomic_write
 from .llm import loop
-from .report import summary_line, write_manifest
+from .report import StepRecord
 from .steps import Step
 
 Source = str | Path | pd.DataFrame | Iterable[pd.DataFrame]
@@ -61,13 +61,13 @@ async def astream(source: Source, steps: Step | list[Step], *, batch_rows: int =
     if restart and root.exists():
         shutil.rmtree(root)
     _claim(root, _fingerprint(source, steps, batch_rows, constants))
-    totals = [_Totals(step) for step in steps]
+    records: list[StepRecord | None] = [None] * len(steps)  # each step's, over every batch
     bar = tqdm(total=total if total is not None else _rows_in(source), desc="stream", unit="row")
     try:
         columns: list[pd.DataFrame] = []  # the input's first frame, rowless: an empty input's columns
         for i, batch in enumerate(_batches(source, batch_rows, columns)):
             frame = batch
-            for step, tally in zip(steps, totals):
+            for j, step in enumerate(steps):
                 path = root / step.name / f"part-{i:06d}.parquet"
                 if path.exists():
                     frame = None  # read only if a later step still needs it
@@ -75,21 +75,23 @@ async def astream(source: Source, steps: Step | list[Step], *, batch_rows: int =
                 if frame is None:
                     frame = pd.read_parquet(_previous(root, steps, step, i))
                 bar.set_postfix(batch=i, step=step.name, refresh=False)
-                frame = await step.execute(frame, constants, progress=False)
-                tally.add(frame.attrs["step"])
+                frame, record = await step.execute(frame, constants, bar=False)
+                if records[j] is None:
+                    records[j] = StepRecord(**{**vars(record), "streamed": True})
+                else:
+                    records[j] += record
                 _write(frame, path)
             bar.update(len(batch))
         if not any((root / steps[-1].name).glob("part-*.parquet")):  # an empty input: empty shards
             frame = columns[0] if columns else _empty(source)
             for step in steps:
-                frame = await step.execute(frame, constants, progress=False)
+                frame, _ = await step.execute(frame, constants, bar=False)
                 _write(frame, root / step.name / "part-000000.parquet")
     finally:
         bar.close()
-    for step, tally in zip(steps, totals):
-        if tally.summary["rows"]:
-            write_manifest(step.llm.folder, tally.summary)
-            print(summary_line(tally.summary))
+    for step, record in zip(steps, records):
+        if record is not None and record.rows:
+            record.report(step.llm.folder)
     return root / steps[-1].name
 
 
@@ -215,42 +217,3 @@ def _claim(root: Path, fingerprint: dict) -> None:
         return
     with atomic_write(meta) as f:
         json.dump(fingerprint, f, indent=1)
-
-
-class _Totals:
-    """One step's summary over every batch of this call, for one manifest line."""
-
-    def __init__(self, step: Step):
-        self.summary = {"step": step.name, "rows": 0, "ok": 0, "failed": 0, "skipped": 0,
-                        "prompt_version": step.prompt.version, "model": step.llm.model,
-                        "params": step.params, "seconds": 0.0, "concurrency": step.llm.concurrency,
-                        "usage": None, "per_row": None, "streamed": True}
-
-    def add(self, s: dict) -> None:
-        t, rows = self.summary, self.summary["rows"] + s["rows"]
-        for k in ("ok", "failed", "skipped", "seconds"):
-            t[k] = round(t[k] + s[k], 2) if k == "seconds" else t[k] + s[k]
-        t["usage"] = _add(t["usage"], s["usage"])
-        t["per_row"] = s["per_row"] if t["per_row"] is None else {
-            k: None if v is None or s["per_row"][k] is None
-            else (v * t["rows"] + s["per_row"][k] * s["rows"]) / max(rows, 1)
-            for k, v in t["per_row"].items()}
-        t["rows"] = rows
-
-
-def _add(a: dict | None, b: dict) -> dict:
-    """Two usage dicts summed field by field; an unknown cost stays unknown."""
-    if a is None:
-        return b
-    out = {}
-    for k in dict.fromkeys([*a, *b]):
-        x, y = a.get(k), b.get(k)
-        if k == "cost":
-            out[k] = None if x is None or y is None else round(x + y, 6)
-        elif isinstance(x, dict) or isinstance(y, dict):  # a fleet's deployments
-            out[k] = _add(x or {}, y or {})
-        elif isinstance(x, (int, float)) and isinstance(y, (int, float)):
-            out[k] = x + y
-        else:  # e.g. a deployment's last error: the latest one
-            out[k] = x if y is None else y
-    return out

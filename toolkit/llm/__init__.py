@@ -1,6 +1,7 @@
 """The call layer: everything between "send these messages" and a `Completion`.
 
-    llm.py          the LLM object: cache → limiter → transport, retries, usage
+    llm.py          the LLM object: cache → limiter → transport, retries
+    usage.py        accounting: live usage (what was sent) and per-row spend (cached rows included)
     cache.py        one SQLite file per run folder; recordings in and out as JSONL
     limiter.py      client-side limits (callers wait their turn instead of getting a 429)
     transports.py   how a request reaches a server: direct HTTP for OpenAI-compatible ones, litellm

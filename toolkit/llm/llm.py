@@ -21,7 +21,7 @@ import random
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import loop, transports
@@ -29,6 +29,7 @@ from .budget import Budget, rates_of
 from .cache import Cache, CacheMiss, call_key
 from .limiter import Limiter, estimate_tokens
 from .transports import CallError, check_provider
+from .usage import Usage
 
 DEFAULT_MODEL = "local/smollm2"
 # Connection settings belong to the LLM object, never to a call: they must not reach the cache key.
@@ -59,49 +60,6 @@ class Completion:
         """What the cache keeps of a call: the answer and its usage, not how it was obtained."""
         return {k: getattr(self, k) for k in ("text", "reasoning", "finish_reason", "prompt_tokens",
                                                "completion_tokens", "cost", "seconds")}
-
-
-@dataclass
-class Usage:
-    """Running totals for one LLM object; subtract two snapshots to get one run's share."""
-
-    calls: int = 0          # requests answered by the model (not the cache)
-    cache_hits: int = 0
-    retries: int = 0
-    failures: int = 0       # calls that still failed after retries
-    refused: int = 0        # calls not sent because a spending cap was reached (budget.py)
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float = 0.0
-    cost_known: bool = True  # False once any answered call had no known price
-    # a fleet's share of the work: {deployment: {"calls", "failures", "last_error"}} (see fleet.py)
-    deployments: dict[str, dict] = field(default_factory=dict)
-
-    def __sub__(self, other: Usage) -> Usage:
-        return Usage(**{f.name: getattr(self, f.name) - getattr(other, f.name)
-                        for f in fields(self) if f.name not in ("cost_known", "deployments")},
-                     cost_known=self.cost_known,
-                     deployments={name: {k: v - other.deployments.get(name, {}).get(k, 0)
-                                         if isinstance(v, int) else v for k, v in d.items()}
-                                  for name, d in self.deployments.items()})
-
-    def answered(self, prompt_tokens: int, completion_tokens: int, cost: float | None) -> None:
-        """Count one answer from the model (a live call's or a batch's)."""
-        self.calls += 1
-        self.prompt_tokens += prompt_tokens
-        self.completion_tokens += completion_tokens
-        if cost is None:
-            self.cost_known = False
-        else:
-            self.cost += cost
-
-    def as_dict(self) -> dict:
-        d = asdict(self)
-        d["cost"] = round(self.cost, 6) if self.cost_known else None
-        del d["cost_known"]
-        if not self.deployments:
-            del d["deployments"]
-        return d
 
 
 @dataclass(frozen=True)
