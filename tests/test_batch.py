@@ -159,8 +159,10 @@ def test_a_saved_batch_the_provider_does_not_know_is_reported_then_resubmitted(f
 
 def test_the_key_is_reachable_but_never_printed(service, step):
     llm = step(service).llm
-    assert llm.connection.api_key == SECRET and llm.connection.api_base == service.url
-    assert SECRET not in repr(llm.connection) and SECRET not in repr(llm)
+    endpoint = llm.endpoint()
+    assert endpoint.headers == {"Authorization": f"Bearer {SECRET}"} and endpoint.base == service.url
+    assert endpoint.model == "loopback"
+    assert SECRET not in repr(endpoint) and SECRET not in repr(llm)
 
 
 CELL = """

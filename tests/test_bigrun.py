@@ -154,7 +154,7 @@ def test_import_and_a_direct_http_step_never_import_litellm_yet_know_the_price(s
 def test_the_bundled_prices_are_the_ones_litellm_reports():
     import litellm
 
-    from toolkit.llm.transports import _rates
+    from toolkit.llm import token_prices
     for model in ("openai/gpt-4o-mini", "openai/gpt-4o", "gpt-4o-mini", "openai/loopback",
                   "hosted_vllm/qwen", "hosted_vllm/gpt-4o"):
         try:
@@ -162,7 +162,7 @@ def test_the_bundled_prices_are_the_ones_litellm_reports():
             expected = (info["input_cost_per_token"] or 0.0, info["output_cost_per_token"] or 0.0)
         except Exception:
             expected = None
-        assert _rates(model) == expected, model
+        assert token_prices(model) == expected, model
 
 
 STATUS = ["status", "error", "attempts", "raw", "reasoning", "prompt_version"]

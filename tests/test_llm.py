@@ -257,3 +257,27 @@ def test_cache_survives_sigkill_of_the_writer(tmp_path):
     assert 400 - FLUSH_ANSWERS < stored <= 400
     assert LLM("openai/loopback", api_base="http://127.0.0.1:9/v1", folder=tmp_path,
                cache="replay").complete("kill me 0").cached
+
+
+def test_a_registered_transport_is_used_without_editing_the_package(server, loopback_llm):
+    from toolkit.llm import connect, register_transport
+
+    class Tagged(transports.OpenAIHTTP):
+        """A transport of one's own: the direct HTTP client, tagging every answer it brings."""
+
+        async def send(self, model, messages, params, timeout):
+            reply = await super().send(model, messages, params, timeout)
+            reply.text = f"[tagged] {reply.text}"
+            return reply
+
+    register_transport("tagged", lambda model, api_base, api_key: Tagged(model, api_base, api_key))
+    try:
+        llm = loopback_llm(server, transport="tagged")
+        r = llm.complete("mine", max_tokens=10)
+        assert r.ok and r.text == "[tagged] echo: mine" and server.count == 1
+        with pytest.raises(ValueError, match="'nope' is not one of auto, http, litellm, local, tagged"):
+            loopback_llm(server, transport="nope")
+    finally:
+        del connect._registry["tagged"]
+    with pytest.raises(ValueError, match="'auto' picks a transport"):
+        register_transport("auto", Tagged)

@@ -190,7 +190,17 @@ class Step:
             self.prompt = new
             self.params = self._params()
 
-    def first_request(self, row: dict) -> tuple[list[dict] | None, str, str | None]:
+    def requests(self, df: pd.DataFrame, **constants) -> dict[str, list[dict]]:
+        """The first request of every row that sends one, by cache key (each distinct one once):
+        what a run would send before any feedback, for sending it another way (`tk.batch`)."""
+        out = {}
+        for _, row in _records(df, constants):
+            messages, _, _ = self._first_request(row)
+            if messages is not None:
+                out[self.llm.key(messages, self.params)] = messages
+        return out
+
+    def _first_request(self, row: dict) -> tuple[list[dict] | None, str, str | None]:
         """The messages row `row` starts with, or why it sends none: (messages, status, error)."""
         try:
             selected = self.when is None or self.when(row)
@@ -208,7 +218,7 @@ class Step:
         """Send, parse, validate; on a problem, show the model its answer and the problem, retry."""
         blank = {"status": "skipped", "error": None, "attempts": 0, "raw": None, "reasoning": None,
                  "value": None, "_cached": False, "_spend": Spend()}
-        messages, status, error = self.first_request(row)
+        messages, status, error = self._first_request(row)
         if messages is None:
             return {**blank, "status": status, "error": error}
         spend, cached = Spend(), False

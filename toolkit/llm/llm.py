@@ -24,11 +24,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import loop, transports
-from .budget import Budget, rates_of
+from . import loop
+from .budget import Budget
 from .cache import Cache, CacheMiss, call_key
+from .connect import Endpoint, connect, endpoint
 from .limiter import Limiter, estimate_tokens
-from .transports import CallError, check_provider
+from .transports import CallError, Reply, chat_reply
 from .usage import Usage
 
 DEFAULT_MODEL = "local/smollm2"
@@ -52,6 +53,12 @@ class Completion:
     error: str | None = None
     seconds: float = 0.0    # how long the model took to answer (not queueing or backoff)
 
+    @classmethod
+    def from_reply(cls, reply: Reply, attempts: int = 1, seconds: float = 0.0) -> Completion:
+        return cls(text=reply.text, reasoning=reply.reasoning, finish_reason=reply.finish_reason,
+                   prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens,
+                   cost=reply.cost, attempts=attempts, seconds=seconds)
+
     @property
     def ok(self) -> bool:
         return self.error_kind is None
@@ -60,15 +67,6 @@ class Completion:
         """What the cache keeps of a call: the answer and its usage, not how it was obtained."""
         return {k: getattr(self, k) for k in ("text", "reasoning", "finish_reason", "prompt_tokens",
                                                "completion_tokens", "cost", "seconds")}
-
-
-@dataclass(frozen=True)
-class Connection:
-    """Where an LLM's calls go, for code that reaches the same provider another way (batch.py)."""
-
-    api_base: str | None
-    api_key: str | None = field(repr=False)  # never printed into a notebook
-    fleet: bool = False
 
 
 @dataclass
@@ -117,42 +115,22 @@ class LLM:
         self.folder = Path(folder)
         self.timeout = timeout
         self.retry = retry or Retry()
-        self.usage = Usage()
-        self.connection = Connection(api_base, api_key, fleet=deployments is not None)
-        self._failing: dict[str, tuple[str, str]] = {}  # see failing()
-        if deployments is not None:
-            from .fleet import Fleet
-
-            if api_base is not None or transport != "auto":
-                raise ValueError("with deployments=, each deployment names its own api_base (and "
-                                 "model); api_base= and transport= are for a single server")
-            self._transport = Fleet(self.model, deployments, api_key=api_key,
-                                    max_concurrent=max_concurrent, rpm=rpm, tpm=tpm)
-            self.usage.deployments = self._transport.usage
-            caps = [d.max_concurrent for d in self._transport.deployments]
-            self.concurrency = None if None in caps else sum(caps)
-            max_concurrent = rpm = tpm = None  # the fleet holds these per deployment
-        else:
-            if self.model.startswith("local/"):
-                max_concurrent = 1  # one in-process model: calls are serialized anyway
-                from . import local_model
-
-                local_model.weights_path(self.model.split("/", 1)[1])  # fail now if unknown
-                local_model.register()
-            self._transport = transports.pick(self.model, api_base, api_key, transport)
-            if isinstance(self._transport, transports.LiteLLM) and not self.model.startswith("local/"):
-                check_provider(self.model, api_key, api_base)
-            self.concurrency = max_concurrent  # calls in flight at once (None: no limit), for estimates
+        route = connect(self.model, api_base=api_base, api_key=api_key, transport=transport,
+                        deployments=deployments, max_concurrent=max_concurrent, rpm=rpm, tpm=tpm)
+        self._transport, self._limits = route.transport, route.limits
+        self._server = None if deployments is not None else (api_base, api_key)  # for endpoint()
+        self.concurrency = route.concurrency  # calls in flight at once (None: no limit), for estimates
+        self.usage = Usage(deployments=route.deployments)
+        self._answers: dict[str, Completion] = {}  # see answering()
         if replay is not None:
             if cache != "use":
                 raise ValueError(f"replay= answers from recordings only; it cannot be combined with "
                                  f"cache={cache!r}")
             cache = "replay"
-        self.budget = Budget(max_cost, max_tokens_total, rates_of(self._transport), self.model)
+        self.budget = Budget(max_cost, max_tokens_total, self._transport.rates, self.model)
         self.cache = Cache(self.folder / "cache.sqlite", cache)
         if replay is not None:
             self.cache.load(replay)
-        self._limits = dict(max_concurrent=max_concurrent, rpm=rpm, tpm=tpm)
         Limiter(**self._limits)  # validate now; the live limiter is made on the toolkit's loop
         self._limiter: Limiter | None = None
         if not had_litellm and "litellm" in sys.modules:
@@ -185,16 +163,33 @@ class LLM:
         finally:
             self.cache.flush()
 
+    # -- for code that obtains answers another way (a provider's batch API: batch.py) ----------
+    def key(self, messages: list[dict], params: dict) -> str:
+        """The cache key of a call with these messages and sampling parameters."""
+        return call_key(self.model, messages, params)
+
+    def endpoint(self) -> Endpoint:
+        """This LLM's provider as an OpenAI-style base URL and auth headers; a fleet has none."""
+        if self._server is None or self.model.startswith("local/"):
+            raise ValueError(f"{self.model!r} is " + ("a fleet: its calls go to several endpoints" if self._server
+                             is None else "the embedded model: it runs in this process"))
+        return endpoint(self.model, *self._server)
+
+    def record(self, key: str, messages: list[dict], params: dict, answer: Completion) -> None:
+        """Store an answer obtained outside `call` as a call would: in the cache and the live usage."""
+        self.cache.put(key, self.model, messages, params, answer.as_stored())
+        self.usage.answered(answer.prompt_tokens, answer.completion_tokens, answer.cost)
+
     @contextmanager
-    def failing(self, reasons: dict[str, str], kind: str):
-        """While inside, a call whose cache key is in `reasons` fails with that reason (error kind
-        `kind`) instead of being sent: batch mode keeps a request its batch failed from quietly
-        becoming a live call when the step runs from the cache."""
-        self._failing = {key: (kind, why) for key, why in reasons.items()}
+    def answering(self, answers: dict[str, Completion]):
+        """While inside, a call whose cache key is in `answers` (and not in the cache) returns that
+        Completion instead of being sent: a request a provider's batch failed stays failed, with
+        the batch's reason, rather than quietly becoming a live call."""
+        self._answers = answers
         try:
             yield
         finally:
-            self._failing = {}
+            self._answers = {}
 
     # -- the call itself (runs on the toolkit's loop) -------------------------------------------
     async def call(self, messages: list[dict], params: dict, label: str | None = None) -> Completion:
@@ -203,7 +198,7 @@ class LLM:
         if bad:
             raise ValueError(f"{', '.join(sorted(bad))} belong to LLM(...), not to a call: "
                              "they would leak into the cache key")
-        key = call_key(self.model, messages, params)
+        key = self.key(messages, params)
         hit = self.cache.get(key)
         if hit is not None:
             self.usage.cache_hits += 1
@@ -213,10 +208,10 @@ class LLM:
             raise CacheMiss(f"{label or 'call'}: replay mode and no recorded answer for this call "
                             f"to {self.model}. First message: {first[:300]!r}. Run without replay= "
                             "to call the model and record it.")
-        if key in self._failing:
-            self.usage.failures += 1
-            kind, why = self._failing[key]
-            return Completion(attempts=1, error_kind=kind, error=why)
+        if key in self._answers:
+            answer = self._answers[key]
+            self.usage.failures += not answer.ok
+            return answer
         if self._limiter is None:
             self._limiter = Limiter(**self._limits)
         result = await self._send_with_retries(messages, params)
@@ -254,13 +249,19 @@ class LLM:
                 await asyncio.sleep(self.retry.delay(attempt, e.retry_after))
                 continue
             self.usage.answered(reply.prompt_tokens, reply.completion_tokens, reply.cost)
-            return Completion(text=reply.text, reasoning=reply.reasoning,
-                              finish_reason=reply.finish_reason, prompt_tokens=reply.prompt_tokens,
-                              completion_tokens=reply.completion_tokens, cost=reply.cost,
-                              attempts=attempt, seconds=round(time.monotonic() - sent, 3))
+            return Completion.from_reply(reply, attempt, round(time.monotonic() - sent, 3))
 
 
 def _as_messages(messages: str | list[dict]) -> list[dict]:
     if isinstance(messages, str):
         return [{"role": "user", "content": messages}]
     return list(messages)
+
+
+def read_completion(body: dict, rates: tuple[float, float] | None, params: dict) -> Completion:
+    """A chat.completion body (e.g. one line of a provider batch's output) as a Completion, priced
+    at `rates`; a malformed one is a failed Completion saying so."""
+    try:
+        return Completion.from_reply(chat_reply(body, rates, params))
+    except CallError as e:
+        return Completion(attempts=1, error_kind=e.kind, error=e.message)
