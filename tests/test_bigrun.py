@@ -17,7 +17,7 @@ import toolkit as tk
 from tests.loopback import LoopbackServer
 from toolkit.llm import loop
 from toolkit.llm.cache import FLUSH_ANSWERS
-from toolkit.steps import WINDOW
+from toolkit.steps import ROWS_PER_SLOT
 
 
 class HoldingServer(LoopbackServer):
@@ -73,7 +73,7 @@ def test_a_step_keeps_a_bounded_window_of_rows_in_flight(loopback_llm, prompt_fi
             return [t.get_coro().__qualname__ for t in asyncio.all_tasks()
                     if t.get_coro().__qualname__.endswith("._run_rows.<locals>.worker")]
         live = asyncio.run_coroutine_threadsafe(tasks(), loop.loop()).result()
-        assert len(live) == WINDOW * 4  # a window of workers, not one task per row
+        assert len(live) == ROWS_PER_SLOT * 4  # a window of workers, not one task per row
         srv.release()
         thread.join(120)
     out = result["value"]

@@ -88,8 +88,8 @@ def test_project_says_when_a_full_run_would_pass_the_cap(loopback_llm, prompt_fi
         llm = loopback_llm(srv, model="openai/gpt-4o-mini", max_tokens_total=1000)
         out = tk.Step("gen", prompt_file(PROMPT), llm).run(frame.head(5))
     assert (out["gen.status"] == "ok").all()
-    assert tk.project(out, 10)["over_cap"] is None  # 10 rows × 20 tokens: within 1000
-    said = tk.project(out, 1000)["over_cap"]
+    assert tk.estimate(out, 10)["over_cap"] is None  # 10 rows × 20 tokens: within 1000
+    said = tk.estimate(out, 1000)["over_cap"]
     assert "max_tokens_total=1000 (projected 20000)" in said and "budget reached" in said
 
 

@@ -141,7 +141,7 @@ def test_max_concurrent_holds_and_callers_wait_instead_of_429(loopback_llm):
 
 
 def test_rpm_and_tpm_spread_requests_over_the_window(server, folder, monkeypatch, loopback_llm):
-    monkeypatch.setattr(limiter_module, "WINDOW", 1.0)  # a one-second "minute" keeps the test short
+    monkeypatch.setattr(limiter_module, "RATE_PERIOD", 1.0)  # a one-second "minute" keeps the test short
     loopback_llm(server, rpm=3).complete_many([f"m{i}" for i in range(7)])
     times = sorted(q["time"] for q in server.requests)
     assert all(times[i + 3] - times[i] >= 0.95 for i in range(len(times) - 3))

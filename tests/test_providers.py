@@ -150,7 +150,7 @@ def test_cost_is_litellms_figure_or_unknown(double, tmp_path, llm, step):
     out = step(llm(double, "ollama_chat/llama3", folder=tmp_path / "u")).run(
         pd.DataFrame({"text": ["x", "y"]}))
     assert out.attrs["step"]["usage"]["cost"] is None
-    assert tk.project(out, 1000)["cost"] is None  # "unknown", never a made-up $0
+    assert tk.estimate(out, 1000)["cost"] is None  # "unknown", never a made-up $0
 
 
 QUIET = """

@@ -129,19 +129,19 @@ def test_manifest_line_per_run_without_secrets(server, folder, prompt, rows):
     assert "sk-SENTINEL-42" not in "".join(lines)
 
 
-def test_project_scales_a_sample_to_the_full_set(server, prompt, loopback_llm, rows):
+def test_estimate_scales_a_sample_to_the_full_set(server, prompt, loopback_llm, rows):
     llm = loopback_llm(server, max_concurrent=2)
     sample = tk.Step("s", prompt, llm).run(rows(4))
-    est = tk.project(sample, rows(100))
+    est = tk.estimate(sample, rows(100))
     per_row = sample.attrs["step"]["per_row"]
     assert est["rows"] == 100 and est["calls"] == 100 and per_row["calls"] == 1
     assert est["prompt_tokens"] == round(per_row["prompt_tokens"] * 100) > 0
     assert est["cost"] is None  # litellm has no price for a loopback model: unknown, not zero
     assert est["seconds"] == round(per_row["seconds"] * 100 / 2, 1) > 0
     # a rerun served from the cache projects the same numbers (cached calls keep their cost)
-    assert tk.project(tk.Step("s", prompt, llm).run(rows(4)), rows(100)) == est
+    assert tk.estimate(tk.Step("s", prompt, llm).run(rows(4)), rows(100)) == est
     with pytest.raises(ValueError, match="needs the DataFrame returned by Step.run"):
-        tk.project(rows(4), 10)
+        tk.estimate(rows(4), 10)
 
 
 # The child sets its own SIGINT handling: one started from a background job inherits SIGINT ignored,

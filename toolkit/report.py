@@ -1,5 +1,5 @@
 """What a step's run did and cost: its record (the manifest line), the one-line summary, progress
-for headless runs, and the projection from a sample to the full set (`project`).
+for headless runs, and the projection from a sample to the full set (`estimate`).
 
 But: figures are the client's view. Tokens are what the server reported (0 where it reported
 none), and cost is litellm's price or "unknown"; a provider's own bill may round differently.
@@ -18,7 +18,7 @@ import pandas as pd
 from .llm.usage import Spend, Usage
 
 
-def project(result: pd.DataFrame, full: pd.DataFrame | int) -> dict:
+def estimate(result: pd.DataFrame, full: pd.DataFrame | int) -> dict:
     """Estimate calls, tokens, cost and time for the full set from a step's run on a sample.
 
     Cached answers count with what they cost when they were made, so a projection made from a
@@ -27,7 +27,7 @@ def project(result: pd.DataFrame, full: pd.DataFrame | int) -> dict:
     """
     s = result.attrs.get("step")
     if not s:
-        raise ValueError("project() needs the DataFrame returned by Step.run (it carries the run's "
+        raise ValueError("estimate() needs the DataFrame returned by Step.run (it carries the run's "
                          "numbers in .attrs['step'])")
     n = full if isinstance(full, int) else len(full)
     per_row = s["per_row"]
@@ -53,7 +53,7 @@ class StepRecord:
     """One step's run, as the manifest records it: what ran, with what, and what it gave.
 
     `usage` is the LLM's live usage during the run (cached rows free); `spend` is per-row spend
-    (cached rows at what they cost when made), which `project` scales to the full set.
+    (cached rows at what they cost when made), which `estimate` scales to the full set.
     A streamed run adds its batches' records into one (`+=`).
     """
 

@@ -41,7 +41,7 @@ from .schema import Schema
 SAMPLING = {"temperature", "top_p", "top_k", "min_p", "max_tokens", "max_completion_tokens", "stop",
             "seed", "n", "frequency_penalty", "presence_penalty", "repetition_penalty", "logit_bias",
             "logprobs", "top_logprobs", "reasoning_effort", "thinking", "extra_body"}
-WINDOW = 4  # rows a step keeps in flight per request the LLM may have in flight
+ROWS_PER_SLOT = 4  # rows a step keeps in flight per request the LLM may have in flight
 FEEDBACK = ("Your answer could not be used: {problem}\n"
             "Answer again, following the instructions exactly.")
 
@@ -169,7 +169,7 @@ class Step:
                 if done % 256 == 0:  # cached rows never wait: let an interrupt or other calls in
                     await asyncio.sleep(0)
 
-        width = min(WINDOW * (self.llm.concurrency or 64), len(results.status))
+        width = min(ROWS_PER_SLOT * (self.llm.concurrency or 64), len(results.status))
         tasks = [asyncio.ensure_future(worker()) for _ in range(width)]
         if not tasks:
             return

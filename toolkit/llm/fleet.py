@@ -38,7 +38,7 @@ from .transports import CallError, Reply, Transport
 
 COOLDOWN = 5.0       # seconds a deployment sits out after a failure; doubled per failure in a row
 MAX_COOLDOWN = 60.0
-KEYS = {"model", "api_base", "api_key", "max_concurrent", "rpm", "tpm"}
+DEPLOYMENT_FIELDS = {"model", "api_base", "api_key", "max_concurrent", "rpm", "tpm"}
 
 
 @dataclass
@@ -160,10 +160,10 @@ class Fleet:
 
 
 def _deployment(i: int, entry: dict, open_transport) -> Deployment:
-    unknown = set(entry) - KEYS
+    unknown = set(entry) - DEPLOYMENT_FIELDS
     if unknown:
         raise ValueError(f"deployment {i}: {', '.join(sorted(unknown))} not supported in a fleet "
-                         f"(a deployment takes {', '.join(sorted(KEYS))})")
+                         f"(a deployment takes {', '.join(sorted(DEPLOYMENT_FIELDS))})")
     model, api_base = entry["model"], entry.get("api_base")
     if model.startswith("local/"):
         raise ValueError(f"deployment {i}: the embedded model runs in this process, not in a fleet")
