@@ -7,7 +7,8 @@ import time
 import pytest
 
 from tests.loopback import Fault, LoopbackServer
-from toolkit import LLM, Retry, Step
+from toolkit import LLM, Step
+from toolkit.llm import Retry
 from toolkit.llm import fleet as fleet_module
 from toolkit.llm import limiter as limiter_module
 

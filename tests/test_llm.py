@@ -10,9 +10,9 @@ import pytest
 
 import toolkit
 from tests.loopback import Fault, LoopbackServer
-from toolkit import LLM, CacheMiss, Retry
+from toolkit import LLM
+from toolkit.llm import CacheMiss, Retry, transports
 from toolkit.llm import limiter as limiter_module
-from toolkit.llm import transports
 from toolkit.llm.cache import FLUSH_ANSWERS
 
 SECRET = "sk-SENTINEL-do-not-store-0123456789"
@@ -211,7 +211,7 @@ def test_unknown_model_and_missing_key_fail_before_any_request(folder, monkeypat
 
 def test_embedded_model_answers_for_real(folder):
     llm = LLM(folder=folder)
-    assert llm.model == toolkit.DEFAULT_MODEL == "local/smollm2"
+    assert llm.model == toolkit.llm.DEFAULT_MODEL == "local/smollm2"
     r = llm.complete("What is the capital of France? Answer in one word.", max_tokens=6)
     assert r.ok and r.text.strip() and 0 < r.completion_tokens <= 6 and r.prompt_tokens > 10
     assert r.cost == 0.0

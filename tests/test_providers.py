@@ -30,7 +30,7 @@ def llm(loopback_llm):
     def make(srv, model, transport="auto", **kw):
         base = srv.openai_url if model.startswith("openai/") else srv.url
         kw.setdefault("api_key", SECRET)
-        kw.setdefault("retry", tk.Retry(max_attempts=2, base_delay=0.01))
+        kw.setdefault("retry", tk.llm.Retry(max_attempts=2, base_delay=0.01))
         return loopback_llm(model=model, api_base=base, transport=transport, **kw)
     return make
 
@@ -160,7 +160,7 @@ for model in ("anthropic/claude-3-5-haiku-latest", "anthropic/claude-haiku-4-5",
     llm = tk.LLM(model, api_base=base, api_key="k", folder=folder + "/" + model.replace("/", "_"))
     tk.Step("qa", prompt, llm).run(pd.DataFrame({"text": [f"row {i}" for i in range(5)]}))
     tk.LLM(model, api_base=base + "/nothing-here", api_key="k", folder=folder,
-           retry=tk.Retry(max_attempts=1)).complete("an error, too")
+           retry=tk.llm.Retry(max_attempts=1)).complete("an error, too")
 """
 
 

@@ -52,7 +52,7 @@ def test_rows_that_keep_failing_stay_with_their_reason(prompt, loopback_llm, row
 def test_transport_failure_and_skips_are_rows_too(server, folder, prompt, rows):
     server.fail_all("503")
     llm = tk.LLM("openai/loopback", api_base=server.url, api_key="k", folder=folder,
-                 retry=tk.Retry(max_attempts=2, base_delay=0.01))
+                 retry=tk.llm.Retry(max_attempts=2, base_delay=0.01))
     df = rows(3)
     df.loc[1, "text"] = None  # e.g. an earlier step failed on this row
     out = tk.Step("s", prompt, llm, when=lambda row: row["chunk_id"] != "c2").run(df)
@@ -312,7 +312,11 @@ def test_a_sampling_function_follows_the_prompt_file(prompt_file, loopback_llm, 
         assert [r["body"]["max_tokens"] for r in srv.requests] == [100, 400]
 
 
-def test_batch_error_is_exported():
-    from toolkit.batch import BatchError
+def test_the_surface_is_grouped_notebook_verbs_on_top_the_call_layer_in_toolkit_llm():
+    import toolkit.llm
 
-    assert tk.BatchError is BatchError and "BatchError" in tk.__all__
+    call_layer = {"Cache", "CacheMiss", "Completion", "Usage", "Retry", "DEFAULT_MODEL", "BatchError",
+                  "register_transport"}
+    assert call_layer <= set(toolkit.llm.__all__) and not call_layer & set(tk.__all__)
+    assert "LLM" in tk.__all__ and all(hasattr(tk, name) for name in tk.__all__)
+    assert all(hasattr(toolkit.llm, name) for name in toolkit.llm.__all__)

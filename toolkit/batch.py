@@ -32,19 +32,11 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .files import atomic_write
-from .llm import LLM, Completion, http_error, loop, read_completion, token_prices
+from .llm import LLM, BatchError, Completion, http_error, loop, read_completion, token_prices
 from .llm.usage import Spend
 from .steps import Step
 
 DONE = {"completed", "failed", "expired", "cancelled"}  # a batch in one of these will not change
-
-
-class BatchError(RuntimeError):
-    """The batch service refused a request (the message has its status and answer)."""
-
-    def __init__(self, message: str, status: int):
-        super().__init__(message)
-        self.status = status
 
 
 def batch(step: Step, df: pd.DataFrame, *, poll_seconds: float = 30.0, resubmit: bool = False,

@@ -17,11 +17,11 @@ and `LLM.answering`).
 
 from . import loop
 from .cache import Cache, CacheMiss
-from .connect import Endpoint, register_transport
+from .connect import BatchError, Endpoint, register_transport
 from .llm import DEFAULT_MODEL, LLM, Completion, Retry, read_completion
 from .transports import CallError, Reply, Transport, http_error, token_prices
 from .usage import Spend, Usage
 
 __all__ = ["DEFAULT_MODEL", "LLM", "Cache", "CacheMiss", "Completion", "Retry", "Usage", "Spend", "loop",
            "Transport", "Reply", "CallError", "register_transport", "Endpoint",  # the transport seam
-           "read_completion", "http_error", "token_prices"]  # for answers obtained another way (batch)
+           "BatchError", "read_completion", "http_error", "token_prices"]  # for answers obtained another way (batch)

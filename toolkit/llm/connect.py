@@ -109,6 +109,14 @@ _registry: dict[str, Callable[[str, str | None, str | None], Transport]] = {
     "http": _http, "litellm": _litellm, "local": _local}
 
 
+class BatchError(RuntimeError):
+    """A provider's batch service refused a request (the message has its status and answer)."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """A model's OpenAI-style base URL, its name there, and the headers that authenticate to it."""
