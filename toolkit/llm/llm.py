@@ -94,6 +94,9 @@ class LLM:
     are loaded into the cache and are then the only answers (a call without one raises CacheMiss):
     what the committed notebooks and their tests run on.
 
+    `transport` is "auto" (by the model: connect.py), "http", "litellm", or a name given to
+    `register_transport`.
+
     `deployments` (a list of dicts, or a litellm config YAML file) spreads the calls over a fleet of
     servers; `max_concurrent`, `rpm` and `tpm` then hold per deployment. The cache key is `model`
     either way, so a fleet run and a single-server run of the same model name share answers.
