@@ -104,3 +104,20 @@ def test_an_iterator_of_empty_frames_gives_empty_shards_with_their_columns(tmp_p
         assert srv.count == 0
     got = pd.read_parquet(out)
     assert got.empty and list(got.columns)[:4] == ["chunk_id", "text", "s", "s.status"]
+
+
+def test_a_streamed_fleet_run_adds_up_its_shards_in_one_manifest_line(folder, loopback_llm, prompt_file, rows):
+    """One record per step over every shard: live usage (what was sent), per-row spend (cached
+    rows included) and each deployment's calls summed, as the servers counted them."""
+    with LoopbackServer(latency=0, reply=reply) as a, LoopbackServer(latency=0, reply=reply) as b:
+        llm = loopback_llm([a, b])
+        qa, _ = pipeline(llm, prompt_file)
+        qa.run(rows(4, "chunk"))  # 4 of the 10 rows cached before the stream starts
+        before = {a.url: a.count, b.url: b.count}
+        tk.stream(rows(10, "chunk"), [qa], shard_rows=3)
+        line = json.loads((folder / "manifest.jsonl").read_text().splitlines()[-1])
+        assert line["streamed"] and line["rows"] == 10 and line["ok"] == 10
+        assert line["usage"]["calls"] == 6 and line["usage"]["cache_hits"] == 4
+        assert {d: u["calls"] for d, u in line["usage"]["deployments"].items()} == {
+            a.url: a.count - before[a.url], b.url: b.count - before[b.url]}
+        assert line["per_row"]["calls"] == 1.0  # cached rows count at what they cost when made

@@ -54,7 +54,10 @@ class Deployment:
 
 
 class Fleet:
-    """The transport of an `LLM` with deployments: picks a deployment per request."""
+    """The transport of an `LLM` with deployments: picks a deployment per request.
+
+    `open_transport(model, api_base, api_key)` makes each deployment's own transport
+    (connect.open_transport: any registered transport a single server could use)."""
 
     def __init__(self, group: str, deployments: list[dict] | str | Path,
                  open_transport: Callable[[str, str | None, str | None], Transport], *,
