@@ -44,7 +44,7 @@ record: $(STAMP)  ## re-record the notebooks: call the model, save its answers, 
 	for nb in $(PIPELINES); do \
 	  rm -rf runs/record-$$nb && \
 	  $(PY) -m toolkit run notebooks/$$nb.ipynb -p folder ../runs/record-$$nb && \
-	  $(PY) -c "import toolkit as tk; tk.Cache('runs/record-$$nb/cache.sqlite').export('notebooks/recordings/$$nb.jsonl')" && \
+	  $(PY) -c "import toolkit.llm; toolkit.llm.Cache('runs/record-$$nb/cache.sqlite').export('notebooks/recordings/$$nb.jsonl')" && \
 	  rm -rf runs/$$nb && \
 	  $(PY) -m jupyter nbconvert --to notebook --execute --inplace notebooks/$$nb.ipynb || exit 1; \
 	done

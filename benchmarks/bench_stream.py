@@ -32,7 +32,7 @@ import sys, time, toolkit as tk
 from pathlib import Path
 llm = tk.LLM("openai/loopback", api_base=sys.argv[1], api_key="k", folder=sys.argv[2], max_concurrent=64)
 start = time.perf_counter()
-out = tk.stream(sys.argv[3], tk.Step("s", sys.argv[4], llm), batch_rows=10_000)
+out = tk.stream(sys.argv[3], tk.Step("s", sys.argv[4], llm), shard_rows=10_000)
 seconds = time.perf_counter() - start
 peak = next(int(l.split()[1]) for l in Path("/proc/self/status").read_text().splitlines()
             if l.startswith("VmHWM:"))

@@ -38,7 +38,7 @@ def loopback_llm(folder):
     def make(srv=None, model="openai/loopback", **kw):
         kw.setdefault("folder", folder)
         kw.setdefault("api_key", "k")
-        kw.setdefault("retry", tk.Retry(base_delay=0.01, max_delay=0.05))
+        kw.setdefault("retry", tk.llm.Retry(base_delay=0.01, max_delay=0.05))
         if isinstance(srv, (list, tuple)):
             kw["deployments"] = [{"api_base": s.url} for s in srv]
         elif srv is not None:

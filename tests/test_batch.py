@@ -11,7 +11,7 @@ import pytest
 import toolkit as tk
 from tests.batch_server import BatchServer
 from tests.loopback import LoopbackServer
-from toolkit.batch import BatchError
+from toolkit.llm import BatchError
 
 SECRET = "sk-SENTINEL-batch-0123456789"
 
@@ -31,7 +31,7 @@ def prompt(prompt_file):
 def step(loopback_llm, prompt):
     """step(srv, model="openai/loopback", **kw): the qa step, on `srv`, with the sentinel key."""
     def make(srv, model="openai/loopback", **kw):
-        llm = loopback_llm(srv, model, api_key=SECRET, retry=tk.Retry(max_attempts=2, base_delay=0.01))
+        llm = loopback_llm(srv, model, api_key=SECRET, retry=tk.llm.Retry(max_attempts=2, base_delay=0.01))
         return tk.Step("qa", prompt, llm, **kw)
     return make
 
@@ -130,7 +130,7 @@ def test_modes_and_models_without_a_batch_api_are_refused(service, prompt, loopb
     with pytest.raises(ValueError, match="is a fleet"):
         tk.batch(tk.Step("qa", prompt, fleet), rows(2))
     replay = tk.Step("qa", prompt, loopback_llm(service, cache="replay"))
-    with pytest.raises(tk.CacheMiss):
+    with pytest.raises(tk.llm.CacheMiss):
         tk.batch(replay, rows(2))
     assert service.submissions == 0 and service.poll_count == 0
 
@@ -159,8 +159,10 @@ def test_a_saved_batch_the_provider_does_not_know_is_reported_then_resubmitted(f
 
 def test_the_key_is_reachable_but_never_printed(service, step):
     llm = step(service).llm
-    assert llm.connection.api_key == SECRET and llm.connection.api_base == service.url
-    assert SECRET not in repr(llm.connection) and SECRET not in repr(llm)
+    endpoint = llm.endpoint()
+    assert endpoint.headers == {"Authorization": f"Bearer {SECRET}"} and endpoint.base == service.url
+    assert endpoint.model == "loopback"
+    assert SECRET not in repr(endpoint) and SECRET not in repr(llm)
 
 
 CELL = """

@@ -17,7 +17,7 @@ import toolkit as tk
 from tests.loopback import LoopbackServer
 from toolkit.llm import loop
 from toolkit.llm.cache import FLUSH_ANSWERS
-from toolkit.steps import WINDOW
+from toolkit.steps import ROWS_PER_SLOT
 
 
 class HoldingServer(LoopbackServer):
@@ -73,7 +73,7 @@ def test_a_step_keeps_a_bounded_window_of_rows_in_flight(loopback_llm, prompt_fi
             return [t.get_coro().__qualname__ for t in asyncio.all_tasks()
                     if t.get_coro().__qualname__.endswith("._run_rows.<locals>.worker")]
         live = asyncio.run_coroutine_threadsafe(tasks(), loop.loop()).result()
-        assert len(live) == WINDOW * 4  # a window of workers, not one task per row
+        assert len(live) == ROWS_PER_SLOT * 4  # a window of workers, not one task per row
         srv.release()
         thread.join(120)
     out = result["value"]
@@ -154,7 +154,7 @@ def test_import_and_a_direct_http_step_never_import_litellm_yet_know_the_price(s
 def test_the_bundled_prices_are_the_ones_litellm_reports():
     import litellm
 
-    from toolkit.llm.transports import _rates
+    from toolkit.llm import token_prices
     for model in ("openai/gpt-4o-mini", "openai/gpt-4o", "gpt-4o-mini", "openai/loopback",
                   "hosted_vllm/qwen", "hosted_vllm/gpt-4o"):
         try:
@@ -162,7 +162,7 @@ def test_the_bundled_prices_are_the_ones_litellm_reports():
             expected = (info["input_cost_per_token"] or 0.0, info["output_cost_per_token"] or 0.0)
         except Exception:
             expected = None
-        assert _rates(model) == expected, model
+        assert token_prices(model) == expected, model
 
 
 STATUS = ["status", "error", "attempts", "raw", "reasoning", "prompt_version"]

@@ -7,7 +7,7 @@ import pytest
 
 import toolkit as tk
 from tests.loopback import LoopbackServer
-from toolkit.llm.transports import _rates
+from toolkit.llm import token_prices
 
 # 10 words of 3 letters: 39 characters, so each call reserves 39 // 4 = 9 prompt tokens + 10 for
 # the answer = 19; the server reports 10 + 10 = 20. One token per call beyond its reservation:
@@ -41,7 +41,7 @@ def run_held(srv, step, frame, sent):
 @pytest.mark.parametrize("cap", ["tokens", "cost"])
 def test_cap_holds_under_64_concurrent_calls_and_rerun_sends_only_capped_rows(cap, loopback_llm, prompt_file, frame):
     frame = frame.assign(text=[f"{TEXT} {i:03d}"[4:] for i in range(ROWS)])  # distinct rows, same size
-    rates = _rates("openai/gpt-4o-mini")
+    rates = token_prices("openai/gpt-4o-mini")
     assert rates is not None
     per_call = rates[0] * 9 + rates[1] * 10  # what each call reserves
     caps = ({"max_tokens_total": 19 * CAP_CALLS} if cap == "tokens"
@@ -88,8 +88,8 @@ def test_project_says_when_a_full_run_would_pass_the_cap(loopback_llm, prompt_fi
         llm = loopback_llm(srv, model="openai/gpt-4o-mini", max_tokens_total=1000)
         out = tk.Step("gen", prompt_file(PROMPT), llm).run(frame.head(5))
     assert (out["gen.status"] == "ok").all()
-    assert tk.project(out, 10)["over_cap"] is None  # 10 rows × 20 tokens: within 1000
-    said = tk.project(out, 1000)["over_cap"]
+    assert tk.estimate(out, 10)["over_cap"] is None  # 10 rows × 20 tokens: within 1000
+    said = tk.estimate(out, 1000)["over_cap"]
     assert "max_tokens_total=1000 (projected 20000)" in said and "budget reached" in said
 
 
@@ -98,7 +98,7 @@ def test_cap_holds_through_litellm_and_across_a_fleet(route, loopback_llm, promp
     frame = frame.head(20).assign(text=[f"{TEXT} {i:03d}"[4:] for i in range(20)])
     with LoopbackServer(latency=0.0, reply=ten_words) as a, LoopbackServer(latency=0.0, reply=ten_words) as b:
         if route == "litellm":  # litellm prices the answer itself; the reservation uses its price map
-            rates = _rates("openai/gpt-4o-mini")
+            rates = token_prices("openai/gpt-4o-mini")
             per_call = rates[0] * 9 + rates[1] * 10
             llm = loopback_llm(a, model="openai/gpt-4o-mini", transport="litellm", max_cost=per_call * 6.5)
         else:

@@ -76,7 +76,8 @@ def run_form(form, df, servers, loopback_llm, prompt_file):
     user, kw, _, how = FORMS[form]
     prompt = prompt_file(f'messages:\n  - user: "{user}"\n', f"{form}.yaml")
     a, b, batch = servers
-    llm = loopback_llm({"fleet": [a, b], "batch": batch}.get(how, a), retry=tk.Retry(max_attempts=2, base_delay=0.01))
+    llm = loopback_llm({"fleet": [a, b], "batch": batch}.get(how, a),
+                       retry=tk.llm.Retry(max_attempts=2, base_delay=0.01))
     step = tk.Step(form, prompt, llm, **kw)
     return tk.batch(step, df, poll_seconds=0.01) if how == "batch" else step.run(df)
 

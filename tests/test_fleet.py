@@ -7,7 +7,8 @@ import time
 import pytest
 
 from tests.loopback import Fault, LoopbackServer
-from toolkit import LLM, Retry, Step
+from toolkit import LLM, Step
+from toolkit.llm import Retry
 from toolkit.llm import fleet as fleet_module
 from toolkit.llm import limiter as limiter_module
 
@@ -146,7 +147,7 @@ def test_a_dead_fleet_fails_fast_and_names_each_deployment(servers, monkeypatch,
 
 
 def test_rpm_holds_per_deployment(servers, monkeypatch, loopback_llm):
-    monkeypatch.setattr(limiter_module, "WINDOW", 1.0)  # a one-second "minute"
+    monkeypatch.setattr(limiter_module, "RATE_PERIOD", 1.0)  # a one-second "minute"
     loopback_llm(servers[:2], rpm=2).complete_many([f"p{i}" for i in range(8)])
     for s in servers[:2]:
         times = sorted(q["time"] for q in s.requests)

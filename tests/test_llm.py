@@ -10,9 +10,9 @@ import pytest
 
 import toolkit
 from tests.loopback import Fault, LoopbackServer
-from toolkit import LLM, CacheMiss, Retry
+from toolkit import LLM
+from toolkit.llm import CacheMiss, Retry, transports
 from toolkit.llm import limiter as limiter_module
-from toolkit.llm import transports
 from toolkit.llm.cache import FLUSH_ANSWERS
 
 SECRET = "sk-SENTINEL-do-not-store-0123456789"
@@ -141,7 +141,7 @@ def test_max_concurrent_holds_and_callers_wait_instead_of_429(loopback_llm):
 
 
 def test_rpm_and_tpm_spread_requests_over_the_window(server, folder, monkeypatch, loopback_llm):
-    monkeypatch.setattr(limiter_module, "WINDOW", 1.0)  # a one-second "minute" keeps the test short
+    monkeypatch.setattr(limiter_module, "RATE_PERIOD", 1.0)  # a one-second "minute" keeps the test short
     loopback_llm(server, rpm=3).complete_many([f"m{i}" for i in range(7)])
     times = sorted(q["time"] for q in server.requests)
     assert all(times[i + 3] - times[i] >= 0.95 for i in range(len(times) - 3))
@@ -211,7 +211,7 @@ def test_unknown_model_and_missing_key_fail_before_any_request(folder, monkeypat
 
 def test_embedded_model_answers_for_real(folder):
     llm = LLM(folder=folder)
-    assert llm.model == toolkit.DEFAULT_MODEL == "local/smollm2"
+    assert llm.model == toolkit.llm.DEFAULT_MODEL == "local/smollm2"
     r = llm.complete("What is the capital of France? Answer in one word.", max_tokens=6)
     assert r.ok and r.text.strip() and 0 < r.completion_tokens <= 6 and r.prompt_tokens > 10
     assert r.cost == 0.0
@@ -257,3 +257,27 @@ def test_cache_survives_sigkill_of_the_writer(tmp_path):
     assert 400 - FLUSH_ANSWERS < stored <= 400
     assert LLM("openai/loopback", api_base="http://127.0.0.1:9/v1", folder=tmp_path,
                cache="replay").complete("kill me 0").cached
+
+
+def test_a_registered_transport_is_used_without_editing_the_package(server, loopback_llm):
+    from toolkit.llm import connect, register_transport
+
+    class Tagged(transports.OpenAIHTTP):
+        """A transport of one's own: the direct HTTP client, tagging every answer it brings."""
+
+        async def send(self, model, messages, params, timeout):
+            reply = await super().send(model, messages, params, timeout)
+            reply.text = f"[tagged] {reply.text}"
+            return reply
+
+    register_transport("tagged", lambda model, api_base, api_key: Tagged(model, api_base, api_key))
+    try:
+        llm = loopback_llm(server, transport="tagged")
+        r = llm.complete("mine", max_tokens=10)
+        assert r.ok and r.text == "[tagged] echo: mine" and server.count == 1
+        with pytest.raises(ValueError, match="'nope' is not one of auto, http, litellm, local, tagged"):
+            loopback_llm(server, transport="nope")
+    finally:
+        del connect._registry["tagged"]
+    with pytest.raises(ValueError, match="'auto' picks a transport"):
+        register_transport("auto", Tagged)

@@ -47,7 +47,7 @@ def test_every_row_once_with_its_own_answer_or_a_reason(srv, loopback_llm, promp
     prompt = prompt_file('messages:\n  - user: "{text}"\n')
     with tempfile.TemporaryDirectory() as folder:
         llm = loopback_llm(srv, folder=folder, max_concurrent=concurrent,
-                           retry=tk.Retry(max_attempts=attempts, base_delay=0.001, max_delay=0.002))
+                           retry=tk.llm.Retry(max_attempts=attempts, base_delay=0.001, max_delay=0.002))
         out = tk.Step("s", prompt, llm, max_retries=max_retries).run(df)
 
     assert out["chunk_id"].tolist() == df["chunk_id"].tolist()  # each row exactly once, in order

@@ -30,7 +30,7 @@ def llm(loopback_llm):
     def make(srv, model, transport="auto", **kw):
         base = srv.openai_url if model.startswith("openai/") else srv.url
         kw.setdefault("api_key", SECRET)
-        kw.setdefault("retry", tk.Retry(max_attempts=2, base_delay=0.01))
+        kw.setdefault("retry", tk.llm.Retry(max_attempts=2, base_delay=0.01))
         return loopback_llm(model=model, api_base=base, transport=transport, **kw)
     return make
 
@@ -150,7 +150,7 @@ def test_cost_is_litellms_figure_or_unknown(double, tmp_path, llm, step):
     out = step(llm(double, "ollama_chat/llama3", folder=tmp_path / "u")).run(
         pd.DataFrame({"text": ["x", "y"]}))
     assert out.attrs["step"]["usage"]["cost"] is None
-    assert tk.project(out, 1000)["cost"] is None  # "unknown", never a made-up $0
+    assert tk.estimate(out, 1000)["cost"] is None  # "unknown", never a made-up $0
 
 
 QUIET = """
@@ -160,7 +160,7 @@ for model in ("anthropic/claude-3-5-haiku-latest", "anthropic/claude-haiku-4-5",
     llm = tk.LLM(model, api_base=base, api_key="k", folder=folder + "/" + model.replace("/", "_"))
     tk.Step("qa", prompt, llm).run(pd.DataFrame({"text": [f"row {i}" for i in range(5)]}))
     tk.LLM(model, api_base=base + "/nothing-here", api_key="k", folder=folder,
-           retry=tk.Retry(max_attempts=1)).complete("an error, too")
+           retry=tk.llm.Retry(max_attempts=1)).complete("an error, too")
 """
 
 

@@ -387,7 +387,7 @@ def test_a_parser_or_validator_that_raises_fails_its_row_with_the_exception_name
 
 def test_a_dead_or_wrong_endpoint_fails_rows_with_the_reason_and_404_is_not_retried(folder, prompt, rows):
     dead = tk.LLM("openai/loopback", api_base="http://127.0.0.1:9/v1", api_key="k", folder=folder,
-                  retry=tk.Retry(max_attempts=3, base_delay=0.01, max_delay=0.05))
+                  retry=tk.llm.Retry(max_attempts=3, base_delay=0.01, max_delay=0.05))
     out = tk.Step("s", prompt, dead).run(rows(4, "r"))
     assert (out["s.status"] == "failed").all()
     assert out["s.error"].str.match(r"connection: ClientConnectorError.*after 3 attempt\(s\)$").all()

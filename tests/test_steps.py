@@ -52,7 +52,7 @@ def test_rows_that_keep_failing_stay_with_their_reason(prompt, loopback_llm, row
 def test_transport_failure_and_skips_are_rows_too(server, folder, prompt, rows):
     server.fail_all("503")
     llm = tk.LLM("openai/loopback", api_base=server.url, api_key="k", folder=folder,
-                 retry=tk.Retry(max_attempts=2, base_delay=0.01))
+                 retry=tk.llm.Retry(max_attempts=2, base_delay=0.01))
     df = rows(3)
     df.loc[1, "text"] = None  # e.g. an earlier step failed on this row
     out = tk.Step("s", prompt, llm, when=lambda row: row["chunk_id"] != "c2").run(df)
@@ -129,19 +129,19 @@ def test_manifest_line_per_run_without_secrets(server, folder, prompt, rows):
     assert "sk-SENTINEL-42" not in "".join(lines)
 
 
-def test_project_scales_a_sample_to_the_full_set(server, prompt, loopback_llm, rows):
+def test_estimate_scales_a_sample_to_the_full_set(server, prompt, loopback_llm, rows):
     llm = loopback_llm(server, max_concurrent=2)
     sample = tk.Step("s", prompt, llm).run(rows(4))
-    est = tk.project(sample, rows(100))
+    est = tk.estimate(sample, rows(100))
     per_row = sample.attrs["step"]["per_row"]
     assert est["rows"] == 100 and est["calls"] == 100 and per_row["calls"] == 1
     assert est["prompt_tokens"] == round(per_row["prompt_tokens"] * 100) > 0
     assert est["cost"] is None  # litellm has no price for a loopback model: unknown, not zero
     assert est["seconds"] == round(per_row["seconds"] * 100 / 2, 1) > 0
     # a rerun served from the cache projects the same numbers (cached calls keep their cost)
-    assert tk.project(tk.Step("s", prompt, llm).run(rows(4)), rows(100)) == est
+    assert tk.estimate(tk.Step("s", prompt, llm).run(rows(4)), rows(100)) == est
     with pytest.raises(ValueError, match="needs the DataFrame returned by Step.run"):
-        tk.project(rows(4), 10)
+        tk.estimate(rows(4), 10)
 
 
 # The child sets its own SIGINT handling: one started from a background job inherits SIGINT ignored,
@@ -312,7 +312,11 @@ def test_a_sampling_function_follows_the_prompt_file(prompt_file, loopback_llm, 
         assert [r["body"]["max_tokens"] for r in srv.requests] == [100, 400]
 
 
-def test_batch_error_is_exported():
-    from toolkit.batch import BatchError
+def test_the_surface_is_grouped_notebook_verbs_on_top_the_call_layer_in_toolkit_llm():
+    import toolkit.llm
 
-    assert tk.BatchError is BatchError and "BatchError" in tk.__all__
+    call_layer = {"Cache", "CacheMiss", "Completion", "Usage", "Retry", "DEFAULT_MODEL", "BatchError",
+                  "register_transport"}
+    assert call_layer <= set(toolkit.llm.__all__) and not call_layer & set(tk.__all__)
+    assert "LLM" in tk.__all__ and all(hasattr(tk, name) for name in tk.__all__)
+    assert all(hasattr(toolkit.llm, name) for name in toolkit.llm.__all__)

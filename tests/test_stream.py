@@ -1,4 +1,4 @@
-"""Streamed runs: the same rows as Step.run, shards per batch and step, resume after a crash."""
+"""Streamed runs: the same rows as Step.run, shards per input shard and step, resume after a crash."""
 
 import json
 
@@ -43,7 +43,7 @@ def test_a_streamed_parquet_run_gives_the_rows_of_run(tmp_path, folder, loopback
     with LoopbackServer(latency=0, reply=reply) as srv:
         qa, check = pipeline(loopback_llm(srv), prompt_file)
         ran = check.run(qa.run(df))
-        out = tk.stream(tmp_path / "chunks.parquet", [qa, check], batch_rows=5)
+        out = tk.stream(tmp_path / "chunks.parquet", [qa, check], shard_rows=5)
         assert srv.count == 23 + 46  # the stream was answered from the cache the runs filled
     assert out == folder / "shards" / "check"
     assert sorted(p.name for p in out.iterdir()) == [f"part-{i:06d}.parquet" for i in range(5)]
@@ -58,7 +58,7 @@ def test_a_crashed_stream_resumes_from_its_shards_and_the_cache(folder, loopback
     df = rows(20, "chunk", n=list(range(20)))
 
     def crashing(stop):
-        for start in range(0, 20, 3):  # pieces of 3 rows, re-cut into batches of 4
+        for start in range(0, 20, 3):  # pieces of 3 rows, re-cut into shards of 4
             if start >= stop:
                 raise RuntimeError("the machine went down")
             yield df.iloc[start:start + 3]
@@ -66,13 +66,13 @@ def test_a_crashed_stream_resumes_from_its_shards_and_the_cache(folder, loopback
     with LoopbackServer(latency=0, reply=reply) as srv:
         qa, check = pipeline(loopback_llm(srv), prompt_file)
         with pytest.raises(RuntimeError, match="went down"):
-            tk.stream(crashing(stop=12), [qa, check], batch_rows=4)
+            tk.stream(crashing(stop=12), [qa, check], shard_rows=4)
         done = sorted(p.name for p in (folder / "shards" / "check").iterdir())
         assert done == ["part-000000.parquet", "part-000001.parquet", "part-000002.parquet"]
         first = srv.count
         assert first == 12 + 24
-        out = tk.stream(crashing(stop=99), [qa, check], batch_rows=4)
-        assert srv.count - first == 8 + 16  # only the two batches without shards
+        out = tk.stream(crashing(stop=99), [qa, check], shard_rows=4)
+        assert srv.count - first == 8 + 16  # only the two shards without outputs
         qa2, check2 = pipeline(loopback_llm(srv), prompt_file)
         ran = check2.run(qa2.run(df))
         assert srv.count - first == 8 + 16  # run finds every call in the cache
@@ -82,11 +82,11 @@ def test_a_crashed_stream_resumes_from_its_shards_and_the_cache(folder, loopback
 def test_a_changed_step_refuses_the_old_shards_until_restart(loopback_llm, prompt_file, rows):
     with LoopbackServer(latency=0) as srv:
         llm = loopback_llm(srv)
-        tk.stream(rows(5), tk.Step("s", prompt_file(), llm), batch_rows=2)
+        tk.stream(rows(5), tk.Step("s", prompt_file(), llm), shard_rows=2)
         changed = tk.Step("s", prompt_file(), llm, temperature=0.5)
         with pytest.raises(ValueError, match=r"shards of a different streamed run \(steps changed\).*restart=True"):
-            tk.stream(rows(5), changed, batch_rows=2)
-        out = tk.stream(rows(5), changed, batch_rows=2, restart=True)
+            tk.stream(rows(5), changed, shard_rows=2)
+        out = tk.stream(rows(5), changed, shard_rows=2, restart=True)
     assert pd.read_parquet(out)["s"].tolist() == [f"echo: row {i}" for i in range(5)]
 
 
@@ -104,3 +104,20 @@ def test_an_iterator_of_empty_frames_gives_empty_shards_with_their_columns(tmp_p
         assert srv.count == 0
     got = pd.read_parquet(out)
     assert got.empty and list(got.columns)[:4] == ["chunk_id", "text", "s", "s.status"]
+
+
+def test_a_streamed_fleet_run_adds_up_its_shards_in_one_manifest_line(folder, loopback_llm, prompt_file, rows):
+    """One record per step over every shard: live usage (what was sent), per-row spend (cached
+    rows included) and each deployment's calls summed, as the servers counted them."""
+    with LoopbackServer(latency=0, reply=reply) as a, LoopbackServer(latency=0, reply=reply) as b:
+        llm = loopback_llm([a, b])
+        qa, _ = pipeline(llm, prompt_file)
+        qa.run(rows(4, "chunk"))  # 4 of the 10 rows cached before the stream starts
+        before = {a.url: a.count, b.url: b.count}
+        tk.stream(rows(10, "chunk"), [qa], shard_rows=3)
+        line = json.loads((folder / "manifest.jsonl").read_text().splitlines()[-1])
+        assert line["streamed"] and line["rows"] == 10 and line["ok"] == 10
+        assert line["usage"]["calls"] == 6 and line["usage"]["cache_hits"] == 4
+        assert {d: u["calls"] for d, u in line["usage"]["deployments"].items()} == {
+            a.url: a.count - before[a.url], b.url: b.count - before[b.url]}
+        assert line["per_row"]["calls"] == 1.0  # cached rows count at what they cost when made

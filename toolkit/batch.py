@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from pathlib import Path
 
@@ -33,20 +32,11 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .files import atomic_write
-from .llm import LLM, Completion, loop
-from .llm.cache import call_key
-from .llm.transports import CallError, chat_reply, quiet_litellm
+from .llm import LLM, BatchError, Completion, http_error, loop, read_completion, token_prices
+from .llm.usage import Spend
 from .steps import Step
 
 DONE = {"completed", "failed", "expired", "cancelled"}  # a batch in one of these will not change
-
-
-class BatchError(RuntimeError):
-    """The batch service refused a request (the message has its status and answer)."""
-
-    def __init__(self, message: str, status: int):
-        super().__init__(message)
-        self.status = status
 
 
 def batch(step: Step, df: pd.DataFrame, *, poll_seconds: float = 30.0, resubmit: bool = False,
@@ -69,7 +59,7 @@ async def abatch(step: Step, df: pd.DataFrame, *, poll_seconds: float = 30.0,
     step.prompt.check([*df.columns, *constants])  # before anything is sent
     service = _Service(llm)
     state_path = llm.folder / "batches" / f"{step.name}.json"
-    failed: dict[str, str] = {}  # cache key -> why the batch has no answer for it
+    failed: dict[str, Completion] = {}  # cache key -> the batch's failure for it
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as http:
         state = json.loads(state_path.read_text()) if state_path.exists() else None
         if state and not state["collected"] and resubmit:
@@ -88,58 +78,35 @@ async def abatch(step: Step, df: pd.DataFrame, *, poll_seconds: float = 30.0,
                     f"({e}): it was submitted {state['submitted']} under another key or account, "
                     f"or has been deleted. To submit these rows again, run tk.batch(..., resubmit=True) "
                     f"(the saved id is then kept aside, not deleted: {state_path})", 404) from None
-        todo = {k: r for k, r in _requests(step, df, constants).items()
+        todo = {k: r for k, r in step.requests(df, **constants).items()
                 if k not in failed and llm.cache.get(k) is None}
         if todo:
             state = await service.submit(http, todo, state_path, step)
             failed |= await service.finish(http, state, state_path, step.name, poll_seconds)
     # a request the batch failed keeps the batch's reason instead of becoming a live call
-    with llm.failing(failed, kind="batch"):
+    with llm.answering(failed):
         return await step.arun(df, **constants)
-
-
-def _requests(step: Step, df: pd.DataFrame, constants: dict) -> dict[str, list[dict]]:
-    """The first request of every row the step would send: cache key -> messages."""
-    out = {}
-    for record in df.to_dict("records"):
-        messages, _, _ = step.first_request({**record, **constants})
-        if messages is not None:  # rows that send nothing get their status from the step's own pass
-            out[call_key(step.llm.model, messages, step.params)] = messages
-    return out
 
 
 class _Service:
     """One provider's batch endpoints, reached with the LLM's base URL and key."""
 
     def __init__(self, llm: LLM):
-        litellm = quiet_litellm()
-        connection = llm.connection
-        if connection.fleet or llm.model.startswith("local/"):
-            raise ValueError(f"batch mode needs a provider's batch API; {llm.model!r} is "
-                             f"{'a fleet' if connection.fleet else 'the embedded model'}")
+        try:
+            self.endpoint = llm.endpoint()
+        except ValueError as e:
+            raise ValueError(f"batch mode needs a provider's batch API (/v1/files, /v1/batches): {e}") from None
         if llm.cache.mode != "use":
             raise ValueError(f"batch mode brings answers to the step through the cache; "
                              f"cache={llm.cache.mode!r} would not read them (use 'use')")
         self.llm = llm
-        name, provider, key, base = litellm.get_llm_provider(
-            llm.model, api_base=connection.api_base, api_key=connection.api_key)
-        if base is None and provider != "openai":
-            raise ValueError(f"batch mode needs an OpenAI-style batch API (/v1/files, /v1/batches); "
-                             f"give LLM(..., api_base=) for {llm.model!r}")
-        self.base = (base or "https://api.openai.com/v1").rstrip("/")
-        self.model = name  # the provider's name for it, without litellm's prefix
-        key = key or os.environ.get("OPENAI_API_KEY")
-        self.headers = {"Authorization": f"Bearer {key}"} if key else {}
-        info = _model_info(litellm, llm.model)
-        rates = (info.get("input_cost_per_token_batches"), info.get("output_cost_per_token_batches"))
-        self.rates = rates if None not in rates else None
+        self.rates = token_prices(llm.model, batch=True)
 
     async def _call(self, http: aiohttp.ClientSession, method: str, path: str, **kw) -> bytes:
-        async with http.request(method, self.base + path, headers=self.headers, **kw) as r:
+        async with http.request(method, self.endpoint.base + path, headers=self.endpoint.headers, **kw) as r:
             body = await r.read()
             if r.status != 200:
-                raise BatchError(f"{method} {path}: HTTP {r.status}: "
-                                 f"{body[:300].decode(errors='replace')}", r.status)
+                raise BatchError(f"{method} {path}: {http_error(r.status, body)}", r.status)
             return body
 
     async def submit(self, http, todo: dict[str, list[dict]], state_path: Path, step: Step) -> dict:
@@ -149,7 +116,7 @@ class _Service:
         with open(requests, "w", encoding="utf-8") as f:
             for key, messages in todo.items():
                 f.write(json.dumps({"custom_id": key, "method": "POST", "url": "/v1/chat/completions",
-                                    "body": {"model": self.model, "messages": messages,
+                                    "body": {"model": self.endpoint.model, "messages": messages,
                                              **step.params}}, ensure_ascii=False) + "\n")
         form = aiohttp.FormData()
         form.add_field("purpose", "batch")
@@ -166,8 +133,8 @@ class _Service:
         return state
 
     async def finish(self, http, state: dict, state_path: Path, name: str,
-                     poll_seconds: float) -> dict[str, str]:
-        """Poll until the batch is done, put its answers in the cache; the failures' reasons."""
+                     poll_seconds: float) -> dict[str, Completion]:
+        """Poll until the batch is done, put its answers in the cache; the failed requests."""
         start = time.monotonic()
         batch = await self._poll(http, state, name, poll_seconds)
         answers, failed = {}, {}
@@ -187,7 +154,7 @@ class _Service:
                      collected=True)
         _save(state_path, state)
         print(_summary(name, state, answers, failed, time.monotonic() - start))
-        return failed
+        return {key: Completion(attempts=1, error_kind="batch", error=why) for key, why in failed.items()}
 
     async def _poll(self, http, state: dict, name: str, poll_seconds: float) -> dict:
         bar = tqdm(total=len(state["keys"]), desc=f"{name} batch", unit="request")
@@ -217,34 +184,22 @@ class _Service:
                 c = answers.get(request["custom_id"])
                 if c is None:
                     continue
-                self.llm.cache.put(request["custom_id"], state["model"], request["body"]["messages"],
-                                   state["params"], c.as_stored())
-                self.llm.usage.answered(c.prompt_tokens, c.completion_tokens, c.cost)
+                self.llm.record(request["custom_id"], request["body"]["messages"], state["params"], c)
 
 
 def _read_line(line: dict, answers: dict, failed: dict, rates, params: dict) -> None:
     """One line of an output or error file: an answer, or the reason there is none."""
     key, response = line["custom_id"], line.get("response") or {}
     if response.get("status_code") == 200:
-        try:
-            reply = chat_reply(response.get("body"), rates, params)
-        except CallError as e:
-            failed[key] = e.message
-            return
-        answers[key] = Completion(text=reply.text, reasoning=reply.reasoning,
-                                  finish_reason=reply.finish_reason, prompt_tokens=reply.prompt_tokens,
-                                  completion_tokens=reply.completion_tokens, cost=reply.cost)
+        c = read_completion(response.get("body"), rates, params)
+        if c.ok:
+            answers[key] = c
+        else:
+            failed[key] = c.error
         return
     error = line.get("error") or (response.get("body") or {}).get("error") or {}
     status = f"HTTP {response['status_code']}: " if response.get("status_code") else ""
     failed[key] = status + (error.get("message") or json.dumps(line)[:300])
-
-
-def _model_info(litellm, model: str) -> dict:
-    try:
-        return litellm.get_model_info(model)
-    except Exception:  # a model litellm has no price for
-        return {}
 
 
 def _save(path: Path, state: dict) -> None:
@@ -253,8 +208,10 @@ def _save(path: Path, state: dict) -> None:
 
 
 def _summary(name: str, state: dict, answers: dict, failed: dict, seconds: float) -> str:
-    cost = [c.cost for c in answers.values()]
-    price = "cost unknown" if None in cost else f"${sum(cost):.4f}"
-    tokens = sum(c.prompt_tokens + c.completion_tokens for c in answers.values())
+    spend = Spend()
+    for c in answers.values():
+        spend.add(c)
+    price = "cost unknown" if spend.cost is None else f"${spend.cost:.4f}"
     return (f"{name}: batch {state['batch_id']} {state['status']} → {len(answers)} answered, "
-            f"{len(failed)} failed | {tokens} tokens, {price}, {seconds:.1f} s")
+            f"{len(failed)} failed | {spend.prompt_tokens + spend.completion_tokens} tokens, {price}, "
+            f"{seconds:.1f} s")

@@ -46,7 +46,7 @@ _GAPS = [
     re.compile(r"(\s+)"),
 ]
 _CUT = len(_GAPS)  # the level of pieces cut from a run without spaces
-_WINDOW = 64  # characters per allowed token looked at when cutting a run: more than any token holds
+_MAX_CHARS_PER_TOKEN = 64  # characters per allowed token looked at when cutting a run: more than any token holds
 _LONG = 8  # a piece over max_tokens * _LONG characters is split before it is counted (see _presplit)
 _TINY = 4  # a document's last chunk under max_tokens / _TINY takes pieces from the chunk before
 _HUGE = 100_000  # a piece over this many characters is split into runs of parts, not parts (see _runs)
@@ -360,15 +360,15 @@ class _Packer:
 
     def _cut(self, piece: _Piece) -> list[_Piece]:
         """A run without spaces, cut into the longest prefixes that fit. The window starts a quarter
-        longer than the last cut and doubles while all of it fits (encoding limit * _WINDOW
+        longer than the last cut and doubles while all of it fits (encoding limit * _MAX_CHARS_PER_TOKEN
         characters for each cut made a long run slow)."""
         pieces, start, size = [], piece.start, self.limit * _LONG
         while start < piece.end:
             stop = min(piece.end, start + size)
             window = self.text[start:stop]
             chars, tokens = self.counter.fit(window, self.limit)
-            if chars == len(window) and stop < piece.end and size < self.limit * _WINDOW:
-                size = min(size * 2, self.limit * _WINDOW)  # all of it fits: a longer prefix may too
+            if chars == len(window) and stop < piece.end and size < self.limit * _MAX_CHARS_PER_TOKEN:
+                size = min(size * 2, self.limit * _MAX_CHARS_PER_TOKEN)  # all of it fits: a longer prefix may too
                 continue
             if not chars:
                 raise ValueError(

@@ -19,7 +19,7 @@ import pandas as pd
 from .columns import steps_in
 from .files import atomic_write
 
-ROLES = {"system": "system", "human": "user", "gpt": "assistant"}  # ShareGPT "from" -> OpenAI "role"
+SHAREGPT_ROLES = {"system": "system", "human": "user", "gpt": "assistant"}  # ShareGPT "from" -> OpenAI "role"
 
 
 def keep(df, *, steps, drop_labels=("bad",), judge=None, trust_judge=False, min_labels=30, min_kappa=0.6):
@@ -97,7 +97,7 @@ def export_jsonl(pairs, path, format="sharegpt"):
     with atomic_write(path) as f:
         for key, conv in _samples(pairs):
             if format == "openai":
-                sample = {"messages": [{"role": ROLES[t["from"]], "content": t["value"]} for t in conv]}
+                sample = {"messages": [{"role": SHAREGPT_ROLES[t["from"]], "content": t["value"]} for t in conv]}
             else:
                 sample = {"id": key, "conversations": conv}
             f.write(json.dumps(sample, ensure_ascii=False) + "\n")
@@ -216,7 +216,7 @@ def _card(samples, card):
     lines = ["# Dataset card", "", "Load with `datasets.load_from_disk(<this folder>)`.", "", "## Counts", "",
              f"- rows: {len(samples)} (one conversation each)",
              f"- multi-turn conversations: {multi}",
-             f"- turns: {len(roles)} (" + ", ".join(f"{r} {roles.count(r)}" for r in ROLES) + ")"]
+             f"- turns: {len(roles)} (" + ", ".join(f"{r} {roles.count(r)}" for r in SHAREGPT_ROLES) + ")"]
     if card:
         lines += ["", "## Provenance", "", *_markdown(card)]
     return "\n".join(lines) + "\n"
@@ -313,9 +313,9 @@ def _samples(pairs):
             raise ValueError(f"row id={key!r}: conversations must be a list of {{'from', 'value'}} dicts, "
                              f"got {conv!r}") from None
         for n, t in enumerate(turns):
-            if t["from"] not in ROLES or not isinstance(t["value"], str) or _blank(t["value"]):
+            if t["from"] not in SHAREGPT_ROLES or not isinstance(t["value"], str) or _blank(t["value"]):
                 raise ValueError(f"row id={key!r}, turn {n}: {t!r} is not a non-empty turn from one of "
-                                 f"{list(ROLES)}; fix or drop the row before exporting")
+                                 f"{list(SHAREGPT_ROLES)}; fix or drop the row before exporting")
         yield str(key), turns
 
 

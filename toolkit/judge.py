@@ -94,11 +94,11 @@ class Judge(Step):
             return (pd.to_numeric(values) >= self.passing).to_numpy(dtype=bool)
         return (values == "pass").to_numpy(dtype=bool)
 
-    async def execute(self, df, constants, progress=True):
+    async def execute(self, df, constants, bar=True):
         if self.verdict is Preference and not {"first", "second"} <= set(df.columns) | set(constants):
             raise ValueError(f"Judge {self.name!r} is pairwise: run it on two runs with "
                              f"{self.name}.compare(df_a, df_b)")
-        return await super().execute(df, constants, progress)
+        return await super().execute(df, constants, bar)
 
     def _frame(self, df, results):
         out = super()._frame(df, results)

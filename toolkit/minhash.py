@@ -26,7 +26,7 @@ import rensa
 SHINGLE = 3            # words per shingle
 NUM_PERM = 64          # MinHash permutations: candidates only (similarity is exact), so few suffice
 SEED = 0
-WINDOW = 4             # within one LSH bucket, each text is compared with this many before it
+NEIGHBOURS = 4             # within one LSH bucket, each text is compared with this many before it
 _CHUNK = 50_000        # texts per digest batch: bounds the Python lists rensa hands back
 _M1, _M2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9)
 
@@ -139,7 +139,7 @@ def candidate_pairs(sh: Shingles, rows: np.ndarray, threshold: float, num_perm: 
         group_start[1:] = k[1:] != k[:-1]
         first = who[np.maximum.accumulate(np.where(group_start, np.arange(len(k)), 0))]
         pairs.append(np.stack([first, who], 1)[first != who])  # every member with its bucket's first
-        for d in range(1, WINDOW + 1):  # and with the few just before it
+        for d in range(1, NEIGHBOURS + 1):  # and with the few just before it
             same = k[d:] == k[:-d]
             pairs.append(np.stack([who[:-d][same], who[d:][same]], 1))
     if not pairs:

@@ -1,5 +1,5 @@
-"""What a step's run did and cost: per-row spend, the one-line summary, the manifest line,
-progress for headless runs, and the projection from a sample to the full set.
+"""What a step's run did and cost: its record (the manifest line), the one-line summary, progress
+for headless runs, and the projection from a sample to the full set (`estimate`).
 
 But: figures are the client's view. Tokens are what the server reported (0 where it reported
 none), and cost is litellm's price or "unknown"; a provider's own bill may round differently.
@@ -10,15 +10,15 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from .llm import Completion
+from .llm.usage import Spend, Usage
 
 
-def project(result: pd.DataFrame, full: pd.DataFrame | int) -> dict:
+def estimate(result: pd.DataFrame, full: pd.DataFrame | int) -> dict:
     """Estimate calls, tokens, cost and time for the full set from a step's run on a sample.
 
     Cached answers count with what they cost when they were made, so a projection made from a
@@ -27,7 +27,7 @@ def project(result: pd.DataFrame, full: pd.DataFrame | int) -> dict:
     """
     s = result.attrs.get("step")
     if not s:
-        raise ValueError("project() needs the DataFrame returned by Step.run (it carries the run's "
+        raise ValueError("estimate() needs the DataFrame returned by Step.run (it carries the run's "
                          "numbers in .attrs['step'])")
     n = full if isinstance(full, int) else len(full)
     per_row = s["per_row"]
@@ -49,47 +49,50 @@ def project(result: pd.DataFrame, full: pd.DataFrame | int) -> dict:
 
 
 @dataclass
-class Spend:
-    """What calls cost, cached or not: one row's, or a whole run's."""
+class StepRecord:
+    """One step's run, as the manifest records it: what ran, with what, and what it gave.
 
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float | None = 0.0
+    `usage` is the LLM's live usage during the run (cached rows free); `spend` is per-row spend
+    (cached rows at what they cost when made), which `estimate` scales to the full set.
+    A streamed run adds its batches' records into one (`+=`).
+    """
+
+    step: str
+    prompt_version: str
+    model: str
+    params: dict
+    concurrency: int | None
+    caps: dict
+    rows: int = 0
+    ok: int = 0
+    failed: int = 0
+    skipped: int = 0
     seconds: float = 0.0
+    usage: Usage = field(default_factory=Usage)
+    spend: Spend = field(default_factory=Spend)
+    streamed: bool = False
 
-    def add(self, c: Completion) -> None:
-        self.merge(Spend(1, c.prompt_tokens, c.completion_tokens, c.cost, c.seconds))
+    def __iadd__(self, other: StepRecord) -> StepRecord:
+        for k in ("rows", "ok", "failed", "skipped"):
+            setattr(self, k, getattr(self, k) + getattr(other, k))
+        self.seconds = round(self.seconds + other.seconds, 2)
+        self.usage = self.usage + other.usage
+        self.spend.merge(other.spend)
+        return self
 
-    def merge(self, other: Spend) -> None:
-        self.calls += other.calls
-        self.prompt_tokens += other.prompt_tokens
-        self.completion_tokens += other.completion_tokens
-        self.cost = None if self.cost is None or other.cost is None else self.cost + other.cost
-        self.seconds += other.seconds
+    def as_dict(self) -> dict:
+        """The manifest line (and `.attrs["step"]` of the frame the run returned)."""
+        d = {"step": self.step, "rows": self.rows, "ok": self.ok, "failed": self.failed,
+             "skipped": self.skipped, "prompt_version": self.prompt_version, "model": self.model,
+             "params": self.params, "seconds": self.seconds, "concurrency": self.concurrency,
+             "caps": self.caps, "usage": self.usage.as_dict(), "per_row": self.spend.per_row(self.rows)}
+        return {**d, "streamed": True} if self.streamed else d
 
-    def per_row(self, rows: int) -> dict:
-        n = max(rows, 1)
-        return {"calls": self.calls / n, "prompt_tokens": self.prompt_tokens / n,
-                "completion_tokens": self.completion_tokens / n,
-                "cost": None if self.cost is None else self.cost / n, "seconds": self.seconds / n}
-
-
-class Results:
-    """A run's outcome as columns (one list per field), filled as rows finish in any order."""
-
-    def __init__(self, n: int):
-        self.status, self.error, self.attempts, self.raw, self.reasoning, self.value = (
-            [None] * n for _ in range(6))
-        self.counts = {"ok": 0, "failed": 0, "skipped": 0, "cached": 0}
-        self.spend = Spend()
-
-    def store(self, pos: int, r: dict) -> None:
-        self.status[pos], self.error[pos], self.attempts[pos] = r["status"], r["error"], r["attempts"]
-        self.raw[pos], self.reasoning[pos], self.value[pos] = r["raw"], r["reasoning"], r["value"]
-        self.counts[r["status"]] += 1
-        self.counts["cached"] += r["_cached"]
-        self.spend.merge(r["_spend"])
+    def report(self, folder: Path) -> None:
+        """Write the manifest line and print the summary line."""
+        s = self.as_dict()
+        write_manifest(folder, s)
+        print(summary_line(s))
 
 
 def summary_line(s: dict) -> str:

@@ -31,16 +31,17 @@ from tqdm.auto import tqdm
 from .columns import STATUS_FIELDS
 from .llm import LLM, Completion, loop
 from .llm.llm import NOT_PARAMS
+from .llm.usage import Spend
 from .parsing import ParseError, parser, schema_parser
 from .prompts import Prompt, load_prompt
-from .report import Results, Spend, progress, summary_line, write_manifest
+from .report import StepRecord, progress
 from .schema import Schema
 
 # Keywords Step(...) passes on to the model; anything else is a typo, not a cache-key part.
 SAMPLING = {"temperature", "top_p", "top_k", "min_p", "max_tokens", "max_completion_tokens", "stop",
             "seed", "n", "frequency_penalty", "presence_penalty", "repetition_penalty", "logit_bias",
             "logprobs", "top_logprobs", "reasoning_effort", "thinking", "extra_body"}
-WINDOW = 4  # rows a step keeps in flight per request the LLM may have in flight
+ROWS_PER_SLOT = 4  # rows a step keeps in flight per request the LLM may have in flight
 FEEDBACK = ("Your answer could not be used: {problem}\n"
             "Answer again, following the instructions exactly.")
 
@@ -122,35 +123,33 @@ class Step:
         return loop.run_sync(self.arun(df, **constants))
 
     async def arun(self, df: pd.DataFrame, **constants) -> pd.DataFrame:
-        out = await self.execute(df, constants)
-        write_manifest(self.llm.folder, out.attrs["step"])
-        print(summary_line(out.attrs["step"]))
+        out, record = await self.execute(df, constants)
+        record.report(self.llm.folder)
         return out
 
-    async def execute(self, df: pd.DataFrame, constants: dict, progress: bool = True) -> pd.DataFrame:
-        """The run without its manifest line and summary print (a streamed run writes one per step)."""
+    async def execute(self, df: pd.DataFrame, constants: dict,
+                      bar: bool = True) -> tuple[pd.DataFrame, StepRecord]:
+        """The run and its record, without the manifest line and summary print (a streamed run
+        writes one per step, not one per batch). `bar=False` hides the progress bar."""
         self.reload_prompt()
         self.prompt.check([*df.columns, *constants])  # before any request
         start, before = time.monotonic(), copy.deepcopy(self.llm.usage)
         results = Results(len(df))
-        bar = tqdm(total=len(df), desc=self.name, unit="row", disable=not progress)
+        shown = tqdm(total=len(df), desc=self.name, unit="row", disable=not bar)
         try:
-            await self._run_rows(_records(df, constants), results, bar)
+            await self._run_rows(_records(df, constants), results, shown)
         finally:
-            bar.close()
+            shown.close()
             self.llm.cache.flush()  # the end of a run, an error or a cancel: commit what arrived
         out = self._frame(df, results)
-        usage = (self.llm.usage - before).as_dict()
-        summary = {"step": self.name, "rows": len(df),
-                   **{k: results.counts[k] for k in ("ok", "failed", "skipped")},
-                   "prompt_version": self.prompt.version, "model": self.llm.model,
-                   "params": self.params, "seconds": round(time.monotonic() - start, 2),
-                   "concurrency": self.llm.concurrency, "caps": self.llm.budget.caps(),
-                   "usage": usage,
-                   "per_row": results.spend.per_row(len(df))}
-        out.attrs["step"] = summary
+        record = StepRecord(self.name, self.prompt.version, self.llm.model, self.params,
+                            self.llm.concurrency, self.llm.budget.caps(), rows=len(df),
+                            **{k: results.counts[k] for k in ("ok", "failed", "skipped")},
+                            seconds=round(time.monotonic() - start, 2),
+                            usage=self.llm.usage - before, spend=results.spend)
+        out.attrs["step"] = record.as_dict()
         out.attrs["folder"] = str(self.llm.folder)
-        return out
+        return out, record
 
     async def _run_rows(self, rows, results: Results, bar) -> None:
         """A fixed set of workers pulls rows as they finish others: memory stays flat in the row count."""
@@ -170,7 +169,7 @@ class Step:
                 if done % 256 == 0:  # cached rows never wait: let an interrupt or other calls in
                     await asyncio.sleep(0)
 
-        width = min(WINDOW * (self.llm.concurrency or 64), len(results.status))
+        width = min(ROWS_PER_SLOT * (self.llm.concurrency or 64), len(results.status))
         tasks = [asyncio.ensure_future(worker()) for _ in range(width)]
         if not tasks:
             return
@@ -191,7 +190,17 @@ class Step:
             self.prompt = new
             self.params = self._params()
 
-    def first_request(self, row: dict) -> tuple[list[dict] | None, str, str | None]:
+    def requests(self, df: pd.DataFrame, **constants) -> dict[str, list[dict]]:
+        """The first request of every row that sends one, by cache key (each distinct one once):
+        what a run would send before any feedback, for sending it another way (`tk.batch`)."""
+        out = {}
+        for _, row in _records(df, constants):
+            messages, _, _ = self._first_request(row)
+            if messages is not None:
+                out[self.llm.key(messages, self.params)] = messages
+        return out
+
+    def _first_request(self, row: dict) -> tuple[list[dict] | None, str, str | None]:
         """The messages row `row` starts with, or why it sends none: (messages, status, error)."""
         try:
             selected = self.when is None or self.when(row)
@@ -209,7 +218,7 @@ class Step:
         """Send, parse, validate; on a problem, show the model its answer and the problem, retry."""
         blank = {"status": "skipped", "error": None, "attempts": 0, "raw": None, "reasoning": None,
                  "value": None, "_cached": False, "_spend": Spend()}
-        messages, status, error = self.first_request(row)
+        messages, status, error = self._first_request(row)
         if messages is None:
             return {**blank, "status": status, "error": error}
         spend, cached = Spend(), False
@@ -307,6 +316,24 @@ class Step:
         if isinstance(value, dict):
             return dict(value)
         return dict.fromkeys(self.columns, None) if self.columns else {self.name: value}
+
+
+class Results:
+    """The runner's row store: a run's outcome as columns (one list per field), filled as rows
+    finish in any order."""
+
+    def __init__(self, n: int):
+        self.status, self.error, self.attempts, self.raw, self.reasoning, self.value = (
+            [None] * n for _ in range(6))
+        self.counts = {"ok": 0, "failed": 0, "skipped": 0, "cached": 0}
+        self.spend = Spend()  # per-row spend, cached rows included
+
+    def store(self, pos: int, r: dict) -> None:
+        self.status[pos], self.error[pos], self.attempts[pos] = r["status"], r["error"], r["attempts"]
+        self.raw[pos], self.reasoning[pos], self.value[pos] = r["raw"], r["reasoning"], r["value"]
+        self.counts[r["status"]] += 1
+        self.counts["cached"] += r["_cached"]
+        self.spend.merge(r["_spend"])
 
 
 _OPTIONS = ("parse", "validate", "when", "max_retries", "columns", "accept_truncated",

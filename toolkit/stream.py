@@ -1,18 +1,19 @@
-"""Headless runs over corpora larger than memory: batches in, Parquet shards out, resumable.
+"""Headless runs over corpora larger than memory: the input in shards, Parquet shards out, resumable.
 
-    out = tk.stream("chunks.parquet", [generic, qa], batch_rows=10_000)
+    out = tk.stream("chunks.parquet", [generic, qa], shard_rows=10_000)
     pairs = pd.read_parquet(out)          # the rows qa.run(generic.run(chunks)) would give
 
-The input (a Parquet file or folder, or any iterable of DataFrames) is cut into batches of exactly
-`batch_rows` rows; each batch goes through the steps in order, and each step's output for batch i
-is written to `<folder>/shards/<step>/part-<i>.parquet` the moment it is done. Only one batch is
-in memory at a time. After a crash or an interrupt, the same call skips the batches whose shards
-exist, and the step cache answers the calls of the batch that was cut short; `stream.json` beside
-the shards refuses a rerun whose input, batch size or steps changed (the shards would not match).
+The input (a Parquet file or folder, or any iterable of DataFrames) is cut into shards of exactly
+`shard_rows` rows; each shard goes through the steps in order, and each step's output for shard i
+is written to `<folder>/shards/<step>/part-<i>.parquet` the moment it is done. Only one shard is
+in memory at a time. After a crash or an interrupt, the same call skips the shards whose outputs
+exist, and the step cache answers the calls of the shard that was cut short; `stream.json` beside
+the shards refuses a rerun whose input, shard size or steps changed (the shards would not match).
+(A provider's batch API is another thing: batch.py.)
 The notebook API stays `Step.run` on a DataFrame; this is for `python -m toolkit run` and scripts.
 
-But: batches run one after another, so the last slow rows of a batch hold up the next one; keep
-`batch_rows` large compared with the LLM's concurrency.
+But: shards run one after another, so the last slow rows of a shard hold up the next one; keep
+`shard_rows` large compared with the LLM's concurrency.
 """
 
 from __future__ import annotations
@@ -28,26 +29,26 @@ from tqdm.auto import tqdm
 
 from .files import atomic_write
 from .llm import loop
-from .report import summary_line, write_manifest
+from .report import StepRecord
 from .steps import Step
 
 Source = str | Path | pd.DataFrame | Iterable[pd.DataFrame]
 
 
-def stream(source: Source, steps: Step | list[Step], *, batch_rows: int = 10_000,
+def stream(source: Source, steps: Step | list[Step], *, shard_rows: int = 10_000,
            folder: str | Path | None = None, total: int | None = None, restart: bool = False,
            **constants) -> Path:
-    """Run `steps` over `source` batch by batch; returns the folder of the last step's shards.
+    """Run `steps` over `source` shard by shard; returns the folder of the last step's shards.
 
     folder:  the run folder for the shards (default: the first step's `llm.folder`).
     total:   input rows, for the progress bar, when `source` is an iterator (Parquet knows it).
     restart: delete the shards of an earlier streamed run into this folder first.
     """
-    return loop.run_sync(astream(source, steps, batch_rows=batch_rows, folder=folder, total=total,
+    return loop.run_sync(astream(source, steps, shard_rows=shard_rows, folder=folder, total=total,
                                  restart=restart, **constants))
 
 
-async def astream(source: Source, steps: Step | list[Step], *, batch_rows: int = 10_000,
+async def astream(source: Source, steps: Step | list[Step], *, shard_rows: int = 10_000,
                   folder: str | Path | None = None, total: int | None = None, restart: bool = False,
                   **constants) -> Path:
     steps = [steps] if isinstance(steps, Step) else list(steps)
@@ -55,46 +56,48 @@ async def astream(source: Source, steps: Step | list[Step], *, batch_rows: int =
         raise ValueError("stream() needs at least one Step")
     if len({s.name for s in steps}) != len(steps):
         raise ValueError("two steps of one stream share a name: their shards would overwrite each other")
-    if batch_rows < 1:
-        raise ValueError(f"batch_rows must be a positive number of rows, got {batch_rows}")
+    if shard_rows < 1:
+        raise ValueError(f"shard_rows must be a positive number of rows, got {shard_rows}")
     root = Path(folder or steps[0].llm.folder) / "shards"
     if restart and root.exists():
         shutil.rmtree(root)
-    _claim(root, _fingerprint(source, steps, batch_rows, constants))
-    totals = [_Totals(step) for step in steps]
+    _claim(root, _fingerprint(source, steps, shard_rows, constants))
+    records: list[StepRecord | None] = [None] * len(steps)  # each step's, over every shard
     bar = tqdm(total=total if total is not None else _rows_in(source), desc="stream", unit="row")
     try:
         columns: list[pd.DataFrame] = []  # the input's first frame, rowless: an empty input's columns
-        for i, batch in enumerate(_batches(source, batch_rows, columns)):
-            frame = batch
-            for step, tally in zip(steps, totals):
+        for i, part in enumerate(_shards(source, shard_rows, columns)):
+            frame = part
+            for j, step in enumerate(steps):
                 path = root / step.name / f"part-{i:06d}.parquet"
                 if path.exists():
                     frame = None  # read only if a later step still needs it
                     continue
                 if frame is None:
                     frame = pd.read_parquet(_previous(root, steps, step, i))
-                bar.set_postfix(batch=i, step=step.name, refresh=False)
-                frame = await step.execute(frame, constants, progress=False)
-                tally.add(frame.attrs["step"])
+                bar.set_postfix(shard=i, step=step.name, refresh=False)
+                frame, record = await step.execute(frame, constants, bar=False)
+                if records[j] is None:
+                    records[j] = StepRecord(**{**vars(record), "streamed": True})
+                else:
+                    records[j] += record
                 _write(frame, path)
-            bar.update(len(batch))
+            bar.update(len(part))
         if not any((root / steps[-1].name).glob("part-*.parquet")):  # an empty input: empty shards
             frame = columns[0] if columns else _empty(source)
             for step in steps:
-                frame = await step.execute(frame, constants, progress=False)
+                frame, _ = await step.execute(frame, constants, bar=False)
                 _write(frame, root / step.name / "part-000000.parquet")
     finally:
         bar.close()
-    for step, tally in zip(steps, totals):
-        if tally.summary["rows"]:
-            write_manifest(step.llm.folder, tally.summary)
-            print(summary_line(tally.summary))
+    for step, record in zip(steps, records):
+        if record is not None and record.rows:
+            record.report(step.llm.folder)
     return root / steps[-1].name
 
 
-def _batches(source: Source, batch_rows: int, columns: list) -> Iterator[pd.DataFrame]:
-    """Exactly `batch_rows` rows per batch (the last may be shorter).
+def _shards(source: Source, shard_rows: int, columns: list) -> Iterator[pd.DataFrame]:
+    """Exactly `shard_rows` rows per shard (the last may be shorter).
 
     Fixed boundaries are what make shard i of a rerun the same rows as shard i of the crashed run.
     Rows of a Parquet input are indexed by their position in it; frames keep their own index.
@@ -102,31 +105,31 @@ def _batches(source: Source, batch_rows: int, columns: list) -> Iterator[pd.Data
     """
     positional = isinstance(source, (str, Path))
     pieces, held, start = [], 0, 0
-    for piece in _pieces(source, batch_rows):
+    for piece in _pieces(source, shard_rows):
         if not columns:
             columns.append(piece.iloc[:0])
         while len(piece):
-            take = piece.iloc[: batch_rows - held]
+            take = piece.iloc[: shard_rows - held]
             piece = piece.iloc[len(take):]
             pieces.append(take)
             held += len(take)
-            if held == batch_rows:
+            if held == shard_rows:
                 yield _join(pieces, start, positional)
-                pieces, held, start = [], 0, start + batch_rows
+                pieces, held, start = [], 0, start + shard_rows
     if held:
         yield _join(pieces, start, positional)
 
 
 def _join(pieces: list[pd.DataFrame], start: int, positional: bool) -> pd.DataFrame:
-    batch = pieces[0] if len(pieces) == 1 else pd.concat(pieces)
-    return batch.set_axis(pd.RangeIndex(start, start + len(batch))) if positional else batch
+    part = pieces[0] if len(pieces) == 1 else pd.concat(pieces)
+    return part.set_axis(pd.RangeIndex(start, start + len(part))) if positional else part
 
 
-def _pieces(source: Source, batch_rows: int) -> Iterator[pd.DataFrame]:
+def _pieces(source: Source, shard_rows: int) -> Iterator[pd.DataFrame]:
     if isinstance(source, pd.DataFrame):
         yield source
     elif isinstance(source, (str, Path)):
-        for record_batch in _dataset(source).to_batches(batch_size=batch_rows):
+        for record_batch in _dataset(source).to_batches(batch_size=shard_rows):
             yield record_batch.to_pandas()
     else:
         for piece in source:
@@ -184,8 +187,8 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
                          "others): make the parser return one type per column") from None
 
 
-def _fingerprint(source: Source, steps: list[Step], batch_rows: int, constants: dict) -> dict:
-    """What the shards depend on: the input, the batch size, and each step's prompt and settings."""
+def _fingerprint(source: Source, steps: list[Step], shard_rows: int, constants: dict) -> dict:
+    """What the shards depend on: the input, the shard size, and each step's prompt and settings."""
     if isinstance(source, (str, Path)):
         path = _parquet(source)
         files = sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
@@ -197,7 +200,7 @@ def _fingerprint(source: Source, steps: list[Step], batch_rows: int, constants: 
             what = f"a DataFrame of {len(source)} rows (content not checked)"
     else:
         what = "an iterator of DataFrames (not checked)"
-    return {"input": what, "batch_rows": batch_rows,
+    return {"input": what, "shard_rows": shard_rows,
             "constants": json.loads(json.dumps(constants, default=str)),
             "steps": [{"name": s.name, "prompt_version": s.prompt.version, "model": s.llm.model,
                        "params": json.loads(json.dumps(s.params, default=str))} for s in steps]}
@@ -215,42 +218,3 @@ def _claim(root: Path, fingerprint: dict) -> None:
         return
     with atomic_write(meta) as f:
         json.dump(fingerprint, f, indent=1)
-
-
-class _Totals:
-    """One step's summary over every batch of this call, for one manifest line."""
-
-    def __init__(self, step: Step):
-        self.summary = {"step": step.name, "rows": 0, "ok": 0, "failed": 0, "skipped": 0,
-                        "prompt_version": step.prompt.version, "model": step.llm.model,
-                        "params": step.params, "seconds": 0.0, "concurrency": step.llm.concurrency,
-                        "usage": None, "per_row": None, "streamed": True}
-
-    def add(self, s: dict) -> None:
-        t, rows = self.summary, self.summary["rows"] + s["rows"]
-        for k in ("ok", "failed", "skipped", "seconds"):
-            t[k] = round(t[k] + s[k], 2) if k == "seconds" else t[k] + s[k]
-        t["usage"] = _add(t["usage"], s["usage"])
-        t["per_row"] = s["per_row"] if t["per_row"] is None else {
-            k: None if v is None or s["per_row"][k] is None
-            else (v * t["rows"] + s["per_row"][k] * s["rows"]) / max(rows, 1)
-            for k, v in t["per_row"].items()}
-        t["rows"] = rows
-
-
-def _add(a: dict | None, b: dict) -> dict:
-    """Two usage dicts summed field by field; an unknown cost stays unknown."""
-    if a is None:
-        return b
-    out = {}
-    for k in dict.fromkeys([*a, *b]):
-        x, y = a.get(k), b.get(k)
-        if k == "cost":
-            out[k] = None if x is None or y is None else round(x + y, 6)
-        elif isinstance(x, dict) or isinstance(y, dict):  # a fleet's deployments
-            out[k] = _add(x or {}, y or {})
-        elif isinstance(x, (int, float)) and isinstance(y, (int, float)):
-            out[k] = x + y
-        else:  # e.g. a deployment's last error: the latest one
-            out[k] = x if y is None else y
-    return out

@@ -1,18 +1,27 @@
 """The call layer: everything between "send these messages" and a `Completion`.
 
-    llm.py          the LLM object: cache → limiter → transport, retries, usage
+    llm.py          the LLM object: cache → limiter → transport, retries
+    usage.py        accounting: live usage (what was sent) and per-row spend (cached rows included)
     cache.py        one SQLite file per run folder; recordings in and out as JSONL
     limiter.py      client-side limits (callers wait their turn instead of getting a 429)
-    transports.py   how a request reaches a server: direct HTTP for OpenAI-compatible ones, litellm
+    transports.py   how a request reaches a server: the Transport protocol; direct HTTP, litellm
+    connect.py      which transport an LLM uses (local, http, litellm, fleet); register_transport
     fleet.py        one model behind several servers
     local_model.py  the embedded SmolLM2, registered as litellm provider "local"
     loop.py         the background event loop every call runs on
 
-Nothing here knows about DataFrames, prompts or steps: those sit one level up and call `LLM.call`.
+Nothing here knows about DataFrames, prompts or steps: those sit one level up and call `LLM.call`
+(batch.py reaches the provider another way through `LLM.endpoint`, `read_completion`, `LLM.record`
+and `LLM.answering`).
 """
 
 from . import loop
 from .cache import Cache, CacheMiss
-from .llm import DEFAULT_MODEL, LLM, Completion, Retry, Usage
+from .connect import BatchError, Endpoint, register_transport
+from .llm import DEFAULT_MODEL, LLM, Completion, Retry, read_completion
+from .transports import CallError, Reply, Transport, http_error, token_prices
+from .usage import Spend, Usage
 
-__all__ = ["DEFAULT_MODEL", "LLM", "Cache", "CacheMiss", "Completion", "Retry", "Usage", "loop"]
+__all__ = ["DEFAULT_MODEL", "LLM", "Cache", "CacheMiss", "Completion", "Retry", "Usage", "Spend", "loop",
+           "Transport", "Reply", "CallError", "register_transport", "Endpoint",  # the transport seam
+           "BatchError", "read_completion", "http_error", "token_prices"]  # for answers obtained another way (batch)

@@ -77,12 +77,3 @@ class Budget:
 
     def _price(self, prompt: int, answer: int) -> float:
         return 0.0 if self.rates is None else self.rates[0] * prompt + self.rates[1] * answer
-
-
-def rates_of(transport) -> tuple[float, float] | None:
-    """The per-token (prompt, completion) price a transport's calls are charged at, None if unknown;
-    a fleet's is its dearest deployment's."""
-    if hasattr(transport, "deployments"):
-        rates = [rates_of(d.transport) for d in transport.deployments]
-        return None if None in rates else (max(r[0] for r in rates), max(r[1] for r in rates))
-    return transport.rates

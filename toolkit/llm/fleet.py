@@ -27,25 +27,25 @@ import asyncio
 import os
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from . import transports
 from .limiter import Limiter, estimate_tokens
-from .transports import CallError, Reply, check_provider
+from .transports import CallError, Reply, Transport
 
 COOLDOWN = 5.0       # seconds a deployment sits out after a failure; doubled per failure in a row
 MAX_COOLDOWN = 60.0
-KEYS = {"model", "api_base", "api_key", "max_concurrent", "rpm", "tpm"}
+DEPLOYMENT_FIELDS = {"model", "api_base", "api_key", "max_concurrent", "rpm", "tpm"}
 
 
 @dataclass
 class Deployment:
     name: str               # how usage and errors name it: its api_base (or model)
     model: str
-    transport: object       # transports.OpenAIHTTP or transports.LiteLLM
+    transport: Transport    # one server's (connect.open_transport)
     max_concurrent: int | None
     window: Limiter         # its rpm / tpm
     busy: int = 0           # slots taken
@@ -54,16 +54,20 @@ class Deployment:
 
 
 class Fleet:
-    """The transport of an `LLM` with deployments: picks a deployment per request."""
+    """The transport of an `LLM` with deployments: picks a deployment per request.
 
-    def __init__(self, group: str, deployments: list[dict] | str | Path, *, api_key: str | None,
-                 max_concurrent: int | None, rpm: int | None, tpm: int | None):
+    `open_transport(model, api_base, api_key)` makes each deployment's own transport
+    (connect.open_transport: any registered transport a single server could use)."""
+
+    def __init__(self, group: str, deployments: list[dict] | str | Path,
+                 open_transport: Callable[[str, str | None, str | None], Transport], *,
+                 api_key: str | None, max_concurrent: int | None, rpm: int | None, tpm: int | None):
         entries = _read(group, deployments) if isinstance(deployments, (str, Path)) else deployments
         if not entries:
             raise ValueError(f"a fleet for {group!r} needs at least one deployment")
         defaults = dict(model=group, api_key=api_key, max_concurrent=max_concurrent, rpm=rpm, tpm=tpm)
         self.group = group
-        self.deployments = [_deployment(i, {**defaults, **e}) for i, e in enumerate(entries, 1)]
+        self.deployments = [_deployment(i, {**defaults, **e}, open_transport) for i, e in enumerate(entries, 1)]
         names = [d.name for d in self.deployments]
         for d in self.deployments:
             if names.count(d.name) > 1:
@@ -72,6 +76,12 @@ class Fleet:
             raise ValueError(f"the fleet for {group!r} lists a deployment twice: {names}")
         self.usage = {d.name: {"calls": 0, "failures": 0, "last_error": None} for d in self.deployments}
         self._line: deque[asyncio.Future] = deque()  # callers waiting for a slot, first come first served
+
+    @property
+    def rates(self) -> tuple[float, float] | None:
+        """The dearest deployment's prices (what a spending cap reserves at); None if one is unknown."""
+        rates = [d.transport.rates for d in self.deployments]
+        return None if None in rates else (max(r[0] for r in rates), max(r[1] for r in rates))
 
     async def send(self, model: str, messages: list[dict], params: dict, timeout: float) -> Reply:
         d = await self._take()
@@ -152,17 +162,15 @@ class Fleet:
                          if s["last_error"])
 
 
-def _deployment(i: int, entry: dict) -> Deployment:
-    unknown = set(entry) - KEYS
+def _deployment(i: int, entry: dict, open_transport) -> Deployment:
+    unknown = set(entry) - DEPLOYMENT_FIELDS
     if unknown:
         raise ValueError(f"deployment {i}: {', '.join(sorted(unknown))} not supported in a fleet "
-                         f"(a deployment takes {', '.join(sorted(KEYS))})")
+                         f"(a deployment takes {', '.join(sorted(DEPLOYMENT_FIELDS))})")
     model, api_base = entry["model"], entry.get("api_base")
     if model.startswith("local/"):
         raise ValueError(f"deployment {i}: the embedded model runs in this process, not in a fleet")
-    transport = transports.pick(model, api_base, entry["api_key"])
-    if isinstance(transport, transports.LiteLLM):
-        check_provider(model, entry["api_key"], api_base)
+    transport = open_transport(model, api_base, entry["api_key"])
     limits = {k: entry[k] for k in ("max_concurrent", "rpm", "tpm")}
     Limiter(**limits)  # validates the numbers
     return Deployment(api_base or model, model, transport, limits["max_concurrent"],

@@ -15,7 +15,7 @@ import time
 from collections import deque
 from contextlib import asynccontextmanager
 
-WINDOW = 60.0  # requests/minute and tokens/minute are counted over a sliding minute
+RATE_PERIOD = 60.0  # requests/minute and tokens/minute are counted over a sliding minute
 
 
 class Limiter:
@@ -36,7 +36,7 @@ class Limiter:
         self._window_lock = asyncio.Lock()
 
     def _forget_old(self, now: float) -> None:
-        while self._sent and self._sent[0][0] <= now - WINDOW:
+        while self._sent and self._sent[0][0] <= now - RATE_PERIOD:
             self._sent.popleft()
 
     async def _wait_for_window(self, tokens: int) -> None:
@@ -53,7 +53,7 @@ class Limiter:
                         and (not self.tpm or used + tokens <= self.tpm)):
                     self._sent.append((now, tokens))
                     return
-                await asyncio.sleep(max(0.001, self._sent[0][0] + WINDOW - now))
+                await asyncio.sleep(max(0.001, self._sent[0][0] + RATE_PERIOD - now))
 
     @asynccontextmanager
     async def slot(self, tokens: int = 0):

@@ -21,14 +21,16 @@ import random
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import loop, transports
-from .budget import Budget, rates_of
+from . import loop
+from .budget import Budget
 from .cache import Cache, CacheMiss, call_key
+from .connect import Endpoint, connect, endpoint
 from .limiter import Limiter, estimate_tokens
-from .transports import CallError, check_provider
+from .transports import CallError, Reply, chat_reply
+from .usage import Usage
 
 DEFAULT_MODEL = "local/smollm2"
 # Connection settings belong to the LLM object, never to a call: they must not reach the cache key.
@@ -51,6 +53,12 @@ class Completion:
     error: str | None = None
     seconds: float = 0.0    # how long the model took to answer (not queueing or backoff)
 
+    @classmethod
+    def from_reply(cls, reply: Reply, attempts: int = 1, seconds: float = 0.0) -> Completion:
+        return cls(text=reply.text, reasoning=reply.reasoning, finish_reason=reply.finish_reason,
+                   prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens,
+                   cost=reply.cost, attempts=attempts, seconds=seconds)
+
     @property
     def ok(self) -> bool:
         return self.error_kind is None
@@ -59,58 +67,6 @@ class Completion:
         """What the cache keeps of a call: the answer and its usage, not how it was obtained."""
         return {k: getattr(self, k) for k in ("text", "reasoning", "finish_reason", "prompt_tokens",
                                                "completion_tokens", "cost", "seconds")}
-
-
-@dataclass
-class Usage:
-    """Running totals for one LLM object; subtract two snapshots to get one run's share."""
-
-    calls: int = 0          # requests answered by the model (not the cache)
-    cache_hits: int = 0
-    retries: int = 0
-    failures: int = 0       # calls that still failed after retries
-    refused: int = 0        # calls not sent because a spending cap was reached (budget.py)
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float = 0.0
-    cost_known: bool = True  # False once any answered call had no known price
-    # a fleet's share of the work: {deployment: {"calls", "failures", "last_error"}} (see fleet.py)
-    deployments: dict[str, dict] = field(default_factory=dict)
-
-    def __sub__(self, other: Usage) -> Usage:
-        return Usage(**{f.name: getattr(self, f.name) - getattr(other, f.name)
-                        for f in fields(self) if f.name not in ("cost_known", "deployments")},
-                     cost_known=self.cost_known,
-                     deployments={name: {k: v - other.deployments.get(name, {}).get(k, 0)
-                                         if isinstance(v, int) else v for k, v in d.items()}
-                                  for name, d in self.deployments.items()})
-
-    def answered(self, prompt_tokens: int, completion_tokens: int, cost: float | None) -> None:
-        """Count one answer from the model (a live call's or a batch's)."""
-        self.calls += 1
-        self.prompt_tokens += prompt_tokens
-        self.completion_tokens += completion_tokens
-        if cost is None:
-            self.cost_known = False
-        else:
-            self.cost += cost
-
-    def as_dict(self) -> dict:
-        d = asdict(self)
-        d["cost"] = round(self.cost, 6) if self.cost_known else None
-        del d["cost_known"]
-        if not self.deployments:
-            del d["deployments"]
-        return d
-
-
-@dataclass(frozen=True)
-class Connection:
-    """Where an LLM's calls go, for code that reaches the same provider another way (batch.py)."""
-
-    api_base: str | None
-    api_key: str | None = field(repr=False)  # never printed into a notebook
-    fleet: bool = False
 
 
 @dataclass
@@ -138,6 +94,9 @@ class LLM:
     are loaded into the cache and are then the only answers (a call without one raises CacheMiss):
     what the committed notebooks and their tests run on.
 
+    `transport` is "auto" (by the model: connect.py), "http", "litellm", or a name given to
+    `register_transport`.
+
     `deployments` (a list of dicts, or a litellm config YAML file) spreads the calls over a fleet of
     servers; `max_concurrent`, `rpm` and `tpm` then hold per deployment. The cache key is `model`
     either way, so a fleet run and a single-server run of the same model name share answers.
@@ -159,42 +118,22 @@ class LLM:
         self.folder = Path(folder)
         self.timeout = timeout
         self.retry = retry or Retry()
-        self.usage = Usage()
-        self.connection = Connection(api_base, api_key, fleet=deployments is not None)
-        self._failing: dict[str, tuple[str, str]] = {}  # see failing()
-        if deployments is not None:
-            from .fleet import Fleet
-
-            if api_base is not None or transport != "auto":
-                raise ValueError("with deployments=, each deployment names its own api_base (and "
-                                 "model); api_base= and transport= are for a single server")
-            self._transport = Fleet(self.model, deployments, api_key=api_key,
-                                    max_concurrent=max_concurrent, rpm=rpm, tpm=tpm)
-            self.usage.deployments = self._transport.usage
-            caps = [d.max_concurrent for d in self._transport.deployments]
-            self.concurrency = None if None in caps else sum(caps)
-            max_concurrent = rpm = tpm = None  # the fleet holds these per deployment
-        else:
-            if self.model.startswith("local/"):
-                max_concurrent = 1  # one in-process model: calls are serialized anyway
-                from . import local_model
-
-                local_model.weights_path(self.model.split("/", 1)[1])  # fail now if unknown
-                local_model.register()
-            self._transport = transports.pick(self.model, api_base, api_key, transport)
-            if isinstance(self._transport, transports.LiteLLM) and not self.model.startswith("local/"):
-                check_provider(self.model, api_key, api_base)
-            self.concurrency = max_concurrent  # calls in flight at once (None: no limit), for estimates
+        route = connect(self.model, api_base=api_base, api_key=api_key, transport=transport,
+                        deployments=deployments, max_concurrent=max_concurrent, rpm=rpm, tpm=tpm)
+        self._transport, self._limits = route.transport, route.limits
+        self._server = None if deployments is not None else (api_base, api_key)  # for endpoint()
+        self.concurrency = route.concurrency  # calls in flight at once (None: no limit), for estimates
+        self.usage = Usage(deployments=route.deployments)
+        self._answers: dict[str, Completion] = {}  # see answering()
         if replay is not None:
             if cache != "use":
                 raise ValueError(f"replay= answers from recordings only; it cannot be combined with "
                                  f"cache={cache!r}")
             cache = "replay"
-        self.budget = Budget(max_cost, max_tokens_total, rates_of(self._transport), self.model)
+        self.budget = Budget(max_cost, max_tokens_total, self._transport.rates, self.model)
         self.cache = Cache(self.folder / "cache.sqlite", cache)
         if replay is not None:
             self.cache.load(replay)
-        self._limits = dict(max_concurrent=max_concurrent, rpm=rpm, tpm=tpm)
         Limiter(**self._limits)  # validate now; the live limiter is made on the toolkit's loop
         self._limiter: Limiter | None = None
         if not had_litellm and "litellm" in sys.modules:
@@ -227,16 +166,33 @@ class LLM:
         finally:
             self.cache.flush()
 
+    # -- for code that obtains answers another way (a provider's batch API: batch.py) ----------
+    def key(self, messages: list[dict], params: dict) -> str:
+        """The cache key of a call with these messages and sampling parameters."""
+        return call_key(self.model, messages, params)
+
+    def endpoint(self) -> Endpoint:
+        """This LLM's provider as an OpenAI-style base URL and auth headers; a fleet has none."""
+        if self._server is None or self.model.startswith("local/"):
+            raise ValueError(f"{self.model!r} is " + ("a fleet: its calls go to several endpoints" if self._server
+                             is None else "the embedded model: it runs in this process"))
+        return endpoint(self.model, *self._server)
+
+    def record(self, key: str, messages: list[dict], params: dict, answer: Completion) -> None:
+        """Store an answer obtained outside `call` as a call would: in the cache and the live usage."""
+        self.cache.put(key, self.model, messages, params, answer.as_stored())
+        self.usage.answered(answer.prompt_tokens, answer.completion_tokens, answer.cost)
+
     @contextmanager
-    def failing(self, reasons: dict[str, str], kind: str):
-        """While inside, a call whose cache key is in `reasons` fails with that reason (error kind
-        `kind`) instead of being sent: batch mode keeps a request its batch failed from quietly
-        becoming a live call when the step runs from the cache."""
-        self._failing = {key: (kind, why) for key, why in reasons.items()}
+    def answering(self, answers: dict[str, Completion]):
+        """While inside, a call whose cache key is in `answers` (and not in the cache) returns that
+        Completion instead of being sent: a request a provider's batch failed stays failed, with
+        the batch's reason, rather than quietly becoming a live call."""
+        self._answers = answers
         try:
             yield
         finally:
-            self._failing = {}
+            self._answers = {}
 
     # -- the call itself (runs on the toolkit's loop) -------------------------------------------
     async def call(self, messages: list[dict], params: dict, label: str | None = None) -> Completion:
@@ -245,7 +201,7 @@ class LLM:
         if bad:
             raise ValueError(f"{', '.join(sorted(bad))} belong to LLM(...), not to a call: "
                              "they would leak into the cache key")
-        key = call_key(self.model, messages, params)
+        key = self.key(messages, params)
         hit = self.cache.get(key)
         if hit is not None:
             self.usage.cache_hits += 1
@@ -255,10 +211,10 @@ class LLM:
             raise CacheMiss(f"{label or 'call'}: replay mode and no recorded answer for this call "
                             f"to {self.model}. First message: {first[:300]!r}. Run without replay= "
                             "to call the model and record it.")
-        if key in self._failing:
-            self.usage.failures += 1
-            kind, why = self._failing[key]
-            return Completion(attempts=1, error_kind=kind, error=why)
+        if key in self._answers:
+            answer = self._answers[key]
+            self.usage.failures += not answer.ok
+            return answer
         if self._limiter is None:
             self._limiter = Limiter(**self._limits)
         result = await self._send_with_retries(messages, params)
@@ -296,13 +252,19 @@ class LLM:
                 await asyncio.sleep(self.retry.delay(attempt, e.retry_after))
                 continue
             self.usage.answered(reply.prompt_tokens, reply.completion_tokens, reply.cost)
-            return Completion(text=reply.text, reasoning=reply.reasoning,
-                              finish_reason=reply.finish_reason, prompt_tokens=reply.prompt_tokens,
-                              completion_tokens=reply.completion_tokens, cost=reply.cost,
-                              attempts=attempt, seconds=round(time.monotonic() - sent, 3))
+            return Completion.from_reply(reply, attempt, round(time.monotonic() - sent, 3))
 
 
 def _as_messages(messages: str | list[dict]) -> list[dict]:
     if isinstance(messages, str):
         return [{"role": "user", "content": messages}]
     return list(messages)
+
+
+def read_completion(body: dict, rates: tuple[float, float] | None, params: dict) -> Completion:
+    """A chat.completion body (e.g. one line of a provider batch's output) as a Completion, priced
+    at `rates`; a malformed one is a failed Completion saying so."""
+    try:
+        return Completion.from_reply(chat_reply(body, rates, params))
+    except CallError as e:
+        return Completion(attempts=1, error_kind=e.kind, error=e.message)

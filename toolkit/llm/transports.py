@@ -8,6 +8,9 @@ the same `Reply` and raise the same `CallError`, so retries, cache and limits do
 Both also read a reply the same way (`split_reasoning`, `finish`): the answer, its reasoning in
 whichever form the server sent it, and whether it was cut off, do not depend on the transport.
 
+A transport is anything with `send(model, messages, params, timeout) -> Reply` (raising `CallError`)
+and `rates` (the `Transport` protocol); connect.py picks one by name and registers others.
+
 But: no streaming. A call returns when the whole answer is there, which is all a pipeline needs
 and keeps one code path for retries and the cache.
 """
@@ -18,10 +21,10 @@ import atexit
 import functools
 import importlib.util
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import aiohttp
 
@@ -45,6 +48,15 @@ class Reply:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float | None = None
+
+
+class Transport(Protocol):
+    """How a request reaches a model: what the LLM's retries, cache and limits call."""
+
+    rates: tuple[float, float] | None  # per-token (prompt, completion) price; None: not known
+
+    async def send(self, model: str, messages: list[dict], params: dict, timeout: float) -> Reply:
+        """One request, answered or failed with a classified `CallError`."""
 
 
 class CallError(Exception):
@@ -101,6 +113,11 @@ def _retry_after(headers) -> float | None:
         return None  # an HTTP date: fall back to our own backoff
 
 
+def http_error(status: int, body: bytes) -> str:
+    """How a refused HTTP request reads in every error message: its status and the start of its body."""
+    return f"HTTP {status}: {body[:300].decode(errors='replace')}"
+
+
 def _kind_for_status(status: int) -> str:
     if status == 429:
         return "rate_limit"
@@ -116,7 +133,7 @@ class OpenAIHTTP:
         self.url = api_base.rstrip("/") + "/chat/completions"
         self._api_key = api_key
         self._json_object = False  # the server refused response_format json_schema: send json_object
-        self._rates = _rates(model)  # looked up now: importing litellm later would stall the loop
+        self._rates = token_prices(model)  # looked up now: importing litellm later would stall the loop
         self.rates = self._rates  # the price a spending cap reserves at (budget.py)
 
     async def send(self, model: str, messages: list[dict], params: dict, timeout: float) -> Reply:
@@ -131,8 +148,7 @@ class OpenAIHTTP:
                     self._json_object = True  # llama-cpp-python's server: same schema, its own form
                     return await self.send(model, messages, params, timeout)
                 if r.status != 200:
-                    raise CallError(_kind_for_status(r.status),
-                                    f"HTTP {r.status}: {raw[:300].decode(errors='replace')}",
+                    raise CallError(_kind_for_status(r.status), http_error(r.status, raw),
                                     r.status, _retry_after(r.headers))
         except TimeoutError:
             raise CallError("timeout", f"no answer within {timeout:g} s") from None
@@ -195,7 +211,7 @@ class LiteLLM:
         self._reports_finish = provider not in NO_FINISH_REASON
         # the embedded model is free; a local server has no price; elsewhere litellm's own figure
         self._price = "free" if provider == "local" else "none" if provider in LOCAL_SERVERS else "litellm"
-        self.rates = (0.0, 0.0) if self._price == "free" else None if self._price == "none" else _rates(model)
+        self.rates = (0.0, 0.0) if self._price == "free" else None if self._price == "none" else token_prices(model)
 
     async def send(self, model: str, messages: list[dict], params: dict, timeout: float) -> Reply:
         import litellm
@@ -244,8 +260,9 @@ def _short(e: Exception) -> str:
     return f"{type(e).__name__}: {str(e)[:400]}"
 
 
-def _rates(model: str) -> tuple[float, float] | None:
-    """Per-token prices from litellm's bundled price map; None where it does not know the model.
+def token_prices(model: str, *, batch: bool = False) -> tuple[float, float] | None:
+    """Per-token (prompt, completion) prices from litellm's bundled price map, a provider batch
+    API's with `batch=True`; None where it does not know the model.
 
     Read from the JSON file litellm ships, not through `import litellm` (≈ 3 s and ≈ 333 k objects
     that a direct-HTTP run would never use otherwise).
@@ -256,9 +273,10 @@ def _rates(model: str) -> tuple[float, float] | None:
         info = _price_map().get(name)
         if info is not None and info.get("litellm_provider") != provider:
             info = None
-    if not info or "input_cost_per_token" not in info:
+    kind = "_batches" if batch else ""
+    if not info or f"input_cost_per_token{kind}" not in info:
         return None
-    return info["input_cost_per_token"] or 0.0, info.get("output_cost_per_token") or 0.0
+    return info[f"input_cost_per_token{kind}"] or 0.0, info.get(f"output_cost_per_token{kind}") or 0.0
 
 
 @functools.cache
@@ -271,25 +289,6 @@ def _price_map() -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-
-
-def pick(model: str, api_base: str | None, api_key: str | None, transport: str = "auto"):
-    """Choose the transport for a model: the registry below, unless the caller forces one."""
-    if transport == "auto":
-        fast = model.split("/", 1)[0] in DIRECT_PREFIXES and api_base
-        transport = "http" if fast else "litellm"
-    if transport not in TRANSPORTS:
-        raise ValueError(f"transport {transport!r} is not one of auto, {', '.join(TRANSPORTS)}")
-    if transport == "http" and not api_base:
-        raise ValueError(f"transport 'http' needs api_base= (the server's OpenAI base URL) for {model}")
-    if api_key is None and transport == "http":
-        api_key = os.environ.get("OPENAI_API_KEY")
-    return TRANSPORTS[transport](model, api_base, api_key)
-
-
-# model prefixes that speak the OpenAI protocol to a base URL; everything else goes through litellm
-DIRECT_PREFIXES = {"openai", "hosted_vllm"}
-TRANSPORTS = {"http": OpenAIHTTP, "litellm": LiteLLM}
 
 
 def check_provider(model: str, api_key: str | None, api_base: str | None) -> None:
