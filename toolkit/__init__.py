@@ -31,8 +31,6 @@ from .steps import Step  # noqa: E402
 from .stream import stream  # noqa: E402
 from .texts import TextError, TextWarning, load_texts  # noqa: E402
 
-project = estimate  # the committed notebooks' name for it, until they say tk.estimate
-
 # The objects made by these imports live as long as the process: keep them out of every future full
 # collection, which would otherwise land inside the first run (≈ 0.25 s with litellm loaded).
 _gc.freeze()
