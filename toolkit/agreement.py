@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from .columns import column
+from .frame import column, folder_of, sample_ids
 from .judge import Preference, Score, current
 from .report import write_manifest
-from .review.labels import folder_of, output_hashes, sample_ids
+from .review.labels import output_hashes
 
 MIN_LABELS, MIN_KAPPA = 30, 0.6
 GOOD_BAD = ("good", "bad")

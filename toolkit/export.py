@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .columns import steps_in
+from . import frame
 from .files import atomic_write
+from .frame import blank, column, dup_marks, folder_of, folder_of_pair, last_step, match, steps_in
 
 SHAREGPT_ROLES = {"system": "system", "human": "user", "gpt": "assistant"}  # ShareGPT "from" -> OpenAI "role"
 
@@ -39,25 +40,25 @@ def keep(df, *, steps, drop_labels=("bad",), judge=None, trust_judge=False, min_
         for why, verdict in zip(reasons, verdicts):
             why.extend([verdict] if verdict else [])
     for step in steps:
-        if f"{step}.status" not in df:
+        if column(step, "status") not in df:
             raise ValueError(f"keep: no column {step}.status, so step {step!r} did not run on this frame "
                              f"(steps present: {steps_in(df)}); pass steps= naming steps that ran")
-        errors = df[f"{step}.error"] if f"{step}.error" in df else [None] * len(df)
-        for why, status, error in zip(reasons, df[f"{step}.status"], errors):
+        errors = df[column(step, "error")] if column(step, "error") in df else [None] * len(df)
+        for why, status, error in zip(reasons, df[column(step, "status")], errors):
             if status != "ok":
                 # First line only: the full text (often a traceback) stays in `<step>.error`.
-                text = "" if _blank(error) else ": " + str(error).strip().splitlines()[0]
-                why.append(f"{step}.status={'not run' if _blank(status) else status}{text}")
-    for marks in [c for c in df.columns if str(c).endswith(".dup_of")]:
+                text = "" if blank(error) else ": " + str(error).strip().splitlines()[0]
+                why.append(f"{step}.status={'not run' if blank(status) else status}{text}")
+    for marks, _ in dup_marks(df):
         for why, original in zip(reasons, df[marks]):
-            if not _blank(original):
+            if not blank(original):
                 why.append(f"duplicate of {original}")
     if "label" in df:
         drop = (drop_labels,) if isinstance(drop_labels, str) else tuple(drop_labels)
         notes = df["note"] if "note" in df else [None] * len(df)
         for why, label, note in zip(reasons, df["label"].fillna("unreviewed"), notes):
             if label in drop:
-                why.append(f"label={label}" + ("" if _blank(note) else f": {note}"))
+                why.append(f"label={label}" + ("" if blank(note) else f": {note}"))
     dropped = df.iloc[[i for i, why in enumerate(reasons) if why]].copy()
     # a string column however many rows: `.str` works on an empty `dropped` too (every row kept)
     dropped["dropped_because"] = pd.array(["; ".join(why) for why in reasons if why], dtype="str")
@@ -140,19 +141,18 @@ def preference_pairs(df_a, df_b, column=None, *, prompt="text", id=None, folder=
     empty output counts as its raw answer (`<step>.raw`), so a failed run can be the rejected one.
     """
     from .prompts import Prompt
-    from .review.compare import match
-    from .review.labels import folder_of, last_step, output_hash
+    from .review.labels import output_hash
     from .review.store import Store
 
     column = column or last_step(df_b)
-    folder = folder_of(df_b, folder) or folder_of(df_a, None)
+    folder = folder_of_pair(df_a, df_b, folder)
     if folder is None:
         raise ValueError("preference_pairs: the frames do not say which run folder holds the picks; "
                          "pass folder=<run folder>")
     if isinstance(prompt, str) and prompt not in df_b:
         raise ValueError(f"preference_pairs: prompt={prompt!r} is not a column of df_b; pass a column, "
                          "a callable row -> str, or a tk.Prompt")
-    step = column if f"{column}.status" in df_b else last_step(df_b)
+    step = column if frame.column(column, "status") in df_b else last_step(df_b)
     store = Store(folder)
     source = store.one_source(source)
     saved, rows, left_out = store.picks(source), [], Counter()
@@ -168,14 +168,14 @@ def preference_pairs(df_a, df_b, column=None, *, prompt="text", id=None, folder=
         if pick == "tie":
             left_out["ties"] += 1
             continue
-        status = (a if pick == "A" else b).get(f"{step}.status")
+        status = (a if pick == "A" else b).get(frame.column(step, "status"))
         if status != "ok" and not allow_failed:
-            left_out[f"chosen output {'not run' if _blank(status) else status}"] += 1
+            left_out[f"chosen output {'not run' if blank(status) else status}"] += 1
             continue
         texts = []
         for row in (a, b):
-            value = row[column] if not _blank(row[column]) else row.get(f"{step}.raw")
-            if _blank(value):
+            value = row[column] if not blank(row[column]) else row.get(frame.column(step, "raw"))
+            if blank(value):
                 raise ValueError(f"preference_pairs: row id={sid!r} has no output and no raw answer in "
                                  "one run; remove its pick in compare (key u) or fill the row")
             texts.append(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str))
@@ -204,9 +204,7 @@ def preference_pairs(df_a, df_b, column=None, *, prompt="text", id=None, folder=
 
 def _in_folder(pairs, path):
     """`path` as given, or inside the pairs' run folder when it is relative and they carry one."""
-    from .review.labels import folder_of
-
-    path, folder = Path(path), folder_of(pairs, None)
+    path, folder = Path(path), folder_of(pairs)
     return path if path.is_absolute() or folder is None else Path(folder) / path
 
 
@@ -290,11 +288,11 @@ def _render(template, row, where):
                              "it must return str")
     else:
         for _, field, _, _ in _FORMAT.parse(template):
-            if field is not None and _blank(row[field]):
+            if field is not None and blank(row[field]):
                 raise ValueError(f"{where}: column {field!r} is empty ({row[field]!r}); fix the row or drop "
                                  "it first (keep() drops rows whose step did not succeed)")
         value = _FORMAT.vformat(template, (), row)
-    if _blank(value):
+    if blank(value):
         raise ValueError(f"{where}: the turn is empty; an empty turn trains the model on nothing, "
                          "so fix the row or drop it first")
     return value
@@ -313,14 +311,8 @@ def _samples(pairs):
             raise ValueError(f"row id={key!r}: conversations must be a list of {{'from', 'value'}} dicts, "
                              f"got {conv!r}") from None
         for n, t in enumerate(turns):
-            if t["from"] not in SHAREGPT_ROLES or not isinstance(t["value"], str) or _blank(t["value"]):
+            if t["from"] not in SHAREGPT_ROLES or not isinstance(t["value"], str) or blank(t["value"]):
                 raise ValueError(f"row id={key!r}, turn {n}: {t!r} is not a non-empty turn from one of "
                                  f"{list(SHAREGPT_ROLES)}; fix or drop the row before exporting")
         yield str(key), turns
 
-
-def _blank(value):
-    """Missing (None/NaN/NA) or whitespace-only: what must never become a training turn."""
-    if isinstance(value, str):
-        return not value.strip()
-    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))

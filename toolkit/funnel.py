@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from .columns import STATUSES, column, steps_in
 from .export import keep
+from .frame import STATUSES, column, dup_marks, steps_in
 from .plots import COLORS
 
 SAMPLES = 3  # sample ids kept per reason
@@ -86,7 +86,7 @@ def drop_reasons(df: pd.DataFrame, steps: list[str] | None = None, *, drop_label
         answered = raw in df and isinstance(df[raw].iat[pos], str) and bool(df[raw].iat[pos].strip())
         kind, where = kind_of(reason, answered)
         kinds.append(kind), wheres.append(where)
-    marks = [c for c in df.columns if str(c).endswith(".dup_of")]
+    marks = [mark for mark, _ in dup_marks(df)]
     dup_of = df[marks].bfill(axis=1).iloc[:, 0].to_numpy() if marks else [None] * len(df)
     columns = {"id": _sample_ids(df, id), "kind": kinds, "where": wheres, "reason": first,
                "dropped_because": because, "dup_of": dup_of}

@@ -28,11 +28,9 @@ import pandas as pd
 from pydantic import BaseModel
 from scipy.stats import binomtest
 
-from .columns import column
+from .frame import column, last_step, match, need_column
 from .parsing import schema_parser
-from .review.compare import match
-from .review.labels import last_step, output_hash
-from .review.viewer import need_column
+from .review.labels import output_hash
 from .schema import Schema
 from .stats import describe, win_rate
 from .steps import Step
