@@ -1,5 +1,5 @@
-"""Turn step outputs into training files: ShareGPT/OpenAI JSONL, HF datasets with a data card, and
-DPO preference pairs from the A/B picks made in `tk.compare`.
+"""Turn step outputs into training files: ShareGPT/OpenAI JSONL and HF datasets with a data card.
+DPO preference pairs are made from review decisions, so they live in review/preferences.py.
 
 Exports refuse rather than write a bad sample: a missing column or an empty turn is an error naming
 the row, and `keep()` returns what it drops with the reason, so nothing is lost silently.
@@ -10,15 +10,12 @@ text) is a few lines of pandas over the `sharegpt()` frame.
 
 import json
 import string
-import warnings
 from collections import Counter
-from pathlib import Path
 
 import pandas as pd
 
-from . import frame
 from .files import atomic_write
-from .frame import blank, column, dup_marks, folder_of, folder_of_pair, last_step, match, steps_in
+from .frame import blank, column, dup_marks, in_run_folder, steps_in
 
 SHAREGPT_ROLES = {"system": "system", "human": "user", "gpt": "assistant"}  # ShareGPT "from" -> OpenAI "role"
 
@@ -94,7 +91,7 @@ def export_jsonl(pairs, path, format="sharegpt"):
     """
     if format not in ("sharegpt", "openai"):
         raise ValueError(f"export_jsonl: format={format!r}; use 'sharegpt' or 'openai'")
-    path, rows = _in_folder(pairs, path), 0
+    path, rows = in_run_folder(pairs, path), 0
     with atomic_write(path) as f:
         for key, conv in _samples(pairs):
             if format == "openai":
@@ -118,94 +115,10 @@ def export_hf(pairs, path, card=None):
     features = datasets.Features({"id": datasets.Value("string"), "conversations": [turn]})
     columns = {"id": [s["id"] for s in samples], "conversations": [s["conversations"] for s in samples]}
     ds = datasets.Dataset.from_dict(columns, features=features)  # from_dict: an empty set works too
-    path = _in_folder(pairs, path)
+    path = in_run_folder(pairs, path)
     ds.save_to_disk(str(path), num_shards=1)  # one shard even when empty: 0 shards cannot be loaded
     (path / "README.md").write_text(_card(samples, card or {}), encoding="utf-8")
     return ds
-
-
-def preference_pairs(df_a, df_b, column=None, *, prompt="text", id=None, folder=None, path=None,
-                     source="person", allow_failed=False):
-    """Preference pairs from the A/B picks made in `tk.compare(df_a, df_b)`: a frame with `id`,
-    `prompt`, `chosen`, `rejected` (the picked run's output is chosen, the other's rejected). With
-    `path`, also written as JSONL in the layout TRL's DPOTrainer reads (a relative path goes into
-    the run folder).
-
-    Left out, and counted in a warning and in `.attrs["left_out"]`: ties, picks made on outputs
-    that changed since, and pairs whose chosen output's status is not ok (a refused or looping
-    answer is no "chosen" example) unless `allow_failed=True`. `source` says whose picks:
-    "person" (the reviewers), "judge:<name>", or "judge" for the one judge stored.
-
-    `prompt` is a column of df_b, a callable row -> str, or a `tk.Prompt` (its rendered messages
-    for the df_b row: the conversational layout, with chosen/rejected as assistant messages). An
-    empty output counts as its raw answer (`<step>.raw`), so a failed run can be the rejected one.
-    """
-    from .prompts import Prompt
-    from .review.labels import output_hash
-    from .review.store import Store
-
-    column = column or last_step(df_b)
-    folder = folder_of_pair(df_a, df_b, folder)
-    if folder is None:
-        raise ValueError("preference_pairs: the frames do not say which run folder holds the picks; "
-                         "pass folder=<run folder>")
-    if isinstance(prompt, str) and prompt not in df_b:
-        raise ValueError(f"preference_pairs: prompt={prompt!r} is not a column of df_b; pass a column, "
-                         "a callable row -> str, or a tk.Prompt")
-    step = column if frame.column(column, "status") in df_b else last_step(df_b)
-    store = Store(folder)
-    source = store.one_source(source)
-    saved, rows, left_out = store.picks(source), [], Counter()
-    ia, ib, ids = match(df_a, df_b, id)
-    for i, j, sid in zip(ia, ib, ids):
-        if sid not in saved:
-            continue
-        a, b = df_a.iloc[i], df_b.iloc[j]
-        pick = store.pick_of(sid, output_hash(a[column]), output_hash(b[column]), source=source)
-        if pick is None:
-            left_out["picked on outputs that changed since"] += 1
-            continue
-        if pick == "tie":
-            left_out["ties"] += 1
-            continue
-        status = (a if pick == "A" else b).get(frame.column(step, "status"))
-        if status != "ok" and not allow_failed:
-            left_out[f"chosen output {'not run' if blank(status) else status}"] += 1
-            continue
-        texts = []
-        for row in (a, b):
-            value = row[column] if not blank(row[column]) else row.get(frame.column(step, "raw"))
-            if blank(value):
-                raise ValueError(f"preference_pairs: row id={sid!r} has no output and no raw answer in "
-                                 "one run; remove its pick in compare (key u) or fill the row")
-            texts.append(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str))
-        chosen, rejected = texts if pick == "A" else texts[::-1]
-        if isinstance(prompt, Prompt):
-            shown = prompt.render(b.to_dict())
-            chosen, rejected = ([{"role": "assistant", "content": t}] for t in (chosen, rejected))
-        else:
-            shown = prompt(b) if callable(prompt) else b[prompt]
-        rows.append({"id": sid, "prompt": shown, "chosen": chosen, "rejected": rejected})
-    if left_out:
-        failed = any(why.startswith("chosen") for why in left_out)
-        warnings.warn(f"preference_pairs: {len(rows)} pairs; left out {sum(left_out.values())} picks of "
-                      f"{source!r}: " + ", ".join(f"{n} {why}" for why, n in sorted(left_out.items()))
-                      + (" (allow_failed=True keeps pairs whose chosen output failed)" if failed else ""),
-                      stacklevel=2)
-    pairs = pd.DataFrame(rows, columns=["id", "prompt", "chosen", "rejected"])
-    pairs.attrs["folder"], pairs.attrs["left_out"] = str(folder), dict(left_out)
-    if path is not None:
-        with atomic_write(_in_folder(pairs, path)) as f:
-            for r in rows:
-                f.write(json.dumps({k: r[k] for k in ("prompt", "chosen", "rejected")},
-                                   ensure_ascii=False) + "\n")
-    return pairs
-
-
-def _in_folder(pairs, path):
-    """`path` as given, or inside the pairs' run folder when it is relative and they carry one."""
-    path, folder = Path(path), folder_of(pairs)
-    return path if path.is_absolute() or folder is None else Path(folder) / path
 
 
 def _card(samples, card):

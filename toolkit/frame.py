@@ -11,6 +11,8 @@ answer names) and `generic.status` (ok / failed / skipped), `.error`, `.attempts
 But: the convention is all there is. A user column named `x.status` looks like a step called `x`.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -103,3 +105,9 @@ def missing(value) -> bool:
 def blank(value) -> bool:
     """Missing or whitespace-only: what must never become a training turn or a prompt's input."""
     return not value.strip() if isinstance(value, str) else missing(value)
+
+
+def in_run_folder(df, path):
+    """`path` as given, or inside the frame's run folder when it is relative and the frame has one."""
+    path, folder = Path(path), folder_of(df)
+    return path if path.is_absolute() or folder is None else Path(folder) / path

@@ -4,7 +4,7 @@ A row is *changed* when its output, its raw answer or its status differs between
 two runs that both failed, with different raw answers, count as changed (they are what a prompt
 edit changed). The reviewer picks A better / B better / tie per row (a/b/t keys); picks go to the
 run folder's review store (store.py), keyed by the two outputs' hashes, and
-`export.preference_pairs` turns them into DPO data. `blind=True` shows the runs as left / right in
+`preferences.preference_pairs` turns them into DPO data. `blind=True` shows the runs as left / right in
 a seeded random order per row (picks are still stored as A / B); `results()` gives the B-over-A
 win rate with its Wilson interval and sign test (stats.win_rate), overall or per slice. A
 pairwise judge's picks (`judge=`) are shown beside the reviewer's and counted apart, never as theirs.
