@@ -30,7 +30,7 @@ from .frame import STATUSES, column, dup_marks, steps_in
 from .plots import COLORS
 
 SAMPLES = 3  # sample ids kept per reason
-TRANSPORT = {"rate_limit", "server", "timeout", "connection", "bad_response", "auth", "not_found",
+TRANSPORT_ERRORS = {"rate_limit", "server", "timeout", "connection", "bad_response", "auth", "not_found",
              "client", "batch"}  # Completion.error_kind values (transports.CallError, batch.py)
 # where one of keep()'s reasons ends and the next begins ("; " also occurs inside an error text)
 _NEXT = re.compile(r"; (?=[A-Za-z_]\w*\.status=|label=|duplicate of |judge)")
@@ -58,7 +58,7 @@ def kind_of(reason: str, answered: bool = False) -> tuple[str, str]:
     for start, kind in _ERRORS:
         if error.startswith(start):
             return kind, step
-    if status == "failed" and error.split(":", 1)[0] in TRANSPORT:
+    if status == "failed" and error.split(":", 1)[0] in TRANSPORT_ERRORS:
         return "transport", step
     if status == "failed" and answered:
         return "validator", step

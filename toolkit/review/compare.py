@@ -24,11 +24,11 @@ import pandas as pd
 
 from ..frame import column, folder_of_pair, last_step, match, need_column
 from ..prompts import Prompt, load_prompt
-from ..stats import describe, win_rate
+from ..stats import PICKS, describe, win_rate
 from .beside import JudgePicks
 from .diff import cell_text, segments
 from .labels import output_hash
-from .store import PICKS, Store
+from .store import Store
 from .viewer import BULK, step_fields, text_panes
 from .widget import Review
 
