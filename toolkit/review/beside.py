@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..frame import column, dup_marks, steps_in
+from ..frame import blank, column, dup_marks, steps_in
 from .diff import cell_text, segments
 from .labels import output_hash
 
@@ -133,7 +133,7 @@ class Duplicates:
         out = []
         for mark, col in self.marks:
             original = self.df[mark].iat[k]
-            if original is None or pd.isna(original) or original == "":
+            if blank(original):
                 continue
             similarity = column(col, "dup_similarity")
             similar = self.df[similarity].iat[k] if similarity in self.df else None
