@@ -15,7 +15,7 @@ from collections import Counter
 import pandas as pd
 
 from .files import atomic_write
-from .frame import blank, column, dup_marks, in_run_folder, steps_in
+from .frame import blank, column, dup_marks, folder_of, in_run_folder, set_folder, steps_in
 
 SHAREGPT_ROLES = {"system": "system", "human": "user", "gpt": "assistant"}  # ShareGPT "from" -> OpenAI "role"
 
@@ -78,8 +78,8 @@ def sharegpt(df, human, gpt, *, system=None, id="chunk_id", multi_turn=False):
                          "expected; pass multi_turn=True to make the rows sharing an id one multi-turn "
                          "conversation, or id= naming a unique column")
     pairs = _frame(df, ids, id, human, gpt, system)
-    pairs.attrs = {k: v for k, v in df.attrs.items() if k == "folder"}
-    return pairs
+    pairs.attrs = {}  # only the run folder travels, not the step's record
+    return set_folder(pairs, folder_of(df))
 
 
 def export_jsonl(pairs, path, format="sharegpt"):

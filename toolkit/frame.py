@@ -58,6 +58,14 @@ def folder_of(df, folder=None):
     return folder if folder is not None else df.attrs.get("folder")
 
 
+def set_folder(df, folder):
+    """Record `folder` as the run folder of `df` (in place; None records none) and return `df`."""
+    df.attrs.pop("folder", None)
+    if folder is not None:
+        df.attrs["folder"] = str(folder)
+    return df
+
+
 def folder_of_pair(df_a, df_b, folder=None):
     """The run folder of two runs compared: the one given, else df_b's, else df_a's."""
     return folder_of(df_b, folder) or folder_of(df_a)

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .frame import STATUS_FIELDS, column, missing
+from .frame import STATUS_FIELDS, column, missing, set_folder
 from .llm import LLM, Completion, loop
 from .llm.llm import NOT_PARAMS
 from .llm.usage import Spend
@@ -147,7 +147,7 @@ class Step:
                             seconds=round(time.monotonic() - start, 2),
                             usage=self.llm.usage - before, spend=results.spend)
         out.attrs["step"] = record.as_dict()
-        out.attrs["folder"] = str(self.llm.folder)
+        set_folder(out, self.llm.folder)
         return out, record
 
     async def _run_rows(self, rows, results: Results, bar) -> None:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from .. import frame
 from ..files import atomic_write
-from ..frame import blank, folder_of_pair, in_run_folder, last_step, match
+from ..frame import blank, folder_of_pair, in_run_folder, last_step, match, set_folder
 from ..prompts import Prompt
 from .labels import output_hash
 from .store import Store
@@ -85,7 +85,7 @@ def preference_pairs(df_a, df_b, column=None, *, prompt="text", id=None, folder=
                       + (" (allow_failed=True keeps pairs whose chosen output failed)" if failed else ""),
                       stacklevel=2)
     pairs = pd.DataFrame(rows, columns=["id", "prompt", "chosen", "rejected"])
-    pairs.attrs["folder"], pairs.attrs["left_out"] = str(folder), dict(left_out)
+    set_folder(pairs, folder).attrs["left_out"] = dict(left_out)
     if path is not None:
         with atomic_write(in_run_folder(pairs, path)) as f:
             for r in rows:
