@@ -26,7 +26,7 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from .export import keep
-from .frame import STATUSES, column, dup_marks, steps_in
+from .frame import STATUSES, column, dup_marks, sample_ids, steps_in
 from .plots import COLORS
 
 SAMPLES = 3  # sample ids kept per reason
@@ -88,7 +88,7 @@ def drop_reasons(df: pd.DataFrame, steps: list[str] | None = None, *, drop_label
         kinds.append(kind), wheres.append(where)
     marks = [mark for mark, _ in dup_marks(df)]
     dup_of = df[marks].bfill(axis=1).iloc[:, 0].to_numpy() if marks else [None] * len(df)
-    columns = {"id": _sample_ids(df, id), "kind": kinds, "where": wheres, "reason": first,
+    columns = {"id": sample_ids(df, id).to_numpy(dtype=object), "kind": kinds, "where": wheres, "reason": first,
                "dropped_because": because, "dup_of": dup_of}
     return pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in columns.items()}).set_axis(df.index)
 
@@ -164,10 +164,3 @@ def funnel(df: pd.DataFrame, steps: list[str] | None = None, *, drop_labels=("ba
                             "samples": pd.Series([g["id"].head(SAMPLES).tolist() for _, _, g in groups], dtype=object),
                             "example": pd.Series([g["reason"].iat[0] for _, _, g in groups], dtype=object)})
     return Funnel(len(df), int(why["kind"].isna().sum()), table, reasons)
-
-
-def _sample_ids(df, id):
-    if id is not None:
-        return df[id].to_numpy(dtype=object)
-    return (df["chunk_id"] if "chunk_id" in df else df.index.to_series()).to_numpy(dtype=object)
-
