@@ -22,7 +22,7 @@ from tests.loopback import LoopbackServer, _text
 from tests.test_beside import answers, health_frame
 from tests.test_judges import pairwise_runs
 from toolkit.chunking import COLUMNS as CHUNK_COLUMNS
-from toolkit.columns import STATUS_FIELDS
+from toolkit.frame import STATUS_FIELDS
 from toolkit.review.labels import output_hash
 
 matplotlib.use("Agg")

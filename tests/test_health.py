@@ -217,3 +217,18 @@ def test_funnel_counts_always_add_up_and_agree_with_keep(rows):
     assert f.rows == len(df) and f.kept == len(kept)
     assert f.kept + int(f.reasons["rows"].sum()) == len(df) == len(kept) + len(dropped)
     assert (f.steps[["ok", "failed", "skipped"]].sum(axis=1) <= len(df)).all()
+
+
+def test_drop_reasons_name_samples_by_the_ids_the_viewer_jumps_to():
+    # after a one-to-many step rows share their parent's chunk_id; the viewer tells them apart as <id>/<n>
+    df = pd.DataFrame({"chunk_id": ["c0", "c0", "c1"], "text": ["t", "t", "u"], "gen": ["a", None, None],
+                       "gen.status": ["ok", "failed", "skipped"],
+                       "gen.error": [None, "parse: no match", "not selected"]})
+    why = tk.drop_reasons(df)
+    assert why["id"].tolist() == ["c0/0", "c0/1", "c1/0"]
+    v = tk.show(df, right="gen")
+    shown = []
+    for k in range(len(df)):
+        v.go(k)
+        shown.append(v.sample["id"])
+    assert shown == why["id"].tolist()

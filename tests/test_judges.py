@@ -71,7 +71,7 @@ def test_verdict_columns_and_the_schema_sent(loopback_llm, prompt_file):
     assert out["right.reason"].tolist() == [f"checked {a}" for a in df["answer"]]
     assert out["right.judged"].tolist() == [output_hash(a) for a in df["answer"]]
     assert (out["right.status"] == "ok").all() and "verdict" not in out and "reason" not in out
-    assert tk.columns.steps_in(out) == ["right"]
+    assert tk.frame.steps_in(out) == ["right"]
 
 
 def test_invalid_verdict_goes_back_to_the_model(loopback_llm, prompt_file):

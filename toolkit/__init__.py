@@ -17,7 +17,7 @@ from .chunking import chunk  # noqa: E402
 from .dedupe import dedupe  # noqa: E402
 from .diversity import diversity, diversity_plot  # noqa: E402
 from .drafts import draft  # noqa: E402
-from .export import export_hf, export_jsonl, keep, preference_pairs, sharegpt  # noqa: E402
+from .export import export_hf, export_jsonl, keep, sharegpt  # noqa: E402
 from .funnel import drop_reasons, funnel  # noqa: E402
 from .judge import Judge, PassFail, Preference, Score  # noqa: E402
 from .llm import LLM  # noqa: E402
@@ -25,7 +25,7 @@ from .parsing import ParseError  # noqa: E402
 from .plots import overview  # noqa: E402
 from .prompts import Prompt, PromptError, load_prompt  # noqa: E402
 from .report import estimate  # noqa: E402
-from .review import compare, labels, picks, show  # noqa: E402
+from .review import compare, labels, picks, preference_pairs, show  # noqa: E402
 from .sentences import sentences  # noqa: E402
 from .steps import Step  # noqa: E402
 from .stream import stream  # noqa: E402

@@ -27,14 +27,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from .columns import column
+from .frame import column, folder_of, sample_ids
 from .judge import Preference, Score, current
 from .report import write_manifest
-from .review.labels import folder_of, output_hashes, sample_ids
+from .review.labels import LABELS, output_hashes
+from .stats import PICKS
 
 MIN_LABELS, MIN_KAPPA = 30, 0.6
-GOOD_BAD = ("good", "bad")
-PICKS = ("A", "B", "tie")
 
 
 @dataclass(frozen=True)
@@ -109,7 +108,7 @@ def _label_agreement(df, judge, saved: dict, id) -> Agreement:
     now = np.array(output_hashes(df[judge.judged].iloc[rows]), dtype=object)
     fresh = np.array([e["output"] is None or e["output"] == h for e, h in zip(entries, now)], dtype=bool)  # is_stale
     person = np.array([e.get("label") for e in entries], dtype=object)
-    decided = np.isin(person, GOOD_BAD)
+    decided = np.isin(person, LABELS)
     counted = fresh & decided
     stamp = column(judge.name, "judged")
     stamps = df[stamp].to_numpy(dtype=object)[rows] if stamp in df else np.full(len(rows), None, dtype=object)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .columns import STATUSES, column, steps_in
+from .frame import STATUSES, column, steps_in
 
 
 def card(df: pd.DataFrame, **facts) -> dict:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import frame
 from .minhash import Shingles, candidate_pairs
 
 
@@ -58,8 +59,9 @@ def dedupe(df: pd.DataFrame, column: str, *, threshold: float = 0.8, id: str | N
         if dup_of[j] < 0 and dup_of[i] < 0:
             dup_of[j], similarity[j] = i, s
     out = df.copy()
-    out[f"{column}.dup_of"] = pd.Series([ids[k] if k >= 0 else None for k in dup_of], index=df.index, dtype=object)
-    out[f"{column}.dup_similarity"] = pd.Series(np.round(similarity, 4), index=df.index)
+    originals = [ids[k] if k >= 0 else None for k in dup_of]
+    out[frame.column(column, "dup_of")] = pd.Series(originals, index=df.index, dtype=object)
+    out[frame.column(column, "dup_similarity")] = pd.Series(np.round(similarity, 4), index=df.index)
     return out
 
 

@@ -1,5 +1,5 @@
-"""Turn step outputs into training files: ShareGPT/OpenAI JSONL, HF datasets with a data card, and
-DPO preference pairs from the A/B picks made in `tk.compare`.
+"""Turn step outputs into training files: ShareGPT/OpenAI JSONL and HF datasets with a data card.
+DPO preference pairs are made from review decisions, so they live in review/preferences.py.
 
 Exports refuse rather than write a bad sample: a missing column or an empty turn is an error naming
 the row, and `keep()` returns what it drops with the reason, so nothing is lost silently.
@@ -10,14 +10,12 @@ text) is a few lines of pandas over the `sharegpt()` frame.
 
 import json
 import string
-import warnings
 from collections import Counter
-from pathlib import Path
 
 import pandas as pd
 
-from .columns import steps_in
 from .files import atomic_write
+from .frame import blank, column, dup_marks, folder_of, in_run_folder, set_folder, steps_in
 
 SHAREGPT_ROLES = {"system": "system", "human": "user", "gpt": "assistant"}  # ShareGPT "from" -> OpenAI "role"
 
@@ -39,25 +37,25 @@ def keep(df, *, steps, drop_labels=("bad",), judge=None, trust_judge=False, min_
         for why, verdict in zip(reasons, verdicts):
             why.extend([verdict] if verdict else [])
     for step in steps:
-        if f"{step}.status" not in df:
+        if column(step, "status") not in df:
             raise ValueError(f"keep: no column {step}.status, so step {step!r} did not run on this frame "
                              f"(steps present: {steps_in(df)}); pass steps= naming steps that ran")
-        errors = df[f"{step}.error"] if f"{step}.error" in df else [None] * len(df)
-        for why, status, error in zip(reasons, df[f"{step}.status"], errors):
+        errors = df[column(step, "error")] if column(step, "error") in df else [None] * len(df)
+        for why, status, error in zip(reasons, df[column(step, "status")], errors):
             if status != "ok":
                 # First line only: the full text (often a traceback) stays in `<step>.error`.
-                text = "" if _blank(error) else ": " + str(error).strip().splitlines()[0]
-                why.append(f"{step}.status={'not run' if _blank(status) else status}{text}")
-    for marks in [c for c in df.columns if str(c).endswith(".dup_of")]:
+                text = "" if blank(error) else ": " + str(error).strip().splitlines()[0]
+                why.append(f"{step}.status={'not run' if blank(status) else status}{text}")
+    for marks, _ in dup_marks(df):
         for why, original in zip(reasons, df[marks]):
-            if not _blank(original):
+            if not blank(original):
                 why.append(f"duplicate of {original}")
     if "label" in df:
         drop = (drop_labels,) if isinstance(drop_labels, str) else tuple(drop_labels)
         notes = df["note"] if "note" in df else [None] * len(df)
         for why, label, note in zip(reasons, df["label"].fillna("unreviewed"), notes):
             if label in drop:
-                why.append(f"label={label}" + ("" if _blank(note) else f": {note}"))
+                why.append(f"label={label}" + ("" if blank(note) else f": {note}"))
     dropped = df.iloc[[i for i, why in enumerate(reasons) if why]].copy()
     # a string column however many rows: `.str` works on an empty `dropped` too (every row kept)
     dropped["dropped_because"] = pd.array(["; ".join(why) for why in reasons if why], dtype="str")
@@ -80,8 +78,8 @@ def sharegpt(df, human, gpt, *, system=None, id="chunk_id", multi_turn=False):
                          "expected; pass multi_turn=True to make the rows sharing an id one multi-turn "
                          "conversation, or id= naming a unique column")
     pairs = _frame(df, ids, id, human, gpt, system)
-    pairs.attrs = {k: v for k, v in df.attrs.items() if k == "folder"}
-    return pairs
+    pairs.attrs = {}  # only the run folder travels, not the step's record
+    return set_folder(pairs, folder_of(df))
 
 
 def export_jsonl(pairs, path, format="sharegpt"):
@@ -93,7 +91,7 @@ def export_jsonl(pairs, path, format="sharegpt"):
     """
     if format not in ("sharegpt", "openai"):
         raise ValueError(f"export_jsonl: format={format!r}; use 'sharegpt' or 'openai'")
-    path, rows = _in_folder(pairs, path), 0
+    path, rows = in_run_folder(pairs, path), 0
     with atomic_write(path) as f:
         for key, conv in _samples(pairs):
             if format == "openai":
@@ -117,97 +115,10 @@ def export_hf(pairs, path, card=None):
     features = datasets.Features({"id": datasets.Value("string"), "conversations": [turn]})
     columns = {"id": [s["id"] for s in samples], "conversations": [s["conversations"] for s in samples]}
     ds = datasets.Dataset.from_dict(columns, features=features)  # from_dict: an empty set works too
-    path = _in_folder(pairs, path)
+    path = in_run_folder(pairs, path)
     ds.save_to_disk(str(path), num_shards=1)  # one shard even when empty: 0 shards cannot be loaded
     (path / "README.md").write_text(_card(samples, card or {}), encoding="utf-8")
     return ds
-
-
-def preference_pairs(df_a, df_b, column=None, *, prompt="text", id=None, folder=None, path=None,
-                     source="person", allow_failed=False):
-    """Preference pairs from the A/B picks made in `tk.compare(df_a, df_b)`: a frame with `id`,
-    `prompt`, `chosen`, `rejected` (the picked run's output is chosen, the other's rejected). With
-    `path`, also written as JSONL in the layout TRL's DPOTrainer reads (a relative path goes into
-    the run folder).
-
-    Left out, and counted in a warning and in `.attrs["left_out"]`: ties, picks made on outputs
-    that changed since, and pairs whose chosen output's status is not ok (a refused or looping
-    answer is no "chosen" example) unless `allow_failed=True`. `source` says whose picks:
-    "person" (the reviewers), "judge:<name>", or "judge" for the one judge stored.
-
-    `prompt` is a column of df_b, a callable row -> str, or a `tk.Prompt` (its rendered messages
-    for the df_b row: the conversational layout, with chosen/rejected as assistant messages). An
-    empty output counts as its raw answer (`<step>.raw`), so a failed run can be the rejected one.
-    """
-    from .prompts import Prompt
-    from .review.compare import match
-    from .review.labels import folder_of, last_step, output_hash
-    from .review.store import Store
-
-    column = column or last_step(df_b)
-    folder = folder_of(df_b, folder) or folder_of(df_a, None)
-    if folder is None:
-        raise ValueError("preference_pairs: the frames do not say which run folder holds the picks; "
-                         "pass folder=<run folder>")
-    if isinstance(prompt, str) and prompt not in df_b:
-        raise ValueError(f"preference_pairs: prompt={prompt!r} is not a column of df_b; pass a column, "
-                         "a callable row -> str, or a tk.Prompt")
-    step = column if f"{column}.status" in df_b else last_step(df_b)
-    store = Store(folder)
-    source = store.one_source(source)
-    saved, rows, left_out = store.picks(source), [], Counter()
-    ia, ib, ids = match(df_a, df_b, id)
-    for i, j, sid in zip(ia, ib, ids):
-        if sid not in saved:
-            continue
-        a, b = df_a.iloc[i], df_b.iloc[j]
-        pick = store.pick_of(sid, output_hash(a[column]), output_hash(b[column]), source=source)
-        if pick is None:
-            left_out["picked on outputs that changed since"] += 1
-            continue
-        if pick == "tie":
-            left_out["ties"] += 1
-            continue
-        status = (a if pick == "A" else b).get(f"{step}.status")
-        if status != "ok" and not allow_failed:
-            left_out[f"chosen output {'not run' if _blank(status) else status}"] += 1
-            continue
-        texts = []
-        for row in (a, b):
-            value = row[column] if not _blank(row[column]) else row.get(f"{step}.raw")
-            if _blank(value):
-                raise ValueError(f"preference_pairs: row id={sid!r} has no output and no raw answer in "
-                                 "one run; remove its pick in compare (key u) or fill the row")
-            texts.append(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str))
-        chosen, rejected = texts if pick == "A" else texts[::-1]
-        if isinstance(prompt, Prompt):
-            shown = prompt.render(b.to_dict())
-            chosen, rejected = ([{"role": "assistant", "content": t}] for t in (chosen, rejected))
-        else:
-            shown = prompt(b) if callable(prompt) else b[prompt]
-        rows.append({"id": sid, "prompt": shown, "chosen": chosen, "rejected": rejected})
-    if left_out:
-        failed = any(why.startswith("chosen") for why in left_out)
-        warnings.warn(f"preference_pairs: {len(rows)} pairs; left out {sum(left_out.values())} picks of "
-                      f"{source!r}: " + ", ".join(f"{n} {why}" for why, n in sorted(left_out.items()))
-                      + (" (allow_failed=True keeps pairs whose chosen output failed)" if failed else ""),
-                      stacklevel=2)
-    pairs = pd.DataFrame(rows, columns=["id", "prompt", "chosen", "rejected"])
-    pairs.attrs["folder"], pairs.attrs["left_out"] = str(folder), dict(left_out)
-    if path is not None:
-        with atomic_write(_in_folder(pairs, path)) as f:
-            for r in rows:
-                f.write(json.dumps({k: r[k] for k in ("prompt", "chosen", "rejected")},
-                                   ensure_ascii=False) + "\n")
-    return pairs
-
-
-def _in_folder(pairs, path):
-    """`path` as given, or inside the pairs' run folder when it is relative and they carry one."""
-    from .review.labels import folder_of
-
-    path, folder = Path(path), folder_of(pairs, None)
-    return path if path.is_absolute() or folder is None else Path(folder) / path
 
 
 def _card(samples, card):
@@ -290,11 +201,11 @@ def _render(template, row, where):
                              "it must return str")
     else:
         for _, field, _, _ in _FORMAT.parse(template):
-            if field is not None and _blank(row[field]):
+            if field is not None and blank(row[field]):
                 raise ValueError(f"{where}: column {field!r} is empty ({row[field]!r}); fix the row or drop "
                                  "it first (keep() drops rows whose step did not succeed)")
         value = _FORMAT.vformat(template, (), row)
-    if _blank(value):
+    if blank(value):
         raise ValueError(f"{where}: the turn is empty; an empty turn trains the model on nothing, "
                          "so fix the row or drop it first")
     return value
@@ -313,14 +224,8 @@ def _samples(pairs):
             raise ValueError(f"row id={key!r}: conversations must be a list of {{'from', 'value'}} dicts, "
                              f"got {conv!r}") from None
         for n, t in enumerate(turns):
-            if t["from"] not in SHAREGPT_ROLES or not isinstance(t["value"], str) or _blank(t["value"]):
+            if t["from"] not in SHAREGPT_ROLES or not isinstance(t["value"], str) or blank(t["value"]):
                 raise ValueError(f"row id={key!r}, turn {n}: {t!r} is not a non-empty turn from one of "
                                  f"{list(SHAREGPT_ROLES)}; fix or drop the row before exporting")
         yield str(key), turns
 
-
-def _blank(value):
-    """Missing (None/NaN/NA) or whitespace-only: what must never become a training turn."""
-    if isinstance(value, str):
-        return not value.strip()
-    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))

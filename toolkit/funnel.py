@@ -25,12 +25,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from .columns import STATUSES, column, steps_in
 from .export import keep
+from .frame import STATUSES, column, dup_marks, sample_ids, steps_in
 from .plots import COLORS
 
 SAMPLES = 3  # sample ids kept per reason
-TRANSPORT = {"rate_limit", "server", "timeout", "connection", "bad_response", "auth", "not_found",
+TRANSPORT_ERRORS = {"rate_limit", "server", "timeout", "connection", "bad_response", "auth", "not_found",
              "client", "batch"}  # Completion.error_kind values (transports.CallError, batch.py)
 # where one of keep()'s reasons ends and the next begins ("; " also occurs inside an error text)
 _NEXT = re.compile(r"; (?=[A-Za-z_]\w*\.status=|label=|duplicate of |judge)")
@@ -58,7 +58,7 @@ def kind_of(reason: str, answered: bool = False) -> tuple[str, str]:
     for start, kind in _ERRORS:
         if error.startswith(start):
             return kind, step
-    if status == "failed" and error.split(":", 1)[0] in TRANSPORT:
+    if status == "failed" and error.split(":", 1)[0] in TRANSPORT_ERRORS:
         return "transport", step
     if status == "failed" and answered:
         return "validator", step
@@ -86,9 +86,9 @@ def drop_reasons(df: pd.DataFrame, steps: list[str] | None = None, *, drop_label
         answered = raw in df and isinstance(df[raw].iat[pos], str) and bool(df[raw].iat[pos].strip())
         kind, where = kind_of(reason, answered)
         kinds.append(kind), wheres.append(where)
-    marks = [c for c in df.columns if str(c).endswith(".dup_of")]
+    marks = [mark for mark, _ in dup_marks(df)]
     dup_of = df[marks].bfill(axis=1).iloc[:, 0].to_numpy() if marks else [None] * len(df)
-    columns = {"id": _sample_ids(df, id), "kind": kinds, "where": wheres, "reason": first,
+    columns = {"id": sample_ids(df, id).to_numpy(dtype=object), "kind": kinds, "where": wheres, "reason": first,
                "dropped_because": because, "dup_of": dup_of}
     return pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in columns.items()}).set_axis(df.index)
 
@@ -164,10 +164,3 @@ def funnel(df: pd.DataFrame, steps: list[str] | None = None, *, drop_labels=("ba
                             "samples": pd.Series([g["id"].head(SAMPLES).tolist() for _, _, g in groups], dtype=object),
                             "example": pd.Series([g["reason"].iat[0] for _, _, g in groups], dtype=object)})
     return Funnel(len(df), int(why["kind"].isna().sum()), table, reasons)
-
-
-def _sample_ids(df, id):
-    if id is not None:
-        return df[id].to_numpy(dtype=object)
-    return (df["chunk_id"] if "chunk_id" in df else df.index.to_series()).to_numpy(dtype=object)
-

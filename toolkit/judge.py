@@ -28,11 +28,9 @@ import pandas as pd
 from pydantic import BaseModel
 from scipy.stats import binomtest
 
-from .columns import column
+from .frame import column, folder_of, last_step, match, need_column, set_folder
 from .parsing import schema_parser
-from .review.compare import match
-from .review.labels import last_step, output_hash
-from .review.viewer import need_column
+from .review.labels import output_hash
 from .schema import Schema
 from .stats import describe, win_rate
 from .steps import Step
@@ -145,8 +143,8 @@ class Judge(Step):
         out[column(name, "sample")] = ids
         out[column(name, "a")] = [output_hash(v) for v in a]
         out[column(name, "b")] = [output_hash(v) for v in b]
-        out.attrs = {"folder": both.attrs["folder"], "step": both.attrs["step"],
-                     "judge": order_swap(out[name])}
+        out.attrs = {"step": both.attrs["step"], "judge": order_swap(out[name])}
+        set_folder(out, folder_of(both))
         _store_picks(self, out)
         print(f"{name}: {n} pairs, each judged in both orders → {order_swap_line(out.attrs['judge'])}")
         return out
@@ -210,7 +208,7 @@ def _store_picks(judge, out) -> None:
     the same pair when it is now inconsistent or failed. Only changes are written."""
     from .review.store import Store
 
-    store, source, name = Store(out.attrs["folder"]), f"judge:{judge.name}", judge.name
+    store, source, name = Store(folder_of(out)), f"judge:{judge.name}", judge.name
     try:
         for sid, ha, hb, pick in zip(out[column(name, "sample")], out[column(name, "a")],
                                      out[column(name, "b")], out[name]):

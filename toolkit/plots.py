@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from .columns import STATUSES
+from .frame import STATUSES, column
 
 COLORS = {"ok": "#3a7", "failed": "#c44", "skipped": "#aaa"}
 
@@ -22,7 +22,7 @@ def overview(df: pd.DataFrame, lengths: list[str], steps: list[str]):
     Axes count whole rows and words; each bar segment is labelled with its count and status, so
     no legend hides a bar. A frame with no rows gives the empty axes, saying so, not an error.
     """
-    missing = [c for c in [*lengths, *(f"{s}.status" for s in steps)] if c not in df.columns]
+    missing = [c for c in [*lengths, *(column(s, "status") for s in steps)] if c not in df.columns]
     if missing:
         raise ValueError(f"overview: no column {missing[0]!r}; the frame has {', '.join(map(str, df.columns))}")
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6))
@@ -46,8 +46,8 @@ def _lengths(ax, df, lengths):
     # one bin per word count when the range is small, else 15 bins on whole-word edges
     step = max(1, int(np.ceil((high - low + 1) / 15)))
     bins = np.arange(low, high + step + 1, step) - 0.5
-    for column, w in words.items():
-        ax.hist(w, bins=bins, alpha=0.55, label=column)
+    for name, w in words.items():
+        ax.hist(w, bins=bins, alpha=0.55, label=name)
     # title left, legend right, both above the axes, where they cannot cover a bar
     ax.set_title("length (words)", loc="left")
     ax.set_title("")
@@ -63,7 +63,7 @@ def _statuses(ax, df, steps):
     y = np.arange(len(steps))
     left = np.zeros(len(steps))
     for status in STATUSES:
-        counts = np.array([int((df[f"{s}.status"] == status).sum()) for s in steps])
+        counts = np.array([int((df[column(s, "status")] == status).sum()) for s in steps])
         if not counts.any():
             continue
         bars = ax.barh(y, counts, left=left, color=COLORS[status])

@@ -11,7 +11,7 @@ from collections import Counter
 
 from scipy.stats import binomtest
 
-OUTCOMES = ("A", "B", "tie")
+PICKS = ("A", "B", "tie")  # what an A/B pick may be: the store, the widgets and agreement all use these
 
 
 def win_rate(picks) -> dict:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import difflib
-import math
 import re
 import time
 from collections.abc import Callable
@@ -28,7 +27,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .columns import STATUS_FIELDS
+from .frame import STATUS_FIELDS, column, missing, set_folder
 from .llm import LLM, Completion, loop
 from .llm.llm import NOT_PARAMS
 from .llm.usage import Spend
@@ -148,7 +147,7 @@ class Step:
                             seconds=round(time.monotonic() - start, 2),
                             usage=self.llm.usage - before, spend=results.spend)
         out.attrs["step"] = record.as_dict()
-        out.attrs["folder"] = str(self.llm.folder)
+        set_folder(out, self.llm.folder)
         return out, record
 
     async def _run_rows(self, rows, results: Results, bar) -> None:
@@ -208,7 +207,7 @@ class Step:
             return None, "failed", f"when= raised {type(e).__name__}: {e}"
         if not selected:
             return None, "skipped", "not selected by when="
-        empty = [n for n in self.prompt.placeholders if _missing(row.get(n))]
+        empty = [n for n in self.prompt.placeholders if missing(row.get(n))]
         if empty:
             return None, "skipped", (f"no value for {{{empty[0]}}} (an earlier step failed or "
                                      "skipped this row)")
@@ -284,20 +283,20 @@ class Step:
                 items.extend(range(n) if isinstance(v, list) and v else [None])
         status = {}
         for field in STATUS_FIELDS:
-            column = [self.prompt.version] * len(flat) if field == "prompt_version" else getattr(results, field)
-            status[f"{self.name}.{field}"] = column if positions is None or field == "prompt_version" \
-                else [column[p] for p in positions]
+            values = [self.prompt.version] * len(flat) if field == "prompt_version" else getattr(results, field)
+            status[column(self.name, field)] = values if positions is None or field == "prompt_version" \
+                else [values[p] for p in positions]
         if items is not None:
-            status[f"{self.name}.item"] = pd.array(items, dtype="Int64")  # integers, <NA> for skipped rows
+            status[column(self.name, "item")] = pd.array(items, dtype="Int64")  # integers, <NA> for skipped rows
         out = df.copy(deep=False) if positions is None else df.iloc[positions].copy(deep=False)
-        for name, column in self._new_columns(flat, listed, status).items():
-            out[name] = column
+        for name, values in self._new_columns(flat, listed, status).items():
+            out[name] = values
         return self.schema.typed(out) if self.schema else out
 
     def _new_columns(self, values: list, listed: list[bool], status: dict) -> dict[str, list]:
         """The output column(s) — `<step>`, or one per key of dict answers and of `columns=` — and
         the status columns, in the order the rows name them."""
-        item = f"{self.name}.item"
+        item = column(self.name, "item")
         if not self.columns and not any(isinstance(v, dict) for v in values):
             return {self.name: values, **status}
         dicts = [self._columns(v) for v in values]
@@ -347,6 +346,3 @@ def _records(df: pd.DataFrame, constants: dict, block: int = 1024):
             row.update(constants)
             yield pos, row
 
-
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))

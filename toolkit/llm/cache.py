@@ -30,7 +30,7 @@ MODES = ("use", "replay", "refresh", "off")
 FLUSH_ANSWERS = 64
 FLUSH_SECONDS = 0.2
 
-_SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS calls (
     key      TEXT PRIMARY KEY,
     model    TEXT NOT NULL,
@@ -83,7 +83,7 @@ class Cache:
             for attempt in range(100):
                 try:  # switching a new file to WAL can be refused at once while another
                     db.execute("PRAGMA journal_mode=WAL")  # process does the same: try again
-                    db.execute(_SCHEMA)
+                    db.execute(_TABLES)
                     break
                 except sqlite3.OperationalError as e:
                     if "locked" not in str(e) or attempt == 99:

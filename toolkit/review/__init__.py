@@ -4,6 +4,7 @@
     compare.py  compare(): two runs, honest counts, A/B picks (blind if asked), results(); picks()
     store.py    the run folder's review store: every label, note and pick, shared by all widgets
     labels.py   labels() as a column, stale where the output changed since it was labelled
+    preferences.py  preference_pairs(): the A/B picks as DPO pairs
     widget.py   what both widgets share: navigation, jump, filters, the message protocol
     front.py    the anywidget front-end (ES module and CSS)
     diff.py     cell text and the word diff as segments
@@ -11,7 +12,8 @@
 
 from .compare import compare, picks
 from .labels import labels
+from .preferences import preference_pairs
 from .store import Store
 from .viewer import show
 
-__all__ = ["Store", "compare", "labels", "picks", "show"]
+__all__ = ["Store", "compare", "labels", "picks", "preference_pairs", "show"]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..columns import column, steps_in
+from ..frame import blank, column, dup_marks, steps_in
 from .diff import cell_text, segments
 from .labels import output_hash
 
@@ -121,7 +121,7 @@ class Duplicates:
     id as tk.dedupe named it (`id=`, else chunk_id when unique, else the index)."""
 
     def __init__(self, df, id):
-        self.marks = [c for c in df.columns if isinstance(c, str) and c.endswith(".dup_of")]
+        self.marks = dup_marks(df)
         self.df = df
         if not self.marks:
             return
@@ -131,12 +131,12 @@ class Duplicates:
 
     def sections(self, k):
         out = []
-        for mark in self.marks:
+        for mark, col in self.marks:
             original = self.df[mark].iat[k]
-            if original is None or pd.isna(original) or original == "":
+            if blank(original):
                 continue
-            col = mark[: -len(".dup_of")]
-            similar = self.df[f"{col}.dup_similarity"].iat[k] if f"{col}.dup_similarity" in self.df else None
+            similarity = column(col, "dup_similarity")
+            similar = self.df[similarity].iat[k] if similarity in self.df else None
             title = (f"duplicate: {col} repeats sample {original}"
                      + (f" (similarity {similar:.2f})" if similar is not None and pd.notna(similar) else ""))
             at = self.where.get_indexer([original])[0] if self.where.is_unique else -1
@@ -159,7 +159,7 @@ def reason_keys(df, id):
     from ..funnel import drop_reasons
 
     steps = steps_in(df)
-    marks = [c for c in df.columns if isinstance(c, str) and c.endswith(".dup_of")]
+    marks = [mark for mark, _ in dup_marks(df)]
     mask = np.zeros(len(df), dtype=bool)
     for step in steps:
         mask |= (df[column(step, "status")] != "ok").to_numpy(dtype=bool)

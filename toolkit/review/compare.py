@@ -4,7 +4,7 @@ A row is *changed* when its output, its raw answer or its status differs between
 two runs that both failed, with different raw answers, count as changed (they are what a prompt
 edit changed). The reviewer picks A better / B better / tie per row (a/b/t keys); picks go to the
 run folder's review store (store.py), keyed by the two outputs' hashes, and
-`export.preference_pairs` turns them into DPO data. `blind=True` shows the runs as left / right in
+`preferences.preference_pairs` turns them into DPO data. `blind=True` shows the runs as left / right in
 a seeded random order per row (picks are still stored as A / B); `results()` gives the B-over-A
 win rate with its Wilson interval and sign test (stats.win_rate), overall or per slice. A
 pairwise judge's picks (`judge=`) are shown beside the reviewer's and counted apart, never as theirs.
@@ -22,13 +22,14 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from ..frame import column, folder_of_pair, last_step, match, need_column
 from ..prompts import Prompt, load_prompt
-from ..stats import describe, win_rate
+from ..stats import PICKS, describe, win_rate
 from .beside import JudgePicks
 from .diff import cell_text, segments
-from .labels import folder_of, last_step, output_hash, sample_ids
-from .store import PICKS, Store
-from .viewer import BULK, need_column, step_fields, text_panes
+from .labels import output_hash
+from .store import Store
+from .viewer import BULK, step_fields, text_panes
 from .widget import Review
 
 SHOW = ("all", "changed", "unchanged", "newly ok", "newly failed", "failed in both", "picked", "unpicked")
@@ -53,7 +54,7 @@ def compare(df_a, df_b, column=None, *, left="text", step=None, id=None, folder=
     the frame; `results(source="judge")` gives its win rate apart. `order="uncertain"` puts its
     inconsistent and missing picks first, then its ties.
     """
-    folder = folder_of(df_b, folder) or folder_of(df_a, None)
+    folder = folder_of_pair(df_a, df_b, folder)
     return Comparison(df_a, df_b, column or last_step(df_b), left=left, step=step, id=id, folder=folder,
                       blind=blind, seed=seed, judge=judge, order=order)
 
@@ -64,21 +65,11 @@ def flips(ids, seed):
     return np.array([hashlib.sha256(f"{seed}\0{i}".encode()).digest()[0] & 1 for i in ids], dtype=bool)
 
 
-def match(df_a, df_b, id=None):
-    """Positions of the shared samples in each frame and their ids: (ia, ib, ids)."""
-    ids_a, ids_b = sample_ids(df_a, id), sample_ids(df_b, id)
-    if not ids_b.is_unique:
-        raise ValueError("sample ids of df_b are not unique: pass id=")
-    in_b = pd.Index(ids_b).get_indexer(ids_a)
-    ia = np.flatnonzero(in_b >= 0)
-    return ia, in_b[ia], ids_a.to_numpy(dtype=object)[ia]
-
-
 def picks(df_a, df_b, column=None, *, id=None, folder=None):
     """A copy of df_b with a `pick` column: "A", "B" or "tie" where a pick was stored for this
     exact pair of outputs, "" elsewhere (rows not in df_a, not picked, or whose outputs changed)."""
     column = column or last_step(df_b)
-    folder = folder_of(df_b, folder) or folder_of(df_a, None)
+    folder = folder_of_pair(df_a, df_b, folder)
     if folder is None:
         raise ValueError("picks: the frames do not say which run folder they came from; pass folder=")
     store, out = Store(folder), df_b.copy()
@@ -112,8 +103,9 @@ class Comparison(Review):
         need_column(df_b, on)
         self._ia, self._ib, ids = match(df_a, df_b, id)
         self._out = [_texts(df_a, on, self._ia), _texts(df_b, on, self._ib)]
-        raw = [_texts(df_a, f"{self._step}.raw", self._ia), _texts(df_b, f"{self._step}.raw", self._ib)]
-        self._st = [_texts(df_a, f"{self._step}.status", self._ia), _texts(df_b, f"{self._step}.status", self._ib)]
+        raw, status = column(self._step, "raw"), column(self._step, "status")
+        raw = [_texts(df_a, raw, self._ia), _texts(df_b, raw, self._ib)]
+        self._st = [_texts(df_a, status, self._ia), _texts(df_b, status, self._ib)]
         changed = (self._out[0] != self._out[1]) | (raw[0] != raw[1]) | (self._st[0] != self._st[1])
         a_ok, b_ok = self._st[0] == "ok", self._st[1] == "ok"
         a_failed, b_failed = self._st[0] == "failed", self._st[1] == "failed"
@@ -349,11 +341,11 @@ class Comparison(Review):
         texts, titles, notes = [], [], []
         for side, row, _, notice in sides:
             out = cell_text(row[self._on])
-            raw = cell_text(row.get(f"{self._step}.raw"))
+            raw = cell_text(row.get(column(self._step, "raw")))
             # failed rows are diffed too: their raw answers, so a near-copy shows as one
             use_raw = not out and raw
             texts.append(raw if use_raw else out)
-            titles.append(f"{side}: {self._step}.raw" if use_raw else f"{side}: {self._on}")
+            titles.append(f"{side}: {column(self._step, 'raw')}" if use_raw else f"{side}: {self._on}")
             notes.append(" \u00B7 ".join(filter(None, [notice and notice[1], "no parsed output; the raw answer:"
                                                        if use_raw else ("" if out else "no output")])) or None)
         panes = text_panes(texts[0], texts[1], titles, True)
@@ -373,11 +365,11 @@ class Comparison(Review):
                 "mark": self._shown_as(k, self._pick[k]) or "unpicked"}
 
     def _has_prompts(self):
-        version = f"{self._step}.prompt_version"
+        version = column(self._step, "prompt_version")
         return self._prompts is not None or version in self._a or version in self._b
 
     def _prompt_section(self, a, b):
-        versions = [cell_text(r.get(f"{self._step}.prompt_version")) or "(not recorded)" for r in (a, b)]
+        versions = [cell_text(r.get(column(self._step, "prompt_version"))) or "(not recorded)" for r in (a, b)]
         title = f"prompt: A {versions[0]} \u00B7 B {versions[1]}" + (" (same)" if versions[0] == versions[1] else "")
         section = {"name": "prompt", "title": title, "open": "prompt" in self._open}
         if not section["open"]:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ..columns import steps_in
+from ..frame import last_step, need_folder, sample_ids
 from .diff import cell_text
 from .store import Store
 
@@ -57,43 +57,6 @@ def labels(df, folder=None, *, id=None, column=None, stale="unreviewed", source=
 def is_stale(saved, output):
     """Whether a stored label judged another output than `output` (unknown for imported ones)."""
     return saved["output"] is not None and saved["output"] != output_hash(output)
-
-
-def last_step(df):
-    """The last step output in the frame (a column with a `<name>.status` sibling)."""
-    found = [s for s in steps_in(df) if s in df]
-    if not found:
-        raise ValueError("no step output in the frame (a column <name> with <name>.status): name the output "
-                         "column (right= in show, column= in labels)")
-    return found[-1]
-
-
-def folder_of(df, folder):
-    """The run folder given, else the one the frame's step ran in (Step.run records it)."""
-    return folder if folder is not None else df.attrs.get("folder")
-
-
-def need_folder(df, folder, what):
-    found = folder_of(df, folder)
-    if found is None:
-        raise ValueError(f"{what}: this frame does not say which run folder it came from (it was "
-                         "not made by Step.run); pass folder=<run folder>")
-    return found
-
-
-def sample_ids(df, id):
-    """Sample ids as strings, positionally indexed (the files' keys are strings).
-
-    After a one-to-many step several rows share their parent's chunk_id: by default they are told
-    apart by their order within the parent ("<chunk_id>/0", "/1", ...), so each gets its own label.
-    """
-    if id is not None and id not in df:
-        raise KeyError(f"no column {id!r} in the frame (id=); columns: {list(df.columns)}")
-    col = df[id] if id is not None else df["chunk_id"] if "chunk_id" in df else df.index.to_series()
-    ids = pd.Series(col.astype(str).to_numpy(dtype=object), dtype=object)
-    if id is None and ids.duplicated().any():
-        ids = ids + "/" + ids.groupby(ids).cumcount().astype(str)
-    return ids
 
 
 def output_hash(value):

@@ -35,8 +35,9 @@ import time
 import uuid
 from pathlib import Path
 
-PICKS = ("A", "B", "tie")
-SCHEMA = """
+from ..stats import PICKS
+
+TABLES = """
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY, time REAL NOT NULL,
     kind TEXT NOT NULL CHECK (kind IN ('label', 'note', 'pick', 'undo')),
@@ -62,7 +63,7 @@ class Store:
         self._lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # in WAL mode: durable across a crash of the process
-        self._db.executescript(SCHEMA)
+        self._db.executescript(TABLES)
         self._session, self._batches_made = uuid.uuid4().hex, itertools.count()
         self._seen, self._changed = 0, set()
         self._import()

@@ -16,10 +16,10 @@ But: the viewer shows the frame it was given; after a rerun, call show() again o
 import numpy as np
 import pandas as pd
 
-from ..columns import STATUSES, column, steps_in
+from ..frame import STATUSES, column, folder_of, last_step, need_column, sample_ids, steps_in
 from .beside import Duplicates, Verdicts, judges_in, reason_keys, reason_value
 from .diff import cell_text, segments
-from .labels import LABELS, folder_of, last_step, output_hash, output_hashes, sample_ids
+from .labels import LABELS, output_hash, output_hashes
 from .store import Store
 from .widget import Review, review_order
 
@@ -67,22 +67,16 @@ def label_keys(labels):
     return [[x, key] for x, key in zip(labels, keys)] + [["unreviewed", "u"]]
 
 
-def need_column(df, name):
-    if name not in df:
-        raise KeyError(f"no column {name!r} in the frame; columns: {list(df.columns)}")
-    return name
-
-
 def step_fields(row, step):
     """Header fields (status, attempts, prompt version) and the notice for a failed/skipped row."""
     fields, notice = [], None
-    status = row.get(f"{step}.status")
+    status = row.get(column(step, "status"))
     if isinstance(status, str):
         fields.append(["status", status])
     for field, title in (("attempts", "attempts"), ("prompt_version", "prompt")):
-        if cell_text(row.get(f"{step}.{field}")):
-            fields.append([title, cell_text(row[f"{step}.{field}"])])
-    error = cell_text(row.get(f"{step}.error"))
+        if cell_text(row.get(column(step, field))):
+            fields.append([title, cell_text(row[column(step, field)])])
+    error = cell_text(row.get(column(step, "error")))
     if status == "skipped":
         notice = ["skipped", f"skipped: {error or 'no reason recorded'}"]
     elif error:
@@ -114,7 +108,7 @@ class Viewer(Review):
         if folder is not None and not ids.is_unique:
             raise ValueError("sample ids are not unique, so labels cannot be stored: pass id=")
         self._store = Store(folder) if folder is not None else None
-        status = f"{self._step}.status"
+        status = column(self._step, "status")
         self._status = (df[status].astype(object).fillna("").to_numpy() if status in df
                         else np.full(len(df), "", dtype=object))
         self._hashes = {}  # row -> hash of its output, made when a label needs it
@@ -130,7 +124,7 @@ class Viewer(Review):
         rank = self._uncertain_order() if order == "uncertain" else review_order(df, order, seed)
         self._start(ids.to_numpy(dtype=object), len(df), rank)
         self._open |= {f"judge:{v.judge.name}" for v in self._verdicts} | {
-            f"dup:{m[:-len('.dup_of')]}" for m in self._dups.marks}
+            f"dup:{col}" for _, col in self._dups.marks}
         if self._store is not None:
             self._store.refresh()
             saved = self._store.labels()
@@ -211,7 +205,7 @@ class Viewer(Review):
         when it is still among the filtered rows."""
         status = None if status == "all" else status
         label = None if label == "all" else label
-        if status and f"{self._step}.status" not in self._df:
+        if status and column(self._step, "status") not in self._df:
             raise ValueError(f"no {self._step}.status column to filter on: pass step=")
         if label:
             self._need_labels()
@@ -318,7 +312,7 @@ class Viewer(Review):
     def _controls(self):
         labels_on = self._store is not None
         filters = []
-        if f"{self._step}.status" in self._df:
+        if column(self._step, "status") in self._df:
             filters.append(["status", [["all", "status: all"]] + [[s, s] for s in STATUSES],
                             self._filters["status"]])
         if labels_on:
@@ -368,12 +362,12 @@ class Viewer(Review):
         fields, notice = step_fields(row, self._step)
         head = [["id", sid]] + [[c, cell_text(row[c])] for c in ("source", "tokens") if c in row] + fields
         raw, out = cell_text(row[self._left]), cell_text(row[self._right])
-        answer = cell_text(row.get(f"{self._step}.raw"))
+        answer = cell_text(row.get(column(self._step, "raw")))
         titles = [self._left, self._right]
         note = None
         if not out and answer:
             # failed rows are diffed too: their raw answer against the text, so near-copies show
-            titles[1], out, note = f"{self._step}.raw", answer, "no parsed output; the raw model response:"
+            titles[1], out, note = column(self._step, "raw"), answer, "no parsed output; the raw model response:"
         elif not out:
             note = "no output"
         sample = {"id": sid, "head": head, "notice": notice,
@@ -386,7 +380,7 @@ class Viewer(Review):
             if not section["open"]:
                 section.pop("text", None), section.pop("panes", None)
             sample["sections"].append(section)
-        reasoning = cell_text(row.get(f"{self._step}.reasoning"))
+        reasoning = cell_text(row.get(column(self._step, "reasoning")))
         if reasoning:
             is_open = "reasoning" in self._open
             sample["sections"].append({"name": "reasoning", "title": f"{self._step}.reasoning (model's thinking)",

@@ -1,0 +1,121 @@
+"""The step-frame contract: what a step's frame holds and how every module reads it.
+
+Named `frame` rather than `columns` because it owns more than column names: a frame a step
+returned carries its step columns, its run folder and its sample ids, and this module is where
+those conventions live. A step called `generic` adds its output `generic` (or the columns a dict
+answer names) and `generic.status` (ok / failed / skipped), `.error`, `.attempts`, `.raw`,
+`.reasoning`, `.prompt_version` (`.item` after a one-to-many step); judges add `.reason` and
+`.judged`, `tk.dedupe` adds `<column>.dup_of` and `.dup_similarity`. The run folder is
+`.attrs["folder"]` (Step.run records it). Build a name with `column(step, field)`, never by hand.
+
+But: the convention is all there is. A user column named `x.status` looks like a step called `x`.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+STATUSES = ("ok", "failed", "skipped")
+STATUS_FIELDS = ("status", "error", "attempts", "raw", "reasoning", "prompt_version")
+
+
+def column(step: str, field: str) -> str:
+    """The name of one of a step's columns: column("generic", "status") == "generic.status"."""
+    return f"{step}.{field}"
+
+
+def steps_in(df) -> list[str]:
+    """The steps that ran on `df`, in column order (each has a `<step>.status` column)."""
+    end = column("", "status")
+    return [str(c)[: -len(end)] for c in df.columns if str(c).endswith(end)]
+
+
+def last_step(df) -> str:
+    """The last step output in the frame (a column with a `<name>.status` sibling)."""
+    found = [s for s in steps_in(df) if s in df]
+    if not found:
+        raise ValueError("no step output in the frame (a column <name> with <name>.status): name the output "
+                         "column (right= in show, column= in labels)")
+    return found[-1]
+
+
+def dup_marks(df) -> list[tuple[str, str]]:
+    """(mark, column) for each `<column>.dup_of` column tk.dedupe added, in column order."""
+    end = column("", "dup_of")
+    return [(c, c[: -len(end)]) for c in df.columns if isinstance(c, str) and c.endswith(end)]
+
+
+def need_column(df, name):
+    """`name`, or a KeyError listing the frame's columns."""
+    if name not in df:
+        raise KeyError(f"no column {name!r} in the frame; columns: {list(df.columns)}")
+    return name
+
+
+def folder_of(df, folder=None):
+    """The run folder given, else the one the frame's step ran in (Step.run records it)."""
+    return folder if folder is not None else df.attrs.get("folder")
+
+
+def set_folder(df, folder):
+    """Record `folder` as the run folder of `df` (in place; None records none) and return `df`."""
+    df.attrs.pop("folder", None)
+    if folder is not None:
+        df.attrs["folder"] = str(folder)
+    return df
+
+
+def folder_of_pair(df_a, df_b, folder=None):
+    """The run folder of two runs compared: the one given, else df_b's, else df_a's."""
+    return folder_of(df_b, folder) or folder_of(df_a)
+
+
+def need_folder(df, folder, what):
+    """`folder_of`, or a ValueError saying `what` needs one."""
+    found = folder_of(df, folder)
+    if found is None:
+        raise ValueError(f"{what}: this frame does not say which run folder it came from (it was "
+                         "not made by Step.run); pass folder=<run folder>")
+    return found
+
+
+def sample_ids(df, id=None):
+    """Sample ids as strings, positionally indexed (the run folder's files key by strings).
+
+    After a one-to-many step several rows share their parent's chunk_id: by default they are told
+    apart by their order within the parent ("<chunk_id>/0", "/1", ...), so each gets its own id.
+    """
+    if id is not None and id not in df:
+        raise KeyError(f"no column {id!r} in the frame (id=); columns: {list(df.columns)}")
+    col = df[id] if id is not None else df["chunk_id"] if "chunk_id" in df else df.index.to_series()
+    ids = pd.Series(col.astype(str).to_numpy(dtype=object), dtype=object)
+    if id is None and ids.duplicated().any():
+        ids = ids + "/" + ids.groupby(ids).cumcount().astype(str)
+    return ids
+
+
+def match(df_a, df_b, id=None):
+    """Positions of the samples two runs share, in each frame, and their ids: (ia, ib, ids)."""
+    ids_a, ids_b = sample_ids(df_a, id), sample_ids(df_b, id)
+    if not ids_b.is_unique:
+        raise ValueError("sample ids of df_b are not unique: pass id=")
+    in_b = pd.Index(ids_b).get_indexer(ids_a)
+    ia = np.flatnonzero(in_b >= 0)
+    return ia, in_b[ia], ids_a.to_numpy(dtype=object)[ia]
+
+
+def missing(value) -> bool:
+    """A cell with no value: None, NaN or pandas' NA (not an empty string; see `blank`)."""
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+
+
+def blank(value) -> bool:
+    """Missing or whitespace-only: what must never become a training turn or a prompt's input."""
+    return not value.strip() if isinstance(value, str) else missing(value)
+
+
+def in_run_folder(df, path):
+    """`path` as given, or inside the frame's run folder when it is relative and the frame has one."""
+    path, folder = Path(path), folder_of(df)
+    return path if path.is_absolute() or folder is None else Path(folder) / path
