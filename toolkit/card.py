@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from .frame import STATUSES, column, steps_in
+from .frame import STATUSES, column, folder_of, steps_in
 
 
 def card(df: pd.DataFrame, **facts) -> dict:
     """The facts about how the rows of `df` were made, for `export_hf(..., card=...)`."""
-    folder = df.attrs.get("folder")
+    folder = folder_of(df, None)
     if folder is None:
         raise ValueError("card: this frame does not say which run folder it came from (it was not made by "
                          "Step.run); give the facts by hand as export_hf(card={...})")
