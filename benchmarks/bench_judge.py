@@ -5,7 +5,7 @@ server against a plain step making the same calls (target: the judge within 1.1 
 plain step is `Step(schema=tk.PassFail)`: the same requests, schema included; what the judge adds
 is its own columns and the hash of what it judged.
 
-    PYTHONPATH=$PWD python benchmarks/bench_judge.py
+    .venv/bin/python benchmarks/bench_judge.py
 
 Each step runs on a fresh run folder (no cache hits), 64 calls in flight, 50 ms server latency,
 alternating which goes first, four rounds; the best time of each is compared, so a burst of load on
@@ -16,6 +16,7 @@ beside the wall-clock one. The first agreement of a process imports scikit-learn
 
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,10 +24,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-import toolkit as tk
-from tests.loopback import LoopbackServer
-from toolkit.review.labels import output_hash
-from toolkit.review.store import Store
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.loopback, run from anywhere
+
+import toolkit as tk  # noqa: E402
+from tests.loopback import LoopbackServer  # noqa: E402
+from toolkit.review.labels import output_hash  # noqa: E402
+from toolkit.review.store import Store  # noqa: E402
 
 PROMPT = """params: {max_tokens: 40}
 messages:
