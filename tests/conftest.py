@@ -25,6 +25,25 @@ def server():
 
 
 @pytest.fixture
+def admissions(monkeypatch):
+    """Each rate limiter's admission times, as it recorded them ({limiter id: [monotonic time]}),
+    under a one-second "minute". What the limiter promises is about when it lets a request go; a
+    server's arrival times add the machine's scheduling on top, so a test of rpm/tpm reads these."""
+    from toolkit.llm import limiter
+
+    monkeypatch.setattr(limiter, "RATE_PERIOD", 1.0)
+    seen, wait = {}, limiter.Limiter._wait_for_window
+
+    async def recording(self, tokens):
+        await wait(self, tokens)
+        if self.rpm or self.tpm:  # a limiter without a window admits at once and records nothing
+            seen.setdefault(id(self), []).append(self._sent[-1][0])  # the entry just admitted: ours
+
+    monkeypatch.setattr(limiter.Limiter, "_wait_for_window", recording)
+    return seen
+
+
+@pytest.fixture
 def folder(tmp_path):
     """A run folder that does not exist yet (the LLM creates it)."""
     return tmp_path / "run"

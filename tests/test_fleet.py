@@ -10,7 +10,6 @@ from tests.loopback import Fault, LoopbackServer
 from toolkit import LLM, Step
 from toolkit.llm import Retry
 from toolkit.llm import fleet as fleet_module
-from toolkit.llm import limiter as limiter_module
 
 
 @pytest.fixture
@@ -146,12 +145,12 @@ def test_a_dead_fleet_fails_fast_and_names_each_deployment(servers, monkeypatch,
     assert all(d["failures"] >= 1 for d in llm.usage.deployments.values())
 
 
-def test_rpm_holds_per_deployment(servers, monkeypatch, loopback_llm):
-    monkeypatch.setattr(limiter_module, "RATE_PERIOD", 1.0)  # a one-second "minute"
+def test_rpm_holds_per_deployment(servers, admissions, loopback_llm):
     loopback_llm(servers[:2], rpm=2).complete_many([f"p{i}" for i in range(8)])
-    for s in servers[:2]:
-        times = sorted(q["time"] for q in s.requests)
-        assert len(times) == 4 and times[2] - times[0] >= 0.95 and times[3] - times[1] >= 0.95
+    assert [s.count for s in servers[:2]] == [4, 4]
+    assert sorted(len(t) for t in admissions.values()) == [4, 4]  # one limiter per deployment
+    for times in admissions.values():  # each deployment's third request a full period after its first
+        assert times[2] - times[0] >= 1.0 and times[3] - times[1] >= 1.0
 
 
 def test_usage_per_deployment_reaches_the_manifest(servers, folder, prompt, loopback_llm, rows):

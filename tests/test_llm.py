@@ -12,7 +12,6 @@ import toolkit
 from tests.loopback import Fault, LoopbackServer
 from toolkit import LLM
 from toolkit.llm import CacheMiss, Retry, transports
-from toolkit.llm import limiter as limiter_module
 from toolkit.llm.cache import FLUSH_ANSWERS
 
 SECRET = "sk-SENTINEL-do-not-store-0123456789"
@@ -140,16 +139,17 @@ def test_max_concurrent_holds_and_callers_wait_instead_of_429(loopback_llm):
         assert srv.peak_concurrency == 4 and srv.rejected == 0
 
 
-def test_rpm_and_tpm_spread_requests_over_the_window(server, folder, monkeypatch, loopback_llm):
-    monkeypatch.setattr(limiter_module, "RATE_PERIOD", 1.0)  # a one-second "minute" keeps the test short
+def test_rpm_and_tpm_spread_requests_over_the_window(server, folder, admissions, loopback_llm):
     loopback_llm(server, rpm=3).complete_many([f"m{i}" for i in range(7)])
-    times = sorted(q["time"] for q in server.requests)
-    assert all(times[i + 3] - times[i] >= 0.95 for i in range(len(times) - 3))
-    server.reset()
+    [times] = admissions.values()
+    assert len(times) == 7 == server.count
+    assert all(times[i + 3] - times[i] >= 1.0 for i in range(len(times) - 3))
+    admissions.clear()
     # each call is estimated at len/4 + max_tokens = 100 tokens: 250 tpm allows two per window
     loopback_llm(server, folder=folder / "t", tpm=250).complete_many([f"t{i}" for i in range(5)], max_tokens=100)
-    times = sorted(q["time"] for q in server.requests)
-    assert all(times[i + 2] - times[i] >= 0.95 for i in range(len(times) - 2))
+    [times] = admissions.values()
+    assert len(times) == 5
+    assert all(times[i + 2] - times[i] >= 1.0 for i in range(len(times) - 2))
 
 
 def test_think_tags_are_split_off(server, loopback_llm):
