@@ -5,6 +5,9 @@ innerHTML), nor whether a click reaches the kernel and comes back; this test can
 when the browser is missing instead of skipping, so a broken image cannot pass silently.
 """
 
+import os
+import signal
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -467,22 +470,27 @@ def test_judge_verdict_duplicate_and_drop_reason_drawn_as_text(tmp_path):
         close_lab(proc, pw, browser)
 
 
-# Runs in the kernel from the page: the kernel stays busy until the test writes `release` into the
-# notebook's folder, so the widget's messages wait and only the page's own drawing shows.
-HOLD = """(code) => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.requestExecute({code})"""
-HELD = """\
-import pathlib, time
-while not pathlib.Path("release").exists():
-    time.sleep(0.01)
-pathlib.Path("release").unlink()
-"""
+
+PID = 'import os, pathlib; pathlib.Path("kernel.pid").write_text(str(os.getpid()))'
+
+
+@contextmanager
+def kernel_held(root):
+    """The kernel stopped (SIGSTOP) for the block: the widget's messages wait in its queue, so the
+    page shows only what it draws by itself; SIGCONT after, whatever happened."""
+    pid = int((root / "kernel.pid").read_text())
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
 
 
 def test_prefetched_next_sample_drawn_before_the_kernel_replies(tmp_path):
     require_browser()
     from playwright.sync_api import expect
 
-    proc, pw, browser, page, root = lab_page(tmp_path, (KEYS,), widgets=1)
+    proc, pw, browser, page, root = lab_page(tmp_path, (PID, KEYS), widgets=1)
     try:
         viewer = page.locator(".tkr")
         counter, head, pane = viewer.locator(".tkr-counter"), viewer.locator(".tkr-head"), viewer.locator(".tkr-scroll")
@@ -490,33 +498,30 @@ def test_prefetched_next_sample_drawn_before_the_kernel_replies(tmp_path):
         expect(counter).to_have_text("1 of 30 filtered (30 total)")
         counter.click()
 
-        def release():
-            (root / "release").write_text("")
-            expect(viewer).not_to_have_attribute("data-pending", "1")
-
         # j with the kernel held: the next sample's text is drawn from the prefetch alone
-        page.evaluate(HOLD, HELD)
-        page.keyboard.press("j")
-        expect(head).to_contain_text("row-01")
-        expect(first_text).to_contain_text("text 1\nline 0")
-        expect(counter).to_have_text("2 of 30 filtered (30 total)")
-        expect(viewer).to_have_attribute("data-pending", "1")
-        page.keyboard.press("PageDown")
-        scrolled = pane.evaluate("p => p.scrollTop")
-        assert scrolled > 0
-        release()  # the kernel's reply shows the same sample: drawn as it was, scroll kept
+        with kernel_held(root):
+            page.keyboard.press("j")
+            expect(head).to_contain_text("row-01")
+            expect(first_text).to_contain_text("text 1\nline 0")
+            expect(counter).to_have_text("2 of 30 filtered (30 total)")
+            expect(viewer).to_have_attribute("data-pending", "1")
+            page.keyboard.press("PageDown")
+            scrolled = pane.evaluate("p => p.scrollTop")
+            assert scrolled > 0
+        # the kernel's reply shows the same sample: drawn as it was, scroll kept
+        expect(viewer).not_to_have_attribute("data-pending", "1")
         expect(viewer.locator(".tkr-msg")).to_have_text("")
         assert pane.evaluate("p => p.scrollTop") == scrolled
         expect(head).to_contain_text("row-01")
 
         # j then g before any reply: the second press has no prefetch, so it only sends; the label
         # lands on the sample the first press went to, by the kernel, never by the page
-        page.evaluate(HOLD, HELD)
-        page.keyboard.press("j")
-        page.keyboard.press(viewer.locator(".tkr-mark[data-mark=good] .tkr-key").inner_text())
-        expect(head).to_contain_text("row-02")
-        assert stored_labels(root / "run") == {}
-        release()
+        good = viewer.locator(".tkr-mark[data-mark=good] .tkr-key").inner_text()
+        with kernel_held(root):
+            page.keyboard.press("j")
+            page.keyboard.press(good)
+            expect(head).to_contain_text("row-02")
+            assert stored_labels(root / "run") == {}
         expect(viewer.locator(".tkr-msg")).to_have_text("saved good for row-02")
         expect(head).to_contain_text("row-03")
         expect(counter).to_have_text("4 of 30 filtered (30 total)")
@@ -526,12 +531,12 @@ def test_prefetched_next_sample_drawn_before_the_kernel_replies(tmp_path):
         viewer.locator("select[data-name=status]").select_option("failed")
         expect(counter).to_have_text("2 of 10 filtered (30 total)")  # row-03 is failed: it stays shown
         expect(head).to_contain_text("row-03")
-        page.evaluate(HOLD, HELD)
-        page.keyboard.press("j")
-        expect(head).to_contain_text("row-06")
-        expect(first_text).to_contain_text("text 6\nline 0")
-        expect(counter).to_have_text("3 of 10 filtered (30 total)")
-        release()
+        with kernel_held(root):
+            page.keyboard.press("j")
+            expect(head).to_contain_text("row-06")
+            expect(first_text).to_contain_text("text 6\nline 0")
+            expect(counter).to_have_text("3 of 10 filtered (30 total)")
+        expect(viewer).not_to_have_attribute("data-pending", "1")
         expect(head).to_contain_text("row-06")
 
         # on the last sample j has nothing prefetched: the page stays, nothing is pending
