@@ -13,12 +13,13 @@ PIPELINES := style_clone factual_qa new_pipeline
 
 setup: $(STAMP)
 
+# The set-up prints errors only (pip -qq): setuptools' notice on every editable install (a folder
+# named like the package could shadow it) and pip's notes on a machine's own index settings are
+# nothing to act on here; a failed install still stops with pip's error.
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
-	$(PY) -m pip install --quiet --upgrade pip
-	# setuptools warns about every editable install (a folder named like the package could shadow it):
-	# nothing to act on here, so it is silenced, and only it.
-	PYTHONWARNINGS='ignore:Editable installation' $(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install -qq --upgrade pip
+	PYTHONWARNINGS='ignore:Editable installation' $(PY) -m pip install -qq -e '.[dev]'
 	touch $(STAMP)
 
 # make run MODEL=openai/qwen2.5-7b API_BASE=http://127.0.0.1:8000/v1 CHUNK_TOKENS=1500 PER_VOICE=None
