@@ -9,7 +9,9 @@ Browser: JupyterLab on 127.0.0.1 with the viewer of the 100k-row frame (50k labe
 run folder's review store) and, as the baseline measured in the same page, a viewer of 10 rows;
 Playwright presses real keys (j: next; g: label good and go on) on each. Each latency runs from
 the keydown's timestamp (a capturing listener on the widget) to the first animation frame after
-the counter shows the next sample; the script waits on that DOM state, never on a timer.
+the pane shows the next sample (its id in the header, its text in the first pane, the counter);
+also printed: keydown to the kernel's reply drawn, which the next press waits for. The script
+waits on those DOM states, never on a timer.
 Python: `next()` against the least a step can cost, the bare word diff of the same samples.
 
     PYTHONPATH=$PWD python benchmarks/bench_viewer.py [--no-browser | --browser-only]
@@ -189,8 +191,8 @@ def press(page, widget, key, counter_text, sample_id, text):
     widget.evaluate("(root, want) => { root.__lat = []; root.__dom = []; root.__settled = []; root.__expect = want; }",
                     {"id": sample_id, "text": text[:80], "counter": counter_text})
     page.keyboard.press(key)
-    widget.evaluate("root => new Promise((done) => { const wait = () => root.__lat.length && !root.dataset.pending "
-                    "? done() : requestAnimationFrame(wait); wait(); })")
+    page.wait_for_function("root => root.__lat.length && !root.dataset.pending", arg=widget.element_handle(),
+                           polling="raf")
     return widget.evaluate("root => [root.__lat[0], root.__dom[0], root.__settled[0] ?? null]")
 
 
@@ -210,7 +212,7 @@ def browser_side():
     from tests.jupyterlab import launch, open_notebook, start_lab, stop
 
     rng.seed(0)
-    texts = frame()["text"]  # the kernel's frame: the same seed, its first call
+    texts = {"big": frame()["text"], "small": frame()["text"]}  # the kernel's two frames: same seed, same calls
     with tempfile.TemporaryDirectory() as tmp:
         proc, port, _ = start_lab(Path(tmp), cells=(CELL, SMALL))
         try:
@@ -229,7 +231,7 @@ def browser_side():
                            for part in ("", " dom", " reply")}
 
                     def record(size, key, widget, counter_text, pos):
-                        total, dom, reply = press(page, widget, key, counter_text, f"doc-{pos:06d}", texts[pos])
+                        total, dom, reply = press(page, widget, key, counter_text, f"doc-{pos:06d}", texts[size][pos])
                         lat[f"{size} {key}"].append(total)
                         lat[f"{size} {key} dom"].append(dom)
                         lat[f"{size} {key} reply"].append(reply)
@@ -242,7 +244,7 @@ def browser_side():
                     small.locator(".tkr-counter").click()
                     for key in ["j", "g"] * PRESSES:  # each followed by k, back to the first sample
                         record("small", key, small, small_counter(1), 1)
-                        press(page, small, "k", small_counter(0), "doc-000000", texts[0])
+                        press(page, small, "k", small_counter(0), "doc-000000", texts["small"][0])
                 finally:
                     browser.close()
         finally:
