@@ -5,6 +5,9 @@ innerHTML), nor whether a click reaches the kernel and comes back; this test can
 when the browser is missing instead of skipping, so a broken image cannot pass silently.
 """
 
+import os
+import signal
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -463,5 +466,89 @@ def test_judge_verdict_duplicate_and_drop_reason_drawn_as_text(tmp_path):
         expect(head).to_contain_text("id c3")
         expect(head).to_contain_text("judge right no verdict (skipped)")
         assert stored_labels(root / "run") == {"c0": "good", "c1": "good"}  # the judge wrote no label
+    finally:
+        close_lab(proc, pw, browser)
+
+
+
+PID = 'import os, pathlib; pathlib.Path("kernel.pid").write_text(str(os.getpid()))'
+
+
+@contextmanager
+def kernel_held(root):
+    """The kernel stopped (SIGSTOP) for the block: the widget's messages wait in its queue, so the
+    page shows only what it draws by itself; SIGCONT after, whatever happened."""
+    pid = int((root / "kernel.pid").read_text())
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def test_prefetched_next_sample_drawn_before_the_kernel_replies(tmp_path):
+    require_browser()
+    from playwright.sync_api import expect
+
+    proc, pw, browser, page, root = lab_page(tmp_path, (PID, KEYS), widgets=1)
+    try:
+        viewer = page.locator(".tkr")
+        counter, head, pane = viewer.locator(".tkr-counter"), viewer.locator(".tkr-head"), viewer.locator(".tkr-scroll")
+        first_text = viewer.locator(".tkr-pane .tkr-text").first
+        expect(counter).to_have_text("1 of 30 filtered (30 total)")
+        counter.click()
+
+        # j with the kernel held: the next sample's text is drawn from the prefetch alone
+        with kernel_held(root):
+            page.keyboard.press("j")
+            expect(head).to_contain_text("row-01")
+            expect(first_text).to_contain_text("text 1\nline 0")
+            expect(counter).to_have_text("2 of 30 filtered (30 total)")
+            expect(viewer).to_have_attribute("data-pending", "1")
+            page.keyboard.press("PageDown")
+            scrolled = pane.evaluate("p => p.scrollTop")
+            assert scrolled > 0
+        # the kernel's reply shows the same sample: drawn as it was, scroll kept
+        expect(viewer).not_to_have_attribute("data-pending", "1")
+        expect(viewer.locator(".tkr-msg")).to_have_text("")
+        assert pane.evaluate("p => p.scrollTop") == scrolled
+        expect(head).to_contain_text("row-01")
+
+        # j then g before any reply: the second press has no prefetch, so it only sends; the label
+        # lands on the sample the first press went to, by the kernel, never by the page
+        good = viewer.locator(".tkr-mark[data-mark=good] .tkr-key").inner_text()
+        with kernel_held(root):
+            page.keyboard.press("j")
+            page.keyboard.press(good)
+            expect(head).to_contain_text("row-02")
+            assert stored_labels(root / "run") == {}
+        expect(viewer.locator(".tkr-msg")).to_have_text("saved good for row-02")
+        expect(head).to_contain_text("row-03")
+        expect(counter).to_have_text("4 of 30 filtered (30 total)")
+        assert stored_labels(root / "run") == {"row-02": "good"}
+
+        # after a filter change the prefetch is the new filtered next sample
+        viewer.locator("select[data-name=status]").select_option("failed")
+        expect(counter).to_have_text("2 of 10 filtered (30 total)")  # row-03 is failed: it stays shown
+        expect(head).to_contain_text("row-03")
+        with kernel_held(root):
+            page.keyboard.press("j")
+            expect(head).to_contain_text("row-06")
+            expect(first_text).to_contain_text("text 6\nline 0")
+            expect(counter).to_have_text("3 of 10 filtered (30 total)")
+        expect(viewer).not_to_have_attribute("data-pending", "1")
+        expect(head).to_contain_text("row-06")
+
+        # on the last sample j has nothing prefetched: the page stays, nothing is pending
+        jump = viewer.locator(".tkr-jump")
+        jump.fill("#10")
+        jump.press("Enter")
+        expect(counter).to_have_text("10 of 10 filtered (30 total)")
+        expect(head).to_contain_text("row-27")
+        page.keyboard.press("j")
+        expect(viewer).not_to_have_attribute("data-pending", "1")
+        expect(counter).to_have_text("10 of 10 filtered (30 total)")
+        expect(head).to_contain_text("row-27")
+        assert stored_labels(root / "run") == {"row-02": "good"}
     finally:
         close_lab(proc, pw, browser)

@@ -295,8 +295,24 @@ def test_only_the_shown_sample_is_sent(monkeypatch):
     v.go(5000)
     v.next()
     v.set_filter(status="ok")
-    assert len(calls) == 4
+    assert len(calls) == 8  # per update: the shown sample and the prefetched next one
     assert len(v.view["list"]) == 2 * WINDOW + 1 and len(json.dumps(v.view)) < 10_000
+
+
+def test_ahead_is_what_next_and_label_advance_then_show(tmp_path):
+    v = show(frame(), right="generic", folder=tmp_path)
+    for move in (v.next, lambda: send(v, do="mark", value="good", advance=True), v.next):
+        ahead = v.view["ahead"]
+        assert ahead["pos"] == v.view["pos"] + 1
+        move()
+        assert ahead["sample"] == v.view["sample"] and ahead["counter"] == v.view["counter"]
+        assert ahead["pos"] == v.view["pos"]
+    assert v.current == "c3" and v.view["ahead"] is None  # the last sample: nothing to prefetch
+    assert {k: e["label"] for k, e in Store(tmp_path).labels().items()} == {"c1": "good"}  # the message's label
+    v.set_filter(status="ok")
+    v.go(0)
+    assert v.view["ahead"]["sample"]["id"] == "c1" and v.view["ahead"]["counter"] == "2 of 2 filtered (4 total)"
+    assert show(frame().iloc[:0], right="generic", folder=tmp_path / "empty").view["ahead"] is None
 
 
 def test_rows_of_a_one_to_many_step_get_their_own_labels(tmp_path):

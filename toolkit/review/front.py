@@ -96,7 +96,7 @@ function render({ model, el }) {
     return b;
   };
   const prev = button("\u25C0 Prev", "k", "tkr-prev", () => send({ do: "prev" }));
-  const next = button("Next \u25B6", "j", "tkr-next", () => send({ do: "next" }));
+  const next = button("Next \u25B6", "j", "tkr-next", () => { send({ do: "next" }); forward(); });
   const marks = h("span", "tkr-marks");
   const unreviewed = button("next unreviewed", "n", "tkr-unreviewed", () => send({ do: "unreviewed" }));
   const undo = button("undo", "z", "tkr-undo", () => send({ do: "undo" }));
@@ -154,10 +154,13 @@ function render({ model, el }) {
 
   const markButtons = new Map();
   const selectBoxes = new Map();
-  let shownId = null;
+  let shownId = null, drawnKey = null, drawn = {};
 
-  function update() {
-    const v = model.get("view") || {};
+  // Draw a view: the kernel's, or (`pending`) the prefetched next sample before the kernel replies.
+  function draw(v, pending) {
+    drawn = v;
+    if (pending) root.dataset.pending = "1";
+    else delete root.dataset.pending;
     const s = v.sample;
     counter.textContent = v.counter || "";
     progress.textContent = v.progress || "";
@@ -224,6 +227,11 @@ function render({ model, el }) {
       return item;
     }));
 
+    const query = v.search || "";
+    const key = JSON.stringify([s, query, v.empty]);
+    if (key === drawnKey) return;  // already on screen (the reply to a prefetched draw): no redraw
+    drawnKey = key;
+    const top = scroll.scrollTop;
     head.replaceChildren();
     scroll.replaceChildren();
     root.dataset.id = s ? s.id : "";
@@ -241,7 +249,6 @@ function render({ model, el }) {
       head.append(part);
     });
     if (s.stale) head.append(document.createTextNode(" \u00B7 "), h("span", "tkr-stale", s.stale));
-    const query = v.search || "";
     if (s.notice) scroll.append(h("div", `tkr-notice tkr-${s.notice[0]}`, s.notice[1]));
     for (const p of s.top || []) scroll.append(pane(p, query));
     const panes = h("div", "tkr-panes");
@@ -266,8 +273,16 @@ function render({ model, el }) {
       });
       scroll.append(d);
     }
-    if (s.id !== shownId) scroll.scrollTop = 0;
+    scroll.scrollTop = s.id !== shownId ? 0 : top;
     shownId = s.id;
+  }
+  const update = () => draw(model.get("view") || {}, false);
+
+  // What a person sees at once on j or a label-and-advance key: the sample the kernel prefetched
+  // (`ahead`). It records nothing; a second press before the reply finds no `ahead` and only sends.
+  function forward() {
+    const v = drawn, a = v.ahead;
+    if (a) draw({ ...v, pos: a.pos, counter: a.counter, sample: a.sample, ahead: null, message: "" }, true);
   }
 
   // Keys that scroll the text pane: [key, shift] -> how far (a function of the pane's height).
@@ -279,16 +294,16 @@ function render({ model, el }) {
   };
 
   function act(e) {
-    const v = model.get("view") || {};
+    const v = drawn;
     const keys = Object.fromEntries((v.marks || []).map(([value, key]) => [key, value]));
-    if (e.key === "ArrowRight" || e.key === "j") send({ do: "next" });
+    if (e.key === "ArrowRight" || e.key === "j") { send({ do: "next" }); forward(); }
     else if (e.key === "ArrowLeft" || e.key === "k") send({ do: "prev" });
     else if (e.key === "/") search.focus({ preventScroll: true });
     else if (e.key === "Escape" && !confirmRow.hidden) closeConfirm();
     else if (e.key in SCROLL) scroll.scrollTop += SCROLL[e.key](scroll, e);
     else if (e.key === "n" && (v.marks || []).length) send({ do: "unreviewed" });
     else if (e.key === "z" && (v.marks || []).length) send({ do: "undo" });
-    else if (keys[e.key] && v.sample) send({ do: "mark", value: keys[e.key], advance: true });
+    else if (keys[e.key] && v.sample) { send({ do: "mark", value: keys[e.key], advance: true }); forward(); }
     else return false;
     return true;
   }

@@ -34,6 +34,12 @@ The `view` trait (Python -> front-end):
                      sections: [{name, title, open, text | panes}] collapsible, text or panes
                      only when open (a judge's verdict and reason, a duplicate's original, the
                      model's reasoning, the two prompts)
+    ahead            the next sample prefetched: {pos, counter, sample} as `next` would show them
+                     (None on the last sample). On j / -> and on a label-and-advance key the page
+                     draws it at once, marks itself data-pending, and sends the message as
+                     always; the reply redraws (the same sample keeps its scroll) or corrects it.
+                     A second press before the reply has no prefetch: it only sends. Drawing
+                     `ahead` records nothing; only the message does, on the Python side.
     empty            why nothing is shown (no rows / no shared id / the filters), else None
     message          one line on what the last action did ("" = none)
     filters          [[name, [[value, text], ...], current], ...] dropdowns
@@ -195,14 +201,26 @@ class Review(anywidget.AnyWidget):
         window = range(lo, min(n, lo + 2 * WINDOW + 1))
         self.view = {
             "pos": self._pos, "n": n, "total": self._total,
-            "counter": f"{self._pos + 1 if n else 0:,} of {n:,} filtered ({self._total:,} total)",
+            "counter": self._counter(self._pos + 1 if n else 0),
             "list": [[p, str(self._ids[self._rows[p]]), *self._list_entry(self._rows[p]),
                       str(self._short[self._rows[p]])] for p in window],
             "sample": self._sample(self._rows[self._pos]) if n else None,
+            "ahead": self._ahead(),
             "empty": None if n else self._empty_text(),
             "message": self._message,
             **self._controls(),
         }
+
+    def _counter(self, shown):
+        return f"{shown:,} of {len(self._rows):,} filtered ({self._total:,} total)"
+
+    def _ahead(self):
+        """What `next` (and a label-and-advance) will show, so the page can draw it at once on the
+        key press and let the kernel's reply confirm it; None on the last sample (or none)."""
+        p = self._pos + 1
+        if p >= len(self._rows):
+            return None
+        return {"pos": p, "counter": self._counter(p + 1), "sample": self._sample(self._rows[p])}
 
     def _empty_text(self):
         return ("No sample matches the filters: change or clear them." if self._total
