@@ -26,13 +26,12 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel
-from scipy.stats import binomtest
 
 from .frame import column, folder_of, last_step, match, need_column, set_folder
 from .parsing import schema_parser
 from .review.labels import output_hash
 from .schema import Schema
-from .stats import describe, win_rate
+from .stats import describe, proportion, win_rate
 from .steps import Step
 
 
@@ -159,8 +158,8 @@ def order_swap(picks) -> dict:
     out = {"pairs": len(picks), "judged": judged, "inconsistent": flipped,
            "share": None, "low": None, "high": None, "win_rate": win_rate(picks)}
     if judged:
-        ci = binomtest(flipped, judged).proportion_ci(confidence_level=0.95, method="wilson")
-        out.update(share=flipped / judged, low=float(ci.low), high=float(ci.high))
+        share, low, high, _ = proportion(flipped, judged)
+        out.update(share=share, low=low, high=high)
     return out
 
 

@@ -9,8 +9,6 @@ pooled or weighed here.
 
 from collections import Counter
 
-from scipy.stats import binomtest
-
 PICKS = ("A", "B", "tie")  # what an A/B pick may be: the store, the widgets and agreement all use these
 
 
@@ -27,10 +25,20 @@ def win_rate(picks) -> dict:
     out = {"n": a + b, "B": b, "A": a, "tie": ties, "other": dict(counts),
            "rate": None, "low": None, "high": None, "p": None}
     if a + b:
-        test = binomtest(b, a + b, 0.5)
-        ci = test.proportion_ci(confidence_level=0.95, method="wilson")
-        out.update(rate=b / (a + b), low=float(ci.low), high=float(ci.high), p=float(test.pvalue))
+        rate, low, high, p = proportion(b, a + b)
+        out.update(rate=rate, low=low, high=high, p=p)
     return out
+
+
+def proportion(k: int, n: int) -> tuple[float, float, float, float]:
+    """k of n as (share, Wilson 95 % low, high, two-sided exact binomial p against 0.5); n > 0.
+
+    scipy is imported here, not with the toolkit: scipy.stats alone takes about a second to import."""
+    from scipy.stats import binomtest
+
+    test = binomtest(k, n, 0.5)
+    ci = test.proportion_ci(confidence_level=0.95, method="wilson")
+    return k / n, float(ci.low), float(ci.high), float(test.pvalue)
 
 
 def describe(result: dict) -> str:
