@@ -1,6 +1,6 @@
 """Run a pipeline notebook headless: `python -m toolkit run NOTEBOOK [-p name value ...]`.
 
-    python -m toolkit run notebooks/style_clone.ipynb -p model openai/gpt-4o-mini -p limit 20
+    python -m toolkit run notebooks/style_clone.ipynb -p model openai/gpt-4o-mini -p per_voice 20
 
 papermill fills the notebook's `parameters` cell, executes it in the notebook's folder and writes
 the executed copy into the run folder. `run NOTEBOOK --help` lists the notebook's parameters. The
