@@ -108,15 +108,15 @@ def embedded(page: Path) -> bool:
     return any(b.mark == "runs: embedded" for b in blocks(page))
 
 
-def with_python(page: Path) -> bool:
-    return any(b.language == "python" for b in blocks(page))
+def runs(page: Path) -> bool:
+    return any(b.language == "python" and b.mark not in NOT_RUN for b in blocks(page))
 
 
 def test_the_pages_are_found():
     assert {"README.md", "docs/concepts.md", "docs/durability.md"} <= {page_id(p) for p in PAGES}
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if with_python(p) and not embedded(p)], ids=page_id)
+@pytest.mark.parametrize("page", [p for p in PAGES if runs(p) and not embedded(p)], ids=page_id)
 def test_pages_run(page, tmp_path, monkeypatch):
     assert run_page(page, tmp_path, monkeypatch) >= 1
 
