@@ -14,6 +14,9 @@ write go to the scratch folder. A mark on the line before a block changes that:
                              the page's earlier blocks in scope)
     <!-- output -->          on a ```text block: what the python block above it prints, compared
                              with what it printed in the run after SANITIZE (durations, which vary)
+    <!-- output: make run --> on a ```text block: what `make run` prints, compared with a headless
+                             run of the notebook replaying its recording (the embedded model's
+                             answers, so the same counts), after SANITIZE_RUN
 
 (`<!-- runs -->` is the default, and may still mark a block.) `make run` lines use only variables
 the Makefile passes on, and `python -m toolkit run` lines only parameters the notebook declares.
@@ -33,11 +36,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import datasets
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-MARK = re.compile(r"^<!-- (runs|runs: embedded|needs: key|needs: server|output) -->$")
+MARK = re.compile(r"^<!-- (runs|runs: embedded|needs: key|needs: server|output|output: make run) -->$")
 NOT_RUN = ("needs: key", "needs: server")
 SANITIZE = [(re.compile(r"\b\d+\.\d+ s\b"), "<seconds> s")]  # a step's time in its summary line
 
@@ -61,7 +66,9 @@ def blocks(page: Path) -> list[Block]:
             assert mark or not lines[i - 1].startswith("<!--"), f"{page.name}:{i}: unknown mark {lines[i - 1]}"
             end = next(j for j in range(i + 1, len(lines)) if lines[j] == "```")
             block = Block(mark and mark[1], fence[1], "\n".join(lines[i + 1:end]) + "\n", i + 2)
-            if block.mark == "output":
+            if block.mark == "output: make run":
+                found.append(block)
+            elif block.mark == "output":
                 python = [b for b in found if b.language == "python"]
                 assert python and block.language == "text", f"{page.name}:{i}: an output block follows a python one"
                 assert python[-1].mark not in NOT_RUN, f"{page.name}:{i}: shows the output of a block never run"
@@ -155,7 +162,8 @@ def test_every_output_a_page_shows_is_checked():
         lines = page.read_text(encoding="utf-8").splitlines()
         for i, line in enumerate(lines):
             if line == "```text":
-                assert lines[i - 1] == "<!-- output -->", f"{page_id(page)}:{i + 1}: a text block not marked output"
+                assert MARK.match(lines[i - 1]) and lines[i - 1].startswith("<!-- output"), (
+                    f"{page_id(page)}:{i + 1}: a text block not marked output")
 
 
 def commands(prefix: str):
@@ -188,6 +196,16 @@ def test_make_run_passes_data_and_folder_as_absolute_paths(tmp_path):
     assert "-p model 'openai/x'" in line
 
 
+def test_the_build_flags_on_every_page_are_the_makefiles():
+    """Installing without make (docs/install.md) builds llama.cpp as `make` does."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    flags = re.search(r"^export CMAKE_ARGS := (.+)$", makefile, re.M)[1].split()
+    pages = [(where, words) for where, words in commands("export CMAKE_ARGS=")]
+    assert pages
+    for where, words in pages:
+        assert words[1].split("=", 1)[1].split() == flags, f"{where}: not the Makefile's CMAKE_ARGS"
+
+
 def test_toolkit_run_lines_use_the_notebooks_parameters():
     from papermill.inspection import inspect_notebook
 
@@ -206,3 +224,79 @@ def test_no_page_links_to_a_missing_file():
         for target in re.findall(r"\]\(([^)#:]+)\)", page.read_text(encoding="utf-8")):
             assert (page.parent / target).exists(), f"{page_id(page)} links to {target}, which does not exist"
     assert os.path.isdir(ROOT / "docs")
+
+
+@pytest.fixture(scope="module")
+def make_run(tmp_path_factory):
+    """(run folder, what it printed) of `make run`'s command, replaying the notebook's recording."""
+    folder = tmp_path_factory.mktemp("make-run") / "runs" / "style_clone"
+    out = subprocess.run([sys.executable, "-m", "toolkit", "run", "notebooks/style_clone.ipynb",
+                          "-p", "replay", "notebooks/recordings/style_clone.jsonl", "-p", "folder", str(folder)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=900,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    return folder, out.stdout
+
+
+SANITIZE_RUN = [(re.compile(r"run folder: \S+  \(\d+ s\)"), "run folder: <folder>  (<seconds> s)"),
+                (re.compile(r"^(  \S+(?:\.ipynb|\.sqlite|\.sqlite-wal|\.sqlite-shm))  \([\d,]+ bytes\)$", re.M),
+                 r"\1  (<bytes> bytes)")]  # the executed notebook holds timings; SQLite pages vary
+
+
+def test_the_readme_shows_what_make_run_prints(make_run):
+    shown = [b.code for b in blocks(ROOT / "README.md") if b.mark == "output: make run"]
+    assert len(shown) == 1, "README.md shows what make run prints in one block marked <!-- output: make run -->"
+
+    def clean(text):
+        for pattern, replacement in SANITIZE_RUN:
+            text = pattern.sub(replacement, text)
+        return text.strip()
+
+    assert clean(make_run[1]) == clean(shown[0]), f"make run printed (paste it into README.md):\n{make_run[1]}"
+
+
+def test_the_run_folder_page_names_every_file_a_run_writes(make_run):
+    table = (ROOT / "docs" / "run-folder.md").read_text(encoding="utf-8").split("Other runs add:")[0]
+    named = set(re.findall(r"^\| `([^`]+)`", table, re.M)) | set(re.findall(r", `([^`]+)`", table))
+    for path in make_run[0].rglob("*"):
+        if path.is_file():
+            name = path.relative_to(make_run[0]).as_posix()
+            assert name in named or name.split("/")[0] + "/" in named, f"docs/run-folder.md does not name {name}"
+
+
+def chat_template():
+    """SmolLM2's chat template from the embedded GGUF, rendered as llama.cpp's server renders it."""
+    from llama_cpp import Llama
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    from toolkit.llm.local_model import weights_path
+
+    model = Llama(model_path=str(weights_path()), vocab_only=True, verbose=False)
+    token = model.detokenize
+    return Jinja2ChatFormatter(model.metadata["tokenizer.chat_template"], eos_token=token([model.token_eos()]).decode(),
+                               bos_token=token([model.token_bos()]).decode())
+
+
+def test_the_training_configs_read_the_exports_as_trl_does(make_run):
+    """docs/training.md's YAML configs: each `datasets:` entry loaded as TRL's get_dataset loads it
+    (datasets.load_dataset(path, name, data_dir, data_files, split)), from a run's own files."""
+    configs = [yaml.safe_load(b.code) for b in blocks(ROOT / "docs" / "training.md") if b.language == "yaml"]
+    assert len(configs) == 2
+    loaded = []
+    for config in configs:
+        (entry,) = config["datasets"]
+        files = str(make_run[0] / Path(entry["data_files"]).relative_to("runs/style_clone"))
+        loaded.append(datasets.load_dataset(path=entry["path"], name=entry.get("name"), data_dir=entry.get("data_dir"),
+                                            data_files=files, split=entry.get("split", "train")))
+    sft, dpo = loaded
+    render = chat_template()
+    assert len(sft) > 0 and sft.column_names == ["messages"]
+    for row in sft:
+        roles = [m["role"] for m in row["messages"]]
+        assert set(roles) <= {"system", "user", "assistant"} and roles[-1] == "assistant", roles
+        prompt = render(messages=row["messages"]).prompt
+        assert all(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>" in prompt for m in row["messages"])
+    assert len(dpo) > 0 and sorted(dpo.column_names) == ["chosen", "prompt", "rejected"]
+    for row in dpo:
+        assert all(isinstance(row[k], str) and row[k].strip() for k in ("prompt", "chosen", "rejected"))
+        assert row["chosen"] != row["rejected"]
