@@ -123,6 +123,13 @@ def test_the_pages_are_found():
     assert {"README.md", "docs/concepts.md", "docs/durability.md"} <= {page_id(p) for p in PAGES}
 
 
+def test_the_readme_is_short():
+    """A newcomer reads it in a few minutes: at most 8 KB, and a quick start of at most 15 lines."""
+    assert len((ROOT / "README.md").read_bytes()) <= 8192
+    quick = [b for b in blocks(ROOT / "README.md") if b.language == "python"]
+    assert len(quick) == 1 and quick[0].code.count("\n") <= 15
+
+
 @pytest.mark.parametrize("page", [p for p in PAGES if runs(p) and not embedded(p)], ids=page_id)
 def test_pages_run(page, tmp_path, monkeypatch):
     assert run_page(page, tmp_path, monkeypatch) >= 1
