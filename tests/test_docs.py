@@ -246,8 +246,8 @@ def make_run(tmp_path_factory):
 
 
 SANITIZE_RUN = [(re.compile(r"run folder: \S+  \(\d+ s\)"), "run folder: <folder>  (<seconds> s)"),
-                (re.compile(r"^(  \S+(?:\.ipynb|\.sqlite|\.sqlite-wal|\.sqlite-shm))  \([\d,]+ bytes\)$", re.M),
-                 r"\1  (<bytes> bytes)")]  # the executed notebook holds timings; SQLite pages vary
+                (re.compile(r"^(  (?:\S+\.ipynb|manifest\.jsonl|\S+\.sqlite\S*))  \([\d,]+ bytes\)$", re.M),
+                 r"\1  (<bytes> bytes)")]  # the notebook and manifest hold timings; SQLite's pages vary
 
 
 def test_the_readme_shows_what_make_run_prints(make_run):
@@ -264,7 +264,8 @@ def test_the_readme_shows_what_make_run_prints(make_run):
 
 def test_the_run_folder_page_names_every_file_a_run_writes(make_run):
     table = (ROOT / "docs" / "run-folder.md").read_text(encoding="utf-8").split("Other runs add:")[0]
-    named = set(re.findall(r"^\| `([^`]+)`", table, re.M)) | set(re.findall(r", `([^`]+)`", table))
+    first_column = [row.split(" | ")[0] for row in table.splitlines() if row.startswith("| `")]
+    named = {name for cell in first_column for name in re.findall(r"`([^`]+)`", cell)}
     for path in make_run[0].rglob("*"):
         if path.is_file():
             name = path.relative_to(make_run[0]).as_posix()
