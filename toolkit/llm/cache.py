@@ -6,7 +6,9 @@ FLUSH_SECONDS of arriving, whichever comes first, and at the end of every run, o
 cancel, and at exit. A killed process (SIGKILL, the out-of-memory killer) loses at most that window;
 the next run re-sends only the calls that are not in the cache. The key is the
 content of the call (model, messages, sampling parameters) and never a key or an endpoint, so a
-cache can be shared, exported as readable JSONL "recordings" and replayed in tests.
+cache can be shared, exported as readable JSONL "recordings" and replayed in tests. Each answer
+records the weights that gave it, where the server said (`served`); llm.py answers a call again
+when its endpoint now serves other weights, under `variant_key`.
 
 But: nothing is ever evicted. A run folder's cache only grows; start a new folder (or delete
 cache.sqlite) to begin afresh.
@@ -50,6 +52,12 @@ def call_key(model: str, messages: list[dict], params: dict) -> str:
     blob = json.dumps({"model": model, "messages": messages, "params": params},
                       sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def variant_key(key: str, weights: str) -> str:
+    """Where the answer of call `key` from other `weights` is kept, when the call's own row holds an
+    answer from the weights an endpoint served before (a swapped GGUF, a re-pulled tag): both stay."""
+    return hashlib.sha256(f"{key}\0{weights}".encode()).hexdigest()
 
 
 class Cache:
