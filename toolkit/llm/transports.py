@@ -272,9 +272,11 @@ class LiteLLM:
         except (AttributeError, IndexError):
             raise CallError("bad_response", f"malformed response: {str(r)[:200]}") from None
         # litellm has already moved `reasoning`, a leading <think> and Anthropic's thinking blocks
-        # into reasoning_content; a lone </think> is still in the text
+        # into reasoning_content; a lone </think> is still in the text. Beside a null
+        # `reasoning_content` (vLLM >= 0.10) it leaves `reasoning` in provider_specific_fields
+        extra = getattr(message, "provider_specific_fields", None) or {}
         text, reasoning = split_reasoning(message.content or "",
-                                          getattr(message, "reasoning_content", None))
+                                          getattr(message, "reasoning_content", None) or extra.get("reasoning"))
         usage = getattr(r, "usage", None)
         completion = getattr(usage, "completion_tokens", 0) or 0
         return Reply(text, reasoning,
