@@ -118,7 +118,8 @@ class OllamaServer(_Server):
             return web.json_response({"error": f"model '{body.get('model')}' not found"}, status=404)
         return web.json_response({
             "modelfile": "FROM /root/.ollama/models/blobs/sha256-x", "template": "{{ .Prompt }}",
-            "parameters": f"num_ctx                        {self.modelfile_ctx}" if self.modelfile_ctx else "stop \"<|im_end|>\"",
+            "parameters": (f"num_ctx                        {self.modelfile_ctx}" if self.modelfile_ctx
+                           else 'stop "<|im_end|>"'),
             "details": {"format": "gguf", "family": "qwen2", "parameter_size": "7.6B", "quantization_level": "Q4_K_M"},
             "model_info": {"general.architecture": "qwen2", "qwen2.context_length": 32768},
             "capabilities": ["completion"]})

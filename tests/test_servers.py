@@ -126,7 +126,8 @@ def test_swapped_weights_behind_one_alias_are_answered_again_and_both_kept(folde
         back, sent = again()
         assert sent == 0 and back["s"].tolist() == first["s"].tolist()
     rows = [json.loads(r) for r, in Cache(folder / "cache.sqlite")._db().execute("SELECT response FROM calls")]
-    assert sorted(r["served"]["weights"].split()[0] for r in rows) == ["/models/qwen-a.gguf"] * 2 + ["/models/qwen-b.gguf"] * 2
+    weights = sorted(r["served"]["weights"].split()[0] for r in rows)
+    assert weights == ["/models/qwen-a.gguf"] * 2 + ["/models/qwen-b.gguf"] * 2
     assert {r["served"]["fingerprint"] for r in rows} == {"b6710-74b8fc17"}
 
 
