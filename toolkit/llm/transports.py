@@ -145,20 +145,20 @@ class OpenAIHTTP:
         self._rates = token_prices(model)  # looked up now: importing litellm later would stall the loop
         self.rates = self._rates  # the price a spending cap reserves at (budget.py)
         self._name = model.split("/", 1)[1]
-
-    def _headers(self) -> dict:
-        return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+        self._headers = {"Content-Type": "application/json",
+                         **({"Authorization": f"Bearer {api_key}"} if api_key else {})}
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     async def served(self) -> Served:
-        return await served.probe(_session(), self.base, self._name, self._headers())
+        return await served.probe(_session(), self.base, self._name, self._headers)
 
     async def send(self, model: str, messages: list[dict], params: dict, timeout: float) -> Reply:
         params = formats.for_openai(params)
         sent = formats.as_json_object(params) if self._json_object else params
-        body = {"model": model.split("/", 1)[1], "messages": messages, **sent}
+        body = _encode({"model": model.split("/", 1)[1], "messages": messages, **sent}).encode()
+        limit = self._timeouts.get(timeout) or self._timeouts.setdefault(timeout, aiohttp.ClientTimeout(total=timeout))
         try:
-            async with _session().post(self.url, json=body, headers=self._headers(),
-                                          timeout=aiohttp.ClientTimeout(total=timeout)) as r:
+            async with _session().post(self.url, data=body, headers=self._headers, timeout=limit) as r:
                 raw = await r.read()
                 if r.status != 200 and not self._json_object and formats.refused(r.status, raw, params):
                     self._json_object = True  # llama-cpp-python's server: same schema, its own form
@@ -195,6 +195,7 @@ def chat_reply(data: dict, rates: tuple[float, float] | None, params: dict | Non
                  prompt, completion, cost, data.get("model"), data.get("system_fingerprint"))
 
 
+_encode = json.JSONEncoder(ensure_ascii=False).encode  # made once: json.dumps builds one per call
 _pool: aiohttp.ClientSession | None = None
 
 
