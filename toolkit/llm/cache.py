@@ -11,7 +11,8 @@ records the weights that gave it, where the server said (`served`); llm.py answe
 when its endpoint now serves other weights, under `variant_key`.
 
 But: nothing is ever evicted. A run folder's cache only grows; start a new folder (or delete
-cache.sqlite) to begin afresh.
+cache.sqlite) to begin afresh. A recording holds one answer per call: `export` of a cache that
+kept answers from two sets of weights writes both, and `load` keeps the later one.
 """
 
 from __future__ import annotations
