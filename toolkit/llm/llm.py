@@ -111,6 +111,10 @@ class LLM:
     servers; `max_concurrent`, `rpm` and `tpm` then hold per deployment. The cache key is `model`
     either way, so a fleet run and a single-server run of the same model name share answers.
 
+    `check()` asks the server what it serves (served.py); a step asks too, at the start of every
+    run, and each answer records the weights that gave it: a cached answer from other weights than
+    the endpoint now serves is not reused, and a prompt the server cut is a failed call.
+
     `max_cost` (dollars) and `max_tokens_total` cap what this object may spend: a call that could
     pass a cap is not sent and fails with "budget reached" (see budget.py); a cost cap on a model
     of unknown price is refused here.
