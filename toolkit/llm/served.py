@@ -10,7 +10,8 @@ asks the server itself, where it says (one to four GET/POST requests, at most on
     llama-server      GET /v1/models (`owned_by: llamacpp`, `meta`) + GET /props:
                       `default_generation_settings.n_ctx` (per slot), `model_path`
     vLLM              GET /v1/models: `max_model_len`, `root` (the weights it loaded)
-    ollama            POST /api/show (`parameters` num_ctx), GET /api/ps (`context_length` of a
+    ollama            (known by its route, `owned_by: library`, or GET /api/version answering)
+                      POST /api/show (`parameters` num_ctx), GET /api/ps (`context_length` of a
                       loaded model, `digest`), GET /api/tags (the tag's `digest`)
     llama-cpp-python  GET /v1/models: the alias only (`owned_by: me`)
 
@@ -148,7 +149,7 @@ async def probe(session: aiohttp.ClientSession, api_base: str, name: str, header
                       _int(entry.get("max_model_len")), base)
     if owner == "llamacpp" or "meta" in entry:
         return await _llama_server(get, root, base, models, entry)
-    if kind == "ollama" or owner in ("library", "ollama") or (not entries and await get(f"{root}/api/version")):
+    if kind == "ollama" or owner == "library" or (owner != "me" and await get(f"{root}/api/version")):
         return await _ollama(get, session, headers, root, base, name, models)
     return Served("llama-cpp-python" if owner == "me" else "OpenAI-compatible", models, None, None, base)
 
