@@ -47,7 +47,7 @@ def test_style_clone_with_long_passages_and_a_faithful_model(tmp_path):
         assert entry["failed"] == 0 and entry["ok"] == entry["rows"] > 0, entry
     # the pairwise judge saw every pair in both orders and, v1 and v2 being alike here, called each a tie
     assert steps["plainer"][-1]["ok"] == steps["plainer"][-1]["rows"] == 2 * steps["generic"][-1]["rows"]
-    judged = tk.review.Store(tmp_path).picks("judge:plainer")
+    judged = tk.decisions.Store(tmp_path).picks("judge:plainer")
     assert len(judged) == steps["generic"][-1]["rows"] and {p["pick"] for ps in judged.values() for p in ps} == {"tie"}
     written = datasets.load_from_disk(str(tmp_path / "hf_dataset"))
     assert len(written) == steps["generic"][-1]["rows"]  # every passage became a pair

@@ -14,6 +14,7 @@ from .agreement import agreement  # noqa: E402
 from .batch import batch  # noqa: E402
 from .card import card  # noqa: E402
 from .chunking import chunk  # noqa: E402
+from .decisions import add_decisions, labels, picks, preference_pairs  # noqa: E402
 from .dedupe import dedupe  # noqa: E402
 from .diversity import diversity, diversity_plot  # noqa: E402
 from .drafts import draft  # noqa: E402
@@ -25,7 +26,7 @@ from .parsing import ParseError  # noqa: E402
 from .plots import overview  # noqa: E402
 from .prompts import Prompt, PromptError, load_prompt  # noqa: E402
 from .report import estimate  # noqa: E402
-from .review import compare, labels, picks, preference_pairs, show  # noqa: E402
+from .review import compare, show  # noqa: E402
 from .sentences import sentences  # noqa: E402
 from .steps import Step  # noqa: E402
 from .stream import stream  # noqa: E402
@@ -45,5 +46,6 @@ __all__ = [
     "show", "compare", "labels", "picks", "overview",                         # inspecting
     "Judge", "PassFail", "Score", "Preference", "agreement",  # judges, checked against you
     "dedupe", "diversity", "diversity_plot", "funnel", "drop_reasons",  # dataset health
+    "add_decisions",                                                          # decisions kept as data
     "keep", "sharegpt", "export_jsonl", "export_hf", "card", "preference_pairs",      # the dataset
 ]

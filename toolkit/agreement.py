@@ -26,10 +26,12 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from .decisions.labels import LABELS
+from .decisions.store import Store
 from .frame import column, folder_of, sample_ids
 from .judge import Preference, Score, current
+from .outputs import output_hashes
 from .report import write_manifest
-from .review.labels import LABELS, output_hashes
 from .stats import PICKS
 
 Z95 = 1.959963984540054  # the standard normal's 97.5 % point: a two-sided 95 % interval
@@ -85,19 +87,14 @@ class Agreement:
 def agreement(df, judge, *, id=None, folder=None) -> Agreement:
     """The judge's verdicts in `df` (from `judge.run`, or `judge.compare` for a pairwise judge)
     against the person's labels (or picks) stored in the run folder, on the present outputs."""
-    from .review.store import Store
-
     folder = folder_of(df, folder) or judge.llm.folder
     if judge.name not in df:
         raise ValueError(f"agreement: no column {judge.name!r}; run the judge on this frame first "
                          f"({judge.name}.run(df){' or .compare(df_a, df_b)' if judge.verdict is Preference else ''})")
-    store = Store(folder)
-    try:
+    with Store(folder) as store:
         if judge.verdict is Preference:
             return _pick_agreement(df, judge, store.picks(source="person"))
         return _label_agreement(df, judge, store.labels(source="person"), id)
-    finally:
-        store.close()
 
 
 def _label_agreement(df, judge, saved: dict, id) -> Agreement:

@@ -27,9 +27,10 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
+from .decisions.store import Store
 from .frame import column, folder_of, last_step, match, need_column, set_folder
+from .outputs import output_hash
 from .parsing import schema_parser
-from .review.labels import output_hash
 from .schema import Schema
 from .stats import describe, proportion, win_rate
 from .steps import Step
@@ -205,17 +206,13 @@ def current(df, judge) -> np.ndarray:
 def _store_picks(judge, out) -> None:
     """Write the consistent picks as source "judge:<name>"; clear an earlier pick of this judge on
     the same pair when it is now inconsistent or failed. Only changes are written."""
-    from .review.store import Store
-
-    store, source, name = Store(folder_of(out)), f"judge:{judge.name}", judge.name
-    try:
+    source, name = f"judge:{judge.name}", judge.name
+    with Store(folder_of(out)) as store:
         for sid, ha, hb, pick in zip(out[column(name, "sample")], out[column(name, "a")],
                                      out[column(name, "b")], out[name]):
             pick = pick if pick in ("A", "B", "tie") else None
             if pick != store.pick_of(sid, ha, hb, source=source):
                 store.pick(sid, ha, hb, pick, source=source)
-    finally:
-        store.close()
 
 
 class _Renamed(Schema):

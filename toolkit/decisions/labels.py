@@ -10,14 +10,12 @@ current whatever the output now is.
 """
 
 import functools
-import hashlib
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from ..frame import last_step, need_folder, sample_ids
-from .diff import cell_text
+from ..outputs import is_stale
 from .store import Store
 
 LABELS = ("good", "bad")  # the default label set (keys g and b)
@@ -52,30 +50,3 @@ def labels(df, folder=None, *, id=None, column=None, stale="unreviewed", source=
     out["note"] = pd.array([v["note"] or "" for v in found], dtype="str")
     out["label_stale"] = was
     return out
-
-
-def is_stale(saved, output):
-    """Whether a stored label judged another output than `output` (unknown for imported ones)."""
-    return saved["output"] is not None and saved["output"] != output_hash(output)
-
-
-def output_hash(value):
-    """Short content hash of an output cell: what the store keys a decision by."""
-    return hashlib.sha256(cell_text(value).encode()).hexdigest()[:16]
-
-
-def output_hashes(values):
-    """`output_hash` of every cell of the Series `values`; a pyarrow-backed text column is hashed
-    from its UTF-8 buffer, without making a Python string of each text first."""
-    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
-        return [output_hash(v) for v in values.to_numpy(dtype=object)]
-    arr = pa.array(values.array)
-    if not pa.types.is_large_string(arr.type):
-        arr = arr.cast(pa.large_string())
-    valid, _, data = arr.buffers()
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1].tolist()
-    text = memoryview(data) if data is not None else memoryview(b"")
-    ok = arr.is_valid().to_numpy(zero_copy_only=False) if valid is not None else np.ones(len(arr), dtype=bool)
-    empty = output_hash("")
-    return [hashlib.sha256(text[offsets[i]:offsets[i + 1]]).hexdigest()[:16] if ok[i] else empty
-            for i in range(len(arr))]

@@ -15,8 +15,8 @@ import pandas as pd
 from .. import frame
 from ..files import atomic_write
 from ..frame import blank, folder_of_pair, in_run_folder, last_step, match, set_folder
+from ..outputs import output_hash
 from ..prompts import Prompt
-from .labels import output_hash
 from .store import Store
 
 

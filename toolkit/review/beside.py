@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from ..frame import blank, column, dup_marks, steps_in
-from .diff import cell_text, segments
-from .labels import output_hash
+from ..outputs import cell_text, output_hash
+from .diff import segments
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Cell text and word-level diff as segments the review widget's front-end turns into text nodes.
+"""Word-level diff as segments the review widget's front-end turns into text nodes.
 
 A segment is `[kind, text]` with kind "=" (same), "-" (only in a) or "+" (only in b). The
 front-end sets each segment with `textContent`, so model text is never parsed as HTML.
@@ -17,25 +17,18 @@ a changed stretch whose script could cost more than MAX_WORK is diffed sentence 
 in order, or, when it is one sentence, marked changed between its common ends.
 """
 
-import json
 import re
 
 import fast_diff_match_patch
-import pandas as pd
+
+from .. import moved
+
+__getattr__ = moved.names(__name__, {"cell_text": "toolkit.outputs"})
 
 TOKEN = re.compile(r"\s+|\w+|[^\w\s]")
 MAX_TOKENS = 20_000
 # The script over n + m tokens costs at most about n * m steps (a few ns each): ~20 ms at this.
 MAX_WORK = 5_000_000
-
-
-def cell_text(value):
-    """Cell value as pane text: strings as is, missing as "", parsed outputs as indented JSON."""
-    if isinstance(value, str):
-        return value
-    if pd.api.types.is_scalar(value):
-        return "" if pd.isna(value) else str(value)
-    return json.dumps(value, ensure_ascii=False, indent=2, default=str)
 
 
 def segments(a, b):
