@@ -26,11 +26,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from . import outputs
 from .decisions.labels import LABELS
 from .decisions.store import Store
 from .frame import column, folder_of, sample_ids
 from .judge import Preference, Score, current
-from .outputs import output_hashes
 from .report import write_manifest
 from .stats import PICKS
 
@@ -103,14 +103,14 @@ def _label_agreement(df, judge, saved: dict, id) -> Agreement:
     ids = sample_ids(df, id).to_numpy(dtype=object)
     rows = np.flatnonzero(pd.Series(ids, dtype=object).isin(saved.keys()).to_numpy(dtype=bool))
     entries = [saved[sid] for sid in ids[rows]]
-    now = np.array(output_hashes(df[judge.judged].iloc[rows]), dtype=object)
-    fresh = np.array([e["output"] is None or e["output"] == h for e, h in zip(entries, now)], dtype=bool)  # is_stale
+    now = outputs.output_hashes(df[judge.judged].iloc[rows])
+    fresh = ~outputs.stale([e["output"] for e in entries], now)
     person = np.array([e.get("label") for e in entries], dtype=object)
     decided = np.isin(person, LABELS)
     counted = fresh & decided
     stamp = column(judge.name, "judged")
     stamps = df[stamp].to_numpy(dtype=object)[rows] if stamp in df else np.full(len(rows), None, dtype=object)
-    verdict_ok = (df[column(judge.name, "status")].to_numpy(dtype=object)[rows] == "ok") & (stamps == now)
+    verdict_ok = (df[column(judge.name, "status")].to_numpy(dtype=object)[rows] == "ok") & outputs.current(stamps, now)
     use = counted & verdict_ok
     bad = person[use] == "bad"
     verdicts = df[judge.name].to_numpy(dtype=object)[rows[use]]

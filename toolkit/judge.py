@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
+from . import outputs
 from .decisions.store import Store
 from .frame import column, folder_of, last_step, match, need_column, set_folder
-from .outputs import output_hash
 from .parsing import schema_parser
 from .schema import Schema
 from .stats import describe, proportion, win_rate
@@ -101,7 +101,7 @@ class Judge(Step):
     def _frame(self, df, results):
         out = super()._frame(df, results)
         if self.judged in df and self.verdict is not Preference:
-            out[column(self.name, "judged")] = [output_hash(v) for v in df[self.judged]]
+            out[column(self.name, "judged")] = outputs.output_hashes(df[self.judged])
         return out
 
     def compare(self, df_a, df_b, *, id=None):
@@ -141,8 +141,8 @@ class Judge(Step):
         for field in ("raw", "reasoning", "prompt_version"):
             out[column(name, field)] = both[column(name, field)].to_numpy(dtype=object)[:n]
         out[column(name, "sample")] = ids
-        out[column(name, "a")] = [output_hash(v) for v in a]
-        out[column(name, "b")] = [output_hash(v) for v in b]
+        out[column(name, "a")] = outputs.output_hashes(pd.Series(a, dtype=object))
+        out[column(name, "b")] = outputs.output_hashes(pd.Series(b, dtype=object))
         out.attrs = {"step": both.attrs["step"], "judge": order_swap(out[name])}
         set_folder(out, folder_of(both))
         _store_picks(self, out)
@@ -199,8 +199,7 @@ def current(df, judge) -> np.ndarray:
     stamp = column(judge.name, "judged")
     if stamp not in df:
         return np.zeros(len(df), dtype=bool)
-    now = np.array([output_hash(v) for v in df[judge.judged].to_numpy(dtype=object)], dtype=object)
-    return df[stamp].to_numpy(dtype=object) == now
+    return outputs.current(df[stamp].to_numpy(dtype=object), outputs.output_hashes(df[judge.judged]))
 
 
 def _store_picks(judge, out) -> None:

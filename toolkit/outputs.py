@@ -3,7 +3,7 @@ whether a decision is stale — the one place each of these is decided.
 
     cell_text({"q": "..."})             # a cell as text: strings as they are, parsed outputs as JSON
     output_hash("The pump ...")         # '3f1c...' (16 hex): what a label, pick or verdict records
-    stale(saved_hashes, df["answer"])   # per row: was the decision made on another output?
+    stale(saved, output_hashes(df["answer"]))   # per row: was the decision made on another output?
 
 Every decision — a reviewer's label or pick, a judge's verdict — records the hash of the output it
 judged. When a rerun changes that output, the decision is *stale*: it is kept in the log, shown as
@@ -57,29 +57,19 @@ def output_hashes(values) -> list[str]:
             for i in range(len(arr))]
 
 
-def stale(judged, values) -> np.ndarray:
-    """Per decision, True when it was made on another output than the present one in `values`
-    (a Series, aligned by position). `judged`: the hash each decision recorded; None where it
-    recorded none (a label imported from a labels.json of before the store), which is never
-    stale: the output it judged is unknown."""
-    judged = np.asarray(judged, dtype=object)
+def stale(judged, now) -> np.ndarray:
+    """Per decision, True when it was made on another output than the present one. `judged`: the
+    hash each decision recorded, None where it recorded none (a label imported from a labels.json
+    of before the store: the output it judged is unknown, so it is never stale); `now`: the
+    present outputs' hashes (`output_hashes`), in the same order."""
+    judged, now = np.asarray(judged, dtype=object), np.asarray(now, dtype=object)
     known = np.array([isinstance(h, str) for h in judged], dtype=bool)
-    out = np.zeros(len(judged), dtype=bool)
-    if known.any():
-        now = np.array(output_hashes(values.iloc[np.flatnonzero(known)]), dtype=object)
-        out[known] = judged[known] != now
-    return out
+    return known & (judged != now)
 
 
-def current(judged, values) -> np.ndarray:
-    """Per decision, True when it was made on exactly the present output in `values`: a verdict
-    that recorded no hash (the row was never judged) is not current."""
-    judged = np.asarray(judged, dtype=object)
+def current(judged, now) -> np.ndarray:
+    """Per decision, True when it was made on exactly the present output: as `stale`, but a
+    decision that recorded no hash (a row the judge never judged) is not current either."""
+    judged, now = np.asarray(judged, dtype=object), np.asarray(now, dtype=object)
     known = np.array([isinstance(h, str) for h in judged], dtype=bool)
-    return known & ~stale(judged, values)
-
-
-def is_stale(saved: dict, output) -> bool:
-    """Whether one stored decision (its "output": the hash it recorded) judged another output
-    than `output`."""
-    return bool(stale([saved.get("output")], pd.Series([output], dtype=object))[0])
+    return known & (judged == now)

@@ -19,7 +19,7 @@ import pandas as pd
 from ..decisions.labels import LABELS
 from ..decisions.store import Store
 from ..frame import STATUSES, column, folder_of, last_step, need_column, sample_ids, steps_in
-from ..outputs import cell_text, output_hash, output_hashes
+from ..outputs import cell_text, output_hash, output_hashes, stale
 from .beside import Duplicates, Verdicts, judges_in, reason_keys, reason_value
 from .diff import segments
 from .widget import Review, review_order
@@ -158,7 +158,7 @@ class Viewer(Review):
                 continue
             saved = saved_labels.get(sid) if saved_labels is not None else self._store.label_of(sid)
             value = saved["label"] if saved and saved["label"] else "unreviewed"
-            old = saved is not None and saved["output"] is not None and saved["output"] != self._hash(k)
+            old = saved is not None and bool(stale([saved["output"]], [self._hash(k)])[0])
             label, was = ("unreviewed", value) if old and value != "unreviewed" else (value, "")
             if was and saved["column"] not in (None, self._right):
                 was = f"{value} on {saved['column']}"
