@@ -22,17 +22,24 @@ batch and are undone together. An existing labels.json / picks.json is imported 
 "person" events and left in place; a review kept as data (JSONL, one decision a line, with the text
 it judged) is written by `add` (`tk.add_decisions`), tied to those outputs.
 
+Closing a Store, and the end of the process that holds it, copies the write-ahead log into
+review.sqlite (a TRUNCATE checkpoint), so whenever nothing is in flight that one file holds every
+decision: copy or commit it alone.
+
 But: no redo, and nothing is ever deleted from the log (its size grows with every decision, about
 100 bytes each); labels imported from labels.json do not say which output they judged, so they
-count as current for any output.
+count as current for any output. While a widget or kernel still has the store open, the newest
+decisions may sit in review.sqlite-wal beside it: copy both files then, or close the store first.
 """
 
+import atexit
 import itertools
 import json
 import sqlite3
 import threading
 import time
 import uuid
+import weakref
 from pathlib import Path
 
 from ..outputs import output_hash
@@ -51,6 +58,7 @@ CREATE INDEX IF NOT EXISTS by_batch ON events (batch);
 NEEDS = {"label": "a label needs sample, column, output and label", "pick": "a pick needs sample, a, b and pick",
          None: "a label needs sample, column, output and label; a pick sample, a, b and pick"}
 LIVE = "batch NOT IN (SELECT value FROM events WHERE kind = 'undo')"  # not reverted by an undo
+_OPEN = weakref.WeakSet()  # the stores not closed yet: closed at interpreter exit
 
 
 class Store:
@@ -72,9 +80,22 @@ class Store:
         self._import()
         # refresh() says what changed after the Store was made
         self._seen = self._db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+        self._closed = False
+        _OPEN.add(self)
 
     def close(self):
-        self._db.close()
+        """Copy the write-ahead log into review.sqlite (so the file alone holds every decision:
+        what to copy or commit) and close. Also done at interpreter exit for stores left open."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.OperationalError:
+                pass  # another process holds the file past the timeout: its own close checkpoints
+            self._db.close()
+        _OPEN.discard(self)
 
     def __enter__(self):
         return self
@@ -314,3 +335,11 @@ def add_decisions(path, folder):
     were new."""
     with Store(folder) as store:
         return store.add(path)
+
+
+@atexit.register
+def _close_all():
+    """At interpreter exit (a kernel shut down, a script's end), close every store still open, so
+    no decision is left only in review.sqlite-wal."""
+    for store in list(_OPEN):
+        store.close()
