@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import toolkit as tk
 from tests.loopback import LoopbackServer
-from toolkit.funnel import kind_of
+from toolkit.keep import Drop, reasons, step_kind
 
 
 def shingles(text):
@@ -188,17 +188,33 @@ def test_funnel_of_no_rows_and_unknown_reasons_kept_visible():
     empty.plot()
 
 
-@pytest.mark.parametrize("reason, kind", [
-    ("gen.status=failed: budget: budget reached: max_cost=$1 ...", "budget"),
-    ("gen.status=failed: rate_limit: HTTP 429: slow down after 6 attempt(s)", "transport"),
-    ("gen.status=failed: parser raised KeyError: 'q'", "parse"),
-    ("gen.status=failed: the answer was empty", "empty answer"),
-    ("gen.status=skipped: no value for {q} (an earlier step failed or skipped this row)", "missing input"),
-    ("judge: score 2 < 4", "judge"),
-    ("label=meh: dull", "labelled meh"),
+@pytest.mark.parametrize("status, error, kind", [
+    ("failed", "budget: budget reached: max_cost=$1 ...", "budget"),
+    ("failed", "rate_limit: HTTP 429: slow down after 6 attempt(s)", "transport"),
+    ("failed", "parser raised KeyError: 'q'", "parse"),
+    ("failed", "the answer was empty", "empty answer"),
+    ("skipped", "no value for {q} (an earlier step failed or skipped this row)", "missing input"),
+    ("failed", "a brand new failure", "other"),
+    ("skipped", "", "skipped"),
 ])
-def test_kinds_of_reason_texts(reason, kind):
-    assert kind_of(reason)[0] == kind
+def test_kinds_of_step_errors(status, error, kind):
+    assert step_kind(status, error) == kind
+
+
+def test_a_reason_is_a_record_and_its_text_is_made_from_it():
+    df = pd.DataFrame({"chunk_id": ["a", "b", "c"], "label": ["meh", "ok", "bad"], "note": ["dull", "", ""],
+                       "gen.status": ["ok", "failed", "ok"], "gen.raw": [None, "an answer", None],
+                       # "; " inside an error text no longer splits one reason into two
+                       "gen.error": [None, "it says x; y\nand more", None], "gen.dup_of": [None, None, "a"]})
+    why = reasons(df, steps=["gen"], drop_labels=("meh", "bad"))
+    assert why[0] == [Drop("labels", "labelled meh", "dull")]
+    assert why[1] == [Drop("gen", "validator", "it says x; y", "failed")]  # answered, of no known form
+    assert why[2] == [Drop("dedupe", "duplicate", "a"), Drop("labels", "labelled bad")]
+    assert [str(d) for w in why for d in w] == ["label=meh: dull", "gen.status=failed: it says x; y",
+                                                "duplicate of a", "label=bad"]
+    f = tk.drop_reasons(df, drop_labels=("meh", "bad"))
+    assert f["kind"].tolist() == ["labelled meh", "validator", "duplicate"]
+    assert f["reason"].tolist() == ["label=meh: dull", "gen.status=failed: it says x; y", "duplicate of a"]
 
 
 @given(st.lists(st.tuples(st.sampled_from(["ok", "failed", "skipped", None]),

@@ -18,9 +18,10 @@ from .decisions import add_decisions, labels, picks, preference_pairs  # noqa: E
 from .dedupe import dedupe  # noqa: E402
 from .diversity import diversity, diversity_plot  # noqa: E402
 from .drafts import draft  # noqa: E402
-from .export import export_hf, export_jsonl, keep, sharegpt  # noqa: E402
+from .export import export_hf, export_jsonl, sharegpt  # noqa: E402
 from .funnel import drop_reasons, funnel  # noqa: E402
 from .judge import Judge, PassFail, Preference, Score  # noqa: E402
+from .keep import keep  # noqa: E402
 from .llm import LLM  # noqa: E402
 from .parsing import ParseError  # noqa: E402
 from .plots import overview  # noqa: E402

@@ -1,5 +1,6 @@
 """Turn step outputs into training files: ShareGPT/OpenAI JSONL and HF datasets with a data card.
-DPO preference pairs are made from review decisions, so they live in review/preferences.py.
+DPO preference pairs are made from review decisions, so they live in decisions/preferences.py;
+which rows go in is keep.py's business.
 
 Exports refuse rather than write a bad sample: a missing column or an empty turn is an error naming
 the row, and `keep()` returns what it drops with the reason, so nothing is lost silently.
@@ -14,52 +15,13 @@ from collections import Counter
 
 import pandas as pd
 
+from . import moved
 from .files import atomic_write
-from .frame import blank, column, dup_marks, folder_of, in_run_folder, set_folder, steps_in
+from .frame import blank, folder_of, in_run_folder, set_folder
+
+__getattr__ = moved.names(__name__, {"keep": "toolkit.keep"})  # keep() lived here
 
 SHAREGPT_ROLES = {"system": "system", "human": "user", "gpt": "assistant"}  # ShareGPT "from" -> OpenAI "role"
-
-
-def keep(df, *, steps, drop_labels=("bad",), judge=None, trust_judge=False, min_labels=30, min_kappa=0.6):
-    """Split `df` into (kept, dropped): rows whose steps are not all "ok", that `tk.dedupe` marked
-    as repeating another (a `<column>.dup_of` column), or whose `label` column (from `tk.labels`)
-    is in `drop_labels`, go to `dropped` with a `dropped_because` column (str, also when empty),
-    so failures and rejects stay inspectable instead of vanishing.
-
-    `judge` (a tk.Judge that ran on `df`) also drops the rows it failed, once it is calibrated:
-    it agrees with your labels in the run folder on >= `min_labels` samples with Cohen's kappa >=
-    `min_kappa` (agreement.gate; `trust_judge=True` overrides, and the manifest records it)."""
-    reasons = [[] for _ in range(len(df))]
-    if judge is not None:
-        from .agreement import gate
-
-        verdicts = gate(df, judge, trust=trust_judge, min_labels=min_labels, min_kappa=min_kappa)
-        for why, verdict in zip(reasons, verdicts):
-            why.extend([verdict] if verdict else [])
-    for step in steps:
-        if column(step, "status") not in df:
-            raise ValueError(f"keep: no column {step}.status, so step {step!r} did not run on this frame "
-                             f"(steps present: {steps_in(df)}); pass steps= naming steps that ran")
-        errors = df[column(step, "error")] if column(step, "error") in df else [None] * len(df)
-        for why, status, error in zip(reasons, df[column(step, "status")], errors):
-            if status != "ok":
-                # First line only: the full text (often a traceback) stays in `<step>.error`.
-                text = "" if blank(error) else ": " + str(error).strip().splitlines()[0]
-                why.append(f"{step}.status={'not run' if blank(status) else status}{text}")
-    for marks, _ in dup_marks(df):
-        for why, original in zip(reasons, df[marks]):
-            if not blank(original):
-                why.append(f"duplicate of {original}")
-    if "label" in df:
-        drop = (drop_labels,) if isinstance(drop_labels, str) else tuple(drop_labels)
-        notes = df["note"] if "note" in df else [None] * len(df)
-        for why, label, note in zip(reasons, df["label"].fillna("unreviewed"), notes):
-            if label in drop:
-                why.append(f"label={label}" + ("" if blank(note) else f": {note}"))
-    dropped = df.iloc[[i for i, why in enumerate(reasons) if why]].copy()
-    # a string column however many rows: `.str` works on an empty `dropped` too (every row kept)
-    dropped["dropped_because"] = pd.array(["; ".join(why) for why in reasons if why], dtype="str")
-    return df.iloc[[i for i, why in enumerate(reasons) if not why]].copy(), dropped
 
 
 def sharegpt(df, human, gpt, *, system=None, id="chunk_id", multi_turn=False):
