@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import moved
 from .files import atomic_write
-from .frame import blank, folder_of, in_run_folder, set_folder
+from .frame import blank, folder_of, id_values, in_run_folder, set_folder
 
 __getattr__ = moved.names(__name__, {"keep": "toolkit.keep"})  # keep() lived here
 
@@ -33,7 +33,7 @@ def sharegpt(df, human, gpt, *, system=None, id="chunk_id", multi_turn=False):
     pairs of a chunk) become the turns of one conversation, in row order, and `system` comes from
     each group's first row. The frame's run folder (`.attrs["folder"]`) travels with it.
     """
-    ids = _ids(df, id, "id")
+    ids = id_values(df, id).tolist()
     repeated = [i for i, n in Counter(ids).items() if n > 1]
     if repeated and not multi_turn:
         raise ValueError(f"sharegpt: ids in column {id!r} repeat ({repeated[:5]}): one row per sample is "
@@ -116,19 +116,6 @@ class _Columns(string.Formatter):
 
 
 _FORMAT = _Columns()
-
-
-def _ids(df, column, arg):
-    if column is None:
-        return [str(i) for i in df.index]
-    if column not in df:
-        hint = " (None = the index)" if arg == "id" else ""
-        raise ValueError(f"no column {column!r} for sample ids; columns: {list(df.columns)}. "
-                         f"Pass {arg}= naming the sample-id column{hint}")
-    if df[column].isna().any():
-        missing = df.index[df[column].isna()].tolist()[:5]
-        raise ValueError(f"column {column!r} has missing ids at index {missing}; fill or drop those rows first")
-    return [str(v) for v in df[column]]
 
 
 def _frame(df, ids, id_name, human, gpt, system):
