@@ -130,13 +130,16 @@ def test_at_interpreter_exit_a_store_left_open_is_checkpointed(tmp_path):
 
 
 def test_add_decisions_reads_labels_and_picks_from_one_file_once(tmp_path):
+    """What factual_qa and style_clone do with their committed labels and picks."""
     path = tmp_path / "decided.jsonl"
     path.write_text("\n".join(json.dumps(e) for e in [
         {"sample": "c0", "column": "answer", "output": "Every 6 months.", "label": "good", "note": "in the text"},
         {"sample": "s0", "a": "Uno.", "b": "One.", "pick": "B"}]) + "\n\n", encoding="utf-8")
-    assert tk.add_decisions(path, tmp_path / "run") == 2
-    assert tk.add_decisions(path, tmp_path / "run") == 0  # again: nothing new
+    tk.add_decisions(path, tmp_path / "run")
+    tk.add_decisions(path, tmp_path / "run")  # again: nothing new is written
     with Store(tmp_path / "run") as s:
+        assert s._query("SELECT count(*) FROM events")[0][0] == 2
+        assert s.add(path) == 0
         assert s.labels()["c0"]["output"] == h("Every 6 months.")
         assert s.picks() == {"s0": [{"a": h("Uno."), "b": h("One."), "pick": "B"}]}
     path.write_text(json.dumps({"sample": "c1", "label": "bad"}) + "\n")

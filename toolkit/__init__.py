@@ -14,6 +14,7 @@ from .agreement import agreement  # noqa: E402
 from .batch import batch  # noqa: E402
 from .card import card  # noqa: E402
 from .chunking import chunk  # noqa: E402
+from .closeness import closeness, copy_ratio  # noqa: E402
 from .decisions import add_decisions, labels, picks, preference_pairs  # noqa: E402
 from .dedupe import dedupe  # noqa: E402
 from .diversity import diversity, diversity_plot  # noqa: E402
@@ -44,9 +45,9 @@ __all__ = [
     "LLM",                                                                    # calling models
     "Prompt", "PromptError", "load_prompt", "draft", "Step", "ParseError", "estimate", "batch",  # steps
     "stream",                                                                 # corpora > memory
-    "show", "compare", "labels", "picks", "overview",                         # inspecting
+    "show", "compare", "overview", "closeness", "copy_ratio",                 # inspecting
+    "labels", "picks", "add_decisions",                                       # your decisions
     "Judge", "PassFail", "Score", "Preference", "agreement",  # judges, checked against you
     "dedupe", "diversity", "diversity_plot", "funnel", "drop_reasons",  # dataset health
-    "add_decisions",                                                          # decisions kept as data
     "keep", "sharegpt", "export_jsonl", "export_hf", "card", "preference_pairs",      # the dataset
 ]

@@ -67,9 +67,10 @@ def export_jsonl(pairs, path, format="sharegpt"):
 
 def export_hf(pairs, path, card=None):
     """Save the conversations as an HF dataset (`datasets.load_from_disk(path)` reads it back) plus
-    a README.md data card: counts, then whatever `card` holds (model, prompt versions, sources,
-    dropped counts...), so the folder says how it was made. A relative `path` goes into the pairs'
-    run folder. Returns the Dataset. No network is used."""
+    a README.md data card: counts, then whatever the dict `card` holds (model, prompt versions,
+    sources, dropped counts...; `tk.card(df)` reads them from the run folder), so the folder says
+    how it was made. A relative `path` goes into the pairs' run folder. Returns the Dataset. No
+    network is used."""
     import datasets  # slow to import: only when exporting
 
     samples = [{"id": key, "conversations": conv} for key, conv in _samples(pairs)]

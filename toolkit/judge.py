@@ -105,7 +105,8 @@ class Judge(Step):
         return out
 
     def compare(self, df_a, df_b, *, id=None):
-        """Judge the samples both runs have, each pair A-first and B-first: a new frame of df_b's
+        """The judge picks between two runs (to pick yourself, open tk.compare): it judges the
+        samples both runs have, each pair A-first and B-first; a new frame of df_b's
         shared rows with `<name>` = "A", "B", "tie", "inconsistent" (the orders disagree) or None
         (a call failed, or a run has no output for the sample: `<name>.status` says which), the
         per-order picks `<name>.a_first` / `.b_first`, both reasons, and `<name>.sample`, `.a`,

@@ -202,8 +202,9 @@ class Store:
         return found[0][0] if found else None
 
     def labels(self, source="person"):
-        """{sample_id: {"label", "note", "output", "column"}}: every labelled sample's label.
-        SQLite finds each sample's latest label and latest note (one pass each, in C)."""
+        """{sample_id: {"label", "note", "output", "column"}}: the stored labels of `source` as
+        they are in the log, whatever the outputs are now (tk.labels puts them on a frame, stale
+        ones marked). SQLite finds each sample's latest label and latest note (one pass each, in C)."""
         self._read()
         # a bare column beside max() comes from the row holding the max (SQLite's documented rule)
         latest = self._query("SELECT sample, max(id), value, a, b FROM events WHERE kind = 'label' AND source = ? "
@@ -218,7 +219,8 @@ class Store:
         return out
 
     def picks(self, source="person"):
-        """{sample_id: [{"a", "b", "pick"}, ...]}: the current picks, one per pair of outputs."""
+        """{sample_id: [{"a", "b", "pick"}, ...]}: the stored picks of `source`, one per pair of
+        outputs (tk.picks puts those on the present outputs on a frame)."""
         self._read()
         out = {}
         for sid, a, b, _, value in self._query("SELECT sample, a, b, max(id), value FROM events WHERE kind = 'pick' "
@@ -328,13 +330,14 @@ class Store:
         self._db.execute("INSERT INTO imported VALUES (?, ?)", (name, now))
 
 
-def add_decisions(path, folder):
-    """Write the labels and picks kept in the JSONL file `path` (one decision a line, with the
-    text it judged: see Store.add) into the review store of run folder `folder`, as the person's,
-    once. For decisions made by hand and committed with a notebook as data; returns how many
-    were new."""
+def add_decisions(path, folder) -> None:
+    """Write the labels and picks kept in the JSONL file `path` into the review store of run
+    folder `folder`, as the person's: decisions made by hand and committed with a notebook as data.
+    One decision a line, with the text it judged — a label {"sample", "column", "output", "label",
+    "note"}, a pick {"sample", "a", "b", "pick"} — so each is tied to that output and is stale for
+    any other. A decision already stored is skipped: running it again writes nothing."""
     with Store(folder) as store:
-        return store.add(path)
+        store.add(path)
 
 
 @atexit.register

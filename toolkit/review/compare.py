@@ -44,7 +44,8 @@ HELP = ("keys (click the comparison first): \u2190/\u2192 or j/k previous/next \
 
 def compare(df_a, df_b, column=None, *, left="text", step=None, id=None, folder=None, blind=False, seed=0,
             judge=None, order=None):
-    """The same samples from two runs: output `column` of each, diffed, the raw text above.
+    """The widget where you compare two runs and pick: the same samples, output `column` of each,
+    diffed, the raw text above. (`Judge.compare` is a judge picking between two runs, no widget.)
 
     Rows are matched by sample id (see `show`). `.counts` has how many shared rows changed
     (output, raw answer or status differs), are unchanged, newly ok, newly failed and failed in
