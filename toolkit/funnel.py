@@ -110,7 +110,7 @@ def funnel(df: pd.DataFrame, steps: list[str] | None = None, *, drop_labels=("ba
         **{s: [int((df[column(st, "status")] == s).sum()) for st in steps] for s in STATUSES},
         "dropped": [int((why["where"] == st).sum()) for st in steps]})
     gone = why[why["kind"].notna()]
-    order = {w: k for k, w in enumerate([*steps, "dedupe", "labels", "judge"])}
+    order = {w: k for k, w in enumerate([*steps, "dedupe", "labels"])}
     groups = [(where, kind, g) for (where, kind), g in gone.groupby(["where", "kind"], sort=False)]
     groups.sort(key=lambda t: (order.get(t[0], len(order)), -len(t[2])))
     reasons = pd.DataFrame({"where": pd.Series([w for w, _, _ in groups], dtype=object),
