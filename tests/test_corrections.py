@@ -94,7 +94,15 @@ def test_a_store_made_before_corrections_opens_unchanged_and_takes_them_in_place
         finally:
             db.close()
 
-    old = events()
+    def schema():
+        db = sqlite3.connect(folder / "review.sqlite")
+        try:
+            return (db.execute("PRAGMA table_info(events)").fetchall(),
+                    db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name").fetchall())
+        finally:
+            db.close()
+
+    old, columns = events(), schema()
     with Store(folder) as s:
         assert s.corrections() == {} and s.examples() == {}  # read on the old table: nothing, no change
     assert (folder / "review.sqlite").read_bytes() == before
@@ -111,6 +119,7 @@ def test_a_store_made_before_corrections_opens_unchanged_and_takes_them_in_place
         assert s.examples() == {"answer": {"c0": {"output": h("answer 0"), "draft": "generic.yaml"}}}
     assert found == expected  # every decision made before reads as it did, the bulk undo still holds
     now = events()
+    assert schema() == columns  # the columns and indexes a toolkit of before reads are as they were
     assert now[: len(old)] == old and [e[2] for e in now[len(old):]] == ["correct", "example"]  # ids kept
     db = sqlite3.connect(folder / "review.sqlite")
     with pytest.raises(sqlite3.IntegrityError, match="CHECK"):  # the kinds are still checked

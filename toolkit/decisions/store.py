@@ -196,8 +196,8 @@ class Store:
     def _widen(self):
         """Let a table made before corrections hold them: SQLite cannot change a CHECK in place, so
         the table is copied into one with the new kinds, ids and all, and renamed, inside the
-        caller's write transaction (a second process waits, then finds it done). Nothing else
-        changes, so a toolkit of before reads and writes the file as it did."""
+        caller's write transaction (a second process waits, then finds it done). The columns and
+        indexes stay as they were, so a toolkit of before still finds what it reads."""
         sql = self._db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'events'").fetchone()[0]
         if "'correct'" in sql:
             return
