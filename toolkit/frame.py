@@ -4,8 +4,10 @@ Named `frame` rather than `columns` because it owns more than column names: a fr
 returned carries its step columns, its run folder and its sample ids, and this module is where
 those conventions live. A step called `generic` adds its output `generic` (or the columns a dict
 answer names) and `generic.status` (ok / failed / skipped), `.error`, `.attempts`, `.raw`,
-`.reasoning`, `.prompt_version` (`.item` after a one-to-many step); judges add `.reason` and
-`.judged`, `tk.dedupe` adds `<column>.dup_of` and `.dup_similarity`. The run folder is
+`.reasoning`, `.prompt_version`, `.call` (where its last answer is in the cache), `.item` after a
+one-to-many step, and with candidates (n=) `.candidate` (0, 1, ...) and `.candidate_of` (the id of
+the sample they answer: one row per candidate); judges add `.reason` and `.judged`, `tk.dedupe`
+adds `<column>.dup_of` and `.dup_similarity`. The run folder is
 `.attrs["folder"]` (Step.run records it). A sample's id is `sample_ids`. Build a name with
 `column(step, field)`, never by hand.
 
@@ -18,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 STATUSES = ("ok", "failed", "skipped")
-STATUS_FIELDS = ("status", "error", "attempts", "raw", "reasoning", "prompt_version")
+STATUS_FIELDS = ("status", "error", "attempts", "raw", "reasoning", "prompt_version", "call")
 
 
 def column(step: str, field: str) -> str:
@@ -39,6 +41,39 @@ def last_step(df) -> str:
         raise ValueError("no step output in the frame (a column <name> with <name>.status): name the output "
                          "column (right= in show, column= in labels)")
     return found[-1]
+
+
+def candidate_steps(df) -> list[str]:
+    """The steps that gave each row several candidate answers (a `<step>.candidate_of` column)."""
+    return [s for s in steps_in(df) if column(s, "candidate_of") in df]
+
+
+def last_candidate_step(df) -> str:
+    """The last step that gave candidates, or a ValueError saying how to get some."""
+    found = candidate_steps(df)
+    if not found:
+        raise ValueError("no step in this frame gave candidates (a <step>.candidate_of column): run a step "
+                         "with n=2 or more (at a temperature above 0) first")
+    return found[-1]
+
+
+def candidate_sets(df, step) -> dict[str, list[int]]:
+    """{sample id: the positions of its candidates' rows, in candidate order} for a step run with
+    n=; a row that sent nothing (no candidate number) belongs to none."""
+    number = df[column(step, "candidate")]
+    of = df[column(step, "candidate_of")].to_numpy(dtype=object)
+    valid = number.notna().to_numpy()
+    sets: dict[str, list[int]] = {}
+    for pos in np.argsort(number.fillna(-1).to_numpy(dtype=np.int64), kind="stable"):
+        if valid[pos]:
+            sets.setdefault(str(of[pos]), []).append(int(pos))
+    return sets
+
+
+def candidate_output(df, step) -> str:
+    """The column a candidate of `step` is judged and picked by: its output, else its raw answer
+    (a step whose answer fills several columns)."""
+    return step if step in df else column(step, "raw")
 
 
 def dup_marks(df) -> list[tuple[str, str]]:

@@ -4,11 +4,13 @@
     dropped[["chunk_id", "dropped_because"]]   # "generic.status=failed: parse: ...; label=bad: copied"
 
 A row is dropped when a judge (`judge=`, once calibrated) failed it, when one of `steps` is not
-"ok", when tk.dedupe marked it as repeating another, or when its label (from tk.labels) is in
-`drop_labels`. Each reason is a record, `Drop(step, kind, detail)`: where (a step, "dedupe",
-"labels", or the judge's name), what kind ("cut off at max_tokens", "parse", "validator", "empty
-answer", "transport", "budget", "not selected", "missing input", "skipped", "not run", "other";
-"duplicate"; "labelled bad"; "judged fail", "no verdict", "stale verdict") and the detail (the
+"ok", when tk.dedupe marked it as repeating another, when its label (from tk.labels) is in
+`drop_labels`, or when it is a candidate (a step's n=) and another of its sample's is kept: the one
+a person or a judge picked, else the first that is not dropped for a reason above. Each reason is a
+record, `Drop(step, kind, detail)`: where (a step, "dedupe", "labels", or the judge's name), what
+kind ("cut off at max_tokens", "parse", "validator", "empty answer", "transport", "budget", "not
+selected", "missing input", "skipped", "not run", "other"; "duplicate"; "labelled bad"; "judged
+fail", "no verdict", "stale verdict"; "another candidate kept") and the detail (the
 first line of the step's error, the sample repeated, the note, the judge's reason). The funnel
 counts the records; `dropped_because` is their text, every reason of the row in the order above.
 
@@ -29,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 from .agreement import agreement
-from .frame import blank, column, dup_marks, folder_of, steps_in
+from .decisions.picks import picked
+from .frame import blank, candidate_sets, candidate_steps, column, dup_marks, folder_of, steps_in
 from .judge import Preference, current
 from .report import write_manifest
 
@@ -111,7 +114,28 @@ def reasons(df, *, steps, drop_labels=("bad",), judge=None, trust_judge=False, m
         for row, label, note in zip(why, df["label"].fillna("unreviewed"), notes):
             if label in drop:
                 row.append(Drop("labels", f"labelled {label}", "" if blank(note) else str(note)))
+    for step in candidate_steps(df):  # last: the candidate kept is one not dropped for another reason
+        for pos, drop in other_candidates(df, step, why).items():
+            why[pos].append(drop)
     return why
+
+
+def other_candidates(df, step, why) -> dict[int, Drop]:
+    """{position: reason} for the candidates of `step` dropped because another of their sample's is
+    kept: the one picked (tk.picks' `picked`), else the first whose row has no reason in `why`."""
+    who, number = picked(df, step), df[column(step, "candidate")]
+    out = {}
+    for rows in candidate_sets(df, step).values():
+        alive = [r for r in rows if not why[r]]
+        chosen = [r for r in alive if who.iat[r] is not None]
+        if not alive:
+            continue
+        kept = number.iat[(chosen or alive)[0]]
+        because = f"picked by {who.iat[chosen[0]]}" if chosen else "the first that passed"
+        for r in alive:
+            if number.iat[r] != kept:
+                out[r] = Drop(step, "another candidate kept", f"candidate {kept} kept ({because})")
+    return out
 
 
 def keep(df, *, steps, drop_labels=("bad",), judge=None, trust_judge=False, min_labels=MIN_LABELS,
@@ -119,7 +143,8 @@ def keep(df, *, steps, drop_labels=("bad",), judge=None, trust_judge=False, min_
     """Split `df` into (kept, dropped): rows whose steps are not all "ok", that `tk.dedupe` marked
     as repeating another (a `<column>.dup_of` column), or whose `label` column (from `tk.labels`)
     is in `drop_labels`, go to `dropped` with a `dropped_because` column (str, also when empty),
-    so failures and rejects stay inspectable instead of vanishing.
+    so failures and rejects stay inspectable instead of vanishing. Of a sample's candidates (a
+    step run with n=), one is kept: the one a person or judge picked, else the first that passed.
 
     `judge` (a tk.Judge that ran on `df`) also drops the rows it failed, once it is calibrated:
     it agrees with your labels in the run folder on >= `min_labels` samples with Cohen's kappa >=

@@ -1,7 +1,10 @@
-"""DPO preference pairs from the A/B picks made in `tk.compare`: review decisions turned into data.
+"""DPO preference pairs from the A/B picks made in `tk.compare`, or from the picks among a
+sample's candidates (a step's n=): review decisions turned into data.
 
 A pick is kept only while both outputs are the ones it was made on (the store keys it by their
 hashes), so a pair never pairs a verdict with a text that changed since. `tk.preference_pairs`.
+Candidates give the pairs DPO wants most: the same prompt, the same model, a chosen and a rejected
+answer.
 
 But: only pairwise picks become pairs; a good/bad label alone makes no pair.
 """
@@ -15,17 +18,21 @@ import pandas as pd
 from .. import frame
 from ..files import atomic_write
 from ..frame import blank, folder_of_pair, in_run_folder, last_step, match, set_folder
-from ..outputs import output_hash
+from ..outputs import output_hash, output_hashes
 from ..prompts import Prompt
 from .store import Store
 
 
-def preference_pairs(df_a, df_b, column=None, *, prompt="text", id=None, folder=None, path=None,
+def preference_pairs(df_a, df_b=None, column=None, *, prompt="text", id=None, folder=None, path=None,
                      source="person", allow_failed=False):
     """Preference pairs from the A/B picks made in `tk.compare(df_a, df_b)`: a frame with `id`,
     `prompt`, `chosen`, `rejected` (the picked run's output is chosen, the other's rejected). With
     `path`, also written as JSONL in the layout TRL's DPOTrainer reads (a relative path goes into
     the run folder).
+
+    With one frame, `preference_pairs(df)`: the pairs within a prompt, from the picks among each
+    sample's candidates (a step run with n=; `column` names that step, default the last): one pair
+    per pick between two of them, `id` the sample they answer.
 
     Left out, and counted in a warning and in `.attrs["left_out"]`: ties, picks made on outputs
     that changed since, and pairs whose chosen output's status is not ok (a refused or looping
@@ -36,6 +43,9 @@ def preference_pairs(df_a, df_b, column=None, *, prompt="text", id=None, folder=
     for the df_b row: the conversational layout, with chosen/rejected as assistant messages). An
     empty output counts as its raw answer (`<step>.raw`), so a failed run can be the rejected one.
     """
+    if df_b is None:
+        return _within(df_a, column, prompt=prompt, folder=folder, path=path, source=source,
+                       allow_failed=allow_failed)
     column = column or last_step(df_b)
     folder = folder_of_pair(df_a, df_b, folder)
     if folder is None:
@@ -66,26 +76,76 @@ def preference_pairs(df_a, df_b, column=None, *, prompt="text", id=None, folder=
         if status != "ok" and not allow_failed:
             left_out[f"chosen output {'not run' if blank(status) else status}"] += 1
             continue
-        texts = []
-        for row in (a, b):
-            value = row[column] if not blank(row[column]) else row.get(frame.column(step, "raw"))
-            if blank(value):
-                raise ValueError(f"preference_pairs: row id={sid!r} has no output and no raw answer in "
-                                 "one run; remove its pick in compare (key u) or fill the row")
-            texts.append(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str))
-        chosen, rejected = texts if pick == "A" else texts[::-1]
-        if isinstance(prompt, Prompt):
-            shown = prompt.render(b.to_dict())
-            chosen, rejected = ([{"role": "assistant", "content": t}] for t in (chosen, rejected))
-        else:
-            shown = prompt(b) if callable(prompt) else b[prompt]
-        rows.append({"id": sid, "prompt": shown, "chosen": chosen, "rejected": rejected})
+        chosen, rejected = (a, b) if pick == "A" else (b, a)
+        rows.append(_pair(sid, chosen, rejected, b, column, step, prompt))
+    return _finish(rows, left_out, source, folder, path)
+
+
+def _within(df, step, *, prompt, folder, path, source, allow_failed):
+    """preference_pairs(df): the picks between two candidates of a sample, as pairs."""
+    step = step or frame.last_candidate_step(df)
+    folder = frame.folder_of(df, folder)
+    if folder is None:
+        raise ValueError("preference_pairs: the frame does not say which run folder holds the picks; "
+                         "pass folder=<run folder>")
+    if isinstance(prompt, str) and prompt not in df:
+        raise ValueError(f"preference_pairs: prompt={prompt!r} is not a column of the frame; pass a column, "
+                         "a callable row -> str, or a tk.Prompt")
+    output = frame.candidate_output(df, step)
+    hashes = output_hashes(df[output])
+    with Store(folder) as store:
+        source = store.one_source(source)
+        saved = store.picks(source)
+    rows, left_out = [], Counter()
+    for sample, positions in frame.candidate_sets(df, step).items():
+        by_hash = {}
+        for pos in positions:
+            by_hash.setdefault(hashes[pos], pos)
+        for e in saved.get(sample, ()):
+            if e["a"] not in by_hash or e["b"] not in by_hash:
+                left_out["picked on outputs that changed since"] += 1
+                continue
+            if e["pick"] == "tie":
+                left_out["ties"] += 1
+                continue
+            best, other = (e["a"], e["b"]) if e["pick"] == "A" else (e["b"], e["a"])
+            chosen, rejected = df.iloc[by_hash[best]], df.iloc[by_hash[other]]
+            status = chosen.get(frame.column(step, "status"))
+            if status != "ok" and not allow_failed:
+                left_out[f"chosen output {'not run' if blank(status) else status}"] += 1
+                continue
+            rows.append(_pair(sample, chosen, rejected, chosen, output, step, prompt))
+    return _finish(rows, left_out, source, folder, path)
+
+
+def _pair(sid, chosen, rejected, shown_row, column, step, prompt) -> dict:
+    """One pair: the chosen and rejected rows' outputs (an empty output: its raw answer), and the
+    prompt as `prompt` gives it for `shown_row`."""
+    texts = []
+    for row in (chosen, rejected):
+        value = row[column] if not blank(row[column]) else row.get(frame.column(step, "raw"))
+        if blank(value):
+            raise ValueError(f"preference_pairs: row id={sid!r} has no output and no raw answer in "
+                             "one of the two; remove its pick (key u) or fill the row")
+        texts.append(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str))
+    better, worse = texts
+    if isinstance(prompt, Prompt):
+        shown = prompt.render(shown_row.to_dict())
+        better, worse = ([{"role": "assistant", "content": t}] for t in (better, worse))
+    else:
+        shown = prompt(shown_row) if callable(prompt) else shown_row[prompt]
+    return {"id": sid, "prompt": shown, "chosen": better, "rejected": worse}
+
+
+def _finish(rows, left_out, source, folder, path):
+    """The pairs as a frame (in the run folder, `.attrs["left_out"]`), a warning naming what was
+    left out, and with `path` the JSONL file."""
     if left_out:
         failed = any(why.startswith("chosen") for why in left_out)
         warnings.warn(f"preference_pairs: {len(rows)} pairs; left out {sum(left_out.values())} picks of "
                       f"{source!r}: " + ", ".join(f"{n} {why}" for why, n in sorted(left_out.items()))
                       + (" (allow_failed=True keeps pairs whose chosen output failed)" if failed else ""),
-                      stacklevel=2)
+                      stacklevel=3)
     pairs = pd.DataFrame(rows, columns=["id", "prompt", "chosen", "rejected"])
     set_folder(pairs, folder).attrs["left_out"] = dict(left_out)
     if path is not None:
