@@ -26,6 +26,7 @@ import copy
 import difflib
 import re
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -169,6 +170,10 @@ class Step:
                              "answers failed in an earlier run)")
         self.reload_prompt()
         self.prompt.check([*df.columns, *constants])  # before any request
+        if reask and self.params.get("temperature") == 0:
+            warnings.warn(f"step {self.name!r}: reask={reask!r} at temperature 0: the model will most likely give "
+                          "the same answers again; set a temperature above 0 (e.g. temperature=0.8) for another "
+                          "sample", stacklevel=4)
         await self._check_fit(df, constants)
         start, before = time.monotonic(), copy.deepcopy(self.llm.usage)
         results = Results(len(df), sample_ids(df).to_numpy(dtype=object) if self.n > 1 else None)

@@ -82,16 +82,19 @@ def _step(row, name: str, cache, folder) -> dict:
     messages, params = stored["messages"], stored["params"]
     base, turns = _split(messages)
     out.update(model=stored["model"], params=unmarked(params), messages=base)
-    candidate = params.get(CANDIDATE, 0)
+    candidate, model, sent = params.get(CANDIDATE, 0), stored["model"], unmarked(params)
     for i, (answer, feedback) in enumerate(turns):
-        earlier = _stored(cache, stored["model"], messages[:len(base) + 2 * i], unmarked(params), candidate, answer)
-        out["attempts"].append(_attempt(earlier, answer, feedback))
-    error = out["error"] if out["status"] == "failed" else None
-    out["attempts"].append(_attempt(stored["response"], None, None, error))
-    raw = get("raw")
-    if raw is not None and raw != stored["response"].get("text"):
-        out["note"] = ("the cache now holds another answer to this call than the frame's (the same call was "
-                       "sent twice, or asked again since): rerun the step to see the one it now gives")
+        text = "" if answer == EMPTY_TURN else answer
+        earlier = _stored(cache, model, messages[:len(base) + 2 * i], sent, candidate, text) or {"text": text}
+        out["attempts"].append(_attempt(earlier, feedback))
+    raw, last = get("raw"), stored["response"]
+    if raw is not None and raw != last.get("text"):
+        last = _stored(cache, model, messages, sent, candidate, raw)
+        out["note"] = ("asked again since: the cache's newest answer to this call is another (rerun the step to "
+                       "get it)" if last else "the cache holds another answer to this call than the frame's (the "
+                       "same call sent twice in one run): rerun the step to get the one it keeps")
+        last = last or {"text": raw}
+    out["attempts"].append(_attempt(last, None, out["error"] if out["status"] == "failed" else None))
     if out["status"] == "failed" and len(out["attempts"]) < (get("attempts") or 0):
         out["attempts"] += _failed(out)  # the next call failed without an answer
         out["attempts"][-2]["problem"] = None  # its problem was sent back; the error is the failed call's
@@ -109,21 +112,21 @@ def _split(messages: list[dict]) -> tuple[list[dict], list[tuple[str, str]]]:
     return messages[:end], turns[::-1]
 
 
-def _stored(cache, model, messages, params, candidate, answer) -> dict:
-    """An earlier attempt's stored answer: the call's own, or (after a re-ask replaced it) the
-    earlier one whose text the later request holds; else the text alone."""
-    for earlier in range(0, 100):
+def _stored(cache, model, messages, params, candidate, text) -> dict | None:
+    """The stored answer `text` of a call: under its own key, or under an "earlier" one (a re-ask
+    replaced it since); None when neither holds it."""
+    for earlier in range(0, 1000):
         got = cache.stored(call_key(model, messages, marked(params, candidate, earlier)))
         if got is None and earlier:
-            break
-        if got is not None and (got["response"].get("text") or EMPTY_TURN) == answer:
+            return None
+        if got is not None and got["response"].get("text") == text:
             return got["response"]
-    return {"text": "" if answer == EMPTY_TURN else answer}
+    return None
 
 
-def _attempt(response: dict, answer: str | None, feedback: str | None, error: str | None = None) -> dict:
+def _attempt(response: dict, feedback: str | None, error: str | None = None) -> dict:
     problem = _FEEDBACK.match(feedback)["problem"] if feedback else error
-    return {"answer": response.get("text", answer), "reasoning": response.get("reasoning") or None,
+    return {"answer": response.get("text"), "reasoning": response.get("reasoning") or None,
             "finish_reason": response.get("finish_reason"), "prompt_tokens": response.get("prompt_tokens"),
             "completion_tokens": response.get("completion_tokens"), "seconds": response.get("seconds"),
             "problem": problem, "feedback": feedback}
