@@ -11,7 +11,8 @@ import pytest
 
 import toolkit as tk
 from tests.loopback import LoopbackServer
-from toolkit.llm.cache import EARLIER
+
+EARLIER = "_earlier"  # the mark of an answer a re-ask replaced (toolkit.llm.cache.EARLIER; test_the_mark_is_the_caches)
 
 PROMPT = """params: {max_tokens: 20, temperature: 0.8}
 messages:
@@ -131,6 +132,12 @@ def test_reask_in_replay_sends_nothing_and_a_recording_holds_the_newest_answers(
     assert list(out["say"]) == list(newest["say"]) and out.attrs["step"]["reasked"] == 0
     lines = [json.loads(line) for line in recording.read_text().splitlines()]
     assert sum(EARLIER in line["params"] for line in lines) == 4, "the replaced answers travel with the recording"
+
+
+def test_the_mark_is_the_caches():
+    from toolkit.llm.cache import EARLIER as mark
+
+    assert mark == EARLIER
 
 
 def test_reask_takes_only_failed_and_warns_at_temperature_0(loopback_llm, prompt_file, rows, server):

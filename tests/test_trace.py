@@ -8,7 +8,6 @@ import pytest
 
 import toolkit as tk
 from tests.loopback import LoopbackServer
-from toolkit.trace import steps
 
 ITEMS = """params: {max_tokens: 40}
 messages:
@@ -21,6 +20,13 @@ messages:
   - user: "Say: {items}"
 """
 EVIL = "<img src=x onerror=alert(1)>"
+
+
+def steps(df, sample):
+    """The trace as the viewer gets it: toolkit.trace.steps, plain data."""
+    from toolkit.trace import steps as found
+
+    return found(df, sample)
 
 
 def pipeline_server(n="ignore"):
