@@ -28,6 +28,7 @@ messages:
   - system: Say which answer is better, as JSON.
   - user: "Question: {text} FIRST: {first} SECOND: {second}"
 """
+FRUIT = "params: {max_tokens: 8, temperature: 1.0}\nmessages:\n  - user: 'Name a fruit.'\n"
 
 
 def counting():
@@ -258,7 +259,8 @@ def test_without_picks_keep_takes_the_first_candidate_that_passed(loopback_llm, 
     assert list(kept["say.candidate"]) == [1, 0] and list(kept["say"]) == ["answer 1", "answer 3"]
     assert len(kept) + len(dropped) == 6
     why = dict(zip(dropped["say"].fillna("-") + "/" + dropped["say.candidate"].astype(str), dropped["dropped_because"]))
-    assert why["-/0"].startswith("say.status=failed") and why["answer 2/2"] == "say: candidate 1 kept (the first that passed)"
+    assert why["-/0"].startswith("say.status=failed")
+    assert why["answer 2/2"] == "say: candidate 1 kept (the first that passed)"
     funnel = tk.funnel(out, steps=["say"])
     assert funnel.kept == 2 and funnel.rows == 6
 
@@ -266,7 +268,7 @@ def test_without_picks_keep_takes_the_first_candidate_that_passed(loopback_llm, 
 @pytest.mark.embedded_model
 def test_the_embedded_model_gives_different_candidates_in_one_call(tmp_path, prompt_file, rows):
     llm = tk.LLM(folder=tmp_path)
-    step = tk.Step("say", prompt_file("params: {max_tokens: 8, temperature: 1.0}\nmessages:\n  - user: 'Name a fruit.'\n"),
+    step = tk.Step("say", prompt_file(FRUIT),
                    llm, n=2, accept_truncated=True, max_retries=0)
     out = step.run(rows(1))
     assert (out["say.status"] == "ok").all() and out["say"].nunique() == 2, "seeds 0 and 1: two samples, not one twice"
@@ -279,7 +281,7 @@ def test_llama_cpp_pythons_server_ignores_n_and_the_toolkit_asks_again(model, tm
     """The real llama-cpp-python server answers one choice whatever n says: the toolkit sees it, says
     so, and sends the other candidate as a request of its own."""
     llm = tk.LLM("openai/smollm2", api_base=model.url, api_key="k", folder=tmp_path)
-    step = tk.Step("say", prompt_file("params: {max_tokens: 8, temperature: 1.0}\nmessages:\n  - user: 'Name a fruit.'\n"),
+    step = tk.Step("say", prompt_file(FRUIT),
                    llm, n=2, accept_truncated=True, max_retries=0)
     with pytest.warns(ServerWarning, match="ignores n"):
         out = step.run(rows(1))

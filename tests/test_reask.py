@@ -82,7 +82,8 @@ def test_asked_again_and_again_each_answer_it_replaces_is_kept(loopback_llm, pro
         for _ in range(3):
             out = step.run(rows(1), reask="failed")
         assert srv.count == 4 and out.attrs["step"]["reasked"] == 1
-        assert sorted(stored(folder), key=str) == [("answer 0", 1), ("answer 1", 2), ("answer 2", 3), ("answer 3", None)]
+        assert sorted(stored(folder), key=str) == [("answer 0", 1), ("answer 1", 2), ("answer 2", 3),
+                                                   ("answer 3", None)]
         assert list(out["say.raw"]) == ["answer 3"]
 
 
@@ -152,7 +153,8 @@ def test_reask_takes_only_failed_and_warns_at_temperature_0(loopback_llm, prompt
 @pytest.mark.embedded_model
 def test_the_embedded_model_gives_another_answer_when_asked_again(tmp_path, prompt_file, rows):
     """Its seed is fixed (the same answer, run after run): a re-ask moves it, so it is another sample."""
-    step = tk.Step("say", prompt_file("params: {max_tokens: 8, temperature: 1.0}\nmessages:\n  - user: 'Name a fruit.'\n"),
+    fruit = "params: {max_tokens: 8, temperature: 1.0}\nmessages:\n  - user: 'Name a fruit.'\n"
+    step = tk.Step("say", prompt_file(fruit),
                    tk.LLM(folder=tmp_path), validate=lambda v, r: "refused", max_retries=0)
     first = step.run(rows(1))
     again = step.run(rows(1), reask="failed")

@@ -140,5 +140,6 @@ def test_a_replayed_recording_is_traced(tmp_path, monkeypatch):
     out = tk.Step("first", "../prompts/new_pipeline/first_step_v2.yaml", llm, parse=parse, validate=validate).run(work)
     retried = out[out["first.attempts"] > 1].iloc[0]
     found = steps(out, retried["chunk_id"])[0]
-    assert len(found["attempts"]) == retried["first.attempts"] and found["attempts"][-1]["answer"] == retried["first.raw"]
+    assert len(found["attempts"]) == retried["first.attempts"]
+    assert found["attempts"][-1]["answer"] == retried["first.raw"]
     assert all(a["feedback"].startswith("Your answer could not be used") for a in found["attempts"][:-1])
