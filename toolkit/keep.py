@@ -4,9 +4,12 @@
     dropped[["chunk_id", "dropped_because"]]   # "generic.status=failed: parse: ...; label=bad: copied"
 
 A row is dropped when a judge (`judge=`, once calibrated) failed it, when one of `steps` is not
-"ok", when tk.dedupe marked it as repeating another, when its label (from tk.labels) is in
-`drop_labels`, or when it is a candidate (a step's n=) and another of its sample's is kept: the one
-a person or a judge picked, else the first that is not dropped for a reason above. Each reason is a
+"ok" (unless you corrected that step's output: your text is its answer), when tk.dedupe marked it
+as repeating another, when its label (from tk.labels) is in `drop_labels`, or when it is a
+candidate (a step's n=) and another of its sample's is kept: the one a person or a judge picked,
+else the first you corrected, else the first that is not dropped for a reason above. The kept rows
+carry your corrections in place of the model's text (frame.corrected; `kept.attrs["corrected"]`
+counts them per column), so a correction of the picked candidate is what is kept. Each reason is a
 record, `Drop(step, kind, detail)`: where (a step, "dedupe", "labels", or the judge's name), what
 kind ("cut off at max_tokens", "parse", "validator", "empty answer", "transport", "budget", "not
 selected", "missing input", "skipped", "not run", "other"; "duplicate"; "labelled bad"; "judged
@@ -32,7 +35,17 @@ import pandas as pd
 
 from .agreement import agreement
 from .decisions.picks import picked
-from .frame import blank, candidate_sets, candidate_steps, column, dup_marks, folder_of, steps_in
+from .frame import (
+    blank,
+    candidate_sets,
+    candidate_steps,
+    column,
+    corrected,
+    corrected_rows,
+    dup_marks,
+    folder_of,
+    steps_in,
+)
 from .judge import Preference, current
 from .report import write_manifest
 
@@ -97,8 +110,9 @@ def reasons(df, *, steps, drop_labels=("bad",), judge=None, trust_judge=False, m
                              f"(steps present: {steps_in(df)}); pass steps= naming steps that ran")
         errors, raws = ([None] * len(df) if column(step, f) not in df else df[column(step, f)]
                         for f in ("error", "raw"))
-        for row, status, error, raw in zip(why, df[column(step, "status")], errors, raws):
-            if status != "ok":
+        yours = corrected_rows(df, step)  # your text is the step's answer there
+        for row, status, error, raw, fixed in zip(why, df[column(step, "status")], errors, raws, yours):
+            if status != "ok" and not fixed:
                 # First line only: the full text (often a traceback) stays in `<step>.error`.
                 first = "" if blank(error) else str(error).strip().splitlines()[0]
                 shown = "not run" if blank(status) else status
@@ -122,16 +136,19 @@ def reasons(df, *, steps, drop_labels=("bad",), judge=None, trust_judge=False, m
 
 def other_candidates(df, step, why) -> dict[int, Drop]:
     """{position: reason} for the candidates of `step` dropped because another of their sample's is
-    kept: the one picked (tk.picks' `picked`), else the first whose row has no reason in `why`."""
-    who, number = picked(df, step), df[column(step, "candidate")]
+    kept: the one picked (tk.picks' `picked`), else the first you corrected, else the first whose
+    row has no reason in `why`."""
+    who, number, fixed = picked(df, step), df[column(step, "candidate")], corrected_rows(df, step)
     out = {}
     for rows in candidate_sets(df, step).values():
         alive = [r for r in rows if not why[r]]
         chosen = [r for r in alive if who.iat[r] is not None]
+        yours = [r for r in alive if fixed[r]]
         if not alive:
             continue
-        kept = number.iat[(chosen or alive)[0]]
-        because = f"picked by {who.iat[chosen[0]]}" if chosen else "the first that passed"
+        kept = number.iat[(chosen or yours or alive)[0]]
+        because = (f"picked by {who.iat[chosen[0]]}" if chosen else "the first you corrected" if yours
+                   else "the first that passed")
         for r in alive:
             if number.iat[r] != kept:
                 out[r] = Drop(step, "another candidate kept", f"candidate {kept} kept ({because})")
@@ -144,7 +161,10 @@ def keep(df, *, steps, drop_labels=("bad",), judge=None, trust_judge=False, min_
     as repeating another (a `<column>.dup_of` column), or whose `label` column (from `tk.labels`)
     is in `drop_labels`, go to `dropped` with a `dropped_because` column (str, also when empty),
     so failures and rejects stay inspectable instead of vanishing. Of a sample's candidates (a
-    step run with n=), one is kept: the one a person or judge picked, else the first that passed.
+    step run with n=), one is kept: the one a person or judge picked, else the first you
+    corrected, else the first that passed. In `kept`, your corrections (`<column>.corrected`, from
+    tk.labels) stand in place of the model's output (the picked candidate's too), and a step whose
+    output you corrected counts as answered; `kept.attrs["corrected"]` = {column: rows}.
 
     `judge` (a tk.Judge that ran on `df`) also drops the rows it failed, once it is calibrated:
     it agrees with your labels in the run folder on >= `min_labels` samples with Cohen's kappa >=
@@ -154,7 +174,9 @@ def keep(df, *, steps, drop_labels=("bad",), judge=None, trust_judge=False, min_
     dropped = df.iloc[[i for i, w in enumerate(why) if w]].copy()
     # a string column however many rows: `.str` works on an empty `dropped` too (every row kept)
     dropped["dropped_because"] = pd.array(["; ".join(map(str, w)) for w in why if w], dtype="str")
-    return df.iloc[[i for i, w in enumerate(why) if not w]].copy(), dropped
+    kept, fixed = corrected(df.iloc[[i for i, w in enumerate(why) if not w]].copy())
+    kept.attrs["corrected"] = {name: int(rows.sum()) for name, rows in fixed.items()}
+    return kept, dropped
 
 
 def gate(df, judge, *, trust=False, min_labels=MIN_LABELS, min_kappa=MIN_KAPPA, id=None) -> list[Drop | None]:
