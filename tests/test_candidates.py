@@ -4,6 +4,7 @@ that refuses it (llama.cpp's llama-server); the embedded model and llama-cpp-pyt
 Each candidate is parsed, validated and cached on its own; a judge or a person picks among them,
 keep() keeps the pick, and the picks become DPO pairs within one prompt."""
 
+import collections
 import itertools
 import json
 import re
@@ -265,11 +266,62 @@ def test_without_picks_keep_takes_the_first_candidate_that_passed(loopback_llm, 
     assert funnel.kept == 2 and funnel.rows == 6
 
 
+def per_prompt():
+    """A reply numbered per prompt: "row 0 #0", "row 0 #1", ..., whatever order the rows arrive in."""
+    seen = collections.Counter()
+
+    def reply(body):
+        text = body["messages"][-1]["content"]
+        seen[text] += 1
+        return f"{text} #{seen[text] - 1}"
+    return reply
+
+
+def test_picks_and_corrections_together_a_correction_of_the_picked_candidate_is_kept(loopback_llm, prompt_file,
+                                                                                       rows, folder):
+    """keep(): the pick, else the first candidate you corrected, else the first that passed; the kept
+    candidate's correction in place of its text. preference_pairs(df): the picks' pairs within a
+    prompt and a pair per correction."""
+    with LoopbackServer(latency=0, reply=per_prompt(), n="honour") as srv:
+        out = tk.Step("say", prompt_file(PROMPT), loopback_llm(srv), n=3, max_retries=0,
+                      validate=lambda v, r: "refused" if v == "row 2 #0" else None).run(rows(3))
+    assert list(out["say.raw"]) == [f"row {r} #{c}" for r in range(3) for c in range(3)]
+    h = [output_hash(v) for v in out["say"]]
+    with Store(folder) as store:
+        store.choose("c0", h[2], [h[0], h[1]])  # c0: candidate 2 picked, and corrected below
+        store.choose("c2", h[8], [h[7]])        # c2: candidate 2 picked; candidate 0 (failed) corrected
+    tk.correct(out, "c0/2", "Zero, as a person wrote it.")
+    tk.correct(out, "c1/1", "One, as a person wrote it.")  # c1: no pick, candidate 1 corrected
+    tk.correct(out, "c2/0", "Two, as a person wrote it.")
+    labelled = tk.labels(out)
+    kept, dropped = tk.keep(labelled, steps=["say"])
+    assert list(kept["say.candidate"]) == [2, 1, 2]
+    assert list(kept["say"]) == ["Zero, as a person wrote it.", "One, as a person wrote it.", "row 2 #2"]
+    assert kept.attrs["corrected"] == {"say": 2}, "c2's correction is of a candidate not kept"
+    why = dict(zip(dropped["say.raw"], dropped["dropped_because"]))
+    assert why["row 1 #0"] == "say: candidate 1 kept (the first you corrected)"
+    assert why["row 2 #0"] == "say: candidate 2 kept (picked by person)", "corrected, so answered: then not picked"
+    assert len(kept) + len(dropped) == 9
+
+    pairs = tk.preference_pairs(labelled, path="both.jsonl")
+    assert pairs.attrs["pairs"] == {"picks": 3, "corrections": 3}
+    assert sorted(map(tuple, pairs[["id", "chosen", "rejected"]].to_numpy())) == [
+        ("c0", "row 0 #2", "row 0 #0"), ("c0", "row 0 #2", "row 0 #1"),
+        ("c0/2", "Zero, as a person wrote it.", "row 0 #2"), ("c1/1", "One, as a person wrote it.", "row 1 #1"),
+        ("c2", "row 2 #2", "row 2 #1"), ("c2/0", "Two, as a person wrote it.", "row 2 #0")]
+    assert len((folder / "both.jsonl").read_text().splitlines()) == 6
+    only = tk.preference_pairs(labelled, corrections=False)
+    assert only.attrs["pairs"] == {"picks": 3, "corrections": 0} and set(only["id"]) == {"c0", "c2"}
+    assert list(tk.labels(kept)["say.corrected"].notna()) == [True, True, False], (
+        "a candidate keeps its id (<sample>/<candidate>) in a frame holding only some of them")
+    with pytest.raises(ValueError, match="row id='c0/2'.*your text already"):
+        tk.preference_pairs(kept)  # the kept frame holds the corrections: no model answer to reject
+
+
 @pytest.mark.embedded_model
 def test_the_embedded_model_gives_different_candidates_in_one_call(tmp_path, prompt_file, rows):
     llm = tk.LLM(folder=tmp_path)
-    step = tk.Step("say", prompt_file(FRUIT),
-                   llm, n=2, accept_truncated=True, max_retries=0)
+    step = tk.Step("say", prompt_file(FRUIT), llm, n=2, accept_truncated=True, max_retries=0)
     out = step.run(rows(1))
     assert (out["say.status"] == "ok").all() and out["say"].nunique() == 2, "seeds 0 and 1: two samples, not one twice"
     assert out.attrs["step"]["usage"]["calls"] == 1, "the embedded model honours n: one call"
@@ -281,8 +333,7 @@ def test_llama_cpp_pythons_server_ignores_n_and_the_toolkit_asks_again(model, tm
     """The real llama-cpp-python server answers one choice whatever n says: the toolkit sees it, says
     so, and sends the other candidate as a request of its own."""
     llm = tk.LLM("openai/smollm2", api_base=model.url, api_key="k", folder=tmp_path)
-    step = tk.Step("say", prompt_file(FRUIT),
-                   llm, n=2, accept_truncated=True, max_retries=0)
+    step = tk.Step("say", prompt_file(FRUIT), llm, n=2, accept_truncated=True, max_retries=0)
     with pytest.warns(ServerWarning, match="ignores n"):
         out = step.run(rows(1))
     assert [r["body"].get("n") for r in model.proxy.requests] == [2, None]

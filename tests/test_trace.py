@@ -99,7 +99,7 @@ def test_a_reasked_row_traces_its_new_answers_and_an_old_frame_its_old_ones(loop
         old = step.run(out.drop(columns=[c for c in out if c.startswith("say")]).drop_duplicates("items"))
         new = step.run(out.drop(columns=[c for c in out if c.startswith("say")]).drop_duplicates("items"),
                        reask="failed")
-    before, after = steps(old, "c0/1")[1], steps(new, "c0/1")[1]
+    before, after = steps(old, "c0/0/1")[1], steps(new, "c0/0/1")[1]  # item 0 of c0, its candidate 1
     assert before["candidate"] == 1 and before["attempts"][-1]["answer"] == old["say.raw"].iat[1]
     assert after["attempts"][-1]["answer"] == new["say.raw"].iat[1] != old["say.raw"].iat[1]
     assert after["note"] is None and before["note"].startswith("asked again since"), "found under its earlier key"

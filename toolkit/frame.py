@@ -169,12 +169,19 @@ def sample_ids(df, id=None):
     """Sample ids as strings, positionally indexed: the one rule for what a sample is called, in
     the review store, the viewer, the funnel, dedupe's marks and the judge's picks.
 
-    `id` names the id column; by default `chunk_id`, else the index. After a one-to-many step
-    several rows share their parent's chunk_id: by default they are told apart by their order
-    within the parent ("<chunk_id>/0", "/1", ...), so each gets its own id. A named `id` column
-    is taken as it is (repeats and all: the caller says whether they may repeat).
+    `id` names the id column; by default `chunk_id`, else the index. A step's candidates (n=)
+    are "<sample>/<candidate>" (`<step>.candidate_of`, `<step>.candidate`), so a candidate keeps
+    its id in a frame that holds only some of them (keep's). After a one-to-many step several
+    rows share their parent's chunk_id: by default they are told apart by their order within the
+    parent ("<chunk_id>/0", "/1", ...), so each gets its own id. A named `id` column is taken as
+    it is (repeats and all: the caller says whether they may repeat).
     """
     ids = id_values(df, id if id is not None else "chunk_id" if "chunk_id" in df else None)
+    if id is None and candidate_steps(df):
+        step = candidate_steps(df)[-1]
+        of = id_values(df, column(step, "candidate_of"))
+        number = df[column(step, "candidate")].astype("Int64")
+        ids = of.where(number.isna().to_numpy(), of + "/" + number.astype(str).to_numpy(dtype=object))
     if id is None and ids.duplicated().any():
         ids = ids + "/" + ids.groupby(ids).cumcount().astype(str)
     return ids

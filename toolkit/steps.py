@@ -13,7 +13,7 @@ it stopped; `run(df, reask="failed")` asks again for the rows whose answers fail
 `n=3` (at a temperature above 0) asks for three candidate answers per row, each parsed, validated
 and retried on its own: the frame then has one row per candidate, numbered by `<step>.candidate`,
 with the sample it answers in `<step>.candidate_of`. A judge (Judge.pick) or a person picks among
-them, and tk.keep keeps the picked one (else the first that passed).
+them, and tk.keep keeps the picked one (else the first you corrected, else the first that passed).
 
 But: a step is one call per row (plus its feedback retries). Work across rows, such as dropping
 duplicates or joining a document's chunks, is ordinary pandas between two steps.
