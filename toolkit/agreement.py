@@ -8,7 +8,8 @@ Only a person's decisions on the present outputs count: a label made on an earli
 judged column (the step was rerun since) is stale, and a verdict the judge made on an earlier
 output is too. pass/fail and scores ≥ `passing` read as good, the rest as bad; "bad" is the
 positive class of precision and recall. A pairwise judge is compared with the person's A/B picks
-on the same pair of outputs.
+on the same pair of outputs. A signal's flag is read as a pass/fail judge of the column it flags
+(flags.py): `tk.agreement(g, "answer.grounding_flag")`.
 
 Cohen's κ comes from scikit-learn; its 95 % interval is the large-sample one of Cohen (1960):
 κ ± 1.96 · √(p_o (1 − p_o) / (n (1 − p_e)²)), clipped to [−1, 1], where p_o is the observed and
@@ -26,13 +27,12 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from .frame import column, folder_of, sample_ids
+from .flags import Flag
+from .frame import column, folder_of, need_folder, sample_ids
 from .judge import Preference, Score, current
 from .report import write_manifest
 from .review.labels import LABELS, output_hashes
-from .stats import PICKS
-
-Z95 = 1.959963984540054  # the standard normal's 97.5 % point: a two-sided 95 % interval
+from .stats import PICKS, Z95
 
 MIN_LABELS, MIN_KAPPA = 30, 0.6
 
@@ -84,10 +84,12 @@ class Agreement:
 
 def agreement(df, judge, *, id=None, folder=None) -> Agreement:
     """The judge's verdicts in `df` (from `judge.run`, or `judge.compare` for a pairwise judge)
-    against the person's labels (or picks) stored in the run folder, on the present outputs."""
+    against the person's labels (or picks) stored in the run folder, on the present outputs.
+    `judge` may also be the name of a signal's flag column ("answer.grounding_flag": flags.py)."""
     from .review.store import Store
 
-    folder = folder_of(df, folder) or judge.llm.folder
+    df, judge = as_judge(df, judge)
+    folder = _folder(df, folder, judge)
     if judge.name not in df:
         raise ValueError(f"agreement: no column {judge.name!r}; run the judge on this frame first "
                          f"({judge.name}.run(df){' or .compare(df_a, df_b)' if judge.verdict is Preference else ''})")
@@ -170,6 +172,22 @@ def _summary(name, person, machine, matrix, rows: dict, cols: dict, extra: dict,
     return Agreement(name, n, accuracy, kappa, low, high, confusion, **extra, **apart)
 
 
+def as_judge(df, judge):
+    """(df, judge) as given for a Judge; for a flag's name, the frame with the flag's verdict
+    columns and the Flag that reads them."""
+    if isinstance(judge, str):
+        judge = Flag(df, judge)
+        return judge.verdicts(df), judge
+    return df, judge
+
+
+def _folder(df, folder, judge):
+    """The run folder given, else the frame's, else the judge's LLM's (a flag has no LLM)."""
+    if isinstance(judge, Flag):
+        return need_folder(df, folder, f"agreement with {judge.name!r}")
+    return folder_of(df, folder) or judge.llm.folder
+
+
 def gate(df, judge, *, trust=False, min_labels=MIN_LABELS, min_kappa=MIN_KAPPA, id=None) -> list[str | None]:
     """Why each row is dropped on the judge's verdict (None = kept), once the judge is calibrated:
     agreement on ≥ `min_labels` of the person's decisions with κ ≥ `min_kappa`. Otherwise raises
@@ -177,7 +195,8 @@ def gate(df, judge, *, trust=False, min_labels=MIN_LABELS, min_kappa=MIN_KAPPA, 
     records the agreement the filter relied on. A person's current label wins over the verdict."""
     if judge.verdict is Preference:
         raise ValueError(f"keep(judge=...): {judge.name!r} is a pairwise judge; it picks, it does not filter")
-    folder = folder_of(df, None) or judge.llm.folder
+    df, judge = as_judge(df, judge)
+    folder = _folder(df, None, judge)
     a = agreement(df, judge, id=id, folder=folder)
     problem = None
     if a.n < min_labels:

@@ -27,27 +27,36 @@ ABBREVIATIONS = frozenset("""
 """.split())
 
 _END = re.compile(r"""[.!?…]+["'”’»)\]]*(?=\s+["'“‘«(\[]?[A-Z]|\s*$)""")
-_WORD_BEFORE = re.compile(r"(\S+)$")
 
 
 def sentences(text: str) -> list[str]:
     """The sentences of `text`, stripped, in order (a text without an end mark is one sentence)."""
+    return [text[a:b] for a, b in spans(text)]
+
+
+def spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text` in it, white space around a sentence left out."""
     out, start = [], 0
     for m in _END.finditer(text):
         if m.group().startswith(".") and _abbreviation(text[start:m.start()]):
             continue
-        piece = text[start:m.end()].strip()
-        if piece:
-            out.append(piece)
+        out.append((start, m.end()))
         start = m.end()
-    rest = text[start:].strip()
-    return [*out, rest] if rest else out
+    out.append((start, len(text)))
+    found = []
+    for a, b in out:
+        piece = text[a:b]
+        kept = piece.strip()
+        if kept:
+            a += len(piece) - len(piece.lstrip())
+            found.append((a, a + len(kept)))
+    return found
 
 
 def _abbreviation(before: str) -> bool:
     """Does the word just before a full stop make it an abbreviation's ("e.g", "No", "J")?"""
-    word = _WORD_BEFORE.search(before)
-    if word is None:
+    if not before or before[-1].isspace():
         return False
-    word = word.group(1).lstrip("\"'“‘«([").lower()
+    # the last word by rsplit: a regex anchored at the end ("\S+$") is tried from every position
+    word = before.rsplit(None, 1)[-1].lstrip("\"'“‘«([").lower()
     return word in ABBREVIATIONS or (len(word) == 1 and word.isalpha())

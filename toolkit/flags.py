@@ -1,0 +1,70 @@
+"""A signal's flag, and how a flag is read as a judge's pass/fail verdict.
+
+    g = tk.grounding(checked, answer="answer", source="text")   # adds answer.grounding_flag
+    print(tk.agreement(g, "answer.grounding_flag"))   # the flag against your good/bad labels
+
+Every signal that can flag a row adds `<judged>.<signal>_flag`: what it found, as text ("unsupported
+number: 1998"), "" where it measured the row and found nothing, None where it could not measure it
+(no text). `tk.agreement(df, "<judged>.<signal>_flag")` reads that column as a pass/fail judge of
+`<judged>` would be read: a flag is "fail", "" is "pass", None is no verdict; the verdict is about
+the present value of `<judged>`, so your labels are compared exactly as with a judge (κ with its
+interval, precision and recall of bad). A signal is trusted the way a judge is.
+
+But: a flag is the signal's rule (a threshold, "any number missing"), not a calibrated verdict;
+measure it before you filter on it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .frame import column as step_column
+from .frame import need_column
+from .judge import PassFail
+from .review.labels import output_hashes
+
+END = "_flag"
+
+
+def column(judged: str, signal: str) -> str:
+    """The flag column a signal adds for the column it judged: column("answer", "grounding") ==
+    "answer.grounding_flag"."""
+    return step_column(judged, signal + END)
+
+
+def values(n: int, measured: np.ndarray, reasons: list, index) -> pd.Series:
+    """A flag column of `n` rows: the `reasons` ("" for none) on the measured rows, None elsewhere."""
+    out = np.full(n, None, dtype=object)
+    out[measured] = reasons
+    return pd.Series(out, index=index, dtype=object)
+
+
+class Flag:
+    """A flag column read as a pass/fail judge of the column it flags (the name before
+    `.<signal>_flag`): what `tk.agreement` and `keep(judge=...)` take for a flag's name."""
+
+    verdict = PassFail
+
+    def __init__(self, df, name: str):
+        need_column(df, name)
+        judged = name.rsplit(".", 1)[0] if name.endswith(END) and "." in name else None
+        if judged is None or judged not in df:
+            raise ValueError(f"{name!r} is not a signal's flag of a column in this frame (a flag is named "
+                             f"<column>.<signal>{END}, e.g. 'answer.grounding_flag')")
+        self.name, self.judged = name, judged
+
+    def passed(self, values) -> np.ndarray:
+        return (pd.Series(values, dtype=object) == "pass").to_numpy(dtype=bool)
+
+    def verdicts(self, df) -> pd.DataFrame:
+        """A copy of `df` with the flag as a judge's columns: `<flag>` pass/fail, `.status` ok
+        (skipped where not measured), `.reason` (what was found), `.judged` (the output's hash)."""
+        flag = df[self.name].to_numpy(dtype=object)
+        measured = np.array([isinstance(v, str) for v in flag], dtype=bool)
+        out = df.copy()
+        out[self.name] = np.where(measured, np.where(measured & (flag != ""), "fail", "pass"), None)
+        out[step_column(self.name, "status")] = np.where(measured, "ok", "skipped")
+        out[step_column(self.name, "reason")] = flag
+        out[step_column(self.name, "judged")] = output_hashes(df[self.judged])
+        return out
