@@ -31,8 +31,8 @@ from .report import estimate  # noqa: E402
 from .review import compare, labels, picks, preference_pairs, show  # noqa: E402
 from .sentences import sentences  # noqa: E402
 from .steps import Step  # noqa: E402
-from .style_gap import style_gap  # noqa: E402
 from .stream import stream  # noqa: E402
+from .style_gap import style_gap  # noqa: E402
 from .texts import TextError, TextWarning, load_texts  # noqa: E402
 
 # The objects made by these imports live as long as the process: keep them out of every future full

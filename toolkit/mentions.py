@@ -3,7 +3,7 @@
     m = mentions('Fitch sold me tips for 11 years at "The Blue Anchor" near Saltings.')
     m.numbers   # {'11': '11'}
     m.names     # {'the blue anchor': 'The Blue Anchor', 'salting': 'Saltings'}
-    m.words     # {'sold': 'sold', 'tip': 'tips', 'year': 'years', 'fitch': 'Fitch'}
+    m.words     # {'fitch': 'Fitch', 'sold': 'sold', 'tip': 'tips', 'year': 'years', 'near': 'near'}
     missing(m, mentions("He sold tips near Saltings for years."))   # what the second text lacks
 
 - number: digits, with thousands commas, a decimal point or a colon ("2,000", "1.5", "1:15");
@@ -14,11 +14,13 @@
   digits ("K3", "TW-S5"); a quoted title (1–8 words in quotes, every word of four or more letters
   capitalised, no sentence end inside).
 - content word: any other word that is not in scikit-learn's English stop-word list
-  (ENGLISH_STOP_WORDS), so a name at a sentence start is a content word.
+  (ENGLISH_STOP_WORDS) nor a contraction ("didn't", "he'd"), so a name at a sentence start is a
+  content word; a hyphen splits words ("sea-wall": sea, wall; "2-year": 2, year).
 
 Words compare lowercased, without a possessive 's and a plural s ("Fitch's" = "Fitch",
 "cartridges" = "cartridge"). A mention is found in another text when its key is any word of that
-text there (a title: its words in that order).
+text (a title: its words in that order). Each distinct white-space token is classified once and
+remembered (up to MEMO tokens), which is what makes a column of rewrites cheap to read.
 
 But: surface forms only. "six months" and "6 months", "bought" and "buy", a synonym, are different
 words; scikit-learn's list has known oddities (it holds "fire", "front", "system", "six").
@@ -30,6 +32,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from itertools import chain
 
 _W = r"[^\W\d_]+(?:['’][^\W\d_]+)*"  # a word: letters, with inner apostrophes ("didn't", "Fitch's")
 _WORD = re.compile(_W)
@@ -57,8 +60,9 @@ def stop_words() -> frozenset:
 
 @dataclass(frozen=True)
 class Mentions:
-    """A text's mentions by kind, each a dict key → the form first written, in text order; `keys`
-    holds the key of every word, number and code of the text (stop words too)."""
+    """A text's mentions by kind, each a dict key → the form written, in text order (names:
+    quoted titles, then codes, then words); `keys` holds the key of every word, number and code
+    of the text, stop words too."""
 
     numbers: dict
     names: dict
@@ -100,83 +104,93 @@ def number_key(number: str) -> str:
 
 def mentions(text: str) -> Mentions:
     """The numbers, names and content words of `text` (see the module's rules)."""
-    names, numbers, words, keys, capitals = {}, {}, {}, set(), set()
+    names, numbers, keys = {}, {}, set()
     if "\"" in text or "“" in text:
         for m in _TITLE.finditer(text):
             if _is_title(m.group(1)):
                 title = m.group(1).strip()
-                inside = _WORD.findall(title)
-                names.setdefault(" ".join(w.lower() for w in inside), title)
-                keys.update(key(w) for w in inside)
+                names.setdefault(_NON_WORD.sub(" ", title.lower()).strip(), title)
+                keys.update(key(w) for w in _WORD.findall(title))
         if names:  # a title's words are the title's, not names or words of their own
             text = _TITLE.sub(lambda m: " " if _is_title(m.group(1)) else m.group(), text)
-    starts, marks = _starts(text)
-    for token, n in Counter(text.split()).items():
-        number, code, token_keys, content, first, rest, opens = _TOKENS.get(token) or _token(token)
-        keys.update(token_keys)
+    counts = Counter(text.split())
+    parsed = [_TOKENS.get(t) or _token(t) for t in counts]
+    keys.update(chain.from_iterable([p[0] for p in parsed]))
+    words = dict(chain.from_iterable([p[1] for p in parsed]))
+    special = [(t, p) for t, p in zip(counts, parsed) if p[2]]  # a number, a code or a capital: few
+    capitals, starts, marks = {}, None, None
+    for token, (_, _, _, number, code, first, rest, opens) in special:
+        if starts is None:
+            starts, marks = _starts(text)
+        n = counts[token]
         if number and n > marks.get(token, 0):
             numbers.setdefault(*number)
         elif code:
             names.setdefault(*code)
-        for k, w in content:
-            words.setdefault(k, w)
         if first and not opens and n > starts.get(token, 0):
-            capitals.add(first)
-        capitals.update(rest)
+            capitals[first] = None
+        capitals.update(dict.fromkeys(rest))
     for k in capitals:
         if k not in names:
             names[k] = words.pop(k)
-    return Mentions(numbers, names, {k: w for k, w in words.items() if k not in names}, frozenset(keys), text)
+    return Mentions(numbers, names, words, frozenset(keys), text)
 
 
 def _token(token: str) -> tuple:
-    """What one white-space token holds, memoised: (number, code, keys, content words, the key of
-    a capitalised first word, of capitalised later words, opens a quotation?)."""
+    """What one white-space token holds, memoised: (keys, content words as (key, word), special?,
+    number, code, the key of a capitalised first word, of capitalised later words, opens a quotation?)."""
     if len(_TOKENS) > MEMO:
         _TOKENS.clear()
     core = token.strip(_EDGES)
     number = code = first = None
     keys, content, rest = [], [], []
+    found = _WORD.findall(core)
     if any(c.isdigit() for c in core):
+        found = []
         if _CODE.fullmatch(core):
             code = (core.lower(), core)
             keys.append(code[0])
         elif n := _NUMBER.search(core):
-            number = (number_key(n.group()), n.group())
+            number = (number_key(n.group()), core)
             keys.append(number[0])
-    else:
-        stop = stop_words()
-        for i, w in enumerate(_WORD.findall(core)):
-            k, lower = key(w), w.lower()
-            keys.append(k)
-            if lower in stop or k in stop or len(k) < 2 or _CONTRACTION.search(lower):
-                continue
-            content.append((k, w))
-            if w[0].isupper():
-                if i:
-                    rest.append(k)
-                else:
-                    first = k
-    out = _TOKENS[token] = (number, code, tuple(keys), tuple(content), first, tuple(rest), token.startswith(_OPENS))
+            found = [None] + [w for part in core.split("-")[1:] if not any(c.isdigit() for c in part)
+                              for w in _WORD.findall(part)]  # "2-year": 2 and "year"
+    stop = stop_words()
+    for i, w in enumerate(found):
+        if w is None:
+            continue
+        k, lower = key(w), w.lower()
+        keys.append(k)
+        if lower in stop or k in stop or len(k) < 2 or _CONTRACTION.search(lower):
+            continue
+        content.append((k, w))
+        if w[0].isupper():
+            if i:
+                rest.append(k)
+            else:
+                first = k
+    special = bool(number or code or first or rest)
+    out = (tuple(keys), tuple(content), special, number, code, first, tuple(rest), token.startswith(_OPENS))
+    _TOKENS[token] = out
     return out
 
 
 def _starts(text: str) -> tuple[dict, dict]:
-    """Counts of the tokens that start a sentence (sentences.spans) or a line of `text`, and of
-    the "1." marks that open numbered lines."""
+    """Counts of the tokens that start a sentence (sentences.spans) or a line of `text`, each
+    place once, and of the "1." marks that open numbered lines."""
     from .sentences import spans
 
-    first = [text[a:a + 80].split(None, 1)[0] for a, _ in spans(text)]
-    marks = []
-    for line in text.splitlines():
-        head = line.split(None, 2)
-        if head:
+    at, marks, pos = {a for a, _ in spans(text)}, [], 0
+    for line in text.split("\n"):
+        rest = line.lstrip()
+        if rest:
+            head = rest.split(None, 1)
             if len(head) > 1 and _LIST_MARK.fullmatch(head[0]):
                 marks.append(head[0])
-                first.append(head[1])
-            else:
-                first.append(head[0])
-    return Counter(first), Counter(marks)
+                rest = head[1]
+            at.add(pos + len(line) - len(rest))
+        pos += len(line) + 1
+    return Counter(text[a:a + 80].split(None, 1)[0] for a in at), Counter(marks)
 
 
 def _is_title(inside: str) -> bool:
@@ -185,25 +199,15 @@ def _is_title(inside: str) -> bool:
             and all(w[0].isupper() for w in words if len(w) >= 4))
 
 
-def keys_of(text: str) -> frozenset:
-    """The key of every word, number and code of `text`: what a mention is found by."""
-    return mentions(text).keys
-
-
 @lru_cache(maxsize=256)
 def recent(text: str) -> Mentions:
     """`mentions`, remembered for the last 256 texts: a source chunk is read once for its answers."""
     return mentions(text)
 
 
-def found(k: str, keys: frozenset, other: Mentions | None = None) -> bool:
-    """Is the mention with key `k` in the text whose keys are `keys` (a title: in `other`'s phrase)?"""
-    if " " in k:
-        return other is not None and f" {k} " in other.phrase
-    return k in keys
-
-
 def missing(a: Mentions, b: Mentions) -> tuple[list, list, list]:
-    """The mentions of `a` that `b` lacks, as written in `a`: (numbers, names, words)."""
-    return tuple([shown for k, shown in kind.items() if not found(k, b.keys, b)]
+    """The mentions of `a` that `b` lacks, as written in `a`: (numbers, names, words). A word,
+    number or code is found by its key among `b.keys`, a title by its words in `b.phrase`."""
+    keys = b.keys
+    return tuple([shown for k, shown in kind.items() if k not in keys and (" " not in k or f" {k} " not in b.phrase)]
                  for kind in (a.numbers, a.names, a.words))
