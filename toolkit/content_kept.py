@@ -16,15 +16,19 @@ A rewrite should change the voice and keep the content. Per row, the mentions of
   or invented, "" when none was, None where the row lacks either text (flags.py). Content words do
   not flag: a paraphrase changes words.
 
-A text repeated in nearby rows (the parent's text after a one-to-many step) is read once. No model
-is used: an embedding similarity (e.g. a sentence-transformers model) is not offered, so that
-nothing is downloaded and the figures are the same on every machine.
+A text repeated in nearby rows (the parent's text after a one-to-many step) is read once; from
+PARALLEL rows on, two forked processes read half the rows each (the rows are inherited, not sent).
+No model is used: an embedding similarity (e.g. a sentence-transformers model) is not offered, so
+that nothing is downloaded and the figures are the same on every machine.
 
 But: surface forms (mentions.py): a number written as a word, a synonym or another inflection
 counts as lost and invented.
 """
 
 from __future__ import annotations
+
+import multiprocessing
+import os
 
 import numpy as np
 import pandas as pd
@@ -34,37 +38,63 @@ from .frame import blank, column, need_column
 from .mentions import missing, recent
 
 KINDS = ("numbers", "names", "words")
+PARALLEL = 20_000  # rows from which two processes read them (forked: nothing is imported again)
 
 
-def content_kept(df: pd.DataFrame, original: str = "text", rewrite: str = "generic") -> pd.DataFrame:
+def content_kept(df: pd.DataFrame, original: str = "text", rewrite: str = "generic", *,
+                 jobs: int | None = None) -> pd.DataFrame:
     """A new frame with the lost / invented lists, `<rewrite>.kept` and `<rewrite>.content_flag`
-    (see the module). Rows without both texts get empty lists, NaN and None."""
+    (see the module). Rows without both texts get empty lists, NaN and None. `jobs`: processes
+    that read the rows (default: 2 from PARALLEL rows on where the system forks, else 1)."""
     need_column(df, original), need_column(df, rewrite)
-    a, b = df[original].to_numpy(dtype=object), df[rewrite].to_numpy(dtype=object)
-    lost = {k: [[] for _ in range(len(df))] for k in KINDS}
-    invented = {k: [[] for _ in range(len(df))] for k in KINDS}
-    kept = np.full(len(df), np.nan)
-    measured = np.zeros(len(df), dtype=bool)
-    reasons = []
-    for i, (x, y) in enumerate(zip(a, b)):
-        if blank(x) or blank(y):
-            continue
-        mx, my = recent(x), recent(y)
-        gone, new = missing(mx, my), missing(my, mx)
-        for k, g, n in zip(KINDS, gone, new):
-            lost[k][i], invented[k][i] = g, n
-        if len(mx):
-            kept[i] = 1 - sum(map(len, gone)) / len(mx)
-        measured[i] = True
-        reasons.append(_reason(gone, new))
+    pairs = list(zip(df[original].to_numpy(dtype=object), df[rewrite].to_numpy(dtype=object)))
+    if jobs is None:
+        forks = "fork" in multiprocessing.get_all_start_methods() and (os.cpu_count() or 1) > 1
+        jobs = 2 if forks and len(pairs) >= PARALLEL else 1
+    found = _in_processes(pairs, jobs) if jobs > 1 else compare(pairs)
     out = df.copy()
-    for k in KINDS:
-        out[column(rewrite, f"lost_{k}")] = pd.Series(lost[k], index=df.index, dtype=object)
-    for k in KINDS:
-        out[column(rewrite, f"invented_{k}")] = pd.Series(invented[k], index=df.index, dtype=object)
-    out[column(rewrite, "kept")] = kept.round(4)
+    for at, verb in ((0, "lost"), (1, "invented")):
+        for k, kind in enumerate(KINDS):
+            out[column(rewrite, f"{verb}_{kind}")] = pd.Series([r[at][k] if r else [] for r in found],
+                                                               index=df.index, dtype=object)
+    out[column(rewrite, "kept")] = np.array([r[2] if r else np.nan for r in found], dtype=float).round(4)
+    measured = np.array([r is not None for r in found], dtype=bool)
+    reasons = [_reason(r[0], r[1]) for r in found if r]
     out[flags.column(rewrite, "content")] = flags.values(len(df), measured, reasons, df.index)
     return out
+
+
+def compare(pairs) -> list:
+    """Per (original, rewrite): None when either text is blank, else (lost, invented, kept share),
+    lost and invented each (numbers, names, words)."""
+    out = []
+    for x, y in pairs:
+        if blank(x) or blank(y):
+            out.append(None)
+            continue
+        mx, my = recent(x), recent(y)
+        gone = missing(mx, my)
+        out.append((gone, missing(my, mx), 1 - sum(map(len, gone)) / len(mx) if len(mx) else np.nan))
+    return out
+
+
+_PAIRS: list = []  # the rows forked workers read: set before the fork, so they are never pickled
+
+
+def _in_processes(pairs, jobs) -> list:
+    global _PAIRS
+    _PAIRS = pairs
+    cuts = np.linspace(0, len(pairs), jobs + 1).astype(int).tolist()
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            parts = pool.map(_part, list(zip(cuts[:-1], cuts[1:])))
+    finally:
+        _PAIRS = []
+    return [r for part in parts for r in part]
+
+
+def _part(bounds) -> list:
+    return compare(_PAIRS[bounds[0]:bounds[1]])
 
 
 def _reason(gone, new) -> str:

@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from itertools import chain
 
+from .sentences import spans
+
 _W = r"[^\W\d_]+(?:['’][^\W\d_]+)*"  # a word: letters, with inner apostrophes ("didn't", "Fitch's")
 _WORD = re.compile(_W)
 _CODE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*")
@@ -113,16 +115,17 @@ def mentions(text: str) -> Mentions:
                 keys.update(key(w) for w in _WORD.findall(title))
         if names:  # a title's words are the title's, not names or words of their own
             text = _TITLE.sub(lambda m: " " if _is_title(m.group(1)) else m.group(), text)
-    counts = Counter(text.split())
-    parsed = [_TOKENS.get(t) or _token(t) for t in counts]
+    tokens = text.split()
+    distinct = dict.fromkeys(tokens)
+    parsed = [_TOKENS.get(t) or _token(t) for t in distinct]
     keys.update(chain.from_iterable([p[0] for p in parsed]))
     words = dict(chain.from_iterable([p[1] for p in parsed]))
-    special = [(t, p) for t, p in zip(counts, parsed) if p[2]]  # a number, a code or a capital: few
+    special = [(t, p) for t, p in zip(distinct, parsed) if p[2]]  # a number, a code or a capital: few
     capitals, starts, marks = {}, None, None
     for token, (_, _, _, number, code, first, rest, opens) in special:
         if starts is None:
             starts, marks = _starts(text)
-        n = counts[token]
+        n = tokens.count(token)
         if number and n > marks.get(token, 0):
             numbers.setdefault(*number)
         elif code:
@@ -178,10 +181,8 @@ def _token(token: str) -> tuple:
 def _starts(text: str) -> tuple[dict, dict]:
     """Counts of the tokens that start a sentence (sentences.spans) or a line of `text`, each
     place once, and of the "1." marks that open numbered lines."""
-    from .sentences import spans
-
     at, marks, pos = {a for a, _ in spans(text)}, [], 0
-    for line in text.split("\n"):
+    for line in text.split("\n") if "\n" in text else ():  # one line: its start is a sentence's
         rest = line.lstrip()
         if rest:
             head = rest.split(None, 1)

@@ -26,7 +26,8 @@ ABBREVIATIONS = frozenset("""
     inc ltd co corp dept est
 """.split())
 
-_END = re.compile(r"""[.!?…]+["'”’»)\]]*(?=\s+["'“‘«(\[]?[A-Z]|\s*$)""")
+_SPACE = re.compile(r"\s*")
+_END = re.compile(r"""[.!?…]+["'”’»)\]]*(?=\s+["'“‘«(\[]?[A-Z]|\s*\Z)""")
 
 
 def sentences(text: str) -> list[str]:
@@ -38,25 +39,18 @@ def spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence of `text` in it, white space around a sentence left out."""
     out, start = [], 0
     for m in _END.finditer(text):
-        if m.group().startswith(".") and _abbreviation(text[start:m.start()]):
+        if m.group().startswith(".") and _abbreviation(text, start, m.start()):
             continue
-        out.append((start, m.end()))
+        a = _SPACE.match(text, start).end()
+        if a < m.end():
+            out.append((a, m.end()))
         start = m.end()
-    out.append((start, len(text)))
-    found = []
-    for a, b in out:
-        piece = text[a:b]
-        kept = piece.strip()
-        if kept:
-            a += len(piece) - len(piece.lstrip())
-            found.append((a, a + len(kept)))
-    return found
+    a, b = _SPACE.match(text, start).end(), len(text.rstrip())
+    return [*out, (a, b)] if a < b else out
 
 
-def _abbreviation(before: str) -> bool:
-    """Does the word just before a full stop make it an abbreviation's ("e.g", "No", "J")?"""
-    if not before or before[-1].isspace():
-        return False
-    # the last word by rsplit: a regex anchored at the end ("\S+$") is tried from every position
-    word = before.rsplit(None, 1)[-1].lstrip("\"'“‘«([").lower()
+def _abbreviation(text: str, start: int, end: int) -> bool:
+    """Does the word just before the full stop at `end` make it an abbreviation's ("e.g", "No", "J")?"""
+    i = max(start - 1, text.rfind(" ", start, end), text.rfind("\n", start, end), text.rfind("\t", start, end))
+    word = text[i + 1:end].lstrip("\"'“‘«([").lower()
     return word in ABBREVIATIONS or (len(word) == 1 and word.isalpha())
