@@ -193,9 +193,9 @@ def gate(df, judge, *, trust=False, min_labels=MIN_LABELS, min_kappa=MIN_KAPPA, 
     agreement on ≥ `min_labels` of the person's decisions with κ ≥ `min_kappa`. Otherwise raises
     ValueError saying what is missing, unless `trust=True`. Either way the run folder's manifest
     records the agreement the filter relied on. A person's current label wins over the verdict."""
+    df, judge = as_judge(df, judge)
     if judge.verdict is Preference:
         raise ValueError(f"keep(judge=...): {judge.name!r} is a pairwise judge; it picks, it does not filter")
-    df, judge = as_judge(df, judge)
     folder = _folder(df, None, judge)
     a = agreement(df, judge, id=id, folder=folder)
     problem = None

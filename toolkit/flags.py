@@ -63,8 +63,9 @@ class Flag:
         flag = df[self.name].to_numpy(dtype=object)
         measured = np.array([isinstance(v, str) for v in flag], dtype=bool)
         out = df.copy()
-        out[self.name] = np.where(measured, np.where(measured & (flag != ""), "fail", "pass"), None)
+        verdict = np.where(measured, np.where(measured & (flag != ""), "fail", "pass"), None)
+        out[self.name] = pd.Series(verdict, index=df.index, dtype=object)
         out[step_column(self.name, "status")] = np.where(measured, "ok", "skipped")
-        out[step_column(self.name, "reason")] = flag
+        out[step_column(self.name, "reason")] = pd.Series(flag, index=df.index, dtype=object)
         out[step_column(self.name, "judged")] = output_hashes(df[self.judged])
         return out
