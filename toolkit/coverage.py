@@ -79,7 +79,7 @@ class Coverage:
         ax.set_yticks(range(len(docs)), docs)
         ax.set_ylim(len(docs) - 0.5, -0.5)
         ax.set_xlim(0, max(1, self.chunks.groupby("document")["sentences" if self.sentences else "position"]
-                           .agg("sum" if self.sentences else "size").max()) * 1.3)
+                           .agg("sum" if self.sentences else "size").max()) * 1.45)
         ax.set_xlabel("sentences, in document order" if self.sentences else "chunks, in document order")
         handles = [Patch(color=SHADES[s], label=s) for s in ("kept", "dropped", "never asked")]
         if self.sentences:

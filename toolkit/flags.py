@@ -22,7 +22,6 @@ import pandas as pd
 from .frame import column as step_column
 from .frame import need_column
 from .judge import PassFail
-from .review.labels import output_hashes
 
 END = "_flag"
 
@@ -60,6 +59,8 @@ class Flag:
     def verdicts(self, df) -> pd.DataFrame:
         """A copy of `df` with the flag as a judge's columns: `<flag>` pass/fail, `.status` ok
         (skipped where not measured), `.reason` (what was found), `.judged` (the output's hash)."""
+        from .review.labels import output_hashes  # the review decisions' hash (review/ is imported late)
+
         flag = df[self.name].to_numpy(dtype=object)
         measured = np.array([isinstance(v, str) for v in flag], dtype=bool)
         out = df.copy()
