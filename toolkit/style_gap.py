@@ -17,7 +17,8 @@ each original with its rewrite, so no pair is judged by a model that saw it.
   None where the row has no two texts (see flags.py: `tk.agreement(out, "generic.style_flag")`).
 - the ROC AUC of the out-of-fold probabilities (originals against rewrites) with DeLong's 95 %
   interval (stats.auc): near 0.5 the rewrites kept the style, near 1 they changed it. Printed, and
-  in `out.attrs["style_gap"]` (a StyleGap).
+  in `out.attrs["style_gap"]` (a StyleGap); the line reads "not removed" when the interval reaches
+  0.5, "removed" when its low end is 0.8 or more, "partly removed" between.
 
 Below MIN_PAIRS rows with both texts nothing is fitted: the line says how many are needed and the
 columns are empty.
