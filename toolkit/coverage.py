@@ -64,6 +64,7 @@ class Coverage:
         chunk's width is its sentences when sentences are counted; covered ones darker)."""
         docs = list(self.documents["document"])
         fig, ax = plt.subplots(figsize=(11, 0.45 * len(docs) + 1.4))
+        longest = 1
         for y, (_, rows) in enumerate(self.chunks.groupby("document", sort=False)):
             widths = rows["sentences"].clip(lower=1).to_numpy() if self.sentences else np.ones(len(rows))
             starts = np.concatenate([[0], np.cumsum(widths)[:-1]])
@@ -76,10 +77,10 @@ class Coverage:
             if self.sentences:
                 note += f", {int(rows['covered'].sum())}/{int(rows['sentences'].sum())} sentences"
             ax.text(widths.sum() + 0.3, y, note, va="center", fontsize="small")
+            longest = max(longest, widths.sum())
         ax.set_yticks(range(len(docs)), docs)
         ax.set_ylim(len(docs) - 0.5, -0.5)
-        ax.set_xlim(0, max(1, self.chunks.groupby("document")["sentences" if self.sentences else "position"]
-                           .agg("sum" if self.sentences else "size").max()) * 1.45)
+        ax.set_xlim(0, longest * 1.45)  # room for the notes
         ax.set_xlabel("sentences, in document order" if self.sentences else "chunks, in document order")
         handles = [Patch(color=SHADES[s], label=s) for s in ("kept", "dropped", "never asked")]
         if self.sentences:
