@@ -16,9 +16,8 @@ A rewrite should change the voice and keep the content. Per row, the mentions of
   or invented, "" when none was, None where the row lacks either text (flags.py). Content words do
   not flag: a paraphrase changes words.
 
-A text repeated in nearby rows (the parent's text after a one-to-many step) is read once; from
-PARALLEL rows on, two forked processes read half the rows each (the rows are inherited, not sent).
-No model is used: an embedding similarity (e.g. a sentence-transformers model) is not offered, so
+A text repeated in nearby rows (the parent's text after a one-to-many step) is read once. No
+model is used: an embedding similarity (e.g. a sentence-transformers model) is not offered, so
 that nothing is downloaded and the figures are the same on every machine.
 
 But: surface forms (mentions.py): a number written as a word, a synonym or another inflection
@@ -26,9 +25,6 @@ counts as lost and invented.
 """
 
 from __future__ import annotations
-
-import multiprocessing
-import os
 
 import numpy as np
 import pandas as pd
@@ -38,20 +34,13 @@ from .frame import blank, column, need_column
 from .mentions import missing, recent
 
 KINDS = ("numbers", "names", "words")
-PARALLEL = 20_000  # rows from which two processes read them (forked: nothing is imported again)
 
 
-def content_kept(df: pd.DataFrame, original: str = "text", rewrite: str = "generic", *,
-                 jobs: int | None = None) -> pd.DataFrame:
+def content_kept(df: pd.DataFrame, original: str = "text", rewrite: str = "generic") -> pd.DataFrame:
     """A new frame with the lost / invented lists, `<rewrite>.kept` and `<rewrite>.content_flag`
-    (see the module). Rows without both texts get empty lists, NaN and None. `jobs`: processes
-    that read the rows (default: 2 from PARALLEL rows on where the system forks, else 1)."""
+    (see the module). Rows without both texts get empty lists, NaN and None."""
     need_column(df, original), need_column(df, rewrite)
-    pairs = list(zip(df[original].to_numpy(dtype=object), df[rewrite].to_numpy(dtype=object)))
-    if jobs is None:
-        forks = "fork" in multiprocessing.get_all_start_methods() and (os.cpu_count() or 1) > 1
-        jobs = 2 if forks and len(pairs) >= PARALLEL else 1
-    found = _in_processes(pairs, jobs) if jobs > 1 else compare(pairs)
+    found = compare(zip(df[original].to_numpy(dtype=object), df[rewrite].to_numpy(dtype=object)))
     out = df.copy()
     for at, verb in ((0, "lost"), (1, "invented")):
         for k, kind in enumerate(KINDS):
@@ -76,25 +65,6 @@ def compare(pairs) -> list:
         gone = missing(mx, my)
         out.append((gone, missing(my, mx), 1 - sum(map(len, gone)) / len(mx) if len(mx) else np.nan))
     return out
-
-
-_PAIRS: list = []  # the rows forked workers read: set before the fork, so they are never pickled
-
-
-def _in_processes(pairs, jobs) -> list:
-    global _PAIRS
-    _PAIRS = pairs
-    cuts = np.linspace(0, len(pairs), jobs + 1).astype(int).tolist()
-    try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            parts = pool.map(_part, list(zip(cuts[:-1], cuts[1:])))
-    finally:
-        _PAIRS = []
-    return [r for part in parts for r in part]
-
-
-def _part(bounds) -> list:
-    return compare(_PAIRS[bounds[0]:bounds[1]])
 
 
 def _reason(gone, new) -> str:
