@@ -63,3 +63,27 @@ def test_bad_arguments_are_named():
         tk.style_gap(df, rewrite="rewrite")
     with pytest.raises(ValueError, match="flag_at=1.5"):
         tk.style_gap(df, flag_at=1.5)
+
+
+def test_the_style_flag_is_measured_with_agreement(folder):
+    from toolkit.frame import set_folder
+    from toolkit.review.labels import output_hash
+    from toolkit.review.store import Store
+
+    originals, rewrites, copied = style_pairs(60, copies=6, seed=8)
+    df = set_folder(pd.DataFrame({"chunk_id": [f"c{i}" for i in range(60)], "text": originals,
+                                  "generic": rewrites}), folder)
+    out = tk.style_gap(df)
+    flagged = out["generic.style_flag"].ne("").to_numpy()
+    folder.mkdir()
+    store = Store(folder)
+    for i in range(0, 60, 2):  # the person labelled every other row: the copies bad
+        store.label(f"c{i}", output_hash(rewrites[i]), "bad" if i in copied else "good")
+    store.close()
+    a = tk.agreement(out, "generic.style_flag")
+    labelled = np.arange(0, 60, 2)
+    bad = np.isin(labelled, copied)
+    hit = flagged[labelled]
+    assert a.n == 30 and bad.any()
+    assert a.confusion["bad"] == {"fail": int((bad & hit).sum()), "pass": int((bad & ~hit).sum())}
+    assert a.confusion["good"] == {"fail": int((~bad & hit).sum()), "pass": int((~bad & ~hit).sum())}
