@@ -9,9 +9,9 @@ import pytest
 
 import toolkit as tk
 from tests.planted import style_pairs
+from toolkit.decisions.store import Store
 from toolkit.frame import set_folder
-from toolkit.review.labels import output_hash
-from toolkit.review.store import Store
+from toolkit.outputs import output_hash
 
 
 def test_a_rewrite_that_drops_a_number_lists_it_as_lost():

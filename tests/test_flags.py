@@ -7,7 +7,7 @@ import pytest
 import toolkit as tk
 from toolkit.flags import Flag
 from toolkit.frame import set_folder
-from toolkit.review.labels import output_hash
+from toolkit.outputs import output_hash
 
 
 def frame(folder):

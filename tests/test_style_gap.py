@@ -66,9 +66,9 @@ def test_bad_arguments_are_named():
 
 
 def test_the_style_flag_is_measured_with_agreement(folder):
+    from toolkit.decisions.store import Store
     from toolkit.frame import set_folder
-    from toolkit.review.labels import output_hash
-    from toolkit.review.store import Store
+    from toolkit.outputs import output_hash
 
     originals, rewrites, copied = style_pairs(60, copies=6, seed=8)
     df = set_folder(pd.DataFrame({"chunk_id": [f"c{i}" for i in range(60)], "text": originals,

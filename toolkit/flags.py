@@ -19,8 +19,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import outputs
 from .frame import column as step_column
-from .frame import need_column
+from .frame import folder_of, need_column, need_folder
 from .judge import PassFail
 
 END = "_flag"
@@ -59,8 +60,6 @@ class Flag:
     def verdicts(self, df) -> pd.DataFrame:
         """A copy of `df` with the flag as a judge's columns: `<flag>` pass/fail, `.status` ok
         (skipped where not measured), `.reason` (what was found), `.judged` (the output's hash)."""
-        from .review.labels import output_hashes  # the review decisions' hash (review/ is imported late)
-
         flag = df[self.name].to_numpy(dtype=object)
         measured = np.array([isinstance(v, str) for v in flag], dtype=bool)
         out = df.copy()
@@ -68,5 +67,22 @@ class Flag:
         out[self.name] = pd.Series(verdict, index=df.index, dtype=object)
         out[step_column(self.name, "status")] = np.where(measured, "ok", "skipped")
         out[step_column(self.name, "reason")] = pd.Series(flag, index=df.index, dtype=object)
-        out[step_column(self.name, "judged")] = output_hashes(df[self.judged])
+        out[step_column(self.name, "judged")] = outputs.output_hashes(df[self.judged])
         return out
+
+
+def as_judge(df, judge):
+    """(df, judge) as given for a Judge; for a flag's name, the frame with the flag's verdict
+    columns and the Flag that reads them: what agreement() and keep(judge=...) start with."""
+    if isinstance(judge, str):
+        judge = Flag(df, judge)
+        return judge.verdicts(df), judge
+    return df, judge
+
+
+def run_folder(df, folder, judge):
+    """The run folder given, else the frame's, else the judge's LLM's (a flag has no LLM, so its
+    frame must name one)."""
+    if isinstance(judge, Flag):
+        return need_folder(df, folder, f"agreement with {judge.name!r}")
+    return folder_of(df, folder) or judge.llm.folder

@@ -9,9 +9,14 @@ space after the point), "e.g. the pump" (small letter next) and "No. 3" (a digit
 one sentence; a known abbreviation ("e.g.", "Dr.", "approx.", "Fig.") or a single initial ("J. Smith")
 never ends one, whatever follows.
 
+This module is the one home of where sentences end. `sentences` and `spans` follow the rule
+above. CUT is its loose form, a place a text may be cut between sentences: an end mark, at most
+one closing quote or bracket, then white space, whatever follows. The chunker cuts there (a
+chunk's id is its offsets and the decisions made on it are keyed by that id, so its places must
+not move when the careful rule grows) and the review diff aligns two texts there.
+
 But: a rule, not a model. An abbreviation missing from ABBREVIATIONS that is followed by a capital
-("the Acme Corp. Model 7") ends a sentence; the chunker keeps its own simpler rule (it only needs
-good places to cut, and its chunks must not move).
+("the Acme Corp. Model 7") ends a sentence.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ ABBREVIATIONS = frozenset("""
 
 _SPACE = re.compile(r"\s*")
 _END = re.compile(r"""[.!?…]+["'”’»)\]]*(?=\s+["'“‘«(\[]?[A-Z]|\s*\Z)""")
+# Where the chunker may cut a paragraph (group 1, the white space): the loose form, see above.
+CUT = re.compile(r"[.!?…][\"'”’»)\]]?(\s+)")
 
 
 def sentences(text: str) -> list[str]:
@@ -51,6 +58,8 @@ def spans(text: str) -> list[tuple[int, int]]:
 
 def _abbreviation(text: str, start: int, end: int) -> bool:
     """Does the word just before the full stop at `end` make it an abbreviation's ("e.g", "No", "J")?"""
-    i = max(start - 1, text.rfind(" ", start, end), text.rfind("\n", start, end), text.rfind("\t", start, end))
-    word = text[i + 1:end].lstrip("\"'“‘«([").lower()
+    i = end
+    while i > start and not text[i - 1].isspace():
+        i -= 1
+    word = text[i:end].lstrip("\"'“‘«([").lower()
     return word in ABBREVIATIONS or (len(word) == 1 and word.isalpha())
