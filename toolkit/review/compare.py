@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .. import moved
+from ..decisions.examples import left_out
 from ..decisions.store import Store
 from ..frame import column, folder_of_pair, last_step, match, need_column
 from ..outputs import cell_text, output_hash
@@ -180,6 +181,7 @@ class Comparison(Review):
         picks = np.full(len(self._ids), "", dtype=object)
         for k in np.flatnonzero(pd.Series(self._ids, dtype=object).isin(saved.keys()).to_numpy(dtype=bool)):
             picks[k] = self._store.pick_of(self._ids[k], *self._pair_hash(k), source=source) or ""
+        picks[left_out(self._store, self._on, self._ids)] = ""  # few-shot examples grade nothing (examples.py)
         if by is None:
             groups = [("all", picks)]
         else:
