@@ -29,12 +29,11 @@ words; scikit-learn's list has known oddities (it holds "fire", "front", "system
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from itertools import chain
 
-from .sentences import spans
+from .sentences import may_end, may_open
 
 _W = r"[^\W\d_]+(?:['’][^\W\d_]+)*"  # a word: letters, with inner apostrophes ("didn't", "Fitch's")
 _WORD = re.compile(_W)
@@ -121,16 +120,13 @@ def mentions(text: str) -> Mentions:
     keys.update(chain.from_iterable([p[0] for p in parsed]))
     words = dict(chain.from_iterable([p[1] for p in parsed]))
     special = [(t, p) for t, p in zip(distinct, parsed) if p[2]]  # a number, a code or a capital: few
-    capitals, starts, marks = {}, None, None
-    for token, (_, _, _, number, code, first, rest, opens) in special:
-        if starts is None:
-            starts, marks = _starts(text)
-        n = tokens.count(token)
-        if number and n > marks.get(token, 0):
+    capitals, lines, marks = {}, *_lines(text)
+    for token, (_, _, _, number, code, first, rest, opens, _) in special:
+        if number and (not marks or any(i not in marks for i in _places(tokens, token))):
             numbers.setdefault(*number)
         elif code:
             names.setdefault(*code)
-        if first and not opens and n > starts.get(token, 0):
+        if first and not opens and not all(_starts_at(tokens, i, lines) for i in _places(tokens, token)):
             capitals[first] = None
         capitals.update(dict.fromkeys(rest))
     for k in capitals:
@@ -141,7 +137,8 @@ def mentions(text: str) -> Mentions:
 
 def _token(token: str) -> tuple:
     """What one white-space token holds, memoised: (keys, content words as (key, word), special?,
-    number, code, the key of a capitalised first word, of capitalised later words, opens a quotation?)."""
+    number, code, the key of a capitalised first word, of capitalised later words, opens a
+    quotation?, may a sentence end after it?)."""
     if len(_TOKENS) > MEMO:
         _TOKENS.clear()
     core = token.strip(_EDGES)
@@ -173,25 +170,41 @@ def _token(token: str) -> tuple:
             else:
                 first = k
     special = bool(number or code or first or rest)
-    out = (tuple(keys), tuple(content), special, number, code, first, tuple(rest), token.startswith(_OPENS))
+    out = (tuple(keys), tuple(content), special, number, code, first, tuple(rest), token.startswith(_OPENS),
+           may_end(token))
     _TOKENS[token] = out
     return out
 
 
-def _starts(text: str) -> tuple[dict, dict]:
-    """Counts of the tokens that start a sentence (sentences.spans) or a line of `text`, each
-    place once, and of the "1." marks that open numbered lines."""
-    at, marks, pos = {a for a, _ in spans(text)}, [], 0
-    for line in text.split("\n") if "\n" in text else ():  # one line: its start is a sentence's
-        rest = line.lstrip()
-        if rest:
-            head = rest.split(None, 1)
-            if len(head) > 1 and _LIST_MARK.fullmatch(head[0]):
-                marks.append(head[0])
-                rest = head[1]
-            at.add(pos + len(line) - len(rest))
-        pos += len(line) + 1
-    return Counter(text[a:a + 80].split(None, 1)[0] for a in at), Counter(marks)
+def _places(tokens: list, token: str):
+    """Where `token` stands in `tokens` (a list's own search, faster than a loop here)."""
+    i = tokens.index(token)
+    while True:
+        yield i
+        try:
+            i = tokens.index(token, i + 1)
+        except ValueError:
+            return
+
+
+def _starts_at(tokens: list, i: int, lines: set) -> bool:
+    """Does a sentence (sentences.may_end, may_open) or a line start at token i?"""
+    return i == 0 or i in lines or (_TOKENS[tokens[i - 1]][8] and may_open(tokens[i]))
+
+
+def _lines(text: str) -> tuple[set, set]:
+    """The token places (in text.split()) where a line of a text of several lines starts, and
+    those of the "1." marks that open numbered lines (the token after a mark starts its line)."""
+    starts, marks, i = set(), set(), 0
+    for line in text.split("\n") if "\n" in text else ():
+        head = line.split()
+        if len(head) > 1 and _LIST_MARK.fullmatch(head[0]):
+            marks.add(i)
+            starts.add(i + 1)
+        elif head:
+            starts.add(i)
+        i += len(head)
+    return starts, marks
 
 
 def _is_title(inside: str) -> bool:
