@@ -46,3 +46,23 @@ def test_a_column_that_is_no_flag_is_refused(folder):
         Flag(out, "generic.kept")
     with pytest.raises(KeyError, match="no column 'answer.grounding_flag'"):
         tk.agreement(out, "answer.grounding_flag")
+
+
+def test_the_funnel_counts_a_flags_drops_and_the_chunks_that_gave_nothing(folder):
+    out = frame(folder)
+    chunks = pd.DataFrame({"chunk_id": ["c0", "c1", "c2", "c3"], "source": "a.md", "position": range(4),
+                           "text": out["text"].tolist() + ["Never run."]})
+    kept, dropped = tk.keep(out, steps=[], judge="generic.content_flag", trust_judge=True)
+    f = tk.funnel(out, steps=[], judge="generic.content_flag", trust_judge=True,
+                  coverage=tk.coverage(chunks, kept, dropped))
+    assert f.kept == len(kept) == 1
+    assert f.counts() == {"rows in": 3, "kept": 1, "generic.content_flag: judged fail": 1,
+                          "generic.content_flag: no verdict": 1, "coverage: no pair from this chunk": 2}
+    assert "2  coverage: no pair from this chunk (chunks, not rows)" in repr(f)
+    assert tk.funnel(out, steps=[]).kept == 3  # without the flag nothing drops
+
+
+def test_the_data_card_reports_what_each_signal_flagged(folder):
+    out = frame(folder)  # a frame of the run folder; its manifest has no step lines (none ran)
+    assert tk.card(out)["signals"] == {"generic.content_flag": "1 flagged of 2 measured"}
+    assert "signals" not in tk.card(out.drop(columns=["generic.content_flag"]))

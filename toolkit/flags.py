@@ -33,6 +33,20 @@ def column(judged: str, signal: str) -> str:
     return step_column(judged, signal + END)
 
 
+def columns(df) -> list[str]:
+    """The signals' flag columns of `df`: `<column>.<signal>_flag` of a column that `df` holds."""
+    return [c for c in df.columns if isinstance(c, str) and c.endswith(END) and c.rsplit(".", 1)[0] in df]
+
+
+def summary(df) -> dict:
+    """{flag column: "3 flagged of 40 measured"} for the data card: what each signal found."""
+    out = {}
+    for name in columns(df):
+        measured = df[name].map(lambda v: isinstance(v, str))
+        out[name] = f"{int((measured & (df[name] != '')).sum())} flagged of {int(measured.sum())} measured"
+    return out
+
+
 def values(n: int, measured: np.ndarray, reasons: list, index) -> pd.Series:
     """A flag column of `n` rows: the `reasons` ("" for none) on the measured rows, None elsewhere."""
     out = np.full(n, None, dtype=object)
@@ -48,11 +62,10 @@ class Flag:
 
     def __init__(self, df, name: str):
         need_column(df, name)
-        judged = name.rsplit(".", 1)[0] if name.endswith(END) and "." in name else None
-        if judged is None or judged not in df:
+        if name not in columns(df):
             raise ValueError(f"{name!r} is not a signal's flag of a column in this frame (a flag is named "
                              f"<column>.<signal>{END}, e.g. 'answer.grounding_flag')")
-        self.name, self.judged = name, judged
+        self.name, self.judged = name, name.rsplit(".", 1)[0]
 
     def passed(self, values) -> np.ndarray:
         return (pd.Series(values, dtype=object) == "pass").to_numpy(dtype=bool)
