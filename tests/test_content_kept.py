@@ -86,3 +86,16 @@ def test_agreement_on_a_flag_needs_a_run_folder_and_a_flag_column():
     with pytest.raises(ValueError, match="not a signal's flag"):
         tk.agreement(df, "generic.kept")
 
+
+
+def test_the_viewer_opens_worst_first_on_a_signal_and_filters_on_its_flag():
+    """No viewer change is needed: the frame sorted by a signal is the review order, and the frame
+    filtered on a flag is the viewer's set (ids follow the rows)."""
+    originals, rewrites, _ = style_pairs(12, seed=5)
+    rewrites[7] = "Nothing of it is left."
+    df = pd.DataFrame({"chunk_id": [f"c{i}" for i in range(12)], "text": originals, "generic": rewrites})
+    out = tk.content_kept(df)
+    v = tk.show(out.sort_values("generic.kept"), right="generic", folder=None)
+    assert v.current == "c7"
+    flagged = out[out["generic.content_flag"] != ""]
+    assert 0 < len(flagged) < len(out) and tk.show(flagged, right="generic", folder=None).view["n"] == len(flagged)
