@@ -136,6 +136,29 @@ class Store:
             raise ValueError(f"pick must be one of {PICKS} or None, not {value!r}")
         self._write([("pick", str(sample_id), hash_a, hash_b, value, None)], source)
 
+    def choose(self, sample_id, chosen, others, source="person"):
+        """Record that of a sample's candidates (a step's n=) the one whose output hashes to
+        `chosen` is best: a pick of it over each of `others` (their hashes), written together
+        (one undo reverts them)."""
+        self._write([self._between(sample_id, chosen, other, chosen) for other in others if other != chosen], source)
+
+    def pick_between(self, sample_id, x, y, winner, source="person"):
+        """Record a pick between two of a sample's candidates (output hashes `x`, `y`): `winner`
+        (x or y), "tie", or None (no pick). Returns False, writing nothing, when that is stored."""
+        row = self._between(sample_id, x, y, winner)
+        if self.pick_of(*row[1:4], source=source) == row[4]:
+            return False
+        self._write([row], source)
+        return True
+
+    @staticmethod
+    def _between(sample_id, x, y, winner):
+        """The event row of a pick between two candidates: the pair in one order whoever was shown
+        first, so a later pick on the same two replaces the earlier one."""
+        a, b = sorted((x, y))
+        value = winner if winner in ("tie", None) else "A" if winner == a else "B"
+        return ("pick", str(sample_id), a, b, value, None)
+
     def correct(self, sample_id, column, output_hash, text, source="person"):
         """Store the person's `text` for the output of `column` whose hash is `output_hash` (the
         output shown: outputs.output_hash), in place of the model's wherever the dataset is made.
