@@ -21,6 +21,7 @@ import json
 import re
 
 import fast_diff_match_patch
+import numpy as np
 import pandas as pd
 
 TOKEN = re.compile(r"\s+|\w+|[^\w\s]")
@@ -36,6 +37,40 @@ def cell_text(value):
     if pd.api.types.is_scalar(value):
         return "" if pd.isna(value) else str(value)
     return json.dumps(value, ensure_ascii=False, indent=2, default=str)
+
+
+def texts_of(values):
+    """A column as pane texts, column-wise: a text column as it is (its missing cells ""),
+    parsed outputs (dicts, lists) as cell_text makes them."""
+    if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+        return values.fillna("")
+    return values.map(cell_text)
+
+
+def same_texts(a, b):
+    """Per position, whether two columns (Series of one length) show the same pane text; a
+    missing cell shows as "". Compared column-wise: text columns in C (pyarrow), object columns
+    value by value, making pane text only of cells that are not strings (missing, parsed), so
+    100k long texts are never each copied or converted."""
+    a, b = a.reset_index(drop=True), b.reset_index(drop=True)
+    if all(pd.api.types.is_string_dtype(s.dtype) and s.dtype != object for s in (a, b)):
+        blank = [(s.isna() | (s == "")).to_numpy(dtype=bool) for s in (a, b)]
+        return (a == b).fillna(False).to_numpy(dtype=bool) | (blank[0] & blank[1])
+    va, vb = a.to_numpy(dtype=object), b.to_numpy(dtype=object)
+    try:
+        same = np.asarray(va == vb, dtype=bool)
+    except (TypeError, ValueError):  # cells whose == is not one bool (arrays)
+        same = np.zeros(len(va), dtype=bool)
+    for i in np.flatnonzero(~same):
+        x, y = va[i], vb[i]
+        if not (type(x) is str and type(y) is str):
+            same[i] = cell_text(x) == cell_text(y)
+    return same
+
+
+def contains(values, text):
+    """Per cell, whether its pane text contains `text` (case-insensitive)."""
+    return texts_of(values).str.contains(text, case=False, regex=False).fillna(False).to_numpy(dtype=bool)
 
 
 def segments(a, b):

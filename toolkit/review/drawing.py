@@ -1,0 +1,131 @@
+"""How the review widget's front-end draws a sample's parts: a text pane of diff segments with its
+search hits, the one-line header, the sample list's entries, a collapsible section.
+
+Part of the ES module front.py builds (a Python string, for the same reason); these functions
+only make elements, front.py places them. Every text from a model or a file becomes a text node
+(`textContent`, split text nodes inside <mark> for a search hit), never HTML.
+
+But: search hits are found with `toLowerCase`; where case folding changes a text's length (a few
+scripts), that pane shows no hits rather than misplaced ones.
+"""
+
+DRAWING = r"""
+function h(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  return e;
+}
+
+// The segments of a pane ([kind, text], kind "=", "-" or "+") as text nodes and <del>/<ins>.
+function fillText(box, segments) {
+  const parts = document.createDocumentFragment();
+  let length = 0;
+  for (const [kind, text] of segments) {
+    length += text.length;
+    parts.append(kind === "=" ? document.createTextNode(text)
+                              : h(kind === "-" ? "del" : "ins", kind === "-" ? "tkr-del" : "tkr-ins", text));
+  }
+  box.replaceChildren(parts);
+  box.dataset.len = length;
+}
+
+// Wrap every case-insensitive occurrence of `query` in <mark>, across segment boundaries, by
+// splitting text nodes: the text itself is never parsed.
+function highlight(box, query) {
+  if (!query) return;
+  const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+  const nodes = [];
+  while (walker.nextNode()) nodes.push(walker.currentNode);
+  const full = nodes.map((n) => n.data).join("");
+  const low = full.toLowerCase(), q = query.toLowerCase();
+  if (low.length !== full.length) return;  // case folding changed lengths: offsets would drift
+  const hits = [];
+  for (let i = low.indexOf(q); i >= 0; i = low.indexOf(q, i + q.length)) hits.push([i, i + q.length]);
+  let at = 0, k = 0;
+  for (const node of nodes) {
+    const start = at, end = at + node.data.length;
+    at = end;
+    while (k < hits.length && hits[k][1] <= start) k++;
+    if (k >= hits.length || hits[k][0] >= end) continue;
+    const parts = document.createDocumentFragment();
+    let pos = start, j = k;
+    for (; j < hits.length && hits[j][0] < end; j++) {
+      const [a, b] = [Math.max(hits[j][0], start), Math.min(hits[j][1], end)];
+      if (a > pos) parts.append(document.createTextNode(full.slice(pos, a)));
+      parts.append(h("mark", "tkr-hit", full.slice(a, b)));
+      pos = b;
+    }
+    if (pos < end) parts.append(document.createTextNode(full.slice(pos, end)));
+    node.replaceWith(parts);
+  }
+}
+
+// A text pane: its title and note stay put, its text scrolls on its own.
+function pane(p, query) {
+  const box = h("div", "tkr-pane");
+  box.append(h("div", "tkr-title", p.title));
+  if (p.note) box.append(h("div", "tkr-note", p.note));
+  const text = h("div", "tkr-text");
+  fillText(text, p.segments);
+  highlight(text, query);
+  box.append(text);
+  return box;
+}
+
+// The one-line header: each field a part; a long value (a path, a prompt version) gives way
+// first, the source most, short ones never; the whole of every field is the tooltip.
+function fillHead(head, s, v) {
+  head.replaceChildren();
+  if (!s) { head.append(h("i", null, v.empty || "No sample.")); return; }
+  const all = [];
+  for (const [k, val] of s.head) {
+    const shown = k === "id" && s.shown_id ? s.shown_id : val;
+    const part = h("span", `tkr-head-part tkr-head-${k.replace(/\W+/g, "-")}` + (shown.length > 24 ? " tkr-long" : ""));
+    const value = h("span", k === "status" ? `tkr-val tkr-${val}` : "tkr-val");
+    value.append(h("span", null, shown));
+    part.append(h("b", null, k), " ", value);
+    part.title = `${k} ${val}`;
+    all.push(part.title);
+    head.append(part, " ");
+  }
+  if (s.stale) { head.append(h("span", "tkr-head-part tkr-stale", s.stale)); all.push(s.stale); }
+  head.title = all.join("\n");
+}
+
+// The sample list's entries: position, the id's distinguishing part (cut at its start when it
+// does not fit: its tail tells entries apart), the decision as a badge shown whole.
+function listItems(v, go) {
+  return (v.list || []).map(([pos, id, status, badge, short]) => {
+    const item = h("div", `tkr-item tkr-${status}` + (pos === v.pos ? " tkr-cur" : ""));
+    const name = h("span", "tkr-id");
+    name.append(h("span", "tkr-id-text", short || id));
+    item.append(h("span", "tkr-pos", `${pos + 1}. `), name);
+    if (badge) {
+      const b = h("span", "tkr-badge" + (badge.startsWith("was ") ? " tkr-stale" : ""), badge);
+      b.dataset.mark = badge;
+      item.append(b);
+    }
+    item.title = `${pos + 1}. ${id} (${status}${badge ? ", " + badge : ""})`;
+    item.addEventListener("click", () => go(pos));
+    return item;
+  });
+}
+
+// A collapsible section (a judge's reason, a duplicate's original, the prompts, the reasoning).
+function section(sec, query, toggled) {
+  const d = h("details", "tkr-section");
+  d.open = sec.open;
+  d.dataset.name = sec.name;
+  d.append(h("summary", null, sec.title));
+  if (sec.open && sec.panes) {
+    const grid = h("div", "tkr-grid");
+    grid.append(...sec.panes.map((p) => pane(p, query)));
+    d.append(grid);
+  } else if (sec.open) {
+    d.append(h("div", "tkr-text", sec.text));
+  }
+  d.addEventListener("toggle", () => { if (d.open !== sec.open) toggled(sec.name, d.open); });
+  return d;
+}
+"""
