@@ -41,8 +41,8 @@ def test_write_docs_fills_the_marked_block(tmp_path):
 def test_every_action_has_its_handler():
     """A kernel action is a `_do_<action>` method of both widgets; a page action is in front.py's
     PAGE; a row the docs list but the page does not bind (Enter in a box) needs neither."""
-    page = set(re.findall(r"^    (\w+)\(", ESM[ESM.index("const PAGE = {"):ESM.index("\n  };", ESM.index("const PAGE"))],
-                          re.M))
+    table = ESM[ESM.index("const PAGE = {"):ESM.index("\n  };", ESM.index("const PAGE"))]
+    page = set(re.findall(r"^    (\w+)\(", table, re.M))
     for k in keys.KEYS:
         if not k.keys:
             continue

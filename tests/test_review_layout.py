@@ -297,9 +297,10 @@ import random
 
 import numpy as np
 import pandas as pd
-import toolkit.review.compare as cmp
-import toolkit.review.diff as diff
+import importlib
 from toolkit.review import compare
+
+diff, cmp = (importlib.import_module(f"toolkit.review.{m}") for m in ("diff", "compare"))
 
 rng = random.Random(0)
 words = [f"w{i}" for i in range(500)]

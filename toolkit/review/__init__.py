@@ -6,8 +6,10 @@
     labels.py   labels() as a column, stale where the output changed since it was labelled
     preferences.py  preference_pairs(): the A/B picks as DPO pairs
     widget.py   what both widgets share: navigation, jump, filters, the message protocol
-    front.py    the anywidget front-end (ES module and CSS)
-    diff.py     cell text and the word diff as segments
+    keys.py     the one table of review keys (handler, page key map, buttons, help, docs)
+    front.py    the anywidget front-end (ES module; drawing.py draws a sample's parts, style.py the CSS)
+    names.py    the short forms of a sample id (list, header, messages)
+    diff.py     cell text, the word diff as segments, column-wise text comparison
 """
 
 from .compare import compare, picks

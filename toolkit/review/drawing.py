@@ -17,16 +17,26 @@ function h(tag, cls, text) {
   return e;
 }
 
-// The segments of a pane ([kind, text], kind "=", "-" or "+") as text nodes and <del>/<ins>.
+// The segments of a pane ([kind, text], kind "=", "-" or "+") as text nodes and <del>/<ins>, in
+// one block per paragraph (a blank line ends one; every character is kept, so the text reads
+// the same): the browser lays out and paints only the paragraphs in view (content-visibility).
 function fillText(box, segments) {
-  const parts = document.createDocumentFragment();
-  let length = 0;
+  const blocks = document.createDocumentFragment();
+  let block = h("div", "tkr-par"), length = 0;
+  const add = (kind, text) => {
+    if (text) block.append(kind === "=" ? document.createTextNode(text)
+                                        : h(kind === "-" ? "del" : "ins", kind === "-" ? "tkr-del" : "tkr-ins", text));
+  };
   for (const [kind, text] of segments) {
     length += text.length;
-    parts.append(kind === "=" ? document.createTextNode(text)
-                              : h(kind === "-" ? "del" : "ins", kind === "-" ? "tkr-del" : "tkr-ins", text));
+    const parts = text.split(/(\n\n+)/);
+    for (let i = 0; i < parts.length; i += 2) {
+      add(kind, parts[i] + (parts[i + 1] || ""));
+      if (parts[i + 1]) { blocks.append(block); block = h("div", "tkr-par"); }
+    }
   }
-  box.replaceChildren(parts);
+  if (block.childNodes.length || !blocks.childNodes.length) blocks.append(block);
+  box.replaceChildren(blocks);
   box.dataset.len = length;
 }
 

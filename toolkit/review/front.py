@@ -115,7 +115,7 @@ function render({ model, el }) {
 
   // -- what the page does alone (keys.py's "page:" actions)
   let showSource = null, place = [];
-  const columns = () => [...cols.children].map((p) => p.querySelector(".tkr-text"));
+  const columns = () => [...cols.querySelectorAll(":scope > .tkr-pane > .tkr-text")];
   const PAGE = {
     scroll(a) {
       const panes = columns().filter((p) => p.scrollHeight > p.clientHeight);
@@ -139,7 +139,7 @@ function render({ model, el }) {
       floatSearch.focus({ preventScroll: true });
     },
     source() {  // back to "as the width allows" when the choice agrees with it
-      showSource = sourceShown() === wide() ? !wide() : null;
+      showSource = sourceShown() === wide ? !wide : null;
       drawCols(drawn.sample, drawn.search || "", true);
     },
     list() { root.classList.toggle("tkr-nolist"); },
@@ -157,8 +157,8 @@ function render({ model, el }) {
     }
     return { top: t, bottom: b };
   }
-  const wide = () => cols.clientWidth >= 1280;  // room for three columns of about 65 characters
-  const sourceShown = () => (showSource === null ? wide() : showSource);
+  let wide = false;  // room for three columns of about 65 characters (measured on resize, never while drawing)
+  const sourceShown = () => (showSource === null ? wide : showSource);
 
   // -- the widget is as tall as the notebook's visible area (the help line stays in view)
   let scroller = null;
@@ -166,12 +166,12 @@ function render({ model, el }) {
     const height = scroller ? scroller.clientHeight : window.innerHeight;
     root.style.height = `${Math.max(380, height - 20)}px`;
   };
-  let wasWide = null;
   const resized = new ResizeObserver(() => {
     attach();
     fit();
-    if (wide() !== wasWide && showSource === null && drawn.sample) drawCols(drawn.sample, drawn.search || "", true);
-    wasWide = wide();
+    if ((cols.clientWidth >= 1280) === wide) return;
+    wide = !wide;
+    if (showSource === null && drawn.sample) drawCols(drawn.sample, drawn.search || "", true);
   });
   resized.observe(root);  // first called once the widget is on the page
   resized.observe(cols);  // the list shown or hidden
@@ -185,6 +185,7 @@ function render({ model, el }) {
   let shownId = null, drawnKey = null, drawn = {};
 
   function draw(v, pending) {
+    const places = columns().map((p) => ({ top: p.scrollTop, len: +p.dataset.len }));  // read before any write
     drawn = v;
     if (pending) root.dataset.pending = "1";
     else delete root.dataset.pending;
@@ -244,8 +245,12 @@ function render({ model, el }) {
     help.textContent = v.help || "";
     root.classList.toggle("tkr-blind", !!v.blind);
     if (v.confirm) showConfirm(v.confirm);
-    list.style.width = `${Math.min(15, Math.max(9, (v.list_width || 0) * 0.6 + 1.5))}em`;
-    list.replaceChildren(...listItems(v, (pos) => { send({ do: "go", pos }); home(); }));
+    list.style.width = `${Math.min(16, Math.max(9, (v.list_width || 0) * 0.66 + 1.5))}em`;  // bold fits too
+    const entries = JSON.stringify([v.list, v.pos]);
+    if (entries !== list.dataset.drawn) {  // the reply to a prefetched draw often has the same list
+      list.replaceChildren(...listItems(v, (pos) => { send({ do: "go", pos }); home(); }));
+      list.dataset.drawn = entries;
+    }
 
     const query = v.search || "";
     if (s && s.id === shownId) {  // the same sample (the reply to a prefetched draw): redraw only if it changed
@@ -257,7 +262,7 @@ function render({ model, el }) {
     }
     root.dataset.id = s ? s.id : "";
     fillHead(head, s, v);
-    drawCols(s, query, s && s.id === shownId);
+    drawCols(s, query, s && s.id === shownId, places);
     const toggled = (name, open) => send({ do: "open", what: name, open });
     sections.replaceChildren(...(s ? s.sections || [] : []).map((sec) => section(sec, query, toggled)));
     notice.hidden = !(s && s.notice);
@@ -267,8 +272,7 @@ function render({ model, el }) {
 
   // The text columns: the source (comparison; when shown), then the two panes. A new sample keeps
   // each pane's place when its text is about as long as the last one's, else starts at the top.
-  function drawCols(s, query, same) {
-    const before = columns().map((p) => ({ top: p.scrollTop, len: +p.dataset.len }));
+  function drawCols(s, query, same, before = columns().map((p) => ({ top: p.scrollTop, len: +p.dataset.len }))) {
     cols.replaceChildren();
     if (!s) { cols.append(h("div", "tkr-empty", drawn.empty || "No sample.")); place = []; return; }
     const shown = [...(s.source && sourceShown() ? [s.source] : []), ...s.panes];

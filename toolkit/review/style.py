@@ -74,7 +74,8 @@ CSS = """
 .tkr-id { flex: 1 1 0; min-width: 3em; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
   direction: rtl; text-align: left; }
 .tkr-id-text { direction: ltr; unicode-bidi: embed; }
-.tkr-badge { flex: none; max-width: 100%; margin-left: auto; white-space: normal; overflow-wrap: anywhere;
+.tkr-badge { flex: none; box-sizing: border-box; max-width: 100%; margin-left: auto; white-space: normal;
+  overflow-wrap: anywhere;
   font-size: 11px; padding: 0 4px; border-radius: 3px; background: #e8eaf6; color: #283593; }
 .tkr-badge[data-mark=good] { background: #e8f5e9; color: #1b5e20; }
 .tkr-badge[data-mark=bad] { background: #fdecea; color: #b71c1c; }
@@ -91,6 +92,7 @@ CSS = """
 .tkr-title { flex: none; font-weight: 600; margin: 2px 0; overflow-wrap: anywhere; }
 .tkr-note { flex: none; color: #777; font-style: italic; }
 .tkr-text { white-space: pre-wrap; overflow-wrap: anywhere; }
+.tkr-par { content-visibility: auto; contain-intrinsic-block-size: auto 8em; }
 .tkr-del { background: #f8c8c8; }
 .tkr-ins { background: #c8f0c8; text-decoration: none; }
 .tkr-hit { background: #ffe066; color: inherit; padding: 0; }

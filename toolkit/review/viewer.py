@@ -21,8 +21,9 @@ from .beside import Duplicates, Verdicts, judges_in, reason_keys, reason_value
 from .diff import cell_text, segments
 from .keys import label_keys
 from .labels import LABELS, output_hash, output_hashes
+from .names import head_id, named
 from .store import Store
-from .widget import Review, head_id, review_order
+from .widget import Review, review_order
 
 BULK = 200  # past this many changed samples, read all labels in one query rather than one by one
 
@@ -261,7 +262,7 @@ class Viewer(Review):
             raise IndexError("no sample is shown (the filters match nothing)")
         k = self._rows[self._pos]
         self._store.label(sid, self._hash(k), None if value == "unreviewed" else value, note=note, column=self._right)
-        self._decided(f"saved {value} for {sid}", advance)
+        self._decided(f"saved {value} for {named(sid)}", advance)
 
     def label_all(self, value):
         """Label every filtered sample `value` at once (one `undo` reverts it all)."""
@@ -281,7 +282,7 @@ class Viewer(Review):
             raise ValueError(f"label must be one of {[v for v, _ in self._marks]}, not {value!r}")
         self._catch_up()
         now = pd.Series(self._label[self._rows], dtype=object).value_counts()
-        changes = ", ".join(f"{n:,} {label}" for label, n in now.items() if label != value)
+        changes = ", ".join(f"{now[label]:,} {label}" for label, _ in self._marks if label != value and label in now)
         n = len(self._rows)
         text = (f"Label all {n:,} filtered samples {value}? "
                 + (f"This changes {now.drop(value, errors='ignore').sum():,} of them (now {changes}). "
@@ -301,7 +302,7 @@ class Viewer(Review):
         self._catch_up()
         now = "" if k < 0 or undone["kind"] != "label" else f": its label is now {self._label[k]}" + (
             f" (labelled {self._was[k]} on an earlier output)" if self._was[k] else "")
-        self._show_item(k, f"undid {what} for {undone['sample']}{now}")
+        self._show_item(k, f"undid {what} for {named(undone['sample'])}{now}")
 
     def _mark(self, value, advance):
         self.label(value, advance=advance)
@@ -311,7 +312,7 @@ class Viewer(Review):
         if sid is not None:
             self._need_labels()
             self._store.note(sid, self._hash(self._rows[self._pos]), text, column=self._right)
-            self.go(self._pos, f"saved the note for {sid}")
+            self.go(self._pos, f"saved the note for {named(sid)}")
 
     # -- what the page shows ------------------------------------------------------------------
     @property

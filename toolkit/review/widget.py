@@ -71,7 +71,6 @@ But: it needs a front-end that runs anywidget (JupyterLab, Notebook 7, VS Code);
 only its text repr.
 """
 
-import os
 import re
 
 import anywidget
@@ -81,31 +80,10 @@ import traitlets
 
 from . import keys
 from .front import CSS, ESM
+from .names import named, short_ids
 
 WINDOW = 12  # sample-list entries each side of the shown one
 POSITION = re.compile(r"#?\s*(\d+)")
-SHORT = 24  # longest short id form in the sample list
-
-
-def short_ids(ids):
-    """The distinguishing part of each id: after the prefix every id shares (cut back to a
-    separator so "book-03-p12" does not read "3-p12"; a chunk id's "#<start>-<end>" keeps its
-    "#"), its tail when still longer than SHORT."""
-    prefix = os.path.commonprefix([min(ids), max(ids)]) if len(ids) > 1 else ""
-    cut = max(max(prefix.rfind(c) + 1 for c in "-_/:. "), prefix.rfind("#"))
-    rest = pd.Series(ids, dtype=object).str.slice(cut)
-    long = rest.str.len() > SHORT
-    rest[long] = "\u2026" + rest[long].str.slice(-(SHORT - 1))
-    return rest.to_numpy(dtype=object)
-
-
-def head_id(sid, source):
-    """The header's source and id fields, and the id as the header shows it: the source first
-    (the page cuts a long path from its left), then the id without the source when it repeats
-    it (a chunk id is "<source>#<start>-<end>"); the whole id is the part's tooltip."""
-    if source and sid.startswith(source) and len(sid) > len(source):
-        return [["source", source], ["id", sid]], sid[len(source):]
-    return [["id", sid]] + ([["source", source]] if source else []), sid
 
 
 def review_order(df, order, seed):
@@ -226,7 +204,7 @@ class Review(anywidget.AnyWidget):
 
     def _stray_text(self):
         return "" if self._stray is None or self._stray != self._rows[self._pos] else (
-            f" \u00B7 {self._ids[self._stray]} no longer matches the filters: it stays until you move on")
+            f" \u00B7 {named(self._ids[self._stray])} no longer matches the filters: it stays until you move on")
 
     def _show_item(self, k, message):
         """Show item `k` when it is among the filtered rows, else stay; with `message`."""
