@@ -121,7 +121,7 @@ class Comparison(Review):
         self._hashes, self._prompts, self._blind = {}, None, bool(blind)
         self._flip = flips(ids, seed) if blind else np.zeros(len(ids), dtype=bool)
         self._pick, self._tally = np.full(len(ids), "", dtype=object), Counter({"": len(ids)})
-        self._rows_of = pd.Series(np.arange(len(ids))).groupby(ids, sort=False).indices  # id -> items
+        self._where = pd.Index(ids)  # id -> items
         self._show, self._search = "all", ""
         self._sizes = (len(df_a), len(df_b))
         only_a, only_b = len(df_a) - len(ids), len(df_b) - len(ids)
@@ -158,7 +158,7 @@ class Comparison(Review):
         when already read; read in one query when many samples changed)."""
         if saved is None and len(sample_ids) > BULK:
             saved = self._store.picks()
-        items = [k for sid in sample_ids for k in self._rows_of.get(sid, ())]
+        items = [int(k) for k in self._where.get_indexer_for(list(sample_ids)) if k >= 0]
         for k, pair in zip(items, self._pair_hashes(items)):
             if saved is None:
                 value = self._store.pick_of(self._ids[k], *pair) or ""

@@ -18,26 +18,43 @@ function h(tag, cls, text) {
 }
 
 // The segments of a pane ([kind, text], kind "=", "-" or "+") as text nodes and <del>/<ins>, in
-// one block per paragraph (a blank line ends one; every character is kept, so the text reads
-// the same): the browser lays out and paints only the paragraphs in view (content-visibility).
-function fillText(box, segments) {
-  const blocks = document.createDocumentFragment();
-  let block = h("div", "tkr-par"), length = 0;
-  const add = (kind, text) => {
-    if (text) block.append(kind === "=" ? document.createTextNode(text)
-                                        : h(kind === "-" ? "del" : "ins", kind === "-" ? "tkr-del" : "tkr-ins", text));
-  };
+// one block per paragraph (a blank line ends one; every character is kept, so the text reads the
+// same): the browser lays out and paints only the paragraphs in view (content-visibility). The
+// paragraphs past the first `first` characters are made later: fillText returns the function
+// that adds them (null when none is left), so a long text's first screen is drawn at once.
+function* paragraphs(segments) {
+  let block = h("div", "tkr-par"), size = 0;
   for (const [kind, text] of segments) {
-    length += text.length;
     const parts = text.split(/(\n\n+)/);
     for (let i = 0; i < parts.length; i += 2) {
-      add(kind, parts[i] + (parts[i + 1] || ""));
-      if (parts[i + 1]) { blocks.append(block); block = h("div", "tkr-par"); }
+      const piece = parts[i] + (parts[i + 1] || "");
+      if (piece) {
+        block.append(kind === "=" ? document.createTextNode(piece)
+                                  : h(kind === "-" ? "del" : "ins", kind === "-" ? "tkr-del" : "tkr-ins", piece));
+        size += piece.length;
+      }
+      if (parts[i + 1]) { yield [block, size]; block = h("div", "tkr-par"); size = 0; }
     }
   }
-  if (block.childNodes.length || !blocks.childNodes.length) blocks.append(block);
-  box.replaceChildren(blocks);
-  box.dataset.len = length;
+  if (block.childNodes.length) yield [block, size];
+}
+
+function fillText(box, segments, first = Infinity) {
+  const blocks = paragraphs(segments);
+  box.dataset.len = segments.reduce((n, [, text]) => n + text.length, 0);
+  box.replaceChildren();
+  const add = (limit) => {
+    const part = document.createDocumentFragment();
+    let shown = 0;
+    for (let next = blocks.next(); !next.done; next = blocks.next()) {
+      part.append(next.value[0]);
+      shown += next.value[1];
+      if (shown >= limit) { box.append(part); return () => add(Infinity); }
+    }
+    box.append(part);
+    return null;
+  };
+  return add(first);
 }
 
 // Wrap every case-insensitive occurrence of `query` in <mark>, across segment boundaries, by
@@ -71,13 +88,14 @@ function highlight(box, query) {
   }
 }
 
-// A text pane: its title and note stay put, its text scrolls on its own.
-function pane(p, query) {
+// A text pane: its title and note stay put, its text scrolls on its own. `first`: characters
+// drawn now (all of them when searching, to mark every hit); box.rest adds the others.
+function pane(p, query, first = Infinity) {
   const box = h("div", "tkr-pane");
   box.append(h("div", "tkr-title", p.title));
   if (p.note) box.append(h("div", "tkr-note", p.note));
   const text = h("div", "tkr-text");
-  fillText(text, p.segments);
+  box.rest = fillText(text, p.segments, query ? Infinity : first);
   highlight(text, query);
   box.append(text);
   return box;

@@ -114,10 +114,12 @@ function render({ model, el }) {
   function closeConfirm() { confirmRow.hidden = true; confirmRow.replaceChildren(); }
 
   // -- what the page does alone (keys.py's "page:" actions)
-  let showSource = null, place = [];
+  let showSource = null;
+  const FIRST = 4000;  // characters of each pane drawn at once: more than a screen at 1920 px
   const columns = () => [...cols.querySelectorAll(":scope > .tkr-pane > .tkr-text")];
   const PAGE = {
     scroll(a) {
+      flush();
       const panes = columns().filter((p) => p.scrollHeight > p.clientHeight);
       if (!panes.length) return;
       const lead = panes.reduce((x, y) => (y.scrollHeight - y.clientHeight > x.scrollHeight - x.clientHeight ? y : x));
@@ -272,20 +274,34 @@ function render({ model, el }) {
 
   // The text columns: the source (comparison; when shown), then the two panes. A new sample keeps
   // each pane's place when its text is about as long as the last one's, else starts at the top.
+  // Each pane draws about a screen at once and the rest after the frame is painted (or before a
+  // scrolling key needs it).
+  let rest = [];
+  const flush = () => { const now = rest; rest = []; for (const add of now) add(); };
   function drawCols(s, query, same, before = columns().map((p) => ({ top: p.scrollTop, len: +p.dataset.len }))) {
+    rest = [];
     cols.replaceChildren();
-    if (!s) { cols.append(h("div", "tkr-empty", drawn.empty || "No sample.")); place = []; return; }
+    if (!s) { cols.append(h("div", "tkr-empty", drawn.empty || "No sample.")); return; }
     const shown = [...(s.source && sourceShown() ? [s.source] : []), ...s.panes];
     cols.style.gridTemplateColumns = `repeat(${shown.length}, minmax(0, 1fr))`;
-    cols.append(...shown.map((p) => pane(p, query)));
+    const panes = shown.map((p) => pane(p, query, FIRST));
+    cols.append(...panes);
     root.classList.toggle("tkr-with-source", shown.length > s.panes.length);
     const offset = before.length - shown.length;  // the source column came or went
-    columns().forEach((p, i) => {
-      const last = before[i + offset] ?? before[i];
-      if (!last) return;
-      const similar = Math.abs(+p.dataset.len - last.len) <= 0.25 * Math.max(last.len, 1);
-      if (last.top && (same || similar)) p.scrollTop = last.top;
+    panes.forEach((box, i) => {
+      const text = box.querySelector(".tkr-text"), last = before[i + offset] ?? before[i];
+      const similar = last && Math.abs(+text.dataset.len - last.len) <= 0.25 * Math.max(last.len, 1);
+      if (last && last.top && (same || similar)) {
+        while (box.rest) box.rest = box.rest();
+        text.scrollTop = last.top;
+      } else if (box.rest) {
+        rest.push(() => { while (box.rest) box.rest = box.rest(); });
+      }
     });
+    if (rest.length) {
+      const mine = rest;
+      requestAnimationFrame(() => setTimeout(() => { if (rest === mine) flush(); }, 0));
+    }
   }
 
   // Feedback where the eyes are: the message line above the text, a decision shown at once.

@@ -12,16 +12,21 @@ import pandas as pd
 SHORT = 24  # longest short id form in the sample list
 
 
-def short_ids(ids):
-    """The distinguishing part of each id: after the prefix every id shares (cut back to a
-    separator so "book-03-p12" does not read "3-p12"; a chunk id's "#<start>-<end>" keeps its
-    "#"), its tail when still longer than SHORT."""
-    prefix = os.path.commonprefix([min(ids), max(ids)]) if len(ids) > 1 else ""
-    cut = max(max(prefix.rfind(c) + 1 for c in "-_/:. "), prefix.rfind("#"))
-    rest = pd.Series(ids, dtype=object).str.slice(cut)
-    long = rest.str.len() > SHORT
-    rest[long] = "\u2026" + rest[long].str.slice(-(SHORT - 1))
-    return rest.to_numpy(dtype=object)
+class ShortIds:
+    """The distinguishing part of each id, made when an entry is shown: after the prefix every id
+    shares (cut back to a separator so "book-03-p12" does not read "3-p12"; a chunk id's
+    "#<start>-<end>" keeps its "#"), its tail when still longer than SHORT. `width`: the longest."""
+
+    def __init__(self, ids):
+        self.ids = ids
+        prefix = os.path.commonprefix([min(ids), max(ids)]) if len(ids) > 1 else ""
+        self.cut = max(max(prefix.rfind(c) + 1 for c in "-_/:. "), prefix.rfind("#"))
+        longest = int(pd.Series(ids, dtype=object).str.len().max()) if len(ids) else 0
+        self.width = min(SHORT, longest - self.cut)
+
+    def __getitem__(self, k):
+        rest = self.ids[k][self.cut:]
+        return rest if len(rest) <= SHORT else "\u2026" + rest[-(SHORT - 1):]
 
 
 def head_id(sid, source):

@@ -80,7 +80,7 @@ import traitlets
 
 from . import keys
 from .front import CSS, ESM
-from .names import named, short_ids
+from .names import ShortIds, named
 
 WINDOW = 12  # sample-list entries each side of the shown one
 POSITION = re.compile(r"#?\s*(\d+)")
@@ -113,8 +113,7 @@ class Review(anywidget.AnyWidget):
         """`ids`: sample id per item (numpy object array); `total`: how many items before
         filters; `rank`: each item's place in the review order (None = as given)."""
         self._ids, self._total, self._rank = ids, total, rank
-        self._short = short_ids(ids)
-        self._list_width = int(pd.Series(self._short, dtype=object).str.len().max()) if len(ids) else 0
+        self._short = ShortIds(ids)
         self._rows, self._pos, self._message, self._open = np.arange(0), 0, "", set()
         self._stray = None  # the shown item, kept among the rows though it no longer matches the filters
         self._seq, self._confirm, self._alert = 0, None, False
@@ -250,7 +249,7 @@ class Review(anywidget.AnyWidget):
             "counter": self._counter(self._pos + 1 if n else 0),
             "list": [[p, str(self._ids[self._rows[p]]), *self._list_entry(self._rows[p]),
                       str(self._short[self._rows[p]])] for p in window],
-            "list_width": self._list_width + len(f"{n:,}") + 2,
+            "list_width": self._short.width + len(f"{n:,}") + 2,
             "sample": self._sample(self._rows[self._pos]) if n else None,
             "ahead": self._ahead(),
             "empty": None if n else self._empty_text(),
