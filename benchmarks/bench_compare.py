@@ -12,7 +12,7 @@ Browser: JupyterLab on 127.0.0.1 at 1280x800 with its file browser open (A and B
 1920x1080 (the source drawn as a third column), the 100k-row comparison and a 10-row one (the
 baseline) in one page, each scrolled into view; j (next) and b (pick B, go on) pressed 30 times
 each, measured as in bench_viewer.py (keydown to the first animation frame after the next row's
-id, text and counter are on the page; to the frame painted; to the kernel's reply).
+id, text and counter are on the page; to the DOM; to the kernel's reply).
 
     PYTHONPATH=$PWD python benchmarks/bench_compare.py [--no-browser | --browser-only]
 """

@@ -11,8 +11,8 @@ baseline measured in the same page, a viewer of 10 rows, each scrolled into view
 presses; Playwright presses real keys (j: next; g: label good and go on) on each. Each latency runs
 from the keydown's timestamp (a capturing listener on the widget) to the first animation frame
 after the pane shows the next sample (its id in the header, its text in the first pane, the
-counter); also printed: to the first task after that frame (the frame painted), and keydown to
-the kernel's reply drawn, which the next press waits for. The script waits on those DOM states,
+counter); also printed: keydown to the sample in the DOM, and to the kernel's reply drawn, which
+the next press waits for. The script waits on those DOM states,
 never on a timer. bench_compare.py measures the comparison the same way.
 Python: `next()` against the least a step can cost, the bare word diff of the same samples.
 
@@ -151,7 +151,6 @@ show(small, right="generic", folder=tempfile.mkdtemp())
 PROBE = """(root) => {
     root.__lat = [];
     root.__dom = [];
-    root.__paint = [];
     root.__settled = [];
     let t0 = null;
     root.addEventListener("keydown", (e) => { t0 = e.timeStamp; }, true);
@@ -165,10 +164,7 @@ PROBE = """(root) => {
         if (root.__dom.length || !seen()) return;
         const began = t0;
         root.__dom.push(performance.now() - began);
-        requestAnimationFrame(() => {
-            root.__lat.push(performance.now() - began);
-            setTimeout(() => root.__paint.push(performance.now() - began), 0);  // after the frame's paint
-        });
+        requestAnimationFrame(() => { root.__lat.push(performance.now() - began); });
     }).observe(root, {childList: true, characterData: true, subtree: true});
     new MutationObserver(() => {
         if (!root.dataset.pending) root.__settled.push(performance.now() - t0);
@@ -194,12 +190,12 @@ def press(page, widget, key, counter_text, sample_id, text):
     sample `sample_id` (its id in the header, its `text` in the first pane, `counter_text`), and to
     the kernel's reply drawn; each waited on in the DOM, never on a timer. The next press waits for
     the reply, as a person's next key comes after a glance at the sample."""
-    widget.evaluate("(root, want) => { root.__lat = []; root.__dom = []; root.__paint = []; root.__settled = [];"
-                    " root.__expect = want; }", {"id": sample_id, "text": text[:80], "counter": counter_text})
+    widget.evaluate("(root, want) => { root.__lat = []; root.__dom = []; root.__settled = []; root.__expect = want; }",
+                    {"id": sample_id, "text": text[:80], "counter": counter_text})
     page.keyboard.press(key)
-    page.wait_for_function("root => root.__paint.length && !root.dataset.pending", arg=widget.element_handle(),
+    page.wait_for_function("root => root.__lat.length && !root.dataset.pending", arg=widget.element_handle(),
                            polling="raf")
-    return widget.evaluate("root => [root.__lat[0], root.__dom[0], root.__settled[0] ?? null, root.__paint[0]]")
+    return widget.evaluate("root => [root.__lat[0], root.__dom[0], root.__settled[0] ?? null]")
 
 
 def big_counter(pos):
@@ -221,17 +217,17 @@ def into_view(widget):
 
 
 def report(lat, presses, what, target):
-    """Print the medians of `lat` ({"big j": [(frame, dom, reply, painted)], "small j": ...}) and
-    return whether the big widget's worst median is under `target` ms."""
+    """Print the medians of `lat` ({"big j": [(frame, dom, reply)], "small j": ...}) and return
+    whether the big widget's worst median is under `target` ms."""
     med = {name: [statistics.median(x for x in part if x is not None) for part in zip(*v)] for name, v in lat.items()}
     for key, label in what:
         big, small = med[f"big {key}"], med[f"small {key}"]
         p90 = np.percentile([r[0] for r in lat[f"big {key}"]], 90)
         print(f"  {label}: median {big[0]:6.1f} ms (p90 {p90:.1f} ms); baseline, 10-row frame: {small[0]:6.1f} ms; "
               f"ratio {big[0] / small[0]:5.2f}x")
-        print(f"    keydown -> sample in the DOM {big[1]:.1f} ms; -> the frame painted {big[3]:.1f} ms "
-              f"(baseline {small[3]:.1f} ms); -> the kernel's reply drawn {big[2]:.1f} ms "
-              f"({sum(r[2] is not None for r in lat[f'big {key}'])} of {presses} presses drawn ahead)")
+        print(f"    keydown -> sample in the DOM {big[1]:.1f} ms (baseline {small[1]:.1f} ms); -> the kernel's reply "
+              f"drawn {big[2]:.1f} ms ({sum(r[2] is not None for r in lat[f'big {key}'])} of {presses} presses "
+              "drawn ahead)")
     worst = max(med[f"big {key}"][0] for key, _ in what)
     ok = worst < target
     print(f"  target < {target} ms median each: {'OK' if ok else 'MISSED'} ({worst:.1f} ms)")

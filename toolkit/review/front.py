@@ -184,6 +184,7 @@ function render({ model, el }) {
   }
 
   const buttons = new Map(), markButtons = new Map(), selectBoxes = new Map();
+  const put = (e, text) => { if (e.textContent !== text) e.textContent = text; };  // no mutation when unchanged
   let shownId = null, drawnKey = null, drawn = {};
 
   function draw(v, pending) {
@@ -192,16 +193,16 @@ function render({ model, el }) {
     if (pending) root.dataset.pending = "1";
     else delete root.dataset.pending;
     const s = v.sample;
-    counter.textContent = v.counter || "";
-    progress.textContent = v.progress || "";
+    put(counter, v.counter || "");
+    put(progress, v.progress || "");
     for (const [action, text, key] of v.buttons || []) {
       if (buttons.has(action)) continue;
       const cls = action.startsWith("page:") ? "tkr-toggle tkr-toggle-" + action.slice(5) : "tkr-" + action;
       const b = button(text, key, cls, () => act((drawn.keys || {})[key] || {}));
       buttons.set(action, b);
-      (action === "next" || action === "prev" ? nav : action.startsWith("page:") ? toggles : more).append(b);
+      if (action === "prev") nav.prepend(b);
+      else (action === "next" ? nav : action.startsWith("page:") ? toggles : more).append(b);
     }
-    if (buttons.has("prev")) nav.prepend(buttons.get("prev"));
     if (buttons.has("prev")) buttons.get("prev").disabled = !s || v.pos <= 0;
     if (buttons.has("next")) buttons.get("next").disabled = !s || v.pos >= v.n - 1;
     for (const [value, key] of v.marks || []) {
@@ -235,16 +236,17 @@ function render({ model, el }) {
         box.dataset.options = known;
       }
       box.value = value;
-      box.title = `${name}: ${box.selectedOptions[0]?.textContent ?? value}`;
+      const title = `${name}: ${box.selectedOptions[0]?.textContent ?? value}`;
+      if (box.title !== title) box.title = title;
     }
     if (document.activeElement !== search) search.value = v.search || "";
     note.hidden = v.note === undefined || v.note === null;
     note.disabled = !s;
     if (document.activeElement !== note) note.value = (s && s.note) || "";
-    summary.textContent = v.summary || "";
+    put(summary, v.summary || "");
     summary.hidden = !v.summary;
     say(v.message || "", v.alert ? "alert" : "done");
-    help.textContent = v.help || "";
+    put(help, v.help || "");
     root.classList.toggle("tkr-blind", !!v.blind);
     if (v.confirm) showConfirm(v.confirm);
     list.style.width = `${Math.min(16, Math.max(9, (v.list_width || 0) * 0.66 + 1.5))}em`;  // bold fits too
@@ -306,8 +308,10 @@ function render({ model, el }) {
 
   // Feedback where the eyes are: the message line above the text, a decision shown at once.
   function say(text, kind) {
+    const cls = "tkr-msg" + (text ? ` tkr-said tkr-${kind}` : "");
+    if (msg.textContent === text && msg.className === cls) return;  // the same line stays (no new flash)
     msg.textContent = text;
-    msg.className = "tkr-msg" + (text ? ` tkr-said tkr-${kind}` : "");
+    msg.className = cls;
     msg.title = text;
   }
   function flash(value) {
