@@ -25,8 +25,13 @@ __all__ = ["CSS", "ESM"]
 
 ESM = DRAWING + r"""
 function render({ model, el }) {
-  let seq = 0, aheadSeq = 0, syncing = 0;
-  const send = (msg) => { seq += 1; model.send({ ...msg, n: seq }); return seq; };
+  let seq = 0, aheadSeq = 0, syncing = 0, acted = 0;
+  const send = (msg) => {
+    seq += 1;
+    if (msg.do !== "sync") acted = performance.now();
+    model.send({ ...msg, n: seq });
+    return seq;
+  };
   const root = h("div", "tkr");
   root.tabIndex = 0;
   root.setAttribute("data-lm-suppress-shortcuts", "true");
@@ -370,8 +375,9 @@ function render({ model, el }) {
 
   // Decisions made elsewhere (another widget, kernel or reviewer on the folder) land within a
   // second or so: the kernel is asked, one question at a time, and redraws only when some did.
+  // Not while the reviewer is pressing keys: each of those brings them anyway.
   const poll = setInterval(() => {
-    if (document.hidden || !root.isConnected || root.dataset.pending) return;
+    if (document.hidden || !root.isConnected || root.dataset.pending || performance.now() - acted < 1500) return;
     if (syncing && performance.now() - syncing < 15000) return;
     syncing = performance.now();
     send({ do: "sync" });
