@@ -33,10 +33,17 @@ function* paragraphs(segments) {
                                   : h(kind === "-" ? "del" : "ins", kind === "-" ? "tkr-del" : "tkr-ins", piece));
         size += piece.length;
       }
-      if (parts[i + 1]) { yield [block, size]; block = h("div", "tkr-par"); size = 0; }
+      if (parts[i + 1]) { yield sized(block, size); block = h("div", "tkr-par"); size = 0; }
     }
   }
-  if (block.childNodes.length) yield [block, size];
+  if (block.childNodes.length) yield sized(block, size);
+}
+
+// A paragraph's height until it is drawn: its lines at about 60 characters each, so a pane's
+// scroll height (and a place kept by scrolling) is close before the browser lays it out.
+function sized(block, size) {
+  block.style.containIntrinsicBlockSize = `auto ${(Math.ceil(size / 60) + 1) * 1.45}em`;
+  return [block, size];
 }
 
 function fillText(box, segments, first = Infinity) {

@@ -92,7 +92,7 @@ CSS = """
 .tkr-title { flex: none; font-weight: 600; margin: 2px 0; overflow-wrap: anywhere; }
 .tkr-note { flex: none; color: #777; font-style: italic; }
 .tkr-text { white-space: pre-wrap; overflow-wrap: anywhere; }
-.tkr-par { content-visibility: auto; contain-intrinsic-block-size: auto 8em; }
+.tkr-par { content-visibility: auto; }  /* its estimated height: drawing.py */
 .tkr-del { background: #f8c8c8; }
 .tkr-ins { background: #c8f0c8; text-decoration: none; }
 .tkr-hit { background: #ffe066; color: inherit; padding: 0; }
