@@ -20,7 +20,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from toolkit.review.store import Store  # noqa: E402
+from toolkit.decisions import Store  # noqa: E402
 from toolkit.review.viewer import show  # noqa: E402
 
 WRITES, ROWS, TARGET_MS = 300, 1_000, 5.0

@@ -6,8 +6,8 @@ import pytest
 
 from tests.jupyterlab import close_lab, lab_page, require_browser
 from tests.test_browser import PID, kernel_held, stored_labels
-from toolkit.review.labels import output_hash
-from toolkit.review.store import Store
+from toolkit.decisions.store import Store
+from toolkit.outputs import output_hash
 
 ROWS = """\
 import pandas as pd
@@ -161,7 +161,7 @@ def test_messages_say_what_happened(tmp_path, case):
     require_browser()
     from playwright.sync_api import expect
 
-    cells = TWO if case == "undo" else ("from toolkit.review.labels import output_hash\n" + JUDGED,)
+    cells = TWO if case == "undo" else ("from toolkit.outputs import output_hash\n" + JUDGED,)
     proc, pw, browser, page, root = lab_page(tmp_path, cells, widgets=len(cells))
     try:
         first = page.locator(".tkr").first

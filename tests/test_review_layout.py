@@ -216,7 +216,7 @@ def test_fits_1280_with_the_file_browser_open(tmp_path):
 
 
 BADGES = PASSAGES + """\
-from toolkit.review.store import Store
+from toolkit.decisions.store import Store
 
 store = Store("run")
 store.label(a["chunk_id"][3], "hash-of-an-earlier-output", "good", column="draft")  # stale: another output
@@ -300,7 +300,7 @@ import pandas as pd
 import importlib
 from toolkit.review import compare
 
-diff, cmp = (importlib.import_module(f"toolkit.review.{m}") for m in ("diff", "compare"))
+columns, cmp = (importlib.import_module(f"toolkit.review.{m}") for m in ("columns", "compare"))
 
 rng = random.Random(0)
 words = [f"w{i}" for i in range(500)]
@@ -313,8 +313,8 @@ a = pd.DataFrame({"chunk_id": [f"doc-{i:06d}" for i in range(n)], "text": texts(
                   "out.status": "ok"})
 b = a.assign(out=texts(9))
 read = []
-real = diff.cell_text
-diff.cell_text = cmp.cell_text = lambda value: read.append(1) or real(value)  # counts the texts read
+real = cmp.cell_text
+columns.cell_text = cmp.cell_text = lambda value: read.append(1) or real(value)  # counts the texts read
 c = compare(a, b, "out", folder="run")
 print(f"texts read to open: {len(read):,}")
 c

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from tests.test_viewer import send
+from toolkit.decisions.store import Store
+from toolkit.outputs import output_hash
 from toolkit.review import compare, show
-from toolkit.review.diff import same_texts
-from toolkit.review.labels import output_hash
-from toolkit.review.store import Store
+from toolkit.review.columns import same_texts
 
 
 def rows(n=12):
@@ -92,11 +92,11 @@ def test_same_texts_compares_columns_as_the_panes_show_them():
 
 
 def test_compare_reads_the_texts_of_the_rows_it_shows(monkeypatch, tmp_path):
-    diff_module, compare_module = (importlib.import_module(f"toolkit.review.{m}") for m in ("diff", "compare"))
+    columns, compare_module = (importlib.import_module(f"toolkit.review.{m}") for m in ("columns", "compare"))
     read = []
-    real = diff_module.cell_text
+    real = compare_module.cell_text
     counting = lambda value: read.append(1) or real(value)  # noqa: E731
-    monkeypatch.setattr(diff_module, "cell_text", counting)
+    monkeypatch.setattr(columns, "cell_text", counting)
     monkeypatch.setattr(compare_module, "cell_text", counting)
     n = 20_000
     pool = [f"passage {i} " * 200 for i in range(20)]

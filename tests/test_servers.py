@@ -10,9 +10,8 @@ import pytest
 
 import toolkit as tk
 from tests.server_doubles import LlamaServer, OllamaServer, VLLMServer
-from toolkit.llm import served
+from toolkit.llm import ServerWarning, served
 from toolkit.llm.cache import Cache
-from toolkit.llm import ServerWarning
 
 LONG = " ".join(f"word{i % 50}" for i in range(2000))  # 2,000 words ≈ 3,400 tokens by the estimate
 

@@ -1,8 +1,7 @@
-"""How far a judge agrees with the person reviewing the run, and the gate that keeps an unchecked
-judge from filtering the dataset.
+"""How far a judge agrees with the person reviewing the run: what the gate in `tk.keep(judge=...)`
+(keep.py) reads before it lets a judge filter the dataset.
 
     a = tk.agreement(out, supported)   # the judge's verdicts vs your good/bad labels in the run folder
-    kept, dropped = tk.keep(out, steps=["questions"], judge=supported)   # refused until calibrated
 
 Only a person's decisions on the present outputs count: a label made on an earlier output of the
 judged column (the step was rerun since) is stale, and a verdict the judge made on an earlier
@@ -26,15 +25,16 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from . import moved, outputs
+from .decisions.labels import LABELS
+from .decisions.store import Store
 from .frame import column, folder_of, sample_ids
-from .judge import Preference, Score, current
-from .report import write_manifest
-from .review.labels import LABELS, output_hashes
+from .judge import Preference, Score
 from .stats import PICKS
 
 Z95 = 1.959963984540054  # the standard normal's 97.5 % point: a two-sided 95 % interval
 
-MIN_LABELS, MIN_KAPPA = 30, 0.6
+__getattr__ = moved.names(__name__, dict.fromkeys(("gate", "MIN_LABELS", "MIN_KAPPA"), "toolkit.keep"))
 
 
 @dataclass(frozen=True)
@@ -85,19 +85,14 @@ class Agreement:
 def agreement(df, judge, *, id=None, folder=None) -> Agreement:
     """The judge's verdicts in `df` (from `judge.run`, or `judge.compare` for a pairwise judge)
     against the person's labels (or picks) stored in the run folder, on the present outputs."""
-    from .review.store import Store
-
     folder = folder_of(df, folder) or judge.llm.folder
     if judge.name not in df:
         raise ValueError(f"agreement: no column {judge.name!r}; run the judge on this frame first "
                          f"({judge.name}.run(df){' or .compare(df_a, df_b)' if judge.verdict is Preference else ''})")
-    store = Store(folder)
-    try:
+    with Store(folder) as store:
         if judge.verdict is Preference:
             return _pick_agreement(df, judge, store.picks(source="person"))
         return _label_agreement(df, judge, store.labels(source="person"), id)
-    finally:
-        store.close()
 
 
 def _label_agreement(df, judge, saved: dict, id) -> Agreement:
@@ -106,14 +101,14 @@ def _label_agreement(df, judge, saved: dict, id) -> Agreement:
     ids = sample_ids(df, id).to_numpy(dtype=object)
     rows = np.flatnonzero(pd.Series(ids, dtype=object).isin(saved.keys()).to_numpy(dtype=bool))
     entries = [saved[sid] for sid in ids[rows]]
-    now = np.array(output_hashes(df[judge.judged].iloc[rows]), dtype=object)
-    fresh = np.array([e["output"] is None or e["output"] == h for e, h in zip(entries, now)], dtype=bool)  # is_stale
+    now = outputs.output_hashes(df[judge.judged].iloc[rows])
+    fresh = ~outputs.stale([e["output"] for e in entries], now)
     person = np.array([e.get("label") for e in entries], dtype=object)
     decided = np.isin(person, LABELS)
     counted = fresh & decided
     stamp = column(judge.name, "judged")
     stamps = df[stamp].to_numpy(dtype=object)[rows] if stamp in df else np.full(len(rows), None, dtype=object)
-    verdict_ok = (df[column(judge.name, "status")].to_numpy(dtype=object)[rows] == "ok") & (stamps == now)
+    verdict_ok = (df[column(judge.name, "status")].to_numpy(dtype=object)[rows] == "ok") & outputs.current(stamps, now)
     use = counted & verdict_ok
     bad = person[use] == "bad"
     verdicts = df[judge.name].to_numpy(dtype=object)[rows[use]]
@@ -168,51 +163,3 @@ def _summary(name, person, machine, matrix, rows: dict, cols: dict, extra: dict,
             half = Z95 * np.sqrt(accuracy * (1 - accuracy) / (n * (1 - p_e) ** 2))
             low, high = max(-1.0, kappa - half), min(1.0, kappa + half)
     return Agreement(name, n, accuracy, kappa, low, high, confusion, **extra, **apart)
-
-
-def gate(df, judge, *, trust=False, min_labels=MIN_LABELS, min_kappa=MIN_KAPPA, id=None) -> list[str | None]:
-    """Why each row is dropped on the judge's verdict (None = kept), once the judge is calibrated:
-    agreement on ≥ `min_labels` of the person's decisions with κ ≥ `min_kappa`. Otherwise raises
-    ValueError saying what is missing, unless `trust=True`. Either way the run folder's manifest
-    records the agreement the filter relied on. A person's current label wins over the verdict."""
-    if judge.verdict is Preference:
-        raise ValueError(f"keep(judge=...): {judge.name!r} is a pairwise judge; it picks, it does not filter")
-    folder = folder_of(df, None) or judge.llm.folder
-    a = agreement(df, judge, id=id, folder=folder)
-    problem = None
-    if a.n < min_labels:
-        problem = (f"its agreement with you is measured on {a.n} of the {min_labels} decisions it needs: label "
-                   f"{min_labels - a.n} more samples of {judge.judged!r} (good/bad) in the viewer")
-    elif a.kappa is None or a.kappa < min_kappa:
-        reached = "is undefined (all labels one class)" if a.kappa is None else (
-            f"is {a.kappa:.2f} (95 % CI {a.low:.2f}\u2013{a.high:.2f})")
-        problem = (f"κ with your {a.n} decisions {reached}, below the {min_kappa} it needs: improve its rubric "
-                   "or model and rerun it, or label more")
-    if problem and not trust:
-        raise ValueError(f"judge {judge.name!r} may not filter yet: {problem}. {a}. To filter anyway, pass "
-                         "trust_judge=True (recorded in the run folder's manifest).")
-    status = df[column(judge.name, "status")].to_numpy(dtype=object)
-    verdicts = df[judge.name].to_numpy(dtype=object)
-    ok = status == "ok"
-    fresh = current(df, judge)
-    passed = np.zeros(len(df), dtype=bool)
-    passed[ok] = judge.passed(verdicts[ok])
-    person = df["label"].to_numpy(dtype=object) if "label" in df else np.full(len(df), None, dtype=object)
-    reasons = []
-    reason_col = df[column(judge.name, "reason")].to_numpy(dtype=object)
-    for i in range(len(df)):
-        if person[i] == "good":
-            reasons.append(None)
-        elif not ok[i]:
-            reasons.append(f"{judge.name}.status={status[i]}: no verdict")
-        elif not fresh[i]:
-            reasons.append(f"{judge.name}: verdict made on an earlier {judge.judged!r}; rerun the judge")
-        elif not passed[i]:
-            reasons.append(f"{judge.name}={verdicts[i]}: {reason_col[i]}")
-        else:
-            reasons.append(None)
-    write_manifest(folder, {"filter": judge.name, "judged": judge.judged, "agreement": a.as_dict(),
-                            "min_labels": min_labels, "min_kappa": min_kappa, "calibrated": problem is None,
-                            "override": bool(trust and problem), "rows": len(df),
-                            "dropped": sum(r is not None for r in reasons)})
-    return reasons

@@ -11,23 +11,21 @@ But: the manifest says what ran, not why; a step run in another run folder (a fr
 two) is found only in the frame's own folder.
 """
 
-import json
-from pathlib import Path
-
 import pandas as pd
 
 from .frame import STATUSES, column, folder_of, steps_in
+from .report import read_manifest
 
 
 def card(df: pd.DataFrame, **facts) -> dict:
-    """The facts about how the rows of `df` were made, for `export_hf(..., card=...)`."""
+    """The facts for a data card about how the rows of `df` were made, read from its run folder's
+    manifest: a dict to pass as `export_hf(pairs, path, card=...)`, which writes it into the
+    dataset's README.md (any dict of your own works there too)."""
     folder = folder_of(df, None)
     if folder is None:
         raise ValueError("card: this frame does not say which run folder it came from (it was not made by "
                          "Step.run); give the facts by hand as export_hf(card={...})")
-    path = Path(folder) / "manifest.jsonl"
-    runs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
-    runs = [r for r in runs if "step" in r]  # a judge filter's line has none
+    runs = read_manifest(folder)["step"]
     steps, models = {}, []
     for step in steps_in(df):
         versions = sorted(df[column(step, "prompt_version")].dropna().astype(str).unique())

@@ -6,7 +6,8 @@ those conventions live. A step called `generic` adds its output `generic` (or th
 answer names) and `generic.status` (ok / failed / skipped), `.error`, `.attempts`, `.raw`,
 `.reasoning`, `.prompt_version` (`.item` after a one-to-many step); judges add `.reason` and
 `.judged`, `tk.dedupe` adds `<column>.dup_of` and `.dup_similarity`. The run folder is
-`.attrs["folder"]` (Step.run records it). Build a name with `column(step, field)`, never by hand.
+`.attrs["folder"]` (Step.run records it). A sample's id is `sample_ids`. Build a name with
+`column(step, field)`, never by hand.
 
 But: the convention is all there is. A user column named `x.status` looks like a step called `x`.
 """
@@ -81,18 +82,32 @@ def need_folder(df, folder, what):
 
 
 def sample_ids(df, id=None):
-    """Sample ids as strings, positionally indexed (the run folder's files key by strings).
+    """Sample ids as strings, positionally indexed: the one rule for what a sample is called, in
+    the review store, the viewer, the funnel, dedupe's marks and the judge's picks.
 
-    After a one-to-many step several rows share their parent's chunk_id: by default they are told
-    apart by their order within the parent ("<chunk_id>/0", "/1", ...), so each gets its own id.
+    `id` names the id column; by default `chunk_id`, else the index. After a one-to-many step
+    several rows share their parent's chunk_id: by default they are told apart by their order
+    within the parent ("<chunk_id>/0", "/1", ...), so each gets its own id. A named `id` column
+    is taken as it is (repeats and all: the caller says whether they may repeat).
     """
-    if id is not None and id not in df:
-        raise KeyError(f"no column {id!r} in the frame (id=); columns: {list(df.columns)}")
-    col = df[id] if id is not None else df["chunk_id"] if "chunk_id" in df else df.index.to_series()
-    ids = pd.Series(col.astype(str).to_numpy(dtype=object), dtype=object)
+    ids = id_values(df, id if id is not None else "chunk_id" if "chunk_id" in df else None)
     if id is None and ids.duplicated().any():
         ids = ids + "/" + ids.groupby(ids).cumcount().astype(str)
     return ids
+
+
+def id_values(df, column=None):
+    """The values of id column `column` (None: the index) as strings, positionally indexed. A
+    missing value is an error naming its rows: it would become the id "nan" and be mixed up."""
+    if column is not None and column not in df:
+        raise ValueError(f"no column {column!r} for sample ids; columns: {list(df.columns)}. Pass id= naming "
+                         "the sample-id column (None = the index)")
+    values = df.index.to_series() if column is None else df[column]
+    if values.isna().any():
+        where = df.index[values.isna().to_numpy()].tolist()[:5]
+        raise ValueError(f"{'the index' if column is None else f'column {column!r}'} has missing ids at index "
+                         f"{where}; fill or drop those rows first")
+    return pd.Series(values.astype(str).to_numpy(dtype=object), dtype=object)
 
 
 def match(df_a, df_b, id=None):

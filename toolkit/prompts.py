@@ -74,6 +74,12 @@ class Prompt:
                 names.append(name)
         return names
 
+    @property
+    def examples(self) -> list[str]:
+        """The worked answers of the few-shot turns (the assistant messages before the template):
+        what a validator checks an answer does not paste back."""
+        return [m["content"] for m in self.messages[:-1] if m["role"] == "assistant"]
+
     def check(self, available) -> None:
         """Refuse before any call when the step's inputs lack a placeholder."""
         missing = [n for n in self.placeholders if n not in set(available)]

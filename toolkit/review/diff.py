@@ -1,4 +1,4 @@
-"""Cell text and word-level diff as segments the review widget's front-end turns into text nodes.
+"""Word-level diff as segments the review widget's front-end turns into text nodes.
 
 A segment is `[kind, text]` with kind "=" (same), "-" (only in a) or "+" (only in b). The
 front-end sets each segment with `textContent`, so model text is never parsed as HTML.
@@ -10,7 +10,8 @@ so a repeated word or a comma pairs with the copy next to it and a one-word subs
 exactly one deletion and one insertion. difflib's longest-block-first matching has no such bound
 (with whitespace as junk it paired repeats with far-off copies: 58 words marked for 11 changed).
 fast-diff-match-patch is the library's C++ build, ~3x faster here than its pure-Python one.
-Texts are matched sentence by sentence first, then only the changed stretches token by token.
+Texts are matched sentence by sentence first (where sentences.py says a text may be cut between
+sentences, and at line breaks), then only the changed stretches token by token.
 
 But: past MAX_TOKENS tokens in a pair the diff is skipped (the texts are shown as they are), and
 a changed stretch whose script could cost more than MAX_WORK is diffed sentence against sentence
@@ -18,60 +19,19 @@ in order, or, when it is one sentence, marked changed between its common ends.
 """
 
 import functools
-import json
 import re
 
 import fast_diff_match_patch
-import numpy as np
-import pandas as pd
+
+from .. import moved
+from ..sentences import CUT
+
+__getattr__ = moved.names(__name__, {"cell_text": "toolkit.outputs"})
 
 TOKEN = re.compile(r"\s+|\w+|[^\w\s]")
 MAX_TOKENS = 20_000
 # The script over n + m tokens costs at most about n * m steps (a few ns each): ~20 ms at this.
 MAX_WORK = 5_000_000
-
-
-def cell_text(value):
-    """Cell value as pane text: strings as is, missing as "", parsed outputs as indented JSON."""
-    if isinstance(value, str):
-        return value
-    if pd.api.types.is_scalar(value):
-        return "" if pd.isna(value) else str(value)
-    return json.dumps(value, ensure_ascii=False, indent=2, default=str)
-
-
-def texts_of(values):
-    """A column as pane texts, column-wise: a text column as it is (its missing cells ""),
-    parsed outputs (dicts, lists) as cell_text makes them."""
-    if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
-        return values.fillna("")
-    return values.map(cell_text)
-
-
-def same_texts(a, b):
-    """Per position, whether two columns (Series of one length) show the same pane text; a
-    missing cell shows as "". Compared column-wise: text columns in C (pyarrow), object columns
-    value by value, making pane text only of cells that are not strings (missing, parsed), so
-    100k long texts are never each copied or converted."""
-    a, b = a.reset_index(drop=True), b.reset_index(drop=True)
-    if all(pd.api.types.is_string_dtype(s.dtype) and s.dtype != object for s in (a, b)):
-        blank = [(s.isna() | (s == "")).to_numpy(dtype=bool) for s in (a, b)]
-        return (a == b).fillna(False).to_numpy(dtype=bool) | (blank[0] & blank[1])
-    va, vb = a.to_numpy(dtype=object), b.to_numpy(dtype=object)
-    try:
-        same = np.asarray(va == vb, dtype=bool)
-    except (TypeError, ValueError):  # cells whose == is not one bool (arrays)
-        same = np.zeros(len(va), dtype=bool)
-    for i in np.flatnonzero(~same):
-        x, y = va[i], vb[i]
-        if not (type(x) is str and type(y) is str):
-            same[i] = cell_text(x) == cell_text(y)
-    return same
-
-
-def contains(values, text):
-    """Per cell, whether its pane text contains `text` (case-insensitive)."""
-    return texts_of(values).str.contains(text, case=False, regex=False).fillna(False).to_numpy(dtype=bool)
 
 
 @functools.lru_cache(maxsize=16)
@@ -158,10 +118,14 @@ def _add(parts, kind, text):
 
 
 def _sentences(tokens):
-    """Token lists that each end at . ! ? or a line break (the last may end anywhere)."""
-    out, start = [], 0
+    """Token lists that each end where a sentence may end (sentences.CUT, the places the chunker
+    cuts too: good places to align, whatever follows) or at a line break (the last may end
+    anywhere)."""
+    ends = {gap.start(1) for gap in CUT.finditer("".join(tokens))}
+    out, start, at = [], 0, 0
     for i, t in enumerate(tokens):
-        if t in {".", "!", "?"} or "\n" in t:
+        at += len(t)
+        if at in ends or "\n" in t:
             out.append(tokens[start : i + 1])
             start = i + 1
     return out + [tokens[start:]] if start < len(tokens) else out

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .labels import LABELS  # the default label set: it gets the keys g and b
+from ..decisions.labels import LABELS  # the default label set: it gets the keys g and b
 
 RESERVED = ("unreviewed", "all", "stale")  # filter values, not labels
 UNDECIDED = {"show": "unreviewed", "compare": "unpicked"}  # one word per widget, everywhere

@@ -15,8 +15,8 @@ import pandas as pd
 from .. import frame
 from ..files import atomic_write
 from ..frame import blank, folder_of_pair, in_run_folder, last_step, match, set_folder
+from ..outputs import output_hash
 from ..prompts import Prompt
-from .labels import output_hash
 from .store import Store
 
 
@@ -45,15 +45,17 @@ def preference_pairs(df_a, df_b, column=None, *, prompt="text", id=None, folder=
         raise ValueError(f"preference_pairs: prompt={prompt!r} is not a column of df_b; pass a column, "
                          "a callable row -> str, or a tk.Prompt")
     step = column if frame.column(column, "status") in df_b else last_step(df_b)
-    store = Store(folder)
-    source = store.one_source(source)
-    saved, rows, left_out = store.picks(source), [], Counter()
+    with Store(folder) as store:
+        source = store.one_source(source)
+        saved = store.picks(source)
+    rows, left_out = [], Counter()
     ia, ib, ids = match(df_a, df_b, id)
     for i, j, sid in zip(ia, ib, ids):
         if sid not in saved:
             continue
         a, b = df_a.iloc[i], df_b.iloc[j]
-        pick = store.pick_of(sid, output_hash(a[column]), output_hash(b[column]), source=source)
+        pair = (output_hash(a[column]), output_hash(b[column]))
+        pick = next((e["pick"] for e in saved[sid] if (e["a"], e["b"]) == pair), None)
         if pick is None:
             left_out["picked on outputs that changed since"] += 1
             continue
