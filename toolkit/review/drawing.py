@@ -1,5 +1,5 @@
 """How the review widget's front-end draws a sample's parts: a text pane of diff segments with its
-search hits, the one-line header, the sample list's entries, a collapsible section.
+search hits, the one-line header, the sample list, a collapsible section.
 
 Part of the ES module front.py builds (a Python string, for the same reason); these functions
 only make elements, front.py places them. Every text from a model or a file becomes a text node
@@ -128,22 +128,36 @@ function fillHead(head, s, v) {
   head.title = all.join("\n");
 }
 
-// The sample list's entries: position, the id's distinguishing part (cut at its start when it
-// does not fit: its tail tells entries apart), the decision as a badge shown whole.
-function listItems(v, go) {
-  return (v.list || []).map(([pos, id, status, badge, short]) => {
-    const item = h("div", `tkr-item tkr-${status}` + (pos === v.pos ? " tkr-cur" : ""));
-    const name = h("span", "tkr-id");
-    name.append(h("span", "tkr-id-text", short || id));
-    item.append(h("span", "tkr-pos", `${pos + 1}. `), name);
-    if (badge) {
-      const b = h("span", "tkr-badge" + (badge.startsWith("was ") ? " tkr-stale" : ""), badge);
-      b.dataset.mark = badge;
-      item.append(b);
-    }
-    item.title = `${pos + 1}. ${id} (${status}${badge ? ", " + badge : ""})`;
-    item.addEventListener("click", () => go(pos));
-    return item;
+// A sample list entry: position, the id's distinguishing part (cut at its start when it does not
+// fit: its tail tells entries apart), the decision as a badge shown whole.
+function listItem([pos, id, status, badge, short], go) {
+  const item = h("div", `tkr-item tkr-${status}`);
+  const name = h("span", "tkr-id");
+  name.append(h("span", "tkr-id-text", short || id));
+  item.append(h("span", "tkr-pos", `${pos + 1}. `), name);
+  if (badge) {
+    const b = h("span", "tkr-badge" + (badge.startsWith("was ") ? " tkr-stale" : ""), badge);
+    b.dataset.mark = badge;
+    item.append(b);
+  }
+  item.title = `${pos + 1}. ${id} (${status}${badge ? ", " + badge : ""})`;
+  item.addEventListener("click", () => go(pos));
+  return item;
+}
+
+// The sample list's window moves by one entry on j: entries kept are reused in place, only new
+// ones are made (the reply to a prefetched draw usually changes nothing).
+function fillList(list, v, go) {
+  const want = v.list || [], keys = want.map((entry) => JSON.stringify(entry));
+  const have = new Map([...list.children].map((e) => [e.dataset.key, e]));
+  for (const [key, e] of have) if (!keys.includes(key)) e.remove();
+  let at = list.firstElementChild;
+  want.forEach((entry, i) => {
+    let e = have.get(keys[i]);
+    if (!e) { e = listItem(entry, go); e.dataset.key = keys[i]; }
+    if (e === at) at = at.nextElementSibling;
+    else list.insertBefore(e, at);
+    e.classList.toggle("tkr-cur", entry[0] === v.pos);
   });
 }
 

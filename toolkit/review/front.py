@@ -120,7 +120,7 @@ function render({ model, el }) {
 
   // -- what the page does alone (keys.py's "page:" actions)
   let showSource = null;
-  const FIRST = 4000;  // characters of each pane drawn at once: more than a screen at 1920 px
+  let first = 3000;  // characters of each pane drawn at once: a screen and a half (measured on resize)
   const columns = () => [...cols.querySelectorAll(":scope > .tkr-pane > .tkr-text")];
   const PAGE = {
     scroll(a) {
@@ -176,6 +176,8 @@ function render({ model, el }) {
   const resized = new ResizeObserver(() => {
     attach();
     fit();
+    // about 7 px a character and 19 px a line, per column: a screen and a half of text
+    first = Math.max(1500, Math.round(1.5 * (cols.clientWidth / 2 / 7) * (cols.clientHeight / 19)));
     if ((cols.clientWidth >= 1280) === wide) return;
     wide = !wide;
     if (showSource === null && drawn.sample) drawCols(drawn.sample, drawn.search || "", true);
@@ -190,7 +192,7 @@ function render({ model, el }) {
 
   const buttons = new Map(), markButtons = new Map(), selectBoxes = new Map();
   const put = (e, text) => { if (e.textContent !== text) e.textContent = text; };  // no mutation when unchanged
-  let shownId = null, drawnKey = null, drawn = {};
+  let shownId = null, drawnState = null, drawn = {};
 
   function draw(v, pending) {
     const places = columns().map((p) => ({ top: p.scrollTop, len: +p.dataset.len }));  // read before any write
@@ -255,20 +257,14 @@ function render({ model, el }) {
     root.classList.toggle("tkr-blind", !!v.blind);
     if (v.confirm) showConfirm(v.confirm);
     list.style.width = `${Math.min(16, Math.max(9, (v.list_width || 0) * 0.66 + 1.5))}em`;  // bold fits too
-    const entries = JSON.stringify([v.list, v.pos]);
-    if (entries !== list.dataset.drawn) {  // the reply to a prefetched draw often has the same list
-      list.replaceChildren(...listItems(v, (pos) => { send({ do: "go", pos }); home(); }));
-      list.dataset.drawn = entries;
-    }
+    fillList(list, v, go);
 
     const query = v.search || "";
-    if (s && s.id === shownId) {  // the same sample (the reply to a prefetched draw): redraw only if it changed
-      const key = JSON.stringify([s, query, v.empty]);
-      if (key === drawnKey) return;
-      drawnKey = key;
-    } else {
-      drawnKey = s ? JSON.stringify([s, query, v.empty]) : null;
-    }
+    // the same sample (the reply to a prefetched draw): redraw only if it changed (compared only
+    // then, never on the way to a new sample)
+    const state = [s, query, v.empty];
+    if (s && s.id === shownId && JSON.stringify(state) === JSON.stringify(drawnState)) return;
+    drawnState = state;
     root.dataset.id = s ? s.id : "";
     fillHead(head, s, v);
     drawCols(s, query, s && s.id === shownId, places);
@@ -278,6 +274,8 @@ function render({ model, el }) {
     if (s && s.notice) { notice.className = `tkr-notice tkr-${s.notice[0]}`; notice.textContent = s.notice[1]; }
     shownId = s ? s.id : null;
   }
+
+  const go = (pos) => { send({ do: "go", pos }); home(); };  // a list entry clicked
 
   // The text columns: the source (comparison; when shown), then the two panes. A new sample keeps
   // each pane's place when its text is about as long as the last one's, else starts at the top.
@@ -291,7 +289,7 @@ function render({ model, el }) {
     if (!s) { cols.append(h("div", "tkr-empty", drawn.empty || "No sample.")); return; }
     const shown = [...(s.source && sourceShown() ? [s.source] : []), ...s.panes];
     cols.style.gridTemplateColumns = `repeat(${shown.length}, minmax(0, 1fr))`;
-    const panes = shown.map((p) => pane(p, query, FIRST));
+    const panes = shown.map((p) => pane(p, query, first));
     cols.append(...panes);
     root.classList.toggle("tkr-with-source", shown.length > s.panes.length);
     const offset = before.length - shown.length;  // the source column came or went
