@@ -122,3 +122,18 @@ def test_no_import_cycle(top_level_only):
         if m not in state:
             visit(m, [])
     assert cycles == []
+
+
+def test_the_corrected_text_has_one_rule_that_every_reader_calls():
+    """A correction stands in place of the model's text by frame.corrected alone: keep, the exports,
+    the card and the funnel call it (or its row mask), and no other module spells the column's name."""
+    callers = {}
+    for name in ("toolkit.keep", "toolkit.export", "toolkit.card", "toolkit.funnel"):
+        tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
+        callers[name] = {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module == "frame"
+                         for a in n.names if a.name.startswith("corrected")}
+    assert all(callers.values()), callers
+    spelled = [m for m, path in MODULES.items() if m != "toolkit.frame" and any(
+        isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.endswith(".corrected")
+        for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))))]
+    assert spelled == []

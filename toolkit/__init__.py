@@ -15,7 +15,7 @@ from .batch import batch  # noqa: E402
 from .card import card  # noqa: E402
 from .chunking import chunk  # noqa: E402
 from .closeness import closeness, copy_ratio  # noqa: E402
-from .decisions import add_decisions, labels, picks, preference_pairs  # noqa: E402
+from .decisions import add_decisions, correct, labels, picks, preference_pairs  # noqa: E402
 from .dedupe import dedupe  # noqa: E402
 from .diversity import diversity, diversity_plot  # noqa: E402
 from .drafts import draft  # noqa: E402
@@ -26,6 +26,7 @@ from .keep import keep  # noqa: E402
 from .llm import LLM  # noqa: E402
 from .parsing import ParseError  # noqa: E402
 from .plots import overview  # noqa: E402
+from .promote import promote  # noqa: E402
 from .prompts import Prompt, PromptError, load_prompt  # noqa: E402
 from .report import estimate  # noqa: E402
 from .review import compare, show  # noqa: E402
@@ -46,7 +47,7 @@ __all__ = [
     "Prompt", "PromptError", "load_prompt", "draft", "Step", "ParseError", "estimate", "batch",  # steps
     "stream",                                                                 # corpora > memory
     "show", "compare", "overview", "closeness", "copy_ratio",                 # inspecting
-    "labels", "picks", "add_decisions",                                       # your decisions
+    "labels", "picks", "add_decisions", "correct", "promote",                 # your decisions
     "Judge", "PassFail", "Score", "Preference", "agreement",  # judges, checked against you
     "dedupe", "diversity", "diversity_plot", "funnel", "drop_reasons",  # dataset health
     "keep", "sharegpt", "export_jsonl", "export_hf", "card", "preference_pairs",      # the dataset

@@ -7,7 +7,8 @@ Only a person's decisions on the present outputs count: a label made on an earli
 judged column (the step was rerun since) is stale, and a verdict the judge made on an earlier
 output is too. pass/fail and scores ≥ `passing` read as good, the rest as bad; "bad" is the
 positive class of precision and recall. A pairwise judge is compared with the person's A/B picks
-on the same pair of outputs.
+on the same pair of outputs. A row promoted to a few-shot example of the judged step (tk.promote)
+is left out: a prompt that holds its answer would be graded on its own example.
 
 Cohen's κ comes from scikit-learn; its 95 % interval is the large-sample one of Cohen (1960):
 κ ± 1.96 · √(p_o (1 − p_o) / (n (1 − p_e)²)), clipped to [−1, 1], where p_o is the observed and
@@ -26,9 +27,10 @@ import numpy as np
 import pandas as pd
 
 from . import moved, outputs
+from .decisions.examples import promoted
 from .decisions.labels import LABELS
 from .decisions.store import Store
-from .frame import column, folder_of, sample_ids
+from .frame import column, folder_of, sample_ids, steps_in
 from .judge import Preference, Score
 from .stats import PICKS
 
@@ -43,7 +45,8 @@ class Agreement:
 
     `confusion[person][judge]` counts decisions; `stale` = the person's decisions on an earlier
     output (not counted), `no_verdict` = decisions on rows the judge gave no current verdict for,
-    `other` = labels outside good/bad (or, for pairs, the judge's inconsistent picks)."""
+    `other` = labels outside good/bad (or, for pairs, the judge's inconsistent picks), `examples`
+    = decisions on rows promoted to few-shot examples (decisions/examples.py)."""
 
     judge: str
     n: int
@@ -58,6 +61,7 @@ class Agreement:
     stale: int = 0
     no_verdict: int = 0
     other: int = 0
+    examples: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -76,7 +80,8 @@ class Agreement:
         apart = [f"{n} {what}" for n, what in (
             (self.stale, "picked on earlier outputs" if pairs else "labelled on an earlier output"),
             (self.no_verdict, "without a current verdict"),
-            (self.other, "inconsistent picks" if pairs else "labels outside good/bad")) if n]
+            (self.other, "inconsistent picks" if pairs else "labels outside good/bad"),
+            (self.examples, "promoted to few-shot examples")) if n]
         return line + (f" (not counted: {', '.join(apart)})" if apart else "")
 
     __repr__ = __str__
@@ -89,17 +94,22 @@ def agreement(df, judge, *, id=None, folder=None) -> Agreement:
     if judge.name not in df:
         raise ValueError(f"agreement: no column {judge.name!r}; run the judge on this frame first "
                          f"({judge.name}.run(df){' or .compare(df_a, df_b)' if judge.verdict is Preference else ''})")
+    # a pairwise judge's frame holds the runs' step (the column judged, unless named) and the judge's
+    judged = judge.judged or next((s for s in reversed(steps_in(df)) if s != judge.name and s in df), None)
     with Store(folder) as store:
+        examples = promoted(store, judged)
         if judge.verdict is Preference:
-            return _pick_agreement(df, judge, store.picks(source="person"))
-        return _label_agreement(df, judge, store.labels(source="person"), id)
+            return _pick_agreement(df, judge, store.picks(source="person"), examples)
+        return _label_agreement(df, judge, store.labels(source="person"), id, examples)
 
 
-def _label_agreement(df, judge, saved: dict, id) -> Agreement:
+def _label_agreement(df, judge, saved: dict, id, examples: set) -> Agreement:
     from sklearn.metrics import confusion_matrix, precision_score, recall_score, roc_auc_score  # 0.3 s to import
 
     ids = sample_ids(df, id).to_numpy(dtype=object)
-    rows = np.flatnonzero(pd.Series(ids, dtype=object).isin(saved.keys()).to_numpy(dtype=bool))
+    stored = pd.Series(ids, dtype=object).isin(saved.keys()).to_numpy(dtype=bool)
+    example = stored & pd.Series(ids, dtype=object).isin(examples).to_numpy(dtype=bool)
+    rows = np.flatnonzero(stored & ~example)
     entries = [saved[sid] for sid in ids[rows]]
     now = outputs.output_hashes(df[judge.judged].iloc[rows])
     fresh = ~outputs.stale([e["output"] for e in entries], now)
@@ -123,18 +133,22 @@ def _label_agreement(df, judge, saved: dict, id) -> Agreement:
     return _summary(judge.name, bad.astype(int), judged_bad.astype(int), matrix,
                     {"good": 0, "bad": 1}, {"pass": 0, "fail": 1}, extra,
                     stale=int((~fresh).sum()), no_verdict=int((counted & ~verdict_ok).sum()),
-                    other=int((fresh & ~decided).sum()))
+                    other=int((fresh & ~decided).sum()),
+                    examples=sum(saved[sid].get("label") in LABELS for sid in ids[example]))
 
 
-def _pick_agreement(df, judge, saved: dict) -> Agreement:
+def _pick_agreement(df, judge, saved: dict, examples: set) -> Agreement:
     from sklearn.metrics import confusion_matrix
 
-    name, apart, person, machine = judge.name, {"stale": 0, "no_verdict": 0, "other": 0}, [], []
+    name, person, machine = judge.name, [], []
+    apart = {"stale": 0, "no_verdict": 0, "other": 0, "examples": 0}
     for sid, ha, hb, pick in zip(df[column(name, "sample")], df[column(name, "a")], df[column(name, "b")],
                                  df[name].to_numpy(dtype=object)):
         entries = [e for e in saved.get(sid, ()) if e["pick"] in PICKS]
         mine = next((e["pick"] for e in entries if e["a"] == ha and e["b"] == hb), None)
-        if mine is None:
+        if entries and sid in examples:
+            apart["examples"] += 1
+        elif mine is None:
             apart["stale"] += bool(entries)  # picked, but on other outputs than these
         elif pick == "inconsistent":
             apart["other"] += 1

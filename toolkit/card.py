@@ -4,8 +4,9 @@
 
 For each step that ran on the frame (the `<step>.status` columns): the prompt version(s) its rows
 carry, and from the manifest line of the last run with that version, the model and the sampling
-parameters; the rows' ok / failed / skipped counts are the frame's own. The chunks' source files
-(the `source` column) come along. Facts given as keywords come first, as written.
+parameters; the rows' ok / failed / skipped counts are the frame's own, and where you corrected
+outputs (`<column>.corrected`, frame.corrected_rows), how many rows carry your text. The chunks'
+source files (the `source` column) come along. Facts given as keywords come first, as written.
 
 But: the manifest says what ran, not why; a step run in another run folder (a frame joined from
 two) is found only in the frame's own folder.
@@ -13,7 +14,7 @@ two) is found only in the frame's own folder.
 
 import pandas as pd
 
-from .frame import STATUSES, column, folder_of, steps_in
+from .frame import STATUSES, column, corrected_columns, corrected_rows, folder_of, steps_in
 from .report import read_manifest
 
 
@@ -39,6 +40,10 @@ def card(df: pd.DataFrame, **facts) -> dict:
             models.append(made[-1]["model"])
         steps[step] = entry
     out = {**facts, "model": ", ".join(dict.fromkeys(models)) or "unknown (no manifest line)", "steps": steps}
+    fixed = {name: int(corrected_rows(df, name).sum()) for name in corrected_columns(df)}
+    if fixed:
+        out["corrected by a person"] = {name: f"{n} of {len(df)} rows (their text in place of the model's)"
+                                        for name, n in fixed.items()}
     if "source" in df:
         out["sources"] = sorted(df["source"].dropna().astype(str).unique())
     return out

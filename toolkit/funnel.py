@@ -9,7 +9,8 @@ A row's reason is the first thing `keep` would drop it for (the first step it di
 then a duplicate mark, a label): keep.py's record of it, with its kind ("cut off at max_tokens",
 "parse", "validator", "empty answer", "transport", "budget", "not selected", "missing input",
 "duplicate", "labelled bad"; "other" for a step's error of no known form, shown as written).
-Counts are rows of the frame given: kept + every reason's rows = rows in.
+Counts are rows of the frame given: kept + every reason's rows = rows in. `corrected` counts the
+kept rows that carry your corrected text in place of the model's (tk.labels, tk.correct).
 
 But: rows of this frame. A step that answers with a list makes one row per item, so after it the
 funnel counts items, not the chunks they came from.
@@ -24,7 +25,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from .frame import STATUSES, column, dup_marks, sample_ids, steps_in
+from .frame import STATUSES, column, corrected_columns, corrected_rows, dup_marks, sample_ids, steps_in
 from .keep import reasons
 from .plots import COLORS
 
@@ -51,12 +52,14 @@ def drop_reasons(df: pd.DataFrame, steps: list[str] | None = None, *, drop_label
 @dataclass
 class Funnel:
     """rows in; `steps`: each step's ok / failed / skipped and the rows it dropped first;
-    `reasons`: rows per (where, kind), a few sample ids and one reason as written."""
+    `reasons`: rows per (where, kind), a few sample ids and one reason as written; `corrected`:
+    kept rows with your corrected text in place."""
 
     rows: int
     kept: int
     steps: pd.DataFrame
     reasons: pd.DataFrame
+    corrected: int = 0
 
     def counts(self) -> dict:
         """{"kept": n, "<where>: <kind>": n, ...}: the data card's "dropped" entry."""
@@ -64,7 +67,8 @@ class Funnel:
                 **{f"{r.where}: {r.kind}" if r.where else r.kind: int(r.rows) for r in self.reasons.itertuples()}}
 
     def __repr__(self) -> str:
-        lines = [f"{self.rows} rows in → {self.kept} kept"]
+        yours = f" ({self.corrected} with your corrected text)" if self.corrected else ""
+        lines = [f"{self.rows} rows in → {self.kept} kept{yours}"]
         lines += [f"  {s.step}: {s.ok} ok, {s.failed} failed, {s.skipped} skipped ({s.dropped} dropped here)"
                   for s in self.steps.itertuples()]
         lines += [f"  {r.rows:>6}  {r.where + ': ' if r.where else ''}{r.kind}  e.g. {', '.join(map(str, r.samples))}"
@@ -118,4 +122,8 @@ def funnel(df: pd.DataFrame, steps: list[str] | None = None, *, drop_labels=("ba
                             "rows": pd.Series([len(g) for _, _, g in groups], dtype="int64"),
                             "samples": pd.Series([g["id"].head(SAMPLES).tolist() for _, _, g in groups], dtype=object),
                             "example": pd.Series([g["reason"].iat[0] for _, _, g in groups], dtype=object)})
-    return Funnel(len(df), int(why["kind"].isna().sum()), table, reasons)
+    kept = why["kind"].isna().to_numpy(dtype=bool)
+    yours = np.zeros(len(df), dtype=bool)
+    for name in corrected_columns(df):
+        yours |= corrected_rows(df, name)
+    return Funnel(len(df), int(kept.sum()), table, reasons, int((kept & yours).sum()))

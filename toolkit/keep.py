@@ -4,8 +4,10 @@
     dropped[["chunk_id", "dropped_because"]]   # "generic.status=failed: parse: ...; label=bad: copied"
 
 A row is dropped when a judge (`judge=`, once calibrated) failed it, when one of `steps` is not
-"ok", when tk.dedupe marked it as repeating another, or when its label (from tk.labels) is in
-`drop_labels`. Each reason is a record, `Drop(step, kind, detail)`: where (a step, "dedupe",
+"ok" (unless you corrected that step's output: your text is its answer), when tk.dedupe marked it
+as repeating another, or when its label (from tk.labels) is in `drop_labels`. The kept rows carry
+your corrections in place of the model's text (frame.corrected; `kept.attrs["corrected"]` counts
+them per column). Each reason is a record, `Drop(step, kind, detail)`: where (a step, "dedupe",
 "labels", or the judge's name), what kind ("cut off at max_tokens", "parse", "validator", "empty
 answer", "transport", "budget", "not selected", "missing input", "skipped", "not run", "other";
 "duplicate"; "labelled bad"; "judged fail", "no verdict", "stale verdict") and the detail (the
@@ -29,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .agreement import agreement
-from .frame import blank, column, dup_marks, folder_of, steps_in
+from .frame import blank, column, corrected, corrected_rows, dup_marks, folder_of, steps_in
 from .judge import Preference, current
 from .report import write_manifest
 
@@ -94,8 +96,9 @@ def reasons(df, *, steps, drop_labels=("bad",), judge=None, trust_judge=False, m
                              f"(steps present: {steps_in(df)}); pass steps= naming steps that ran")
         errors, raws = ([None] * len(df) if column(step, f) not in df else df[column(step, f)]
                         for f in ("error", "raw"))
-        for row, status, error, raw in zip(why, df[column(step, "status")], errors, raws):
-            if status != "ok":
+        yours = corrected_rows(df, step)  # your text is the step's answer there
+        for row, status, error, raw, fixed in zip(why, df[column(step, "status")], errors, raws, yours):
+            if status != "ok" and not fixed:
                 # First line only: the full text (often a traceback) stays in `<step>.error`.
                 first = "" if blank(error) else str(error).strip().splitlines()[0]
                 shown = "not run" if blank(status) else status
@@ -119,7 +122,9 @@ def keep(df, *, steps, drop_labels=("bad",), judge=None, trust_judge=False, min_
     """Split `df` into (kept, dropped): rows whose steps are not all "ok", that `tk.dedupe` marked
     as repeating another (a `<column>.dup_of` column), or whose `label` column (from `tk.labels`)
     is in `drop_labels`, go to `dropped` with a `dropped_because` column (str, also when empty),
-    so failures and rejects stay inspectable instead of vanishing.
+    so failures and rejects stay inspectable instead of vanishing. In `kept`, your corrections
+    (`<column>.corrected`, from tk.labels) stand in place of the model's output, and a step whose
+    output you corrected counts as answered; `kept.attrs["corrected"]` = {column: rows}.
 
     `judge` (a tk.Judge that ran on `df`) also drops the rows it failed, once it is calibrated:
     it agrees with your labels in the run folder on >= `min_labels` samples with Cohen's kappa >=
@@ -129,7 +134,9 @@ def keep(df, *, steps, drop_labels=("bad",), judge=None, trust_judge=False, min_
     dropped = df.iloc[[i for i, w in enumerate(why) if w]].copy()
     # a string column however many rows: `.str` works on an empty `dropped` too (every row kept)
     dropped["dropped_because"] = pd.array(["; ".join(map(str, w)) for w in why if w], dtype="str")
-    return df.iloc[[i for i, w in enumerate(why) if not w]].copy(), dropped
+    kept, fixed = corrected(df.iloc[[i for i, w in enumerate(why) if not w]].copy())
+    kept.attrs["corrected"] = {name: int(rows.sum()) for name, rows in fixed.items()}
+    return kept, dropped
 
 
 def gate(df, judge, *, trust=False, min_labels=MIN_LABELS, min_kappa=MIN_KAPPA, id=None) -> list[Drop | None]:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from .. import outputs
 from ..frame import last_step, need_folder, sample_ids
+from . import corrections
 from .store import Store
 
 LABELS = ("good", "bad")  # the default label set of the viewer (keys g and b); not the labels given
@@ -22,8 +23,9 @@ LABELS = ("good", "bad")  # the default label set of the viewer (keys g and b); 
 def labels(df, folder=None, *, id=None, column=None, stale="unreviewed", source="person"):
     """Your labels as columns of the frame: a copy of `df` with `label` ("unreviewed" where none),
     `note` and `label_stale` from the review store of `folder` (default: the run folder the
-    frame's step ran in). (Store.labels is the raw log read this comes from; LABELS the default
-    label set the viewer offers.)
+    frame's step ran in), and `<column>.corrected` for each output column you corrected (your
+    text where a correction stands on the present output; corrections.py). (Store.labels is the
+    raw log read this comes from; LABELS the default label set the viewer offers.)
 
     `column` is the output column the labels judged (default: the column each label was given
     on, as the store records it, else the last step's output as in show()); a label given to an
@@ -37,6 +39,8 @@ def labels(df, folder=None, *, id=None, column=None, stale="unreviewed", source=
     ids = sample_ids(df, id)
     with Store(need_folder(df, folder, "labels")) as store:
         saved = store.labels(store.one_source(source))
+        out = df.copy()
+        corrections.on_frame(out, store, ids.to_numpy(dtype=object))
     found = [saved.get(i) or {"label": None, "note": "", "output": None, "column": None} for i in ids]
     was = np.zeros(len(df), dtype=bool)
     rows = [i for i, v in enumerate(found) if v["label"] is not None and v["output"] is not None]
@@ -47,7 +51,6 @@ def labels(df, folder=None, *, id=None, column=None, stale="unreviewed", source=
     for name, at in judged.groupby(judged).indices.items():  # per judged column, its rows at once
         where = np.asarray(rows)[at]
         was[where] = outputs.stale([found[i]["output"] for i in where], outputs.output_hashes(df[name].iloc[where]))
-    out = df.copy()
     # string columns however many rows (an empty frame would give float)
     out["label"] = pd.array([v["label"] if v["label"] and (stale == "keep" or not w) else "unreviewed"
                              for v, w in zip(found, was)], dtype="str")

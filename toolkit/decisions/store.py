@@ -1,30 +1,39 @@
-"""The review store: every label, note and A/B pick made on a run folder, in `<folder>/review.sqlite`.
+"""The review store: every label, note, A/B pick, correction and few-shot promotion made on a run
+folder, in `<folder>/review.sqlite`.
 
 Why SQLite with an append-only event log: each decision is one INSERT committed at once, so a key
-press costs the same with 50,000 decisions stored as with 10, and nothing is ever rewritten, so two
-viewers, two kernels or two reviewers on one folder cannot overwrite each other (the old
-labels.json was rewritten whole from each widget's own copy and lost the other's labels). SQLite
-(in the standard library) gives what a hand-made log file would have to re-invent: appends from
-several processes serialised by its lock, a crash never leaving half a record, WAL mode so readers
-never block a writer, and "events after the last one I saw" as one indexed query. Readers merge on
-read: per key the latest event not reverted by an undo wins, and SQLite finds it (one GROUP BY for
-every sample at once, one indexed lookup for one), so reading 100,000 decisions takes a fraction of
-a second and nothing is cached in Python to go stale; a widget learns which samples to redraw from
-the events newer than the last it saw (`refresh`).
+press grows only a little with the decisions stored (bench_review_store.py: 1.20x at 50,000 vs 10,
+label-and-advance 1.44x), and nothing is ever rewritten, so two viewers, two kernels or two
+reviewers on one folder cannot overwrite each other (the old labels.json was rewritten whole from
+each widget's own copy and lost the other's labels). SQLite (in the standard library) gives what a
+hand-made log file would have to re-invent: appends from several processes serialised by its lock, a
+crash never leaving half a record, WAL mode so readers never block a writer, and "events after the
+last one I saw" as one indexed query. Readers merge on read: per key the latest event not reverted
+by an undo wins, and SQLite finds it (one GROUP BY for every sample at once, one indexed lookup for
+one), so reading 100,000 decisions takes a fraction of a second and nothing is cached in Python to
+go stale; a widget learns which samples to redraw from the events newer than the last it saw
+(`refresh`).
 
 Events: (id, time, kind, sample, a, b, value, note, source, session, batch). kind is "label"
 (a = hash of the labelled output, b = the name of its column, value = the label or NULL for
 unreviewed, note = the note or NULL for "unchanged"), "note" (a note alone), "pick" (a, b = the
-two outputs' hashes, value "A" | "B" | "tie" or NULL for unpicked) or "undo" (value = the batch it
-reverts). source is "person" or "judge:<name>"; session is one Store object (one widget), so
-`undo` never reverts another reviewer's decision; events written together (`label_many`) share a
-batch and are undone together. An existing labels.json / picks.json is imported once as
-"person" events and left in place; a review kept as data (JSONL, one decision a line, with the text
-it judged) is written by `add` (`tk.add_decisions`), tied to those outputs.
+two outputs' hashes, value "A" | "B" | "tie" or NULL for unpicked), "correct" (a = hash of the
+corrected output, b = its column, value = the person's text or NULL for "no correction"), "example"
+(the output promoted to a few-shot example: a = its hash, b = its column, value = the draft it went
+into) or "undo" (value = the batch it reverts). source is "person" or "judge:<name>"; session is
+one Store object (one widget), so `undo` never reverts another reviewer's decision; events written
+together (`label_many`) share a batch and are undone together. An existing labels.json /
+picks.json is imported once as "person" events and left in place; a review kept as data (JSONL, one
+decision a line, with the text it judged) is written by `add` (`tk.add_decisions`), tied to those
+outputs.
 
 Closing a Store, and the end of the process that holds it, copies the write-ahead log into
 review.sqlite (a TRUNCATE checkpoint), so whenever nothing is in flight that one file holds every
 decision: copy or commit it alone.
+
+A review.sqlite made before corrections existed opens unchanged; the first correction or
+promotion written to it widens the table's list of kinds in place (`_widen`: one transaction,
+every event kept with its id, so undo batches still hold).
 
 But: no redo, and nothing is ever deleted from the log (its size grows with every decision, about
 100 bytes each); labels imported from labels.json do not say which output they judged, so they
@@ -42,19 +51,23 @@ import uuid
 import weakref
 from pathlib import Path
 
+from .. import outputs
 from ..outputs import output_hash
 from ..stats import PICKS
 
-TABLES = """
-CREATE TABLE IF NOT EXISTS events (
+KINDS = ("label", "note", "pick", "undo", "correct", "example")
+NEW_KINDS = {"correct", "example"}  # kinds a review.sqlite made before them cannot hold until widened
+EVENTS = """CREATE TABLE IF NOT EXISTS {name} (
     id INTEGER PRIMARY KEY, time REAL NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('label', 'note', 'pick', 'undo')),
+    kind TEXT NOT NULL CHECK (kind IN ('label', 'note', 'pick', 'undo', 'correct', 'example')),
     sample TEXT NOT NULL, a TEXT, b TEXT, value TEXT, note TEXT,
-    source TEXT NOT NULL, session TEXT NOT NULL, batch TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS imported (name TEXT PRIMARY KEY, time REAL NOT NULL);
+    source TEXT NOT NULL, session TEXT NOT NULL, batch TEXT NOT NULL);"""
+INDEXES = """
 CREATE INDEX IF NOT EXISTS by_decision ON events (kind, source, sample);
 CREATE INDEX IF NOT EXISTS by_batch ON events (batch);
 """
+TABLES = EVENTS.format(name="events") + """
+CREATE TABLE IF NOT EXISTS imported (name TEXT PRIMARY KEY, time REAL NOT NULL);""" + INDEXES
 NEEDS = {"label": "a label needs sample, column, output and label", "pick": "a pick needs sample, a, b and pick",
          None: "a label needs sample, column, output and label; a pick sample, a, b and pick"}
 LIVE = "batch NOT IN (SELECT value FROM events WHERE kind = 'undo')"  # not reverted by an undo
@@ -124,6 +137,29 @@ class Store:
             raise ValueError(f"pick must be one of {PICKS} or None, not {value!r}")
         self._write([("pick", str(sample_id), hash_a, hash_b, value, None)], source)
 
+    def correct(self, sample_id, column, output_hash, text, source="person"):
+        """Store the person's `text` for the output of `column` whose hash is `output_hash` (the
+        output shown: outputs.output_hash), in place of the model's wherever the dataset is made.
+        `text=None`, or the output's own text, withdraws the correction. The model's output, the
+        cache and the frame stay as they are; `undo` reverts it like a label."""
+        if text is not None and not isinstance(text, str):
+            raise TypeError(f"a correction is text (str) or None to withdraw it, not {type(text).__name__}")
+        if text is not None and not text.strip():
+            raise ValueError(f"the correction of {column!r} for sample {sample_id!r} is empty: an empty answer "
+                             "trains nothing; pass None to withdraw a correction")
+        if text is not None and outputs.output_hash(text) == output_hash:
+            text = None  # the output as it is: no correction
+        if text is None and self.correction_of(sample_id, column, source) is None:
+            return
+        self._write([("correct", str(sample_id), output_hash, column, text, None)], source)
+
+    def example(self, items, column, draft, source="person"):
+        """Record each (sample_id, output_hash) in `items` as promoted to a few-shot example of
+        `column`'s step in prompt draft `draft` (tk.promote writes the draft; draft=None: no longer
+        an example). One undo reverts them all: the record, not the draft."""
+        self._write([("example", str(s), h, column, None if draft is None else str(draft), None)
+                     for s, h in items], source)
+
     def undo(self, source="person"):
         """Revert the last decision (or bulk) of `source` made through this Store; returns what it
         undid ({"kind", "sample", "value", ...}, a list for a bulk) or None when there is none."""
@@ -146,6 +182,8 @@ class Store:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                if NEW_KINDS & {row[0] for row in rows}:
+                    self._widen()
                 self._db.executemany(
                     "INSERT INTO events (time, kind, sample, a, b, value, note, source, session, batch) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -155,6 +193,22 @@ class Store:
                 self._db.execute("ROLLBACK")
                 raise
         self._read()
+
+    def _widen(self):
+        """Let a table made before corrections hold them: SQLite cannot change a CHECK in place, so
+        the table is copied into one with the new kinds, ids and all, and renamed, inside the
+        caller's write transaction (a second process waits, then finds it done). The columns and
+        indexes stay as they were, so a toolkit of before still finds what it reads."""
+        sql = self._db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'events'").fetchone()[0]
+        if "'correct'" in sql:
+            return
+        self._db.execute(EVENTS.format(name="events_widened"))
+        self._db.execute("INSERT INTO events_widened SELECT id, time, kind, sample, a, b, value, note, source, "
+                         "session, batch FROM events")
+        self._db.execute("DROP TABLE events")
+        self._db.execute("ALTER TABLE events_widened RENAME TO events")
+        for statement in filter(str.strip, INDEXES.split(";")):
+            self._db.execute(statement)
 
     # -- reading ---------------------------------------------------------------------------------
     def refresh(self):
@@ -200,6 +254,35 @@ class Store:
                             "AND a IS ? AND b IS ? AND LIVE ORDER BY id DESC LIMIT 1",
                             (source, str(sample_id), hash_a, hash_b))
         return found[0][0] if found else None
+
+    def correction_of(self, sample_id, column, source="person"):
+        """{"text", "output"} of the correction of sample `sample_id`'s `column` (output: the hash
+        of the output it corrected; stale where that is not the output now), or None."""
+        found = self._query("SELECT value, a FROM events WHERE kind = 'correct' AND source = ? AND sample = ? "
+                            "AND b IS ? AND LIVE ORDER BY id DESC LIMIT 1", (source, str(sample_id), column))
+        return {"text": found[0][0], "output": found[0][1]} if found and found[0][0] is not None else None
+
+    def corrections(self, source="person"):
+        """{column: {sample_id: {"text", "output"}}}: every correction standing, whatever the outputs
+        are now (decisions.corrections puts the current ones on a frame)."""
+        self._read()
+        out = {}
+        for sid, col, _, value, a in self._query("SELECT sample, b, max(id), value, a FROM events WHERE kind = "
+                                                 "'correct' AND source = ? AND LIVE GROUP BY sample, b", (source,)):
+            if value is not None:
+                out.setdefault(col, {})[sid] = {"text": value, "output": a}
+        return out
+
+    def examples(self, source="person"):
+        """{column: {sample_id: {"output", "draft"}}}: the outputs promoted to few-shot examples
+        (tk.promote), per column, the latest promotion of each sample."""
+        self._read()
+        out = {}
+        for sid, col, _, value, a in self._query("SELECT sample, b, max(id), value, a FROM events WHERE kind = "
+                                                 "'example' AND source = ? AND LIVE GROUP BY sample, b", (source,)):
+            if value is not None:
+                out.setdefault(col, {})[sid] = {"output": a, "draft": value}
+        return out
 
     def labels(self, source="person"):
         """{sample_id: {"label", "note", "output", "column"}}: the stored labels of `source` as

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .. import moved
+from ..decisions.examples import left_out
 from ..decisions.store import Store
 from ..frame import column, folder_of_pair, last_step, match, need_column
 from ..outputs import cell_text, output_hash, output_hashes
@@ -192,6 +193,7 @@ class Comparison(Review):
         items = np.flatnonzero(pd.Series(self._ids, dtype=object).isin(saved.keys()).to_numpy(dtype=bool))
         for k, pair in zip(items, self._pair_hashes(items)):
             picks[k] = next((e["pick"] for e in saved[self._ids[k]] if (e["a"], e["b"]) == pair), "")
+        picks[left_out(self._store, self._on, self._ids)] = ""  # few-shot examples grade nothing (examples.py)
         if by is None:
             groups = [("all", picks)]
         else:
