@@ -47,3 +47,28 @@ def test_a_file_already_there_is_kept_unless_it_is_the_source(prompts):
 def test_a_missing_source_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="no prompt file .*nope.yaml"):
         tk.draft(tmp_path / "nope.yaml", tmp_path)
+
+
+def test_a_draft_with_promoted_examples_is_kept_quietly_on_a_rerun_and_with_a_warning_for_another_source(prompts):
+    """A notebook run again from the top calls tk.draft on the draft it promoted into: no warning, the
+    turns kept; any other edit, or another source, still warns."""
+    import warnings
+
+    import pandas as pd
+
+    v1, v2, folder = prompts
+    path = tk.draft(v1, folder, name="generic.yaml")
+    out = pd.DataFrame({"chunk_id": ["c0"], "text": ["x"], "first": ["An answer."], "first.status": ["ok"],
+                        "first.prompt_version": [tk.load_prompt(path).version]})
+    out.attrs["folder"] = str(folder)
+    tk.promote(out, ["c0"], path, column="first")
+    promoted = path.read_text()
+    assert "An answer." in promoted
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert tk.draft(v1, folder, name="generic.yaml").read_text() == promoted
+    with pytest.warns(UserWarning, match="has your edits"):
+        assert tk.draft(v2, folder, name="generic.yaml").read_text() == promoted
+    path.write_text(promoted + "# mine\n")
+    with pytest.warns(UserWarning, match="has your edits"):
+        tk.draft(v1, folder, name="generic.yaml")

@@ -14,7 +14,8 @@ it can tell your edits from its own copy:
 
 `tk.promote` adds few-shot turns to a draft; the note then also says which versions it made from
 which (`promoted`), so a row made by an earlier version with the same template can still be
-promoted. To `draft` those turns are your edit, and kept.
+promoted. To `draft` those turns are your edit, and kept: without a word when the source is the one
+the draft was made from (a notebook run again from the top), with the warning otherwise.
 
 But: one file per draft (a prompt that includes other files is not followed), and the note is per
 run folder, so a draft copied by hand into another folder counts as edited there.
@@ -44,6 +45,9 @@ def draft(source, folder, name=None) -> Path:
         now = path.read_text(encoding="utf-8")
         if now == text:
             pass  # already the source's text (also when made by hand): note it below
+        elif wrote and (wrote["source"], wrote["hash"], wrote.get("examples")) == \
+                (str(source), _hash(text), _hash(now)):
+            return path  # the same source, plus only the turns tk.promote wrote: a rerun, kept without a word
         elif wrote is None or _hash(now) != wrote["hash"]:
             warnings.warn(f"draft {path} has your edits and differs from {source}: kept as it is "
                           f"(delete it to start over from {source.name})", stacklevel=2)
@@ -71,6 +75,7 @@ def promoted(path, before: str, after: str) -> None:
     path = Path(path)
     notes = json.loads((path.parent / NOTE).read_text(encoding="utf-8"))
     notes[path.name].setdefault("promoted", {})[after] = before
+    notes[path.name]["examples"] = _hash(path.read_text(encoding="utf-8"))  # the text promote left
     (path.parent / NOTE).write_text(json.dumps(notes, indent=1), encoding="utf-8")
 
 
