@@ -9,7 +9,7 @@ import pytest
 
 from toolkit.decisions import Store, labels, picks
 from toolkit.outputs import output_hash
-from toolkit.review import compare, panes, viewer
+from toolkit.review import compare, panes
 from toolkit.review.diff import MAX_TOKENS, segments
 from toolkit.review.front import ESM
 from toolkit.review.viewer import show

@@ -20,7 +20,8 @@ from ..decisions.corrections import check
 from ..outputs import cell_text, output_hash
 from .names import named
 
-STALE = "your correction was made on an earlier output and is not applied (the output changed since): e corrects this one"
+STALE = ("your correction was made on an earlier output and is not applied (the output changed since): "
+         "e corrects this one")
 
 
 class Editing:

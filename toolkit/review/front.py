@@ -268,7 +268,8 @@ function render({ model, el }) {
     // the same sample (the reply to a prefetched draw): redraw only if it changed (compared only
     // then, never on the way to a new sample)
     const state = [s, query, v.empty];
-    if (s && s.id === shownId && (editor.editing() || JSON.stringify(state) === JSON.stringify(drawnState))) return;
+    const same = JSON.stringify(state) === JSON.stringify(drawnState);
+    if (s && s.id === shownId && (editor.editing() || same)) return;  // an open editor is kept
     drawnState = state;
     root.dataset.id = s ? s.id : "";
     fillHead(head, s, v);
@@ -299,7 +300,8 @@ function render({ model, el }) {
     root.classList.toggle("tkr-with-source", shown.length > s.panes.length);
     const offset = before.length - shown.length;  // the source column came or went
     panes.forEach((box, i) => {
-      box.dataset.pane = i - (shown.length - s.panes.length);      const text = box.querySelector(".tkr-text"), last = before[i + offset] ?? before[i];
+      box.dataset.pane = i - (shown.length - s.panes.length);  // the source column is -1
+      const text = box.querySelector(".tkr-text"), last = before[i + offset] ?? before[i];
       const similar = last && Math.abs(+text.dataset.len - last.len) <= 0.25 * Math.max(last.len, 1);
       if (last && last.top && (same || similar)) {
         while (box.rest) box.rest = box.rest();
