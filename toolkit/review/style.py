@@ -120,5 +120,5 @@ CSS = """
   flex-direction: column; background: #fff; border: 2px solid #1976d2; border-radius: 4px; padding: 4px; }
 .tkr-overlay-bar { display: flex; align-items: center; gap: 6px; flex: none; font-weight: 600; }
 .tkr-overlay-title { margin-right: auto; }
-.tkr-trace { flex: 1 1 0; min-height: 0; width: 100%; border: 0; }
+.tkr-trace-frame { flex: 1 1 0; min-height: 0; width: 100%; border: 0; }
 """

@@ -43,7 +43,7 @@ function overlay(root, home) {
   shut.append(" ", h("kbd", "tkr-key", "Esc"));
   const bar = h("div", "tkr-overlay-bar");
   bar.append(title, shut);
-  const frame = h("iframe", "tkr-trace");
+  const frame = h("iframe", "tkr-trace-frame");
   frame.setAttribute("sandbox", "allow-same-origin");  // no scripts; the page may read it (tests)
   box.append(bar, frame);
   root.append(box);
