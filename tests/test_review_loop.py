@@ -6,7 +6,6 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 import toolkit as tk
 from tests.test_viewer import send

@@ -35,6 +35,7 @@ from .diff import segments
 from .editing import Editing
 from .keys import pick_keys
 from .names import head_id, named
+from .panes import column_at as _column
 from .panes import step_fields, text_panes
 from .promoting import Promoting
 from .tracing import Tracing
@@ -74,15 +75,6 @@ def flips(ids, seed):
     """Per sample, whether a blind comparison shows B on the left: a coin from (seed, id), so a
     row keeps its sides whatever else is in the frames."""
     return np.array([hashlib.sha256(f"{seed}\0{i}".encode()).digest()[0] & 1 for i in ids], dtype=bool)
-
-
-def _column(df, name, at):
-    """Column `name` at positions `at`, as a Series (all "" when there is no such column); not
-    copied when `at` is every row in order."""
-    if name not in df:
-        return pd.Series("", index=range(len(at)), dtype="str")
-    values = df[name]
-    return values if len(at) == len(df) and np.array_equal(at, np.arange(len(df))) else values.iloc[at]
 
 
 class Comparison(Editing, Tracing, Promoting, Review):

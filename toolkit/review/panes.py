@@ -1,5 +1,8 @@
 """A sample's header fields and its two text panes: what the viewer and the comparison draw alike."""
 
+import numpy as np
+import pandas as pd
+
 from ..frame import column
 from ..outputs import cell_text
 from .diff import segments
@@ -30,3 +33,12 @@ def text_panes(a, b, titles, word_diff, note=None):
         left, right, skipped = [["=", a]], [["=", b]], None
     return [{"title": titles[0], "segments": left, "note": skipped},
             {"title": titles[1], "segments": right, "note": note or skipped}]
+
+
+def column_at(df, name, at):
+    """Column `name` at positions `at`, as a Series (all "" when there is no such column); not
+    copied when `at` is every row in order."""
+    if name not in df:
+        return pd.Series("", index=range(len(at)), dtype="str")
+    values = df[name]
+    return values if len(at) == len(df) and np.array_equal(at, np.arange(len(df))) else values.iloc[at]
