@@ -74,14 +74,12 @@ def test_the_widgets_send_what_the_table_says(tmp_path):
         "f": "promote", "r": "trace"}
     assert v.view["keys"]["e"] == {"page": "edit", "side": -1} and "Shift+E" not in v.view["keys"]
     c = compare(frame(), frame().assign(generic=["x", "y"]), "generic", folder=tmp_path / "c")
-    assert [b[1] for b in c.view["buttons"]] == ["next", "prev", "next unpicked", "undo", "edit", "few-shot",
-                                                "trace", "source", "list"]
+    assert [b[1] for b in c.view["buttons"]] == ["next", "prev", "next unpicked", "undo", "source", "list"]
     assert "n next unpicked" in c.view["help"] and "unreviewed" not in c.view["help"]
-    assert [b[1] for b in v.view["buttons"]] == ["next", "prev", "next unreviewed", "undo", "edit", "few-shot",
-                                                "trace", "list"]
+    assert [b[1] for b in v.view["buttons"]] == ["next", "prev", "next unreviewed", "undo", "list"]
     off = show(frame(), right="generic")  # no run folder: no decision keys
     assert "n" not in off.view["keys"] and "z" not in off.view["keys"] and "g" not in off.view["keys"]
-    assert [b[0] for b in off.view["buttons"]] == ["next", "prev", "trace", "page:list"]
+    assert [b[0] for b in off.view["buttons"]] == ["next", "prev", "page:list"]
     assert "e" not in off.view["keys"] and "f" not in off.view["keys"]  # corrections and promotions need a folder
 
 

@@ -53,14 +53,13 @@ KEYS = (
         "says what the sample's decision is now", deciding=True, button="undo"),
     Key(("e",), "e", "page:edit", "edit", "correct the shown output: a text box in its pane (keys typed there are "
         "text; Ctrl+Enter saves your text in place of the model's, tied to that output; Esc cancels); the comparison "
-        "edits the right-hand output", deciding=True, args={"side": -1}, button="edit"),
+        "edits the right-hand output", deciding=True, args={"side": -1}),
     Key(("Shift+E",), "Shift+E", "page:edit", "", "correct the left-hand output", where=("compare",),
         deciding=True, args={"side": 0}),
     Key(("f",), "f", "promote", "few-shot", "promote the shown row into its step's prompt draft as a few-shot turn "
-        "pair (tk.promote; the comparison: run B's row; draft= names the draft)", deciding=True,
-        button="few-shot"),
+        "pair (tk.promote; the comparison: run B's row; draft= names the draft)", deciding=True),
     Key(("r",), "r", "trace", "trace", "trace the shown sample through its steps (tk.trace, from the cache) over "
-        "the panes; Esc closes it (the comparison: run B's row)", button="trace"),
+        "the panes; Esc closes it (the comparison: run B's row)"),
     Key((" ", "PageDown"), "Space / PageDown", "page:scroll", "scroll",
         "scroll the text panes down a page (each pane on its own; the longest leads, the others follow "
         "in proportion)", args={"pages": 0.9}),
