@@ -70,7 +70,9 @@ def test_the_widgets_send_what_the_table_says(tmp_path):
     assert v.view["keys"] == keys.key_map("show", marks) and v.view["help"] == keys.help_line("show", marks)
     assert v.view["keys"]["3"] == {"do": "mark", "value": "off-topic", "advance": True, "ahead": True}
     assert {k: a["do"] for k, a in v.view["keys"].items() if "do" in a and a["do"] != "mark"} == {
-        "ArrowRight": "next", "j": "next", "ArrowLeft": "prev", "k": "prev", "n": "unreviewed", "z": "undo"}
+        "ArrowRight": "next", "j": "next", "ArrowLeft": "prev", "k": "prev", "n": "unreviewed", "z": "undo",
+        "f": "promote", "r": "trace"}
+    assert v.view["keys"]["e"] == {"page": "edit", "side": -1} and "Shift+E" not in v.view["keys"]
     c = compare(frame(), frame().assign(generic=["x", "y"]), "generic", folder=tmp_path / "c")
     assert [b[1] for b in c.view["buttons"]] == ["next", "prev", "next unpicked", "undo", "source", "list"]
     assert "n next unpicked" in c.view["help"] and "unreviewed" not in c.view["help"]
@@ -78,6 +80,7 @@ def test_the_widgets_send_what_the_table_says(tmp_path):
     off = show(frame(), right="generic")  # no run folder: no decision keys
     assert "n" not in off.view["keys"] and "z" not in off.view["keys"] and "g" not in off.view["keys"]
     assert [b[0] for b in off.view["buttons"]] == ["next", "prev", "page:list"]
+    assert "e" not in off.view["keys"] and "f" not in off.view["keys"]  # corrections and promotions need a folder
 
 
 def test_an_unknown_action_is_said_not_raised():

@@ -9,7 +9,7 @@ import pytest
 
 from toolkit.decisions import Store, labels, picks
 from toolkit.outputs import output_hash
-from toolkit.review import compare, viewer
+from toolkit.review import compare, panes
 from toolkit.review.diff import MAX_TOKENS, segments
 from toolkit.review.front import ESM
 from toolkit.review.viewer import show
@@ -288,8 +288,8 @@ def test_zero_and_one_row_frames(tmp_path):
 
 def test_only_the_shown_sample_is_sent(monkeypatch):
     calls = []
-    real = viewer.segments
-    monkeypatch.setattr(viewer, "segments", lambda a, b: calls.append(a) or real(a, b))
+    real = panes.segments
+    monkeypatch.setattr(panes, "segments", lambda a, b: calls.append(a) or real(a, b))
     df = pd.concat([frame()] * 2500, ignore_index=True).drop(columns="chunk_id")
     v = show(df, right="generic")
     v.go(5000)

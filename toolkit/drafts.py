@@ -69,6 +69,15 @@ def note_of(path) -> dict | None:
     return json.loads(note_path.read_text(encoding="utf-8")).get(path.name)
 
 
+def in_folder(folder) -> list[Path]:
+    """The drafts of run folder `folder` that exist (the files tk.draft noted there)."""
+    note_path = Path(folder) / NOTE
+    if not note_path.is_file():
+        return []
+    return [Path(folder) / name for name in json.loads(note_path.read_text(encoding="utf-8"))
+            if (Path(folder) / name).is_file()]
+
+
 def promoted(path, before: str, after: str) -> None:
     """Note that tk.promote turned version `before` of draft `path` into `after` by adding turns
     before its template (so rows of either version were rendered by the same template)."""

@@ -36,14 +36,20 @@ def correct(df, sample, text, column=None, *, id=None, folder=None) -> None:
         raise KeyError(f"correct: no sample {sample!r} in the frame (its ids are like {list(ids[:3])}); pass id= "
                        "naming the sample-id column if another column holds them")
     value = df[name].iat[where[0]]
+    check(value, text, name)
+    with Store(need_folder(df, folder, "correct")) as store:
+        store.correct(str(sample), name, outputs.output_hash(value), text)
+
+
+def check(value, text, name) -> None:
+    """Refuse a correction of a parsed answer (a dict or list) that is not JSON: the rule for
+    tk.correct and the viewer's edit key alike."""
     if text is not None and isinstance(value, (dict, list)):
         try:
             json.loads(text)
         except json.JSONDecodeError as e:
             raise ValueError(f"correct: {name!r} holds parsed answers, so a correction is the JSON the viewer shows "
                              f"(this one is not JSON: {e})") from None
-    with Store(need_folder(df, folder, "correct")) as store:
-        store.correct(str(sample), name, outputs.output_hash(value), text)
 
 
 def standing(df, name, saved: dict, ids) -> tuple[np.ndarray, np.ndarray]:

@@ -32,9 +32,14 @@ from ..stats import PICKS, describe, win_rate
 from .beside import JudgePicks
 from .columns import contains, same_texts
 from .diff import segments
+from .editing import Editing
 from .keys import pick_keys
 from .names import head_id, named
-from .viewer import BULK, step_fields, text_panes
+from .panes import column_at as _column
+from .panes import step_fields, text_panes
+from .promoting import Promoting
+from .tracing import Tracing
+from .viewer import BULK
 from .widget import Review
 
 __getattr__ = moved.names(__name__, {"picks": "toolkit.decisions"})  # picks() lived here
@@ -45,7 +50,7 @@ REVEALING = ("newly ok", "newly failed")  # filters that would tell a blind revi
 
 
 def compare(df_a, df_b, column=None, *, left="text", step=None, id=None, folder=None, blind=False, seed=0,
-            judge=None, order=None):
+            judge=None, order=None, draft=None):
     """The widget where you compare two runs and pick: the same samples, output `column` of each,
     diffed, the raw text above. (`Judge.compare` is a judge picking between two runs, no widget.)
 
@@ -58,11 +63,12 @@ def compare(df_a, df_b, column=None, *, left="text", step=None, id=None, folder=
     `judge` (the frame a pairwise judge's `.compare(df_a, df_b)` made, the Judge or its name)
     shows its pick beside yours, never as yours, with its reasons and "inconsistent" when given
     the frame; `results(source="judge")` gives its win rate apart. `order="uncertain"` puts its
-    inconsistent and missing picks first, then its ties.
+    inconsistent and missing picks first, then its ties. `draft`: the prompt draft the promote
+    key (f) writes run B's row into (as in `show`).
     """
     folder = folder_of_pair(df_a, df_b, folder)
     return Comparison(df_a, df_b, column or last_step(df_b), left=left, step=step, id=id, folder=folder,
-                      blind=blind, seed=seed, judge=judge, order=order)
+                      blind=blind, seed=seed, judge=judge, order=order, draft=draft)
 
 
 def flips(ids, seed):
@@ -71,16 +77,7 @@ def flips(ids, seed):
     return np.array([hashlib.sha256(f"{seed}\0{i}".encode()).digest()[0] & 1 for i in ids], dtype=bool)
 
 
-def _column(df, name, at):
-    """Column `name` at positions `at`, as a Series (all "" when there is no such column); not
-    copied when `at` is every row in order."""
-    if name not in df:
-        return pd.Series("", index=range(len(at)), dtype="str")
-    values = df[name]
-    return values if len(at) == len(df) and np.array_equal(at, np.arange(len(df))) else values.iloc[at]
-
-
-class Comparison(Review):
+class Comparison(Editing, Tracing, Promoting, Review):
     """See `compare()`. Python API: next/prev/go/jump/next_unreviewed/pick/undo/set_filter/
     set_prompts/results, `.counts`, `counter`, `progress`, `message`, `sample`. The counts compare
     whole columns in C; a row's texts are read when it is shown (100k long rows open in < 1 s)."""
@@ -88,8 +85,9 @@ class Comparison(Review):
     WHERE = "compare"
 
     def __init__(self, df_a, df_b, on, *, left="text", step=None, id=None, folder=None, blind=False, seed=0,
-                 judge=None, order=None):
+                 judge=None, order=None, draft=None):
         super().__init__()
+        self._id, self._draft = id, draft
         self._a, self._b, self._on = df_a, df_b, need_column(df_a, on)
         self._left, self._step, self._folder = need_column(df_a, left), step or on, folder
         need_column(df_b, on)
@@ -265,6 +263,8 @@ class Comparison(Review):
         undone = self._store.undo()
         if undone is None:
             return self.go(self._pos, "nothing to undo")
+        if undone["kind"] == "correct":
+            return self._undid(undone)
         self._catch_up()
         at = np.flatnonzero(self._ids == undone["sample"])
         value = self._shown_as(at[0], undone["value"]) if len(at) else undone["value"]
@@ -356,11 +356,31 @@ class Comparison(Review):
             section = self._judge.section(k, shown, self._blind)
             section["open"] = section["name"] in self._open
             sections.append(section if section["open"] else {**section, "text": ""})
-        return {"id": str(self._ids[k]), "shown_id": shown_id, "head": head, "notice": None, "panes": panes,
-                "source": {"title": self._left, "segments": [["=", cell_text(a[self._left])]], "note": None},
-                # the prompt versions would tell a blind reviewer which run is which
-                "sections": sections,
-                "mark": self._shown_as(k, self._pick[k]) or "unpicked"}
+        sample = {"id": str(self._ids[k]), "shown_id": shown_id, "head": head, "notice": None, "panes": panes,
+                  "source": {"title": self._left, "segments": [["=", cell_text(a[self._left])]], "note": None},
+                  # the prompt versions would tell a blind reviewer which run is which
+                  "sections": sections,
+                  "mark": self._shown_as(k, self._pick[k]) or "unpicked"}
+        self._edits(k, sample)
+        self._example_head(k, sample)
+        return sample
+
+    def _outputs(self, k):
+        """Both runs' outputs, in the order shown (B on the left when blind-flipped)."""
+        runs = [(df, at[k]) for df, at in self._runs]
+        raw = column(self._step, "raw")
+        found = [{"value": df[self._on].iat[i], "column": self._on,
+                  "shown": cell_text(df[self._on].iat[i]) or (cell_text(df[raw].iat[i]) if raw in df else "")}
+                 for df, i in (runs[::-1] if self._flip[k] else runs)]
+        return [{**o, "pane": p} for p, o in enumerate(found)]
+
+    def _traced(self, k):
+        if self._blind:
+            raise ValueError("trace is off in a blind comparison: its prompt versions would tell which run is which")
+        return self._b, " in run B"
+
+    def _promoted(self, k):
+        return self._b, self._on, self._ib[k]
 
     def _has_prompts(self):
         version = column(self._step, "prompt_version")

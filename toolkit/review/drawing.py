@@ -130,7 +130,7 @@ function fillHead(head, s, v) {
 
 // A sample list entry: position, the id's distinguishing part (cut at its start when it does not
 // fit: its tail tells entries apart), the decision as a badge shown whole.
-function listItem([pos, id, status, badge, short], go) {
+function listItem([pos, id, status, badge, short, tag], go) {
   const item = h("div", `tkr-item tkr-${status}`);
   const name = h("span", "tkr-id");
   name.append(h("span", "tkr-id-text", short || id));
@@ -140,7 +140,8 @@ function listItem([pos, id, status, badge, short], go) {
     b.dataset.mark = badge;
     item.append(b);
   }
-  item.title = `${pos + 1}. ${id} (${status}${badge ? ", " + badge : ""})`;
+  if (tag) item.append(h("span", "tkr-badge tkr-tag", tag));
+  item.title = `${pos + 1}. ${id} (${status}${badge ? ", " + badge : ""}${tag ? ", " + tag : ""})`;
   item.addEventListener("click", () => go(pos));
   return item;
 }

@@ -19,11 +19,13 @@ But: the widget's height follows JupyterLab's notebook panel (elsewhere the wind
 """
 
 from .drawing import DRAWING
+from .editing import EDITOR
 from .style import CSS
+from .tracing import OVERLAY
 
 __all__ = ["CSS", "ESM"]
 
-ESM = DRAWING + r"""
+ESM = DRAWING + EDITOR + OVERLAY + r"""
 function render({ model, el }) {
   let seq = 0, aheadSeq = 0, syncing = 0, acted = 0;
   const send = (msg) => {
@@ -94,6 +96,8 @@ function render({ model, el }) {
   const help = h("div", "tkr-line tkr-help");
   root.append(top, acts, confirmRow, filters, summary, head, msg, body, help, floatSearch);
   el.append(root);
+  const trail = overlay(root, home);  // tracing.py
+  const editor = editing({ cols, send, say, home, current: () => drawn });  // editing.py
 
   // -- the bulk confirm: choose a value, then the kernel says what it would change, then confirm
   function openBulk() {
@@ -150,7 +154,8 @@ function render({ model, el }) {
       drawCols(drawn.sample, drawn.search || "", true);
     },
     list() { root.classList.toggle("tkr-nolist"); },
-    escape() { if (!confirmRow.hidden) closeConfirm(); },
+    escape() { if (!trail.close() && !confirmRow.hidden) closeConfirm(); },
+    edit(a) { flush(); editor.start(a); },
   };
   // The part of the page the reader sees: the viewport within the notebook's scrolling panel.
   function visible() {
@@ -263,7 +268,8 @@ function render({ model, el }) {
     // the same sample (the reply to a prefetched draw): redraw only if it changed (compared only
     // then, never on the way to a new sample)
     const state = [s, query, v.empty];
-    if (s && s.id === shownId && JSON.stringify(state) === JSON.stringify(drawnState)) return;
+    const same = JSON.stringify(state) === JSON.stringify(drawnState);
+    if (s && s.id === shownId && (editor.editing() || same)) return;  // an open editor is kept
     drawnState = state;
     root.dataset.id = s ? s.id : "";
     fillHead(head, s, v);
@@ -294,6 +300,7 @@ function render({ model, el }) {
     root.classList.toggle("tkr-with-source", shown.length > s.panes.length);
     const offset = before.length - shown.length;  // the source column came or went
     panes.forEach((box, i) => {
+      box.dataset.pane = i - (shown.length - s.panes.length);  // the source column is -1
       const text = box.querySelector(".tkr-text"), last = before[i + offset] ?? before[i];
       const similar = last && Math.abs(+text.dataset.len - last.len) <= 0.25 * Math.max(last.len, 1);
       if (last && last.top && (same || similar)) {
@@ -303,6 +310,7 @@ function render({ model, el }) {
         rest.push(() => { while (box.rest) box.rest = box.rest(); });
       }
     });
+    editor.decorate(s);
     if (rest.length) {
       const mine = rest;
       requestAnimationFrame(() => setTimeout(() => { if (rest === mine) flush(); }, 0));
@@ -375,12 +383,13 @@ function render({ model, el }) {
   // second or so: the kernel is asked, one question at a time, and redraws only when some did.
   // Not while the reviewer is pressing keys: each of those brings them anyway.
   const poll = setInterval(() => {
-    if (document.hidden || !root.isConnected || root.dataset.pending || performance.now() - acted < 1500) return;
+    if (document.hidden || !root.isConnected || root.dataset.pending || editor.editing()
+        || performance.now() - acted < 1500) return;
     if (syncing && performance.now() - syncing < 15000) return;
     syncing = performance.now();
     send({ do: "sync" });
   }, 1000);
-  const synced = (m) => { if (m && "synced" in m) syncing = 0; };
+  const synced = (m) => { if (m && "synced" in m) syncing = 0; if (m && m.trace) trail.show(m.trace); };
   model.on("msg:custom", synced);
   model.on("change:view", update);
   update();

@@ -51,6 +51,15 @@ KEYS = (
         deciding=True, button="next {undecided}"),
     Key(("z",), "z", "undo", "undo", "undo this widget's last decision (a bulk label as a whole); the message "
         "says what the sample's decision is now", deciding=True, button="undo"),
+    Key(("e",), "e", "page:edit", "edit", "correct the shown output: a text box in its pane (keys typed there are "
+        "text; Ctrl+Enter saves your text in place of the model's, tied to that output; Esc cancels); the comparison "
+        "edits the right-hand output", deciding=True, args={"side": -1}),
+    Key(("Shift+E",), "Shift+E", "page:edit", "", "correct the left-hand output", where=("compare",),
+        deciding=True, args={"side": 0}),
+    Key(("f",), "f", "promote", "few-shot", "promote the shown row into its step's prompt draft as a few-shot turn "
+        "pair (tk.promote; the comparison: run B's row; draft= names the draft)", deciding=True),
+    Key(("r",), "r", "trace", "trace", "trace the shown sample through its steps (tk.trace, from the cache) over "
+        "the panes; Esc closes it (the comparison: run B's row)"),
     Key((" ", "PageDown"), "Space / PageDown", "page:scroll", "scroll",
         "scroll the text panes down a page (each pane on its own; the longest leads, the others follow "
         "in proportion)", args={"pages": 0.9}),
@@ -65,8 +74,11 @@ KEYS = (
     Key(("l",), "l", "page:list", "list", "show / hide the sample list", button="list"),
     Key(("/",), "/", "page:search", "search", "go to the search box (floated into view when it is out of "
         "sight; the text you read does not move)"),
-    Key(("Escape",), "Esc", "page:escape", "leave a box", "leave a box, or close the bulk confirm row"),
+    Key(("Escape",), "Esc", "page:escape", "leave a box", "leave a box, close the trace, or close the bulk confirm "
+        "row"),
     Key((), "Enter (in a box)", "page:enter", "", "search / jump / save the note, then back to the widget"),
+    Key((), "Ctrl+Enter / Esc (editing)", "page:save", "", "save your correction / cancel the edit, then back to "
+        "the widget", deciding=True),
 )
 # The decision keys, for the docs (the keys themselves come from label_keys / pick_keys).
 DECISIONS = (

@@ -104,4 +104,21 @@ CSS = """
 .tkr-sections:empty { display: none; }
 .tkr-section > summary { cursor: pointer; color: #555; }
 .tkr-grid { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 12px; }
+/* a correction: the editor in the pane, a corrected pane marked as yours, a stale one */
+.tkr-editor { flex: 1 1 0; min-height: 0; resize: none; font: inherit; white-space: pre-wrap; padding: 4px;
+  border: 2px solid #1976d2; border-radius: 3px; }
+.tkr-edit-bar { display: flex; gap: 6px; align-items: center; flex: none; margin: 2px 0; }
+.tkr-edit-says { color: #0d47a1; font-weight: 600; margin-right: auto; }
+.tkr-pane[data-correction=corrected] > .tkr-title { color: #4a148c; font-weight: 600; }
+.tkr-pane[data-correction=corrected] > .tkr-text { border-left: 3px solid #7b1fa2; padding-left: 6px;
+  background: #faf5fc; }
+.tkr-pane[data-correction=stale] > .tkr-note { background: #fff3e0; color: #8a4b00; }
+.tkr-model-text { flex: none; max-height: 40%; overflow-y: auto; color: #555; }
+.tkr-badge.tkr-tag { background: #ede7f6; color: #4a148c; margin-left: 2px; }
+/* the trace, over the sample list and the text panes */
+.tkr-overlay { position: absolute; left: 6px; right: 6px; top: 40px; bottom: 28px; z-index: 5; display: flex;
+  flex-direction: column; background: #fff; border: 2px solid #1976d2; border-radius: 4px; padding: 4px; }
+.tkr-overlay-bar { display: flex; align-items: center; gap: 6px; flex: none; font-weight: 600; }
+.tkr-overlay-title { margin-right: auto; }
+.tkr-trace-frame { flex: 1 1 0; min-height: 0; width: 100%; border: 0; }
 """

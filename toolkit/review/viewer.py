@@ -22,16 +22,19 @@ from ..frame import STATUSES, column, folder_of, last_step, need_column, sample_
 from ..outputs import cell_text, output_hash, output_hashes, stale
 from .beside import Duplicates, Verdicts, judges_in, reason_keys, reason_value
 from .columns import contains
-from .diff import segments
+from .editing import Editing
 from .keys import label_keys
 from .names import head_id, named
+from .panes import step_fields, text_panes
+from .promoting import Promoting
+from .tracing import Tracing
 from .widget import Review, review_order
 
 BULK = 200  # past this many changed samples, read all labels in one query rather than one by one
 
 
 def show(df, left="text", right=None, *, step=None, id=None, folder=None, labels=LABELS, order=None, seed=0,
-         judge=None, reason=None):
+         judge=None, reason=None, draft=None):
     """Viewer of `df` one row at a time: column `left` (raw) beside `right` (generated).
 
     `right` defaults to the last step output in the frame (a column with a `<name>.status`
@@ -49,9 +52,11 @@ def show(df, left="text", right=None, *, step=None, id=None, folder=None, labels
     "judge disagrees / agrees with my label". `reason` opens the samples `keep` drops for one
     reason: ("generic", "parse") (step and kind, as tk.drop_reasons names them) or a kind alone.
     A duplicate (`<column>.dup_of`, from tk.dedupe) is shown beside the sample it repeats.
+    `draft` is the step's prompt draft the promote key (f) writes into (default: the run folder's
+    draft that made the row). Keys e (correct), f (promote) and r (trace): docs/review-keys.md.
     """
     return Viewer(df, left, right or last_output(df), step=step, id=id, folder=folder_of(df, folder),
-                  labels=labels, order=order, seed=seed, judge=judge, reason=reason)
+                  labels=labels, order=order, seed=seed, judge=judge, reason=reason, draft=draft)
 
 
 def last_output(df):
@@ -60,41 +65,15 @@ def last_output(df):
     return found[-1] if found else last_step(df)
 
 
-def step_fields(row, step):
-    """Header fields (status, attempts, prompt version) and the notice for a failed/skipped row."""
-    fields, notice = [], None
-    status = row.get(column(step, "status"))
-    if isinstance(status, str):
-        fields.append(["status", status])
-    for field, title in (("attempts", "attempts"), ("prompt_version", "prompt")):
-        if cell_text(row.get(column(step, field))):
-            fields.append([title, cell_text(row[column(step, field)])])
-    error = cell_text(row.get(column(step, "error")))
-    if status == "skipped":
-        notice = ["skipped", f"skipped: {error or 'no reason recorded'}"]
-    elif error:
-        notice = ["failed" if status == "failed" else "info", f"error: {error}"]
-    return fields, notice
-
-
-def text_panes(a, b, titles, word_diff, note=None):
-    """Two panes of text, word-diffed or plain."""
-    if word_diff:
-        left, right, skipped = segments(a, b)
-    else:
-        left, right, skipped = [["=", a]], [["=", b]], None
-    return [{"title": titles[0], "segments": left, "note": skipped},
-            {"title": titles[1], "segments": right, "note": note or skipped}]
-
-
-class Viewer(Review):
+class Viewer(Editing, Tracing, Promoting, Review):
     """See `show()`. Python API for notebooks and tests: next/prev/go/jump/next_unreviewed/label/
     undo/label_all/set_filter, `counter`, `progress`, `message`, `current` and `sample` (what the
     page shows)."""
 
     def __init__(self, df, left, right, *, step=None, id=None, folder=None, labels=LABELS, order=None, seed=0,
-                 judge=None, reason=None):
+                 judge=None, reason=None, draft=None):
         super().__init__()
+        self._id, self._draft, self._folder = id, draft, folder
         self._df, self._left, self._right = df, need_column(df, left), need_column(df, right)
         self._step, self._marks = step or right, label_keys(labels)
         ids = sample_ids(df, id)
@@ -297,6 +276,8 @@ class Viewer(Review):
             return self.go(self._pos, "nothing to undo")
         if isinstance(undone, list):
             return self.go(self._pos, f"undid the bulk label of {len(undone):,} samples")
+        if undone["kind"] == "correct":
+            return self._undid(undone)
         k = self._where.get_indexer([undone["sample"]])[0]
         what = undone["value"] or "unreviewed" if undone["kind"] == "label" else "the note"
         self._catch_up()
@@ -395,4 +376,18 @@ class Viewer(Review):
                                        "open": is_open, "text": reasoning if is_open else ""})
         if self._store is not None:
             sample["note"] = (self._store.label_of(sid) or {}).get("note") or ""
+        self._edits(k, sample)
+        self._example_head(k, sample)
         return sample
+
+    def _outputs(self, k):
+        value = self._df[self._right].iat[k]
+        shown = cell_text(value) or cell_text(self._df[column(self._step, "raw")].iat[k]
+                                              if column(self._step, "raw") in self._df else "")
+        return [{"pane": 1, "value": value, "shown": shown, "column": self._right}]
+
+    def _traced(self, k):
+        return self._df, ""
+
+    def _promoted(self, k):
+        return self._df, self._right, k

@@ -26,6 +26,11 @@ of keys.py's table, plus those of the controls:
     {"do": "filter", "name": N, "value": X}  set filter N (a `filters` name, or "search") to X
     {"do": "note", "text": T}                the shown sample's note (viewer only)
     {"do": "open", "what": S, "open": B}     a collapsible section S opened / closed
+    {"do": "correct", "pane": I, "output": H, "text": T}  your text for output pane I, whose
+                                             output hashes to H (editing.py; key e opens the editor)
+    {"do": "promote"}                        the shown row into the step's draft (promoting.py, key f)
+    {"do": "trace"}                          the shown sample's trace, sent as a custom message
+                                             {"trace": {id, html}} (tracing.py, key r)
     {"do": "sync"}                           read decisions made elsewhere; redraw only if any landed;
                                              answered by a custom message {"synced": n}
 
@@ -35,10 +40,11 @@ The `view` trait (Python -> front-end):
                      shows a prefetched sample)
     counter          "54,321 of 100,000 filtered (100,000 total)"
     progress         "50 of 100,000 reviewed" / "3 of 12 picked" (current, from the store)
-    list             window of the sample list: [pos, id, status, badge, short] per entry; badge
-                     is the label / pick ("" = none; "was <label>" = labelled on an earlier
+    list             window of the sample list: [pos, id, status, badge, short, tag] per entry;
+                     badge is the label / pick ("" = none; "was <label>" = labelled on an earlier
                      output); short is the distinguishing part of the id (after the prefix all ids
-                     share, its tail when long), to show where the whole id does not fit
+                     share, its tail when long), to show where the whole id does not fit; tag
+                     "example" marks a row promoted to a few-shot example ("" = none)
     list_width       the widest entry in characters: position and short id (the list is as wide as
                      it needs, up to a cap; a longer id is cut at its start)
     sample           the shown sample (None when nothing matches): id, shown_id (the id as the
@@ -48,6 +54,8 @@ The `view` trait (Python -> front-end):
                      viewer adds note and stale ("labelled good on an earlier output", "labelled
                      good on <column>", else None); the comparison adds source (the text both runs
                      started from, a pane the page shows as a third column or on the s key).
+                     edits: [{pane, output, text, model, state, column}] the output panes the
+                     edit key opens (state "corrected", "stale" or None; editing.py).
                      sections: [{name, title, open, text | panes}] collapsible, text or panes
                      only when open (a judge's verdict and reason, a duplicate's original, the
                      model's reasoning, the two prompts)
@@ -249,7 +257,7 @@ class Review(anywidget.AnyWidget):
             "pos": self._pos, "n": n, "total": self._total, "seq": self._seq,
             "counter": self._counter(self._pos + 1 if n else 0),
             "list": [[p, str(self._ids[self._rows[p]]), *self._list_entry(self._rows[p]),
-                      str(self._short[self._rows[p]])] for p in window],
+                      str(self._short[self._rows[p]]), self._tag(self._rows[p])] for p in window],
             "list_width": self._short.width + len(f"{n:,}") + 2,
             "sample": self._sample(self._rows[self._pos]) if n else None,
             "ahead": self._ahead(),
@@ -345,6 +353,10 @@ class Review(anywidget.AnyWidget):
     def _sync(self):
         """Read the decisions made elsewhere since the last update; True when any changed."""
         return False
+
+    def _tag(self, k):
+        """A second badge for item `k` in the sample list ("example": a few-shot example), or ""."""
+        return ""
 
     def _mask(self):
         """Boolean per item: matches the filters."""
