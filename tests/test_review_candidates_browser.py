@@ -2,7 +2,7 @@
 browser open (issue 32 point 3, UI): the three panes stand in one row, each scrolling on its own;
 Shift+2 picks the second (a shifted digit, whatever character the layout gives it), its pane is
 marked as your pick, another viewer on the folder shows it, z reverts it; a candidate's HTML is
-shown as text."""
+shown as text. Five candidates wrap into rows of three."""
 
 from tests.jupyterlab import close_lab, lab_page, require_browser
 from tests.test_browser import PID
@@ -28,8 +28,10 @@ def test_candidates_side_by_side_pick_mark_sync_and_undo(tmp_path):
     require_browser()
     from playwright.sync_api import expect
 
-    cells = (PID, CELL + 'show(df, folder="run")\n', 'show(df, folder="run")\n')
-    proc, pw, browser, page, root = lab_page(tmp_path, cells, widgets=2, width=1280, height=800, file_browser=True)
+    five = ('show(pd.DataFrame({"chunk_id": "s", "text": "t", "say": [f"answer {c}" for c in range(5)], '
+            '"say.status": "ok", "say.candidate": pd.array(range(5), dtype="Int64"), "say.candidate_of": "s"}))\n')
+    cells = (PID, CELL + 'show(df, folder="run")\n', 'show(df, folder="run")\n', five)
+    proc, pw, browser, page, root = lab_page(tmp_path, cells, widgets=3, width=1280, height=800, file_browser=True)
     try:
         first, second = page.locator(".tkr").nth(0), page.locator(".tkr").nth(1)
         first.locator(".tkr-counter").click()
@@ -85,5 +87,12 @@ def test_candidates_side_by_side_pick_mark_sync_and_undo(tmp_path):
         page.keyboard.press("n")
         expect(first.locator(".tkr-counter")).to_have_text("1 of 4 filtered (4 total)")
         expect(first.locator(".tkr-progress")).to_have_text("0 of 4 picked")
+        # five candidates: rows of three, each pane still in the widget's width
+        wrapped = page.locator(".tkr").nth(2).locator(".tkr-cols > .tkr-pane")
+        expect(wrapped).to_have_count(5)
+        wrapped.nth(4).scroll_into_view_if_needed()
+        b = [wrapped.nth(i).bounding_box() for i in range(5)]
+        assert abs(b[0]["y"] - b[2]["y"]) < 2 and b[3]["y"] > b[0]["y"] + 20 and abs(b[3]["x"] - b[0]["x"]) < 2
+        assert all(x["width"] > 150 for x in b) and b[2]["x"] + b[2]["width"] <= 1280
     finally:
         close_lab(proc, pw, browser)
