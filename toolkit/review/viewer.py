@@ -120,10 +120,10 @@ class Viewer(Editing, Tracing, Promoting, Review):
         return self._hashes[k]
 
     def _hash_many(self, rows):
-        """Hash the outputs of these rows in one pass (only those rows' texts leave the column)."""
+        """Hash the outputs of these rows in one pass, in place in the column (no text is copied out)."""
         missing = [k for k in rows if k not in self._hashes]
         if missing:
-            self._hashes.update(zip(missing, output_hashes(self._df[self._right].iloc[missing])))
+            self._hashes.update(zip(missing, output_hashes(self._df[self._right], missing)))
 
     def _relabel(self, sample_ids, saved_labels=None):
         """Bring the label of these samples up to date with the store (`saved_labels`: the store's
@@ -134,12 +134,11 @@ class Viewer(Editing, Tracing, Promoting, Review):
         rows = self._where.get_indexer(ids)
         if len(ids) > BULK:
             self._hash_many(rows[rows >= 0])
-        for sid, k in zip(ids, rows):
-            if k < 0:
-                continue
-            saved = saved_labels.get(sid) if saved_labels is not None else self._store.label_of(sid)
+        found = [(k, saved_labels.get(sid) if saved_labels is not None else self._store.label_of(sid))
+                 for sid, k in zip(ids, rows) if k >= 0]
+        olds = stale([s and s["output"] for _, s in found], [s and self._hash(k) for k, s in found])
+        for (k, saved), old in zip(found, olds):
             value = saved["label"] if saved and saved["label"] else "unreviewed"
-            old = saved is not None and bool(stale([saved["output"]], [self._hash(k)])[0])
             label, was = ("unreviewed", value) if old and value != "unreviewed" else (value, "")
             if was and saved["column"] not in (None, self._right):
                 was = f"{value} on {saved['column']}"
