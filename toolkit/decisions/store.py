@@ -137,7 +137,11 @@ class Store(AddedDecisions):
     def choose(self, sample_id, chosen, others, source="person"):
         """Record that of a sample's candidates (a step's n=) the one whose output hashes to
         `chosen` is best: a pick of it over each of `others` (their hashes), written together
-        (one undo reverts them)."""
+        (one undo reverts them). `chosen=None`: no pick among `others` (each pair's withdrawn)."""
+        if chosen is None:
+            self._write([self._between(sample_id, x, y, None) for i, x in enumerate(others) for y in others[i + 1:]
+                         if x != y], source)
+            return
         self._write([self._between(sample_id, chosen, other, chosen) for other in others if other != chosen], source)
 
     def pick_between(self, sample_id, x, y, winner, source="person"):

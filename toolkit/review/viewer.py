@@ -18,9 +18,10 @@ import pandas as pd
 
 from ..decisions.labels import LABELS
 from ..decisions.store import Store
-from ..frame import STATUSES, column, folder_of, last_step, need_column, sample_ids, steps_in
+from ..frame import STATUSES, candidate_steps, column, folder_of, last_step, need_column, sample_ids, steps_in
 from ..outputs import cell_text, output_hash, output_hashes, stale
 from .beside import Duplicates, Verdicts, judges_in, reason_keys, reason_value
+from .candidates import Candidates
 from .columns import contains
 from .editing import Editing
 from .keys import label_keys
@@ -54,9 +55,18 @@ def show(df, left="text", right=None, *, step=None, id=None, folder=None, labels
     A duplicate (`<column>.dup_of`, from tk.dedupe) is shown beside the sample it repeats.
     `draft` is the step's prompt draft the promote key (f) writes into (default: the run folder's
     draft that made the row). Keys e (correct), f (promote) and r (trace): docs/review-keys.md.
+
+    A step run with n= (a `<step>.candidate_of` column; by default the last) is shown one sample at
+    a time with its candidates side by side, for a pick (Shift+1..Shift+9; review/candidates.py);
+    `id=` shows its rows one at a time instead.
     """
-    return Viewer(df, left, right or last_output(df), step=step, id=id, folder=folder_of(df, folder),
-                  labels=labels, order=order, seed=seed, judge=judge, reason=reason, draft=draft)
+    if id is None and right is None and step is None and candidate_steps(df):
+        step = candidate_steps(df)[-1]  # the candidates side by side (not a judge's picks among them)
+    right = right or last_output(df)
+    if id is None and column(step or right, "candidate_of") in df:
+        return Candidates(df, left, step or right, folder=folder_of(df, folder), order=order, seed=seed)
+    return Viewer(df, left, right, step=step, id=id, folder=folder_of(df, folder), labels=labels, order=order,
+                  seed=seed, judge=judge, reason=reason, draft=draft)
 
 
 def last_output(df):
