@@ -139,7 +139,7 @@ class Step:
             await self._run_rows(_records(df, constants), results, shown)
         finally:
             shown.close()
-            self.llm.cache.flush()  # the end of a run, an error or a cancel: commit what arrived
+            self.llm.cache.checkpoint()  # the end of a run, an error or a cancel: commit what arrived
         out = self._frame(df, results)
         record = StepRecord(self.name, self.prompt.version, self.llm.model, self.params,
                             self.llm.concurrency, self.llm.budget.caps(), rows=len(df),
@@ -154,6 +154,10 @@ class Step:
         """A fixed set of workers pulls rows as they finish others: memory stays flat in the row count."""
         counts, shown = results.counts, [0.0]
 
+        def postfix():
+            bar.set_postfix(ok=counts["ok"], failed=counts["failed"], skipped=counts["skipped"],
+                            cached=counts["cached"], refresh=False)
+
         async def worker():
             for done, (pos, row) in enumerate(rows, 1):
                 results.store(pos, await self._row(row))
@@ -163,8 +167,7 @@ class Step:
                 now = time.monotonic()
                 if now - shown[0] > 0.2:  # formatting the postfix per row costs more than the row
                     shown[0] = now
-                    bar.set_postfix(ok=counts["ok"], failed=counts["failed"], cached=counts["cached"],
-                                    refresh=False)
+                    postfix()
                 if done % 256 == 0:  # cached rows never wait: let an interrupt or other calls in
                     await asyncio.sleep(0)
 
@@ -177,6 +180,7 @@ class Step:
         finally:
             for task in tasks:
                 task.cancel()
+            postfix()  # the bar's last word counts what the summary line counts
         errors = [task.exception() for task in done if task.exception() is not None]  # all retrieved
         if errors:
             raise errors[0]

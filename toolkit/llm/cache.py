@@ -8,6 +8,12 @@ the next run re-sends only the calls that are not in the cache. The key is the
 content of the call (model, messages, sampling parameters) and never a key or an endpoint, so a
 cache can be shared, exported as readable JSONL "recordings" and replayed in tests.
 
+SQLite's WAL mode keeps new commits in `cache.sqlite-wal` until a checkpoint copies them into the
+main file. `checkpoint()` does that at the end of every run, when the LLM is closed and at exit, so
+whenever nothing is in flight `cache.sqlite` alone is the whole cache (the file a user copies).
+A recording given to replay is held in memory and is all that replay answers from: the folder's
+cache file is neither read nor written.
+
 But: nothing is ever evicted. A run folder's cache only grows; start a new folder (or delete
 cache.sqlite) to begin afresh.
 """
@@ -29,6 +35,8 @@ MODES = ("use", "replay", "refresh", "off")
 # long before its transaction commits.
 FLUSH_ANSWERS = 64
 FLUSH_SECONDS = 0.2
+BUSY_MS = 30_000  # how long a write waits for another process's transaction
+CHECKPOINT_WAIT_MS = 200  # a checkpoint does not wait long for another process: it is redone later
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -42,7 +50,7 @@ CREATE TABLE IF NOT EXISTS calls (
 
 
 class CacheMiss(LookupError):
-    """A call that replay mode needed and the cache does not hold."""
+    """A call that replay mode needed and the cache (or the recording) does not hold."""
 
 
 def call_key(model: str, messages: list[dict], params: dict) -> str:
@@ -56,22 +64,30 @@ class Cache:
     """SQLite-backed cache with four modes.
 
     use      read, and write each new response within the durability bound (default)
-    replay   read only; a miss raises CacheMiss (deterministic notebook regression)
+    replay   read only; a miss raises CacheMiss (deterministic notebook regression). With a
+             `recording` (JSONL from `export`), answers come from it alone, not from the file.
     refresh  ignore what is stored, overwrite with fresh answers
     off      neither read nor write
     """
 
-    def __init__(self, path: str | Path, mode: str = "use"):
+    def __init__(self, path: str | Path, mode: str = "use", recording: str | Path | None = None):
         if mode not in MODES:
             raise ValueError(f"cache mode {mode!r} is not one of {', '.join(MODES)}")
+        if recording is not None and mode != "replay":
+            raise ValueError(f"a recording is replayed: it cannot be combined with cache mode {mode!r}")
         self.path = Path(path)
         self.mode = mode
+        self.recording = None if recording is None else Path(recording)
         self._local = threading.local()
         self._pending: dict[str, tuple] = {}  # key -> row, answered but not committed yet
         self._lock = threading.Lock()  # a flush can come from the loop, a cell or atexit
         self._timer: asyncio.TimerHandle | None = None
+        self._recorded: dict[str, tuple] | None = None  # key -> row: replay's answers, when from a recording
         _open.add(self)
-        if mode != "off":
+        if recording is not None:
+            self._recorded = {}
+            self.load(recording)
+        elif mode != "off":
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db()  # create the file and schema now, so errors show up before any call
 
@@ -79,7 +95,7 @@ class Cache:
         """One connection per thread; WAL lets readers and a writer (even in two processes) share it."""
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db = sqlite3.connect(self.path, timeout=BUSY_MS / 1000, isolation_level=None)
             for attempt in range(100):
                 try:  # switching a new file to WAL can be refused at once while another
                     db.execute("PRAGMA journal_mode=WAL")  # process does the same: try again
@@ -96,6 +112,9 @@ class Cache:
     def get(self, key: str) -> dict | None:
         if self.mode in ("off", "refresh"):
             return None
+        if self._recorded is not None:
+            row = self._recorded.get(key)
+            return None if row is None else json.loads(row[3])
         pending = self._pending.get(key)
         if pending is not None:
             return json.loads(pending[3])
@@ -132,16 +151,36 @@ class Cache:
             db.execute("ROLLBACK")
             raise
 
+    def checkpoint(self) -> None:
+        """Commit what is pending and copy the WAL into `cache.sqlite`, which alone is then whole.
+
+        Another process in the middle of a transaction on the same file is not waited for (the
+        file is then whole as of an earlier commit, and its own run's end checkpoints again)."""
+        self.flush()
+        if self.mode == "off" or self._recorded is not None:
+            return
+        db = self._db()
+        db.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
+        try:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+
     def __len__(self) -> int:
         if self.mode == "off":
             return 0
+        if self._recorded is not None:
+            return len(self._recorded)
         self.flush()
         return self._db().execute("SELECT count(*) FROM calls").fetchone()[0]
 
     def export(self, path: str | Path) -> int:
         """Write every stored call as one JSONL line (oldest first), readable in a code review."""
         self.flush()
-        rows = self._db().execute("SELECT model, request, response FROM calls ORDER BY created, key")
+        if self._recorded is not None:
+            rows = [row[1:4] for row in sorted(self._recorded.values(), key=lambda r: (r[4], r[0]))]
+        else:
+            rows = self._db().execute("SELECT model, request, response FROM calls ORDER BY created, key")
         n = 0
         with open(path, "w", encoding="utf-8") as f:
             for model, request, response in rows:
@@ -152,9 +191,9 @@ class Cache:
         return n
 
     def load(self, path: str | Path) -> int:
-        """Import recordings written by `export` (keys are recomputed from the content)."""
-        db, n = self._db(), 0
-        db.execute("BEGIN")
+        """Import recordings written by `export` (keys are recomputed from the content): into the
+        file, or, in replay mode, as the answers replay gives."""
+        rows, start = [], time.time()
         with open(path, encoding="utf-8") as f:
             for lineno, line in enumerate(f, 1):
                 if not line.strip():
@@ -164,18 +203,28 @@ class Cache:
                     model, messages, params = rec["model"], rec["messages"], rec["params"]
                     response = rec["response"]
                 except (ValueError, KeyError) as e:
-                    db.execute("ROLLBACK")
                     raise ValueError(f"{path}, line {lineno}: not a recording ({e}); "
                                      "each line needs model, messages, params and response") from None
-                db.execute("INSERT OR REPLACE INTO calls VALUES (?, ?, ?, ?, ?)",
-                           _row(call_key(model, messages, params), model, messages, params, response,
-                                time.time() + n * 1e-6))
-                n += 1
-        db.execute("COMMIT")
-        return n
+                rows.append(_row(call_key(model, messages, params), model, messages, params, response,
+                                 start + len(rows) * 1e-6))
+        if self.mode == "replay":
+            if self._recorded is None:
+                self._recorded = {}
+            self._recorded.update((row[0], row) for row in rows)
+            return len(rows)
+        db = self._db()
+        db.execute("BEGIN")
+        try:
+            db.executemany("INSERT OR REPLACE INTO calls VALUES (?, ?, ?, ?, ?)", rows)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return len(rows)
 
     def close(self) -> None:
-        self.flush()
+        """Commit, checkpoint, and close this thread's connection (the cache reopens on next use)."""
+        self.checkpoint()
         db = getattr(self._local, "db", None)
         if db is not None:
             db.close()
@@ -192,7 +241,7 @@ _open: weakref.WeakSet[Cache] = weakref.WeakSet()
 
 
 @atexit.register
-def _flush_all() -> None:
-    """A script that ends (or a kernel that shuts down) commits what it still holds."""
+def _checkpoint_all() -> None:
+    """A script that ends (or a kernel that shuts down) commits what it still holds, into the file."""
     for cache in list(_open):
-        cache.flush()
+        cache.checkpoint()

@@ -91,8 +91,8 @@ class LLM:
     `folder` is the run folder: the cache, the steps' manifest, labels and picks live there, and
     every frame a step returns carries it (`.attrs["folder"]`), so viewers find it on their own.
     `cache` is use / refresh / off (see cache.py); `replay` names a JSONL recording whose answers
-    are loaded into the cache and are then the only answers (a call without one raises CacheMiss):
-    what the committed notebooks and their tests run on.
+    are then the only answers (a call without one raises CacheMiss, whatever the folder's cache
+    holds): what the committed notebooks and their tests run on.
 
     `transport` is "auto" (by the model: connect.py), "http", "litellm", or a name given to
     `register_transport`.
@@ -131,9 +131,7 @@ class LLM:
                                  f"cache={cache!r}")
             cache = "replay"
         self.budget = Budget(max_cost, max_tokens_total, self._transport.rates, self.model)
-        self.cache = Cache(self.folder / "cache.sqlite", cache)
-        if replay is not None:
-            self.cache.load(replay)
+        self.cache = Cache(self.folder / "cache.sqlite", cache, recording=replay)
         Limiter(**self._limits)  # validate now; the live limiter is made on the toolkit's loop
         self._limiter: Limiter | None = None
         if not had_litellm and "litellm" in sys.modules:
@@ -164,7 +162,11 @@ class LLM:
         try:
             return loop.run_sync(many())
         finally:
-            self.cache.flush()
+            self.cache.checkpoint()  # the end of a run: cache.sqlite alone is whole
+
+    def close(self) -> None:
+        """Commit every answer into cache.sqlite itself (see Cache.checkpoint); the LLM stays usable."""
+        self.cache.close()
 
     # -- for code that obtains answers another way (a provider's batch API: batch.py) ----------
     def key(self, messages: list[dict], params: dict) -> str:
@@ -207,10 +209,12 @@ class LLM:
             self.usage.cache_hits += 1
             return Completion(**hit, cached=True)
         if self.cache.mode == "replay":
-            first = messages[0]["content"] if messages else ""
-            raise CacheMiss(f"{label or 'call'}: replay mode and no recorded answer for this call "
-                            f"to {self.model}. First message: {first[:300]!r}. Run without replay= "
-                            "to call the model and record it.")
+            first, last = (str(messages[i].get("content"))[:300] for i in (0, -1)) if messages else ("", "")
+            where = f" in {self.cache.recording}" if self.cache.recording else ""
+            raise CacheMiss(f"{label or 'call'}: replay mode and no recorded answer{where} for this call "
+                            f"to {self.model}. First message: {first!r}"
+                            + (f", last: {last!r}" if len(messages) > 1 else "")
+                            + ". Run without replay= to call the model and record it.")
         if key in self._answers:
             answer = self._answers[key]
             self.usage.failures += not answer.ok
