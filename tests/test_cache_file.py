@@ -108,7 +108,7 @@ def test_replay_answers_from_the_recording_alone_not_the_folders_cache(server, l
     assert live.cache.export(recording) == 2
     lines = [line for line in recording.read_text().splitlines() if "only in the folder" not in line]
     recording.write_text("\n".join(lines) + "\n")
-    live.close()
+    live.cache.flush()
 
     replay = loopback_llm(server, replay=recording)  # the same folder: its cache holds both answers
     assert replay.complete("in the recording", max_tokens=5).cached
