@@ -33,7 +33,8 @@ from pathlib import Path
 
 import yaml
 
-from .limiter import Limiter, estimate_tokens
+from . import tokens
+from .limiter import Limiter
 from .transports import CallError, Reply, Transport
 
 COOLDOWN = 5.0       # seconds a deployment sits out after a failure; doubled per failure in a row
@@ -86,7 +87,7 @@ class Fleet:
     async def send(self, model: str, messages: list[dict], params: dict, timeout: float) -> Reply:
         d = await self._take()
         try:
-            async with d.window.slot(estimate_tokens(messages, params)):
+            async with d.window.slot(tokens.estimate(messages, params)):
                 reply = await d.transport.send(d.model, messages, params, timeout)
         except CallError as e:
             raise self._failed(d, e) from None

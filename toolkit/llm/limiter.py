@@ -57,7 +57,7 @@ class Limiter:
 
     @asynccontextmanager
     async def slot(self, tokens: int = 0):
-        """Hold one request slot for the duration of a call."""
+        """Hold one request slot for the duration of a call of `tokens` (tokens.estimate)."""
         if self._slots:
             await self._slots.acquire()
         try:
@@ -66,8 +66,3 @@ class Limiter:
         finally:
             if self._slots:
                 self._slots.release()
-
-
-def estimate_tokens(messages: list[dict], params: dict) -> int:
-    """What a call counts against a tokens-per-minute limit before its answer is known."""
-    return sum(len(m.get("content") or "") for m in messages) // 4 + params.get("max_tokens", 256)

@@ -24,12 +24,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import loop
+from . import loop, tokens
 from .budget import Budget
 from .cache import Cache, CacheMiss, call_key
 from .connect import Endpoint, connect, endpoint
-from .limiter import Limiter, estimate_tokens
-from .transports import CallError, Reply, chat_reply
+from .limiter import Limiter
+from .transports import CallError, Reply, chat_reply, output_limit
 from .usage import Usage
 
 DEFAULT_MODEL = "local/smollm2"
@@ -102,8 +102,10 @@ class LLM:
     either way, so a fleet run and a single-server run of the same model name share answers.
 
     `max_cost` (dollars) and `max_tokens_total` cap what this object may spend: a call that could
-    pass a cap is not sent and fails with "budget reached" (see budget.py); a cost cap on a model
-    of unknown price is refused here.
+    pass a cap is not sent and fails with "budget reached", and a call that names no max_tokens
+    is sent one that fits (see budget.py). `price_per_million=(input, output)` prices the calls,
+    in dollars per million tokens, where litellm's map has no price (your own server) or another
+    one; a cost cap on a model of unknown price is refused here.
     """
 
     def __init__(self, model: str | None = None, *, folder: str | Path = "runs/default",
@@ -112,7 +114,8 @@ class LLM:
                  max_concurrent: int | None = 8, rpm: int | None = None, tpm: int | None = None,
                  timeout: float = 120.0, retry: Retry | None = None, transport: str = "auto",
                  deployments: list[dict] | str | Path | None = None,
-                 max_cost: float | None = None, max_tokens_total: int | None = None):
+                 max_cost: float | None = None, max_tokens_total: int | None = None,
+                 price_per_million: tuple[float, float] | None = None):
         self.model = model or DEFAULT_MODEL
         had_litellm = "litellm" in sys.modules
         self.folder = Path(folder)
@@ -130,7 +133,9 @@ class LLM:
                 raise ValueError(f"replay= answers from recordings only; it cannot be combined with "
                                  f"cache={cache!r}")
             cache = "replay"
-        self.budget = Budget(max_cost, max_tokens_total, self._transport.rates, self.model)
+        self._price = None if price_per_million is None else _per_token(price_per_million)
+        self.budget = Budget(max_cost, max_tokens_total, self._price or self._transport.rates, self.model,
+                             output_limit(self.model))
         self.cache = Cache(self.folder / "cache.sqlite", cache, recording=replay)
         Limiter(**self._limits)  # validate now; the live limiter is made on the toolkit's loop
         self._limiter: Limiter | None = None
@@ -227,23 +232,25 @@ class LLM:
         return result
 
     async def _send_with_retries(self, messages: list[dict], params: dict) -> Completion:
-        estimate = estimate_tokens(messages, params)
+        estimate = tokens.estimate(messages, params)
         attempt = 0
         while True:
             attempt += 1
             try:
                 async with self._limiter.slot(estimate):
-                    hold = self.budget.reserve(messages, params) if self.budget.capped else None
-                    if self.budget.capped and hold is None:
+                    hold = await self.budget.reserve(messages, params) if self.budget.capped else None
+                    if isinstance(hold, str):
                         self.usage.refused += 1
-                        return Completion(attempts=attempt - 1, error_kind="budget", error=self.budget.refusal())
-                    sent, reply = time.monotonic(), None  # the answer's own time, not the time queued
-                    try:
-                        reply = await self._transport.send(self.model, messages, params, self.timeout)
+                        return Completion(attempts=attempt - 1, error_kind="budget", error=hold)
+                    sent, reply, overspent = time.monotonic(), None, None  # the answer's own time, not queueing
+                    try:  # with a cap, params may gain the max_tokens it chose (not part of the cache key)
+                        reply = await self._transport.send(self.model, messages, hold.params if hold else params,
+                                                           self.timeout)
+                        if self._price is not None:
+                            reply.cost = self._price[0] * reply.prompt_tokens + self._price[1] * reply.completion_tokens
                     finally:
                         if hold is not None:
-                            self.budget.settle(hold, *((reply.prompt_tokens, reply.completion_tokens, reply.cost)
-                                                       if reply else ()))
+                            overspent = self.budget.settle(hold, reply)
             except CallError as e:
                 out_of_budget = self.retry.used >= self.retry.budget
                 if not e.retryable or attempt >= self.retry.max_attempts or out_of_budget:
@@ -256,7 +263,20 @@ class LLM:
                 await asyncio.sleep(self.retry.delay(attempt, e.retry_after))
                 continue
             self.usage.answered(reply.prompt_tokens, reply.completion_tokens, reply.cost)
+            if overspent:  # paid for, and not what the cap allowed: the row fails, nothing is cached
+                return Completion(attempts=attempt, error_kind="budget", error=overspent)
             return Completion.from_reply(reply, attempt, round(time.monotonic() - sent, 3))
+
+
+def _per_token(price_per_million: tuple[float, float]) -> tuple[float, float]:
+    try:
+        prompt, answer = (float(p) / 1e6 for p in price_per_million)
+    except (TypeError, ValueError):
+        raise ValueError(f"price_per_million= takes (input, output) dollars per million tokens, "
+                         f"e.g. (0.15, 0.60); got {price_per_million!r}") from None
+    if prompt < 0 or answer < 0:
+        raise ValueError(f"price_per_million= must not be negative, got {price_per_million!r}")
+    return prompt, answer
 
 
 def _as_messages(messages: str | list[dict]) -> list[dict]:
