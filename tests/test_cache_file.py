@@ -124,3 +124,18 @@ def _prompt(tmp_path):
     path = tmp_path / "p.yaml"
     path.write_text('params: {max_tokens: 5}\nmessages:\n  - user: "{text}"\n', encoding="utf-8")
     return path
+
+
+def test_while_a_notebook_is_open_sqlite_backup_copies_every_answer(server, loopback_llm, folder, tmp_path):
+    """What docs/durability.md says to do while calls may have arrived since the last run."""
+    llm = loopback_llm(server)
+    tk.Step("gen", _prompt(tmp_path), llm).run(pd.DataFrame({"text": [f"run {i}" for i in range(5)]}))
+    for i in range(3):
+        llm.complete(f"since the run {i}")  # committed, not checkpointed: cache.sqlite alone lacks them
+    assert copied(folder, tmp_path / "plain") == 5
+    sqlite3.connect(folder / "cache.sqlite").backup(sqlite3.connect(tmp_path / "backup.sqlite"))
+    assert sqlite3.connect(tmp_path / "backup.sqlite").execute("SELECT count(*) FROM calls").fetchone()[0] == 8
+    if shutil.which("sqlite3"):
+        subprocess.run(["sqlite3", str(folder / "cache.sqlite"), f".backup {tmp_path / 'cli.sqlite'}"], check=True)
+        assert sqlite3.connect(tmp_path / "cli.sqlite").execute("SELECT count(*) FROM calls").fetchone()[0] == 8
+    assert llm.cache.export(tmp_path / "rec.jsonl") == 8
