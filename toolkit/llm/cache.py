@@ -25,6 +25,7 @@ import atexit
 import hashlib
 import json
 import sqlite3
+import sys
 import threading
 import time
 import weakref
@@ -244,4 +245,8 @@ _open: weakref.WeakSet[Cache] = weakref.WeakSet()
 def _checkpoint_all() -> None:
     """A script that ends (or a kernel that shuts down) commits what it still holds, into the file."""
     for cache in list(_open):
-        cache.checkpoint()
+        if cache._pending or cache.path.exists():  # a folder deleted since (a temp folder) has nothing to keep
+            try:
+                cache.checkpoint()
+            except sqlite3.Error as e:  # at exit nobody can act on it: say so, and let the others finish
+                print(f"toolkit: could not commit the cache {cache.path} at exit: {e}", file=sys.stderr)
