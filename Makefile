@@ -23,13 +23,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # make run MODEL=openai/qwen2.5-7b API_BASE=http://127.0.0.1:8000/v1 CHUNK_TOKENS=1500 PER_VOICE=None
+# (DATA=my_texts runs the pipeline on your own text: a folder with one sub-folder per voice; FOLDER=runs/x
+# another run folder)
 # (PROMPT=reasoning picks the zero-shot prompt for reasoning models; ANSWER_TOKENS=N sets the rewrite's
 # max_tokens, by default the prompt file's or 1.5 × CHUNK_TOKENS, whichever is more)
 # Each variable given becomes a notebook parameter; API keys come from the environment.
 RUN_PARAMS = $(if $(MODEL),-p model '$(MODEL)') $(if $(API_BASE),-p api_base '$(API_BASE)') \
              $(if $(CHUNK_TOKENS),-p chunk_tokens $(CHUNK_TOKENS)) $(if $(PER_VOICE),-p per_voice $(PER_VOICE)) \
              $(if $(PROMPT),-p prompt '$(PROMPT)') $(if $(ANSWER_TOKENS),-p answer_tokens $(ANSWER_TOKENS)) \
-             $(if $(FOLDER),-p folder '$(abspath $(FOLDER))')
+             $(if $(DATA),-p data '$(abspath $(DATA))') $(if $(FOLDER),-p folder '$(abspath $(FOLDER))')
 
 run: $(STAMP)  ## the style-cloning pipeline, headless (the embedded model unless MODEL= is given)
 	$(PY) -m toolkit run notebooks/style_clone.ipynb $(RUN_PARAMS)
@@ -44,7 +46,7 @@ lab: $(STAMP)
 record: $(STAMP)  ## re-record the notebooks: call the model, save its answers, store replayed outputs
 	for nb in $(PIPELINES); do \
 	  rm -rf runs/record-$$nb && \
-	  $(PY) -m toolkit run notebooks/$$nb.ipynb -p folder ../runs/record-$$nb && \
+	  $(PY) -m toolkit run notebooks/$$nb.ipynb -p folder runs/record-$$nb && \
 	  $(PY) -c "import toolkit.llm; toolkit.llm.Cache('runs/record-$$nb/cache.sqlite').export('notebooks/recordings/$$nb.jsonl')" && \
 	  rm -rf runs/$$nb && \
 	  $(PY) -m jupyter nbconvert --to notebook --execute --inplace notebooks/$$nb.ipynb || exit 1; \

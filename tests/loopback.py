@@ -26,7 +26,9 @@ every answer is that long. Fault "overspend" ignores the request's max_tokens (a
 server then reports more completion tokens than were allowed).
 
 Script mode (for subprocess tests): ``python -m tests.loopback --port 0 --latency 0.05``
-prints the base URL as its first stdout line and serves until killed.
+prints the base URL as its first stdout line and serves until killed; ``--host`` binds another
+address (a test host in a network namespace), ``--log FILE`` appends each chat request's headers
+as a JSON line.
 """
 from __future__ import annotations
 
@@ -89,6 +91,7 @@ class ThreadedApp:
     is http://127.0.0.1:<port><url_path>."""
 
     url_path = "/v1"
+    host = "127.0.0.1"
     port = 0  # 0: any free port
     runner_options: dict = {}  # for web.AppRunner, e.g. handler_cancellation
     _thread: threading.Thread | None = None
@@ -134,9 +137,9 @@ class ThreadedApp:
             runner = web.AppRunner(self.make_app(), access_log=None, **self.runner_options)
             try:
                 await runner.setup()
-                await web.TCPSite(runner, "127.0.0.1", self.port, backlog=1024).start()
+                await web.TCPSite(runner, self.host, self.port, backlog=1024).start()
                 self.port = runner.addresses[0][1]
-                self.url = f"http://127.0.0.1:{self.port}{self.url_path}"
+                self.url = f"http://{self.host}:{self.port}{self.url_path}"
                 async with self.serving():
                     ready.set()
                     await self._stop.wait()
@@ -153,6 +156,8 @@ class ThreadedApp:
 
 class LoopbackServer(ThreadedApp):
     """aiohttp app in a daemon thread with its own event loop; see the module docstring."""
+
+    log: str | None = None  # script mode's --log
 
     def __init__(self, latency: float = 0.05, reply: Callable[[dict], str] | None = None,
                  faults=None, max_concurrent: int | None = None, port: int = 0,
@@ -268,6 +273,9 @@ class LoopbackServer(ThreadedApp):
                 fault = Fault("429")
             self._requests.append({"body": body, "headers": dict(request.headers),
                                    "time": time.monotonic(), "fault": fault and fault.kind})
+            if self.log:
+                with open(self.log, "a", encoding="utf-8") as f:
+                    f.write(json.dumps({"headers": dict(request.headers)}) + "\n")
             held = not over and self._hold_from is not None and index >= self._hold_from
             gate = self._gate if held else None
             self.held += gate is not None
@@ -342,8 +350,11 @@ def main(argv=None) -> None:
     ap.add_argument("--latency", type=float, default=0.05)
     ap.add_argument("--max-concurrent", type=int, default=None)
     ap.add_argument("--fail-all", choices=KINDS, default=None, help="fault for every request")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--log", default=None, help="append each chat request's headers here (JSONL)")
     args = ap.parse_args(argv)
     srv = LoopbackServer(latency=args.latency, max_concurrent=args.max_concurrent, port=args.port)
+    srv.host, srv.log = args.host, args.log
     if args.fail_all:
         srv.fail_all(args.fail_all)
     done = threading.Event()

@@ -1,11 +1,13 @@
 """Run a pipeline notebook headless: `python -m toolkit run NOTEBOOK [-p name value ...]`.
 
-    python -m toolkit run notebooks/style_clone.ipynb -p model openai/gpt-4o-mini -p limit 20
+    python -m toolkit run notebooks/style_clone.ipynb -p model openai/gpt-4o-mini -p per_voice 20
 
 papermill fills the notebook's `parameters` cell, executes it in the notebook's folder and writes
-the executed copy into the run folder. While it runs, each step's progress (rows done / total, ok,
-failed) shows as one line per step; then the files the run wrote and each step's counts are
-printed, so a script or CI log shows where the dataset is.
+the executed copy into the run folder. `run NOTEBOOK --help` lists the notebook's parameters. The
+paths given as `data`, `folder` or `replay` are relative to where the command runs (the defaults
+in the notebook, to the notebook's folder, as in JupyterLab). While it runs, each step's progress
+(rows done / total, ok, failed) shows as one line per step; then the files the run wrote and each
+step's counts are printed, so a script or CI log shows where the dataset is.
 
 The kernel is another process: steps append short lines to a file named by TOOLKIT_PROGRESS
 (report.progress), which this process tails. The kernel channel is encrypted (CurveZMQ) where pyzmq
@@ -26,6 +28,7 @@ import time
 from pathlib import Path
 
 PROGRESS = "TOOLKIT_PROGRESS"  # the file steps append "step done total ok failed" lines to
+PATHS = ("data", "folder", "replay")  # parameters that name a file or folder
 
 
 def _value(text: str):
@@ -36,17 +39,45 @@ def _value(text: str):
         return None if text == "None" else text
 
 
-def run(notebook: Path, params: dict) -> Path:
-    import papermill
+def parameters(notebook: Path) -> dict:
+    """The notebook's parameters cell as papermill reads it: name → default (as written), comment."""
     from papermill.inspection import inspect_notebook
 
     if not notebook.is_file():
         raise SystemExit(f"{notebook}: no such notebook")
-    declared = inspect_notebook(str(notebook))
+    return inspect_notebook(str(notebook))
+
+
+def describe(notebook: Path) -> str:
+    """The notebook's parameters for --help: each with its default (a path as seen from here) and
+    the comment beside it in the parameters cell."""
+    declared = parameters(notebook)
+    rows = []
+    for name, p in declared.items():
+        default, comment = p["default"], p["help"]
+        if name == "replay":  # see run(): headless runs call the model
+            default, comment = "None", f"{comment}; headless runs call the model unless given".lstrip("; ")
+        elif name in PATHS and default != "None":
+            path = (notebook.parent / ast.literal_eval(default)).resolve()
+            default = f'"{os.path.relpath(path) if path.is_relative_to(Path.cwd()) else path}"'
+        rows.append((f"{name} = {default}", comment))
+    width = max(len(left) for left, _ in rows)
+    lines = [f"  {left:<{width}}  {comment}".rstrip() for left, comment in rows]
+    return (f"parameters of {notebook} (-p NAME VALUE; VALUE is read as JSON, else as text; "
+            f"None is None):\n" + "\n".join(lines))
+
+
+def run(notebook: Path, params: dict) -> Path:
+    import papermill
+
+    declared = parameters(notebook)
     unknown = sorted(set(params) - set(declared))
     if unknown:
         raise SystemExit(f"{notebook}: no parameter named {', '.join(unknown)}; "
-                         f"its parameters are: {', '.join(declared)}")
+                         f"its parameters are: {', '.join(declared)}\n\n{describe(notebook)}")
+    for name in PATHS:  # from the command line, a path is the caller's; the kernel runs in the notebook's folder
+        if isinstance(params.get(name), str):
+            params[name] = os.path.abspath(params[name])
     if "folder" not in declared:
         raise SystemExit(f"{notebook}: its parameters cell needs a `folder` parameter (the run folder)")
     if "replay" in declared:
@@ -164,9 +195,11 @@ def report(run_dir: Path, seconds: float) -> None:
 
 
 def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else list(argv)
     ap = argparse.ArgumentParser(prog="python -m toolkit", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("run", help="execute a pipeline notebook headless")
+    r = sub.add_parser("run", help="execute a pipeline notebook headless", epilog=_epilog(argv),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     r.add_argument("notebook", type=Path)
     r.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                    metavar=("NAME", "VALUE"), help="set a parameter of the notebook")
@@ -175,6 +208,16 @@ def main(argv=None) -> None:
     start = time.monotonic()
     run_dir = run(args.notebook, params)
     report(run_dir, time.monotonic() - start)
+
+
+def _epilog(argv) -> str:
+    """For `run --help`: the parameters of the notebook named, or the notebooks there are to name."""
+    named = [Path(a) for a in argv[1:] if a.endswith(".ipynb")][:1]
+    if named and named[0].is_file():
+        return describe(named[0])
+    found = sorted(Path("notebooks").glob("*.ipynb"))
+    return ("python -m toolkit run NOTEBOOK --help lists that notebook's parameters"
+            + "".join(f"\n  {nb}" for nb in found))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ Similarity is the Jaccard index of two texts' word 3-gram sets (lowercased, spli
 see minhash.py): 1.0 is the same words in the same order, whitespace and case aside. At 0.8 a
 copy with a word or two changed in a 100-word text, or two sentences swapped, is caught; a
 paraphrase, or the same template filled with other facts, is not (their shared 3-grams are few).
-Short texts move fast: one changed word in a 10-word text already gives ≈ 0.6.
+Short texts move fast: one changed word in the middle of a 10-word text gives 0.45 (docs/health.md).
 
 But: surface overlap only, not meaning. Memory and the path past one machine: see minhash.py.
 """

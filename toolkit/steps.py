@@ -28,7 +28,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .frame import STATUS_FIELDS, column, missing, set_folder
-from .llm import LLM, Completion, loop
+from .llm import LLM, Completion, loop, served, tokens
 from .llm.llm import NOT_PARAMS
 from .llm.usage import Spend
 from .parsing import ParseError, parser, schema_parser
@@ -84,6 +84,10 @@ class Step:
             raise TypeError(f"Step() got an unknown keyword {unknown[0]!r}"
                             + (f"; did you mean {near[0]!r}?" if near else "")
                             + f" Sampling parameters it passes on: {', '.join(sorted(SAMPLING))}")
+        if "guided_json" in (sampling.get("extra_body") or {}):
+            raise ValueError("extra_body guided_json: vLLM >= 0.12 ignores it and answers unconstrained; "
+                             "pass schema=<pydantic model> instead (sent as response_format, which every "
+                             "vLLM version enforces, and validated here whatever the server did)")
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise ValueError(f"step name {name!r} must be an identifier: it names output columns")
         self.name = name
@@ -132,6 +136,7 @@ class Step:
         writes one per step, not one per batch). `bar=False` hides the progress bar."""
         self.reload_prompt()
         self.prompt.check([*df.columns, *constants])  # before any request
+        await self._check_fit(df, constants)
         start, before = time.monotonic(), copy.deepcopy(self.llm.usage)
         results = Results(len(df))
         shown = tqdm(total=len(df), desc=self.name, unit="row", disable=not bar)
@@ -184,6 +189,21 @@ class Step:
         errors = [task.exception() for task in done if task.exception() is not None]  # all retrieved
         if errors:
             raise errors[0]
+
+    async def _check_fit(self, df: pd.DataFrame, constants: dict) -> None:
+        """Ask the server what it serves now (a swapped model is seen before any answer is reused)
+        and warn when the longest row's request cannot fit its context window."""
+        found = await self.llm.serving(fresh=True)
+        if not found or df.empty or not any(s.context or s.server == "ollama" for s in found):
+            return
+        sizes = sum((df[n].astype(str).str.len() for n in self.prompt.placeholders if n in df.columns),
+                    start=pd.Series(0, index=df.index))
+        messages, _, _ = self._first_request({**df.iloc[int(np.argmax(sizes.to_numpy()))].to_dict(), **constants})
+        if messages is not None:
+            warning = served.fit_warning(found, self.llm.model, tokens.estimate(messages, self.params),
+                                         f"step {self.name!r}")
+            if warning:
+                self.llm.warn_once(warning)
 
     def reload_prompt(self) -> None:
         """Pick up an edit of the prompt file before anything is sent (a Prompt object is kept as is)."""

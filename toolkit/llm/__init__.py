@@ -9,6 +9,7 @@
     transports.py   how a request reaches a server: the Transport protocol; direct HTTP, litellm
     connect.py      which transport an LLM uses (local, http, litellm, fleet); register_transport
     fleet.py        one model behind several servers
+    served.py       what a server serves: its weights, its context window; did an answer read the whole prompt
     local_model.py  the embedded SmolLM2, registered as litellm provider "local"
     grammar.py      its JSON-schema grammar, bounded to close within max_tokens
     loop.py         the background event loop every call runs on
@@ -21,10 +22,12 @@ and `LLM.answering`).
 from . import loop
 from .cache import Cache, CacheMiss
 from .connect import BatchError, Endpoint, register_transport
-from .llm import DEFAULT_MODEL, LLM, Completion, Retry, read_completion
+from .llm import DEFAULT_MODEL, LLM, Completion, Retry, ServerWarning, read_completion
+from .served import Served
 from .transports import CallError, Reply, Transport, http_error, token_prices
 from .usage import Spend, Usage
 
 __all__ = ["DEFAULT_MODEL", "LLM", "Cache", "CacheMiss", "Completion", "Retry", "Usage", "Spend", "loop",
            "Transport", "Reply", "CallError", "register_transport", "Endpoint",  # the transport seam
-           "BatchError", "read_completion", "http_error", "token_prices"]  # for answers obtained another way (batch)
+           "BatchError", "read_completion", "http_error", "token_prices",  # for answers obtained another way (batch)
+           "Served", "ServerWarning"]  # what a server says it serves (LLM.check), and warnings about it

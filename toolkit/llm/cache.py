@@ -6,7 +6,9 @@ FLUSH_SECONDS of arriving, whichever comes first, and at the end of every run, o
 cancel, and at exit. A killed process (SIGKILL, the out-of-memory killer) loses at most that window;
 the next run re-sends only the calls that are not in the cache. The key is the
 content of the call (model, messages, sampling parameters) and never a key or an endpoint, so a
-cache can be shared, exported as readable JSONL "recordings" and replayed in tests.
+cache can be shared, exported as readable JSONL "recordings" and replayed in tests. Each answer
+records the weights that gave it, where the server said (`served`); llm.py answers a call again
+when its endpoint now serves other weights, under `variant_key`.
 
 SQLite's WAL mode keeps new commits in `cache.sqlite-wal` until a checkpoint copies them into the
 main file. `checkpoint()` does that at the end of every run, when the LLM is closed and at exit, so
@@ -15,7 +17,8 @@ A recording given to replay is held in memory and is all that replay answers fro
 cache file is neither read nor written.
 
 But: nothing is ever evicted. A run folder's cache only grows; start a new folder (or delete
-cache.sqlite) to begin afresh.
+cache.sqlite) to begin afresh. A recording holds one answer per call: `export` of a cache that
+kept answers from two sets of weights writes both, and `load` keeps the later one.
 """
 
 from __future__ import annotations
@@ -56,9 +59,19 @@ class CacheMiss(LookupError):
 
 def call_key(model: str, messages: list[dict], params: dict) -> str:
     """Content address of one call: the same request always maps to the same key."""
-    blob = json.dumps({"model": model, "messages": messages, "params": params},
-                      sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    blob = _KEY({"model": model, "messages": messages, "params": params})
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+# made once: json.dumps builds an encoder per call, a visible share of a row's cost at 100 k rows
+_KEY = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+_TEXT = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def variant_key(key: str, weights: str) -> str:
+    """Where the answer of call `key` from other `weights` is kept, when the call's own row holds an
+    answer from the weights an endpoint served before (a swapped GGUF, a re-pulled tag): both stay."""
+    return hashlib.sha256(f"{key}\0{weights}".encode()).hexdigest()
 
 
 class Cache:
@@ -234,8 +247,7 @@ class Cache:
 
 def _row(key: str, model: str, messages: list[dict], params: dict, response: dict, created: float) -> tuple:
     """One `calls` row, as put() and load() both store it."""
-    return (key, model, json.dumps({"messages": messages, "params": params}, ensure_ascii=False),
-            json.dumps(response, ensure_ascii=False), created)
+    return (key, model, _TEXT({"messages": messages, "params": params}), _TEXT(response), created)
 
 
 _open: weakref.WeakSet[Cache] = weakref.WeakSet()

@@ -9,16 +9,24 @@ Built in: `local` (the embedded model, for `local/...`), `http` (direct HTTP to 
 `deployments=`, a fleet of any of them. A transport is anything the `Transport` protocol describes
 (transports.py): `send(...)` returning a `Reply` or raising a classified `CallError`, and `rates`.
 
+Keys go only where they belong (`key_for`): an environment key (OPENAI_API_KEY, or whichever
+litellm would read) is sent to its provider's own host, to this machine (loopback), or over https
+to a host the user named; to a plain-http host elsewhere only when passed as `api_key=`, and then
+with a one-time warning. docs/durability.md (Secrets) says the same.
+
 But: the registry is this process's; a transport registered in a notebook is not known to a
 `python -m toolkit run` of it unless the notebook registers it too.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from . import transports
 from .fleet import Fleet
@@ -79,19 +87,59 @@ def open_transport(model: str, api_base: str | None, api_key: str | None, transp
     return _registry[choose(model, api_base, transport)](model, api_base, api_key)
 
 
-def api_key(key: str | None) -> str | None:
-    """The key for an OpenAI-compatible server: the one given, else OPENAI_API_KEY (or none)."""
-    return key if key is not None else os.environ.get("OPENAI_API_KEY")
+def key_for(api_base: str | None, given: str | None, env: str = "OPENAI_API_KEY") -> tuple[str | None, str]:
+    """The key a request to `api_base` carries, and why an environment key was kept back ("" when
+    none was): `given` (api_key=) always, warned once per host when it goes over plain http to
+    another machine; else the environment's, where `may_carry` allows it."""
+    if given is not None:
+        host = urlsplit(api_base or "").hostname
+        if not may_carry(api_base) and host not in _warned:
+            _warned.add(host)
+            warnings.warn(f"api_key= is sent over plain http to {host}, where anyone on the network path "
+                          "can read it: serve it over https, or reach it through an SSH tunnel on 127.0.0.1",
+                          stacklevel=4)
+        return given, ""
+    found = os.environ.get(env)
+    if found and not may_carry(api_base):
+        return None, (f" ({env} is set but was not sent: {api_base} is plain http to another machine. "
+                      "Pass api_key= to send a key there, or serve it over https)")
+    return found, ""
+
+
+def may_carry(api_base: str | None) -> bool:
+    """May an environment key go to this base URL: the provider's own (None), https, or this machine."""
+    if api_base is None:
+        return True
+    parts = urlsplit(api_base)
+    return parts.scheme == "https" or is_loopback(parts.hostname)
+
+
+def is_loopback(host: str | None) -> bool:
+    """localhost or a loopback address; a name that merely resolves to one is not trusted (DNS can change)."""
+    if not host:
+        return False
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or bool(mapped and mapped.is_loopback)
 
 
 def _http(model: str, api_base: str | None, key: str | None) -> transports.OpenAIHTTP:
     if not api_base:
         raise ValueError(f"transport 'http' needs api_base= (the server's OpenAI base URL) for {model}")
-    return transports.OpenAIHTTP(model, api_base, api_key(key))
+    return transports.OpenAIHTTP(model, api_base, *key_for(api_base, key))
 
 
 def _litellm(model: str, api_base: str | None, key: str | None) -> transports.LiteLLM:
     transports.check_provider(model, key, api_base)
+    if key is None and not may_carry(api_base):
+        key = NO_KEY  # litellm would send the provider's environment key to this host otherwise
+    else:
+        key_for(api_base, key)  # the warning for a key given for plain http
     return transports.LiteLLM(model, api_base, key)
 
 
@@ -103,6 +151,8 @@ def _local(model: str, api_base: str | None, key: str | None) -> transports.Lite
     return transports.LiteLLM(model, api_base, key)
 
 
+NO_KEY = "no-key"  # what litellm sends instead of an environment key kept from a plain-http host
+_warned: set[str | None] = set()  # hosts already warned about a key sent over plain http
 # model prefixes that speak the OpenAI protocol to a base URL; everything else goes through litellm
 DIRECT_PREFIXES = {"openai", "hosted_vllm"}
 _registry: dict[str, Callable[[str, str | None, str | None], Transport]] = {
@@ -133,6 +183,9 @@ def endpoint(model: str, api_base: str | None, key: str | None) -> Endpoint:
     name, provider, found, base = litellm.get_llm_provider(model, api_base=api_base, api_key=key)
     if base is None and provider != "openai":
         raise ValueError(f"{model!r} has no OpenAI-style base URL: give LLM(..., api_base=)")
-    key = api_key(found or None)
+    if key is None:  # litellm's own find for the provider, else OPENAI_API_KEY: an environment key
+        key = (found or os.environ.get("OPENAI_API_KEY")) if may_carry(api_base) else None
+    else:
+        key_for(api_base, key)
     return Endpoint((base or "https://api.openai.com/v1").rstrip("/"), name,
                     {"Authorization": f"Bearer {key}"} if key else {})

@@ -11,7 +11,8 @@ least busy healthy deployment, or waits in line for the next slot to open anywhe
 takes more of the work, and nobody queues behind a server that died. A failed request (refused
 connection, timeout, 5xx, 429, malformed body) cools its deployment down and goes back to the
 LLM's retry loop, which sends it at once to another deployment. The cache key is the LLM's model
-name, whichever deployment answered.
+name, whichever deployment answered; each answer also records the weights its deployment serves
+(served.py), so deployments serving the same weights share the cache's answers.
 
 Why not litellm.Router: it answers a caller over a deployment's limit with an immediate 429 instead
 of making it wait, its per-call overhead caps a run below three 16-slot servers, and its picks
@@ -35,6 +36,7 @@ import yaml
 
 from . import tokens
 from .limiter import Limiter
+from .served import Served
 from .transports import CallError, Reply, Transport
 
 COOLDOWN = 5.0       # seconds a deployment sits out after a failure; doubled per failure in a row
@@ -52,6 +54,7 @@ class Deployment:
     busy: int = 0           # slots taken
     cooldown_until: float = 0.0
     strikes: int = 0        # failures in a row; each one doubles the next cooldown
+    served: Served | None = None  # what it says it serves (Fleet.served)
 
 
 class Fleet:
@@ -84,6 +87,14 @@ class Fleet:
         rates = [d.transport.rates for d in self.deployments]
         return None if None in rates else (max(r[0] for r in rates), max(r[1] for r in rates))
 
+    async def served(self) -> list[Served]:
+        """What each deployment says it serves, asked of all at once."""
+        async def ask(d: Deployment) -> Served:
+            ask = getattr(d.transport, "served", None)
+            d.served = await ask() if ask else Served("unknown", (d.model,), url=d.name)
+            return d.served
+        return list(await asyncio.gather(*(ask(d) for d in self.deployments)))
+
     async def send(self, model: str, messages: list[dict], params: dict, timeout: float) -> Reply:
         d = await self._take()
         try:
@@ -96,6 +107,7 @@ class Fleet:
             self._wake()
         d.strikes = 0
         self.usage[d.name]["calls"] += 1
+        reply.served = d.served
         return reply
 
     async def _take(self) -> Deployment:

@@ -9,6 +9,11 @@ adapt it where a provider needs something else:
 - litellm translates the OpenAI form for providers it knows to support schemas;
 - anywhere else the schema is written into the system message, and validation catches the rest.
 The cache key holds the OpenAI form, so a schema change re-sends whichever form went out.
+
+vLLM's own `guided_json` / `guided_regex` / `guided_choice` / `guided_grammar` (in `extra_body`)
+were deprecated in vLLM 0.10.2 and are ignored since 0.12, which then answers unconstrained with
+HTTP 200. `for_openai` sends `guided_json` as `response_format` (every vLLM version and llama-server
+take it) and the others as `structured_outputs` too (vLLM >= 0.10.2), keeping them for older servers.
 """
 
 from __future__ import annotations
@@ -21,6 +26,31 @@ import json
 SCHEMA_PROVIDERS = {"hosted_vllm", "ollama", "ollama_chat", "lm_studio", "local"}
 IN_PROMPT = ("Answer with one JSON object and nothing else. It must conform to this JSON schema:\n"
              "{schema}")
+
+
+GUIDED = {"guided_json": "json", "guided_regex": "regex", "guided_choice": "choice",
+          "guided_grammar": "grammar"}
+
+
+def for_openai(params: dict) -> dict:
+    """vLLM's guided_* in extra_body in the forms vLLM >= 0.12 still honours (see above)."""
+    extra = params.get("extra_body")
+    if not isinstance(extra, dict) or not GUIDED.keys() & extra.keys():
+        return params
+    extra, out = dict(extra), dict(params)
+    schema = extra.pop("guided_json", None)
+    if isinstance(schema, str):
+        schema = json.loads(schema)
+    if schema is not None and "response_format" not in params:
+        out["response_format"] = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
+    newer = {GUIDED[k]: v for k, v in extra.items() if k in GUIDED}  # guided_json: popped above
+    if newer:
+        extra["structured_outputs"] = {**newer, **(extra.get("structured_outputs") or {})}
+    if extra:
+        out["extra_body"] = extra
+    else:
+        del out["extra_body"]
+    return out
 
 
 def schema_of(params: dict) -> dict | None:

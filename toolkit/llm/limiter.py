@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from contextlib import asynccontextmanager
 
 RATE_PERIOD = 60.0  # requests/minute and tokens/minute are counted over a sliding minute
 
@@ -55,14 +54,34 @@ class Limiter:
                     return
                 await asyncio.sleep(max(0.001, self._sent[0][0] + RATE_PERIOD - now))
 
-    @asynccontextmanager
-    async def slot(self, tokens: int = 0):
-        """Hold one request slot for the duration of a call of `tokens` (tokens.estimate)."""
-        if self._slots:
-            await self._slots.acquire()
-        try:
-            await self._wait_for_window(tokens)
-            yield
-        finally:
-            if self._slots:
-                self._slots.release()
+    def slot(self, tokens: int = 0) -> _Slot:
+        """Hold one request slot for the duration of a call of `tokens` (tokens.estimate):
+        `async with limiter.slot(tokens):`."""
+        return _Slot(self, tokens)
+
+
+class _Slot:
+    """The slot's context manager, written out: a generator-based one costs more than the rest of
+    an unthrottled call's bookkeeping."""
+
+    __slots__ = ("limiter", "tokens")
+
+    def __init__(self, limiter: Limiter, tokens: int):
+        self.limiter, self.tokens = limiter, tokens
+
+    async def __aenter__(self) -> None:
+        limiter = self.limiter
+        if limiter._slots:
+            await limiter._slots.acquire()
+        if limiter.rpm or limiter.tpm:
+            try:
+                await limiter._wait_for_window(self.tokens)
+            except BaseException:
+                if limiter._slots:
+                    limiter._slots.release()
+                raise
+
+    async def __aexit__(self, *exc) -> None:
+        if self.limiter._slots:
+            self.limiter._slots.release()
+

@@ -20,15 +20,17 @@ import gc
 import random
 import sys
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import loop, tokens
+from . import loop, served, tokens
 from .budget import Budget
-from .cache import Cache, CacheMiss, call_key
+from .cache import Cache, CacheMiss, call_key, variant_key
 from .connect import Endpoint, connect, endpoint
 from .limiter import Limiter
+from .served import Served
 from .transports import CallError, Reply, chat_reply, output_limit
 from .usage import Usage
 
@@ -52,21 +54,29 @@ class Completion:
     error_kind: str | None = None
     error: str | None = None
     seconds: float = 0.0    # how long the model took to answer (not queueing or backoff)
+    served: dict | None = None  # what answered: weights (served.py), the response's model, fingerprint
 
     @classmethod
     def from_reply(cls, reply: Reply, attempts: int = 1, seconds: float = 0.0) -> Completion:
+        weights = reply.served.weights if reply.served else None
+        who = {k: v for k, v in (("weights", weights), ("model", reply.model),
+                                 ("fingerprint", reply.fingerprint)) if v}
         return cls(text=reply.text, reasoning=reply.reasoning, finish_reason=reply.finish_reason,
                    prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens,
-                   cost=reply.cost, attempts=attempts, seconds=seconds)
+                   cost=reply.cost, attempts=attempts, seconds=seconds, served=who or None)
 
     @property
     def ok(self) -> bool:
         return self.error_kind is None
 
     def as_stored(self) -> dict:
-        """What the cache keeps of a call: the answer and its usage, not how it was obtained."""
-        return {k: getattr(self, k) for k in ("text", "reasoning", "finish_reason", "prompt_tokens",
-                                               "completion_tokens", "cost", "seconds")}
+        """What the cache keeps of a call: the answer, its usage and what answered, not how it was
+        obtained."""
+        stored = {k: getattr(self, k) for k in ("text", "reasoning", "finish_reason", "prompt_tokens",
+                                                 "completion_tokens", "cost", "seconds")}
+        if self.served:
+            stored["served"] = self.served
+        return stored
 
 
 @dataclass
@@ -100,6 +110,10 @@ class LLM:
     `deployments` (a list of dicts, or a litellm config YAML file) spreads the calls over a fleet of
     servers; `max_concurrent`, `rpm` and `tpm` then hold per deployment. The cache key is `model`
     either way, so a fleet run and a single-server run of the same model name share answers.
+
+    `check()` asks the server what it serves (served.py); a step asks too, at the start of every
+    run, and each answer records the weights that gave it: a cached answer from other weights than
+    the endpoint now serves is not reused, and a prompt the server cut is a failed call.
 
     `max_cost` (dollars) and `max_tokens_total` cap what this object may spend: a call that could
     pass a cap is not sent and fails with "budget reached", and a call that names no max_tokens
@@ -139,6 +153,11 @@ class LLM:
         self.cache = Cache(self.folder / "cache.sqlite", cache, recording=replay)
         Limiter(**self._limits)  # validate now; the live limiter is made on the toolkit's loop
         self._limiter: Limiter | None = None
+        self._served: tuple[Served, ...] | None = None  # what the endpoint(s) serve: see serving()
+        self._weights: frozenset[str] = frozenset()
+        self._one: Served | None = None  # a single endpoint's (a fleet's replies say their own)
+        self._asking: asyncio.Lock | None = None
+        self._warned: set[str] = set()
         if not had_litellm and "litellm" in sys.modules:
             gc.freeze()  # its ≈ 333 k import objects would cost a full collection inside the first run
 
@@ -172,6 +191,34 @@ class LLM:
     def close(self) -> None:
         """Commit every answer into cache.sqlite itself (see Cache.checkpoint); the LLM stays usable."""
         self.cache.close()
+
+    def check(self) -> Served | list[Served]:
+        """Ask the server what it serves: its model names, its context window and the weights
+        behind the name, where it says (served.py). A fleet gives one per deployment."""
+        found = loop.run_sync(self.serving(fresh=True))
+        return list(found) if len(found) != 1 else found[0]
+
+    async def serving(self, fresh: bool = False) -> tuple[Served, ...]:
+        """What the endpoint(s) serve, asked once per LLM (again when `fresh`: a step asks at the
+        start of every run). Nothing is asked in replay mode: recordings need no server."""
+        if self.cache.mode == "replay":
+            return ()
+        if self._asking is None:
+            self._asking = asyncio.Lock()
+        async with self._asking:  # calls in flight wait for one answer instead of asking again
+            if self._served is None or fresh:
+                ask = getattr(self._transport, "served", None)
+                found = await ask() if ask else None
+                found = tuple(found) if isinstance(found, list) else (found,) if found else ()
+                self._served, self._one = found, found[0] if len(found) == 1 else None
+                self._weights = frozenset(s.weights for s in found if s.weights)
+        return self._served
+
+    def warn_once(self, message: str) -> None:
+        """A warning about this LLM's server, shown once per LLM however many runs find it."""
+        if message not in self._warned:
+            self._warned.add(message)
+            warnings.warn(message, ServerWarning, stacklevel=3)
 
     # -- for code that obtains answers another way (a provider's batch API: batch.py) ----------
     def key(self, messages: list[dict], params: dict) -> str:
@@ -209,7 +256,11 @@ class LLM:
             raise ValueError(f"{', '.join(sorted(bad))} belong to LLM(...), not to a call: "
                              "they would leak into the cache key")
         key = self.key(messages, params)
-        hit = self.cache.get(key)
+        if self._served is None and self.cache.mode != "replay":
+            await self.serving()
+        hit, store = self.cache.get(key), key
+        if hit is not None and self._weights:
+            hit, store = self._same_weights(key, hit)
         if hit is not None:
             self.usage.cache_hits += 1
             return Completion(**hit, cached=True)
@@ -228,8 +279,26 @@ class LLM:
             self._limiter = Limiter(**self._limits)
         result = await self._send_with_retries(messages, params)
         if result.ok:
-            self.cache.put(key, self.model, messages, params, result.as_stored())
+            if store != key:  # the call's own row keeps the other weights' answer
+                store = variant_key(key, (result.served or {}).get("weights") or "")
+            self.cache.put(store, self.model, messages, params, result.as_stored())
         return result
+
+    def _same_weights(self, key: str, hit: dict) -> tuple[dict | None, str]:
+        """The cached answer if the weights that gave it are served now (or nobody said which gave
+        it); else the answer kept from the weights served now, if any. Returns (answer, where a new
+        answer is stored: the call's own key, or another to keep the old answer beside it)."""
+        old = (hit.get("served") or {}).get("weights")
+        if old is None or old in self._weights:
+            return hit, key
+        for weights in self._weights:
+            kept = self.cache.get(variant_key(key, weights))
+            if kept is not None:
+                return kept, key
+        self.warn_once(f"{self.model}: the cache's answers came from {old}; the server now serves "
+                       f"{' / '.join(sorted(self._weights))}. Those calls are sent again, and the old "
+                       "answers are kept beside the new ones: a run against the old weights gets them back")
+        return None, ""
 
     async def _send_with_retries(self, messages: list[dict], params: dict) -> Completion:
         estimate = tokens.estimate(messages, params)
@@ -242,30 +311,44 @@ class LLM:
                     if isinstance(hold, str):
                         self.usage.refused += 1
                         return Completion(attempts=attempt - 1, error_kind="budget", error=hold)
-                    sent, reply, overspent = time.monotonic(), None, None  # the answer's own time, not queueing
+                    sent, reply, capped = time.monotonic(), None, None  # the answer's own time, not queueing
                     try:  # with a cap, params may gain the max_tokens it chose (not part of the cache key)
                         reply = await self._transport.send(self.model, messages, hold.params if hold else params,
                                                            self.timeout)
+                        reply.served = reply.served or self._one
                         if self._price is not None:
                             reply.cost = self._price[0] * reply.prompt_tokens + self._price[1] * reply.completion_tokens
                     finally:
                         if hold is not None:
-                            overspent = self.budget.settle(hold, reply)
+                            capped = self.budget.settle(hold, reply)
             except CallError as e:
                 out_of_budget = self.retry.used >= self.retry.budget
                 if not e.retryable or attempt >= self.retry.max_attempts or out_of_budget:
                     self.usage.failures += 1
                     why = " (retry budget of this LLM used up)" if e.retryable and out_of_budget else ""
+                    message = served.refusal_hint(e.message, self._one) if e.kind == "client" else e.message
                     return Completion(attempts=attempt, error_kind=e.kind,
-                                      error=f"{e.message}{why} after {attempt} attempt(s)")
+                                      error=f"{message}{why} after {attempt} attempt(s)")
                 self.retry.used += 1
                 self.usage.retries += 1
                 await asyncio.sleep(self.retry.delay(attempt, e.retry_after))
                 continue
             self.usage.answered(reply.prompt_tokens, reply.completion_tokens, reply.cost)
-            if overspent:  # paid for, and not what the cap allowed: the row fails, nothing is cached
-                return Completion(attempts=attempt, error_kind="budget", error=overspent)
-            return Completion.from_reply(reply, attempt, round(time.monotonic() - sent, 3))
+            if capped:  # paid for, and not what the cap allowed: the row fails, nothing is cached
+                return Completion(attempts=attempt, error_kind="budget", error=capped)
+            answer = Completion.from_reply(reply, attempt, round(time.monotonic() - sent, 3))
+            if reply.prompt_tokens:  # the prompt as sent, by the one estimate (tokens.py)
+                prompt = tokens.prompt_tokens(messages)
+                window = reply.served.context if reply.served else None
+                if served.prompt_cut(prompt, reply.prompt_tokens, window):
+                    self.usage.failures += 1
+                    answer.error_kind = "context"
+                    answer.error = served.cut_reason(prompt, reply.prompt_tokens, reply.served)
+            return answer
+
+
+class ServerWarning(UserWarning):
+    """Something about the server a run should know before trusting its answers."""
 
 
 def _per_token(price_per_million: tuple[float, float]) -> tuple[float, float]:

@@ -28,7 +28,8 @@ from typing import Protocol
 
 import aiohttp
 
-from . import formats, loop
+from . import formats, loop, served
+from .served import Served
 
 # the tag names litellm also strips from an answer's start (see its parse_content_for_reasoning)
 THINK = re.compile(r"^\s*<(think|thinking|budget:thinking)>(.*?)</\1>", re.DOTALL)
@@ -48,10 +49,16 @@ class Reply:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float | None = None
+    model: str | None = None        # the response's own `model` field: what says it answered
+    fingerprint: str | None = None  # its `system_fingerprint`, where the server sends one
+    served: Served | None = None    # what the endpoint that answered says it serves (a fleet sets it)
 
 
 class Transport(Protocol):
-    """How a request reaches a model: what the LLM's retries, cache and limits call."""
+    """How a request reaches a model: what the LLM's retries, cache and limits call.
+
+    A transport may also have `async served() -> Served | list[Served]`: what its endpoint(s)
+    serve (served.py); one without it is taken to say nothing."""
 
     rates: tuple[float, float] | None  # per-token (prompt, completion) price; None: not known
 
@@ -129,26 +136,36 @@ def _kind_for_status(status: int) -> str:
 class OpenAIHTTP:
     """Direct chat-completions client for OpenAI-compatible servers (vLLM, llama.cpp, proxies)."""
 
-    def __init__(self, model: str, api_base: str, api_key: str | None):
-        self.url = api_base.rstrip("/") + "/chat/completions"
+    def __init__(self, model: str, api_base: str, api_key: str | None, withheld: str = ""):
+        self.base = api_base.rstrip("/")
+        self.url = self.base + "/chat/completions"
         self._api_key = api_key
+        self._withheld = withheld  # why an environment key was not sent here (connect.key_for)
         self._json_object = False  # the server refused response_format json_schema: send json_object
         self._rates = token_prices(model)  # looked up now: importing litellm later would stall the loop
         self.rates = self._rates  # the price a spending cap reserves at (budget.py)
+        self._name = model.split("/", 1)[1]
+        self._headers = {"Content-Type": "application/json",
+                         **({"Authorization": f"Bearer {api_key}"} if api_key else {})}
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+
+    async def served(self) -> Served:
+        return await served.probe(_session(), self.base, self._name, self._headers)
 
     async def send(self, model: str, messages: list[dict], params: dict, timeout: float) -> Reply:
-        headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+        params = formats.for_openai(params)
         sent = formats.as_json_object(params) if self._json_object else params
-        body = {"model": model.split("/", 1)[1], "messages": messages, **sent}
+        body = _encode({"model": model.split("/", 1)[1], "messages": messages, **sent}).encode()
+        limit = self._timeouts.get(timeout) or self._timeouts.setdefault(timeout, aiohttp.ClientTimeout(total=timeout))
         try:
-            async with _session().post(self.url, json=body, headers=headers,
-                                          timeout=aiohttp.ClientTimeout(total=timeout)) as r:
+            async with _session().post(self.url, data=body, headers=self._headers, timeout=limit) as r:
                 raw = await r.read()
                 if r.status != 200 and not self._json_object and formats.refused(r.status, raw, params):
                     self._json_object = True  # llama-cpp-python's server: same schema, its own form
                     return await self.send(model, messages, params, timeout)
                 if r.status != 200:
-                    raise CallError(_kind_for_status(r.status), http_error(r.status, raw),
+                    note = self._withheld if r.status in (401, 403) else ""
+                    raise CallError(_kind_for_status(r.status), http_error(r.status, raw) + note,
                                     r.status, _retry_after(r.headers))
         except TimeoutError:
             raise CallError("timeout", f"no answer within {timeout:g} s") from None
@@ -167,16 +184,18 @@ def chat_reply(data: dict, rates: tuple[float, float] | None, params: dict | Non
         message = choice["message"]
     except (KeyError, IndexError, TypeError):
         raise CallError("bad_response", f"malformed response body: {str(data)[:200]!r}") from None
-    # litellm reads `reasoning` only when `reasoning_content` is absent: so do we
+    # vLLM < 0.10 and DeepSeek send `reasoning_content`, vLLM >= 0.10 `reasoning` (some releases
+    # both, the same text): litellm reads `reasoning` only when `reasoning_content` is absent, so do we
     text, reasoning = split_reasoning(message.get("content") or "",
-                                      message.get("reasoning_content", message.get("reasoning")))
+                                      message.get("reasoning_content") or message.get("reasoning"))
     usage = data.get("usage") or {}
-    prompt, completion = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
+    prompt, completion = usage.get("prompt_tokens", 0) or 0, usage.get("completion_tokens", 0) or 0
     cost = None if rates is None else rates[0] * prompt + rates[1] * completion
     return Reply(text, reasoning, finish(choice.get("finish_reason"), completion, params or {}),
-                 prompt, completion, cost)
+                 prompt, completion, cost, data.get("model"), data.get("system_fingerprint"))
 
 
+_encode = json.JSONEncoder(ensure_ascii=False).encode  # made once: json.dumps builds one per call
 _pool: aiohttp.ClientSession | None = None
 
 
@@ -203,21 +222,34 @@ class LiteLLM:
 
     def __init__(self, model: str, api_base: str | None, api_key: str | None):
         litellm = quiet_litellm()  # now, not on the event loop during the first call
-        self._api_base, self._api_key = api_base, api_key
+        self._model, self._api_base, self._api_key = model, api_base, api_key
         try:
             provider = litellm.get_llm_provider(model)[1]
         except Exception:  # check_provider refuses it with a clear message
             provider = None
+        self._provider = provider
         self._reports_finish = provider not in NO_FINISH_REASON
         # the embedded model is free; a local server has no price; elsewhere litellm's own figure
         self._price = "free" if provider == "local" else "none" if provider in LOCAL_SERVERS else "litellm"
         self.rates = (0.0, 0.0) if self._price == "free" else None if self._price == "none" else token_prices(model)
 
+    async def served(self) -> Served:
+        if self._provider == "local":
+            from . import local_model
+
+            name = self._model.split("/", 1)[1]
+            return served.embedded(name, local_model.weights_path(name), local_model.N_CTX)
+        if self._api_base:
+            headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+            return await served.probe(_session(), self._api_base, self._model.split("/", 1)[1], headers,
+                                      served.kind_of(self._model))
+        return served.provider(self._model, _price_map().get(self._model))
+
     async def send(self, model: str, messages: list[dict], params: dict, timeout: float) -> Reply:
         import litellm
 
         extra = {k: v for k, v in (("api_base", self._api_base), ("api_key", self._api_key)) if v}
-        messages, params = formats.for_litellm(model, messages, params)
+        messages, params = formats.for_litellm(model, messages, formats.for_openai(params))
         try:
             r = await litellm.acompletion(model=model, messages=messages, timeout=timeout,
                                           max_retries=0, num_retries=0, **extra, **params)
@@ -232,21 +264,26 @@ class LiteLLM:
             if not isinstance(status, int):
                 raise CallError("bad_response", _short(e)) from None
             headers = getattr(getattr(e, "response", None), "headers", None)
-            raise CallError(_kind_for_status(status), _short(e), status, _retry_after(headers)) from None
+            note = (" (an environment key was not sent: this api_base is plain http to another machine; "
+                    "pass api_key= to send one)") if status in (401, 403) and self._api_key == "no-key" else ""
+            raise CallError(_kind_for_status(status), _short(e) + note, status, _retry_after(headers)) from None
         try:
             choice = r.choices[0]
             message = choice.message
         except (AttributeError, IndexError):
             raise CallError("bad_response", f"malformed response: {str(r)[:200]}") from None
         # litellm has already moved `reasoning`, a leading <think> and Anthropic's thinking blocks
-        # into reasoning_content; a lone </think> is still in the text
+        # into reasoning_content; a lone </think> is still in the text. Beside a null
+        # `reasoning_content` (vLLM >= 0.10) it leaves `reasoning` in provider_specific_fields
+        extra = getattr(message, "provider_specific_fields", None) or {}
         text, reasoning = split_reasoning(message.content or "",
-                                          getattr(message, "reasoning_content", None))
+                                          getattr(message, "reasoning_content", None) or extra.get("reasoning"))
         usage = getattr(r, "usage", None)
         completion = getattr(usage, "completion_tokens", 0) or 0
         return Reply(text, reasoning,
                      finish(choice.finish_reason, completion, params, self._reports_finish),
-                     getattr(usage, "prompt_tokens", 0) or 0, completion, self._cost(r))
+                     getattr(usage, "prompt_tokens", 0) or 0, completion, self._cost(r),
+                     getattr(r, "model", None), getattr(r, "system_fingerprint", None))
 
     def _cost(self, response) -> float | None:
         """litellm's own figure for the call (it prices every response it returns): not again."""
