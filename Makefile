@@ -27,10 +27,14 @@ $(STAMP): pyproject.toml
 # another run folder)
 # (PROMPT=reasoning picks the zero-shot prompt for reasoning models; ANSWER_TOKENS=N sets the rewrite's
 # max_tokens, by default the prompt file's or 1.5 × CHUNK_TOKENS, whichever is more)
-# Each variable given becomes a notebook parameter; API keys come from the environment.
+# Each variable given becomes a notebook parameter (PROMPT names the prompt files below); API keys
+# come from the environment.
+PROMPT_few_shot  := -p prompt generic_v1.yaml -p prompt_fix generic.yaml
+PROMPT_reasoning := -p prompt generic_reasoning.yaml -p prompt_fix generic_reasoning.yaml
 RUN_PARAMS = $(if $(MODEL),-p model '$(MODEL)') $(if $(API_BASE),-p api_base '$(API_BASE)') \
              $(if $(CHUNK_TOKENS),-p chunk_tokens $(CHUNK_TOKENS)) $(if $(PER_VOICE),-p per_voice $(PER_VOICE)) \
-             $(if $(PROMPT),-p prompt '$(PROMPT)') $(if $(ANSWER_TOKENS),-p answer_tokens $(ANSWER_TOKENS)) \
+             $(if $(PROMPT),$(or $(PROMPT_$(PROMPT)),$(error PROMPT=$(PROMPT): use few_shot or reasoning))) \
+             $(if $(ANSWER_TOKENS),-p answer_tokens $(ANSWER_TOKENS)) \
              $(if $(DATA),-p data '$(abspath $(DATA))') $(if $(FOLDER),-p folder '$(abspath $(FOLDER))')
 
 run: $(STAMP)  ## the style-cloning pipeline, headless (the embedded model unless MODEL= is given)

@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))  # tests.loopback, run from anywhere
 
 import toolkit as tk  # noqa: E402
 from tests.loopback import LoopbackServer  # noqa: E402
-from toolkit.review.labels import output_hash  # noqa: E402
-from toolkit.review.store import Store  # noqa: E402
+from toolkit.decisions import Store  # noqa: E402
+from toolkit.outputs import output_hash  # noqa: E402
 
 PROMPT = """params: {max_tokens: 40}
 messages:

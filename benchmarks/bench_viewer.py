@@ -173,8 +173,8 @@ PROBE = """(root) => {
 def store_decisions(df, folder, n=DECISIONS):
     """Label every other sample of the frame's first 2n rows good in the run folder's store: n
     decisions stored before the viewer opens, as after a long review."""
-    from toolkit.review.labels import output_hash
-    from toolkit.review.store import Store
+    from toolkit.decisions import Store
+    from toolkit.outputs import output_hash
 
     store = Store(folder)
     rows = range(0, 2 * n, 2)

@@ -8,9 +8,9 @@ import pytest
 
 import toolkit as tk
 from tests.test_viewer import runs
+from toolkit.decisions import Store
+from toolkit.outputs import output_hash
 from toolkit.review.compare import flips
-from toolkit.review.labels import output_hash
-from toolkit.review.store import Store
 
 Z = 1.959963984540054  # the 97.5 % normal quantile
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import toolkit as tk
-from toolkit.review.labels import output_hash
+from toolkit.outputs import output_hash
 
 
 def write(path, rows):
@@ -26,7 +26,7 @@ def test_labels_tie_to_the_output_they_judged_and_load_once(tmp_path):
     path = write(tmp_path / "labels.jsonl", [
         {"sample": "c0", "column": "answer", "output": "Every 6 months.", "label": "good", "note": "in the passage"},
         {"sample": "c1", "column": "answer", "output": "20 litres.", "label": "bad", "note": "it says 12"}])
-    store = tk.review.Store(tmp_path / "run")
+    store = tk.decisions.Store(tmp_path / "run")
     store.add_labels(path)
     saved = store.labels()
     assert saved["c0"] == {"label": "good", "note": "in the passage", "output": output_hash("Every 6 months."),
@@ -40,7 +40,7 @@ def test_labels_tie_to_the_output_they_judged_and_load_once(tmp_path):
 
 def test_picks_tie_to_the_pair_of_outputs(tmp_path):
     path = write(tmp_path / "picks.jsonl", [{"sample": "c0", "a": "Uno.", "b": "One.", "pick": "B", "why": "plain"}])
-    store = tk.review.Store(tmp_path)
+    store = tk.decisions.Store(tmp_path)
     store.add_picks(path)
     assert store.picks() == {"c0": [{"a": output_hash("Uno."), "b": output_hash("One."), "pick": "B"}]}
     assert tk.compare(frame(tmp_path, ["Uno."]), frame(tmp_path, ["One."])).results()["B"].tolist() == [1]
@@ -53,10 +53,10 @@ def test_a_bad_line_is_named(tmp_path, line, says):
     good = {"sample": "c0", "column": "answer", "output": "x", "label": "good"}
     path.write_text(json.dumps(good) + "\n" + (line if isinstance(line, str) else json.dumps(line)) + "\n")
     with pytest.raises(ValueError, match=says):
-        tk.review.Store(tmp_path).add_labels(path)
+        tk.decisions.Store(tmp_path).add_labels(path)
 
 
 def test_a_pick_outside_a_b_tie_is_refused(tmp_path):
     path = write(tmp_path / "picks.jsonl", [{"sample": "c0", "a": "x", "b": "y", "pick": "left"}])
     with pytest.raises(ValueError, match="line 1: pick must be one of"):
-        tk.review.Store(tmp_path).add_picks(path)
+        tk.decisions.Store(tmp_path).add_picks(path)

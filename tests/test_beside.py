@@ -13,8 +13,8 @@ import toolkit as tk
 from tests.loopback import LoopbackServer
 from tests.test_judges import JUDGE, PAIRWISE, pairwise_runs, prefers_new, run_judge
 from tests.test_viewer import XSS, send
+from toolkit.decisions import Store
 from toolkit.judge import uncertainty
-from toolkit.review.store import Store
 
 
 def answers(n, bad=()):

@@ -14,7 +14,7 @@ import pytest
 
 from tests import jupyterlab
 from tests.jupyterlab import close_lab, lab_page, launch, open_notebook, require_browser, start_lab, stop
-from toolkit.review.store import Store
+from toolkit.decisions import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "test-output" / "browser"
@@ -416,7 +416,7 @@ def test_blind_compare_hides_the_runs_and_stores_the_true_pick(tmp_path):
 BESIDE = f"""\
 import pandas as pd
 import toolkit as tk
-from toolkit.review.labels import output_hash
+from toolkit.outputs import output_hash
 
 answers = ["The cat sat on the mat all day long.", "the cat  sat on the mat all day long.", "Other words.", None]
 df = pd.DataFrame({{"chunk_id": ["c0", "c1", "c2", "c3"], "text": ["t0", "t1", "t2", "t3"], "gen": answers,

@@ -30,3 +30,22 @@ def test_the_card_names_each_steps_prompt_model_and_counts(server, loopback_llm,
 def test_a_frame_without_a_run_folder_is_refused(rows):
     with pytest.raises(ValueError, match="which run folder"):
         tk.card(rows(2))
+
+
+def test_the_manifest_has_one_reader_that_knows_every_kind_of_line(tmp_path):
+    from toolkit.report import read_manifest, write_manifest
+
+    assert read_manifest(tmp_path) == {"step": [], "filter": [], "other": []}  # no manifest yet
+    write_manifest(tmp_path, {"step": "gen", "rows": 2})
+    write_manifest(tmp_path, {"filter": "supported", "rows": 2})
+    with pytest.raises(ValueError, match="a manifest line holds one of"):
+        write_manifest(tmp_path, {"rows": 2})  # a line of no kind is never written
+    with open(tmp_path / "manifest.jsonl", "a") as f:
+        f.write('{"checkpoint": 1}\n\n')  # a newer toolkit's line: kept apart, not a crash
+    found = read_manifest(tmp_path)
+    assert [e["step"] for e in found["step"]] == ["gen"] and [e["filter"] for e in found["filter"]] == ["supported"]
+    assert found["other"] == [{"checkpoint": 1}]
+    with open(tmp_path / "manifest.jsonl", "a") as f:
+        f.write('{"step": "cut sh')  # a line cut short
+    with pytest.raises(ValueError, match=r"manifest.jsonl, line 5: not a manifest line"):
+        read_manifest(tmp_path)

@@ -192,12 +192,14 @@ def test_bad_frames_and_limits_are_named():
 
 
 def test_encodings_load_offline_from_litellm_without_importing_it(tmp_path):
-    """Run in a fresh interpreter, loading the module by path so nothing else can import litellm."""
-    module = Path(__file__).parents[1] / "toolkit" / "chunking.py"
+    """Run in a fresh interpreter, the toolkit package stood in for by an empty one (its __init__
+    imports litellm), so only chunking.py and what it imports (sentences.py) are loaded."""
+    package = Path(__file__).parents[1] / "toolkit"
     script = f"""
-import importlib.util, os, sys
-spec = importlib.util.spec_from_file_location("chunking", {str(module)!r})
-module = sys.modules["chunking"] = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
+import os, sys, types
+sys.modules["toolkit"] = types.ModuleType("toolkit")
+sys.modules["toolkit"].__path__ = [{str(package)!r}]
+import toolkit.chunking as module
 import pandas as pd
 print(module.chunk(pd.DataFrame({{"source": ["a"], "text": ["Hello offline world."]}}))["tokens"][0])
 print("litellm" in sys.modules, os.environ["TIKTOKEN_CACHE_DIR"])

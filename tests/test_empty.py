@@ -23,7 +23,7 @@ from tests.test_beside import answers, health_frame
 from tests.test_judges import pairwise_runs
 from toolkit.chunking import COLUMNS as CHUNK_COLUMNS
 from toolkit.frame import STATUS_FIELDS
-from toolkit.review.labels import output_hash
+from toolkit.outputs import output_hash
 
 matplotlib.use("Agg")
 

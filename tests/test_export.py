@@ -6,7 +6,8 @@ import socket
 import pandas as pd
 import pytest
 
-from toolkit.export import export_hf, export_jsonl, keep, sharegpt
+from toolkit.export import export_hf, export_jsonl, sharegpt
+from toolkit.keep import keep
 
 TWO = pd.DataFrame({
     "chunk_id": ["c1", "c2"],

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import toolkit as tk
 from tests.loopback import LoopbackServer
-from toolkit.funnel import kind_of
+from toolkit.keep import Drop, reasons, step_kind
 
 
 def shingles(text):
@@ -74,7 +74,7 @@ def test_first_occurrence_wins_and_the_kept_rows_hold_no_pair_over_the_threshold
     assert jaccard(texts[1], texts[0]) >= 0.7 and jaccard(texts[2], texts[1]) >= 0.7
     assert jaccard(texts[2], texts[0]) < 0.7
     out = tk.dedupe(pd.DataFrame({"text": texts}), "text", threshold=0.7)
-    assert out["text.dup_of"].tolist() == [None, 0, None, 0]  # c's match is b, itself marked: c stays
+    assert out["text.dup_of"].tolist() == [None, "0", None, "0"]  # c's match is b, itself marked: c stays
     kept = [t for t, d in zip(texts, out["text.dup_of"]) if d is None]
     assert all(jaccard(x, y) < 0.7 for k, x in enumerate(kept) for y in kept[k + 1:])
 
@@ -83,7 +83,7 @@ def test_dedupe_ids_missing_texts_and_no_rows():
     df = pd.DataFrame({"text": ["same words here and there", None, "", "same  words here and THERE"]},
                       index=[10, 11, 12, 13])
     out = tk.dedupe(df, "text")
-    assert out["text.dup_of"].tolist() == [None, None, None, 10]  # the index; blanks are not compared
+    assert out["text.dup_of"].tolist() == [None, None, None, "10"]  # the index as a string id
     with pytest.raises(ValueError, match="repeat"):
         tk.dedupe(df.assign(sid=["a", "a", "b", "c"]), "text", id="sid")
     with pytest.raises(ValueError, match="no column 'nope'"):
@@ -188,17 +188,33 @@ def test_funnel_of_no_rows_and_unknown_reasons_kept_visible():
     empty.plot()
 
 
-@pytest.mark.parametrize("reason, kind", [
-    ("gen.status=failed: budget: budget reached: max_cost=$1 ...", "budget"),
-    ("gen.status=failed: rate_limit: HTTP 429: slow down after 6 attempt(s)", "transport"),
-    ("gen.status=failed: parser raised KeyError: 'q'", "parse"),
-    ("gen.status=failed: the answer was empty", "empty answer"),
-    ("gen.status=skipped: no value for {q} (an earlier step failed or skipped this row)", "missing input"),
-    ("judge: score 2 < 4", "judge"),
-    ("label=meh: dull", "labelled meh"),
+@pytest.mark.parametrize("status, error, kind", [
+    ("failed", "budget: budget reached: max_cost=$1 ...", "budget"),
+    ("failed", "rate_limit: HTTP 429: slow down after 6 attempt(s)", "transport"),
+    ("failed", "parser raised KeyError: 'q'", "parse"),
+    ("failed", "the answer was empty", "empty answer"),
+    ("skipped", "no value for {q} (an earlier step failed or skipped this row)", "missing input"),
+    ("failed", "a brand new failure", "other"),
+    ("skipped", "", "skipped"),
 ])
-def test_kinds_of_reason_texts(reason, kind):
-    assert kind_of(reason)[0] == kind
+def test_kinds_of_step_errors(status, error, kind):
+    assert step_kind(status, error) == kind
+
+
+def test_a_reason_is_a_record_and_its_text_is_made_from_it():
+    df = pd.DataFrame({"chunk_id": ["a", "b", "c"], "label": ["meh", "ok", "bad"], "note": ["dull", "", ""],
+                       "gen.status": ["ok", "failed", "ok"], "gen.raw": [None, "an answer", None],
+                       # "; " inside an error text no longer splits one reason into two
+                       "gen.error": [None, "it says x; y\nand more", None], "gen.dup_of": [None, None, "a"]})
+    why = reasons(df, steps=["gen"], drop_labels=("meh", "bad"))
+    assert why[0] == [Drop("labels", "labelled meh", "dull")]
+    assert why[1] == [Drop("gen", "validator", "it says x; y", "failed")]  # answered, of no known form
+    assert why[2] == [Drop("dedupe", "duplicate", "a"), Drop("labels", "labelled bad")]
+    assert [str(d) for w in why for d in w] == ["label=meh: dull", "gen.status=failed: it says x; y",
+                                                "duplicate of a", "label=bad"]
+    f = tk.drop_reasons(df, drop_labels=("meh", "bad"))
+    assert f["kind"].tolist() == ["labelled meh", "validator", "duplicate"]
+    assert f["reason"].tolist() == ["label=meh: dull", "gen.status=failed: it says x; y", "duplicate of a"]
 
 
 @given(st.lists(st.tuples(st.sampled_from(["ok", "failed", "skipped", None]),
@@ -232,3 +248,21 @@ def test_drop_reasons_name_samples_by_the_ids_the_viewer_jumps_to():
         v.go(k)
         shown.append(v.sample["id"])
     assert shown == why["id"].tolist()
+
+
+def test_one_rule_for_sample_ids_after_a_one_to_many_step():
+    """dedupe's marks, drop_reasons, the viewer and the export all name a sample as frame.sample_ids
+    does: after a step that made several rows of one chunk, "<chunk_id>/<n>"."""
+    df = pd.DataFrame({"chunk_id": ["c0", "c0", "c1"], "text": ["t", "t", "u"],
+                       "q": ["same words in this one", "same words in this one", "other words here"],
+                       "q.status": "ok"})
+    out = tk.dedupe(df, "q")
+    assert out["q.dup_of"].tolist() == [None, "c0/0", None]
+    why = tk.drop_reasons(out)
+    assert why["id"].tolist() == ["c0/0", "c0/1", "c1/0"] and why["reason"][1] == "duplicate of c0/0"
+    v = tk.show(out, right="q")
+    v.go(1)
+    dup = next(s for s in v.sample["sections"] if s["name"] == "dup:q")
+    assert v.sample["id"] == "c0/1" and dup["panes"][0]["title"] == "c0/0 (the original)"
+    with pytest.raises(ValueError, match=r"column 'chunk_id' has missing ids at index \[2\]"):
+        tk.dedupe(df.assign(chunk_id=["c0", "c1", None]), "q")

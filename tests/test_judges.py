@@ -12,9 +12,9 @@ import pytest
 
 import toolkit as tk
 from tests.loopback import LoopbackServer
+from toolkit.decisions import Store
 from toolkit.judge import uncertainty
-from toolkit.review.labels import output_hash
-from toolkit.review.store import Store
+from toolkit.outputs import output_hash
 
 JUDGE = """params: {max_tokens: 80}
 messages:

@@ -1,11 +1,15 @@
 """The package's layering, read from the source with ast: what may import what, and no import cycle.
 
-frame.py (the step-frame contract) is at the bottom; the call layer, the runner and export sit below
-the review package, which owns review decisions and nothing else.
+frame.py (the step-frame contract) and outputs.py (an output's text, hash and staleness) are at the
+bottom; the call layer, the runner and export above them; decisions/ (every label, pick and verdict
+stored) below the judge, agreement, keep and the funnel; the review widgets (review/) on top, and
+nothing below imports them.
 """
 
 import ast
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent / "toolkit"
 
@@ -45,18 +49,38 @@ def _imports(name, top_level_only):
 
 
 def test_the_module_list_is_read():
-    assert {"toolkit.frame", "toolkit.export", "toolkit.review.preferences", "toolkit.llm.llm"} <= MODULES.keys()
+    assert {"toolkit.frame", "toolkit.export", "toolkit.decisions.preferences", "toolkit.llm.llm"} <= MODULES.keys()
     assert "toolkit.frame" in _imports("toolkit.export", top_level_only=True)
-    assert "toolkit.agreement" in _imports("toolkit.export", top_level_only=False)  # keep()'s lazy import
+    assert "toolkit.decisions.store" in _imports("toolkit.judge", top_level_only=False)
+    # importing a module of a package runs the package first
+    assert "toolkit.decisions" in _imports("toolkit.agreement", top_level_only=True)
 
 
-def test_lower_layers_do_not_import_the_review_package():
-    lower = [m for m in MODULES if m.startswith("toolkit.llm") or m in
-             ("toolkit.frame", "toolkit.export", "toolkit.steps", "toolkit.report", "toolkit.stream",
-              "toolkit.batch", "toolkit.files", "toolkit.prompts", "toolkit.parsing", "toolkit.schema")]
-    wrong = {m: sorted(i for i in _imports(m, top_level_only=False) if i.startswith("toolkit.review"))
-             for m in lower}
-    assert {m: i for m, i in wrong.items() if i} == {}
+def _importers_of(package):
+    """{module: the modules of `package` it imports (at import or inside a function)} for every
+    module outside `package` that imports any, toolkit/__init__.py (the public names) aside."""
+    found = {m: sorted(i for i in _imports(m, top_level_only=False) if i == package or i.startswith(package + "."))
+             for m in MODULES if m != "toolkit" and not m.startswith(package)}
+    return {m: i for m, i in found.items() if i}
+
+
+def test_nothing_below_the_review_widgets_imports_them():
+    """The review package is the UI, on top: decisions, judges, agreement, keep, funnel and export
+    (what decides what a dataset keeps) never reach up into it."""
+    assert _importers_of("toolkit.review") == {}
+
+
+def test_decisions_import_no_ui_and_nothing_that_decides_with_them():
+    """decisions/ sits below the judge, agreement and keep: it imports the frame contract, outputs,
+    files, prompts and stats, never the widgets or the modules that read decisions."""
+    below = {"toolkit.frame", "toolkit.outputs", "toolkit.files", "toolkit.prompts", "toolkit.stats", "toolkit.moved"}
+    for m in (m for m in MODULES if m.startswith("toolkit.decisions")):
+        assert _imports(m, top_level_only=False) - below - {m for m in MODULES if m.startswith("toolkit.decisions")} \
+            == set(), m
+
+
+def test_outputs_and_the_frame_contract_sit_at_the_bottom():
+    assert _imports("toolkit.outputs", top_level_only=False) == set()
 
 
 def test_the_frame_contract_imports_no_toolkit_module():
@@ -69,8 +93,20 @@ def test_the_call_layer_imports_nothing_above_it():
     assert {m: i for m, i in above.items() if i} == {}
 
 
-def test_no_import_cycle():
-    graph = {m: _imports(m, top_level_only=True) for m in MODULES}
+def test_the_lower_layers_do_not_import_what_sits_above_them():
+    lower = [m for m in MODULES if m.startswith("toolkit.llm") or m in
+             ("toolkit.frame", "toolkit.outputs", "toolkit.export", "toolkit.steps", "toolkit.report",
+              "toolkit.stream", "toolkit.batch", "toolkit.files", "toolkit.prompts", "toolkit.parsing",
+              "toolkit.schema")]
+    above = ("toolkit.review", "toolkit.decisions", "toolkit.judge", "toolkit.agreement", "toolkit.keep")
+    wrong = {m: sorted(i for i in _imports(m, top_level_only=False) if i.startswith(above)) for m in lower}
+    assert {m: i for m, i in wrong.items() if i} == {}
+
+
+@pytest.mark.parametrize("top_level_only", [True, False], ids=["at import", "any import, inside functions too"])
+def test_no_import_cycle(top_level_only):
+    """No circle, not even one broken by an import inside a function (labels.py and store.py had one)."""
+    graph = {m: _imports(m, top_level_only=top_level_only) for m in MODULES}
     state, cycles = {}, []
 
     def visit(node, path):
@@ -86,3 +122,18 @@ def test_no_import_cycle():
         if m not in state:
             visit(m, [])
     assert cycles == []
+
+
+def test_the_corrected_text_has_one_rule_that_every_reader_calls():
+    """A correction stands in place of the model's text by frame.corrected alone: keep, the exports,
+    the card and the funnel call it (or its row mask), and no other module spells the column's name."""
+    callers = {}
+    for name in ("toolkit.keep", "toolkit.export", "toolkit.card", "toolkit.funnel"):
+        tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
+        callers[name] = {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module == "frame"
+                         for a in n.names if a.name.startswith("corrected")}
+    assert all(callers.values()), callers
+    spelled = [m for m, path in MODULES.items() if m != "toolkit.frame" and any(
+        isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.endswith(".corrected")
+        for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))))]
+    assert spelled == []

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 import toolkit as tk
 from tests.test_viewer import frame, runs, send
-from toolkit.review import compare, labels, show
-from toolkit.review.labels import output_hash, output_hashes
-from toolkit.review.store import Store
+from toolkit.decisions import Store, labels
+from toolkit.outputs import output_hash, output_hashes
+from toolkit.review import compare, show
 
 
 def many(n):

@@ -31,3 +31,28 @@ def test_sentences_split_where_a_new_one_starts():
 def test_text_without_an_end_mark_is_one_sentence_and_empty_text_none():
     assert tk.sentences("  a fragment without a stop ") == ["a fragment without a stop"]
     assert tk.sentences("") == [] and tk.sentences("   ") == []
+
+
+def test_one_home_for_where_sentences_end():
+    """The chunker cuts and the review diff aligns where sentences.CUT says a text may be cut;
+    tk.sentences is its careful form, and spans() gives the same sentences as offsets."""
+    import hashlib
+    from pathlib import Path
+
+    from toolkit import chunking
+    from toolkit.review import diff
+    from toolkit.sentences import CUT, spans
+
+    assert chunking._GAPS[1] is CUT
+    text = 'Check it daily, e.g. at noon. "Then stop." no capital here.\nA line'
+    assert [m.start(1) for m in CUT.finditer(text)] == [20, 29, 42, 59]  # loose: "e.g." and ". no" too
+    assert ["".join(t) for t in diff._sentences(diff.TOKEN.findall(text))] == [
+        "Check it daily, e.g.", " at noon.", ' "Then stop."', " no capital here.", "\n", "A line"]
+    assert [text[a:b] for a, b in spans(text)] == tk.sentences(text) == [
+        "Check it daily, e.g. at noon.", '"Then stop." no capital here.', "A line"]
+    # chunk ids are offsets, and decisions are keyed by them: the chunks of the repository's texts
+    # must not move (these are the ids main made before the rule had one home)
+    data = Path(__file__).parents[1] / "data"
+    for name, tokens, digest in (("style_clone", 200, "4f478d9c18dcec5b"), ("factual_qa", 250, "1e3fd16d191adb24")):
+        ids = tk.chunk(tk.load_texts(data / name), max_tokens=tokens)["chunk_id"]
+        assert hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16] == digest, name

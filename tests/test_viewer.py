@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit.review import compare, labels, picks, viewer
+from toolkit.decisions import Store, labels, picks
+from toolkit.outputs import output_hash
+from toolkit.review import compare, viewer
 from toolkit.review.diff import MAX_TOKENS, segments
 from toolkit.review.front import ESM
-from toolkit.review.labels import output_hash
-from toolkit.review.store import Store
 from toolkit.review.viewer import show
 from toolkit.review.widget import WINDOW
 

@@ -14,18 +14,22 @@ from .agreement import agreement  # noqa: E402
 from .batch import batch  # noqa: E402
 from .card import card  # noqa: E402
 from .chunking import chunk  # noqa: E402
+from .closeness import closeness, copy_ratio  # noqa: E402
+from .decisions import add_decisions, correct, labels, picks, preference_pairs  # noqa: E402
 from .dedupe import dedupe  # noqa: E402
 from .diversity import diversity, diversity_plot  # noqa: E402
 from .drafts import draft  # noqa: E402
-from .export import export_hf, export_jsonl, keep, sharegpt  # noqa: E402
+from .export import export_hf, export_jsonl, sharegpt  # noqa: E402
 from .funnel import drop_reasons, funnel  # noqa: E402
 from .judge import Judge, PassFail, Preference, Score  # noqa: E402
+from .keep import keep  # noqa: E402
 from .llm import LLM  # noqa: E402
 from .parsing import ParseError  # noqa: E402
 from .plots import overview  # noqa: E402
+from .promote import promote  # noqa: E402
 from .prompts import Prompt, PromptError, load_prompt  # noqa: E402
 from .report import estimate  # noqa: E402
-from .review import compare, labels, picks, preference_pairs, show  # noqa: E402
+from .review import compare, show  # noqa: E402
 from .sentences import sentences  # noqa: E402
 from .steps import Step  # noqa: E402
 from .stream import stream  # noqa: E402
@@ -42,7 +46,8 @@ __all__ = [
     "LLM",                                                                    # calling models
     "Prompt", "PromptError", "load_prompt", "draft", "Step", "ParseError", "estimate", "batch",  # steps
     "stream",                                                                 # corpora > memory
-    "show", "compare", "labels", "picks", "overview",                         # inspecting
+    "show", "compare", "overview", "closeness", "copy_ratio",                 # inspecting
+    "labels", "picks", "add_decisions", "correct", "promote",                 # your decisions
     "Judge", "PassFail", "Score", "Preference", "agreement",  # judges, checked against you
     "dedupe", "diversity", "diversity_plot", "funnel", "drop_reasons",  # dataset health
     "keep", "sharegpt", "export_jsonl", "export_hf", "card", "preference_pairs",      # the dataset

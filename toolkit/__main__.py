@@ -179,19 +179,24 @@ class Tail:
 
 
 def report(run_dir: Path, seconds: float) -> None:
-    """Where the outputs are, and the latest counts of each step from the run's manifest."""
+    """Where the outputs are, each step's latest counts and each judge filter from the manifest."""
     print(f"run folder: {run_dir}  ({seconds:.0f} s)")
     for path in sorted(p for p in run_dir.rglob("*") if p.is_file() and "cache.sqlite" not in p.name):
         print(f"  {path.relative_to(run_dir)}  ({path.stat().st_size:,} bytes)")
-    manifest = run_dir / "manifest.jsonl"
-    if manifest.exists():
-        latest = {}
-        for line in manifest.read_text(encoding="utf-8").splitlines():
-            entry = json.loads(line)
-            latest[entry["step"]] = entry
-        for s in latest.values():
-            print(f"step {s['step']}: {s['rows']} rows, {s['ok']} ok, {s['failed']} failed, "
-                  f"{s['skipped']} skipped (prompt {s['prompt_version']}, {s['model']})")
+    from .report import read_manifest
+
+    manifest = read_manifest(run_dir)
+    for s in {s["step"]: s for s in manifest["step"]}.values():  # each step's latest run
+        print(f"step {s['step']}: {s['rows']} rows, {s['ok']} ok, {s['failed']} failed, "
+              f"{s['skipped']} skipped (prompt {s['prompt_version']}, {s['model']})")
+    for f in manifest["filter"]:
+        a = f["agreement"]
+        how = "calibrated" if f["calibrated"] else "not calibrated: trust_judge=True"
+        kappa = "κ undefined" if a["kappa"] is None else f"κ {a['kappa']:.2f}"
+        print(f"judge {f['filter']} filtered {f['judged']}: {f['dropped']} of {f['rows']} rows dropped "
+              f"({how}; {kappa} on {a['n']} of your labels)")
+    if manifest["other"]:
+        print(f"  ({len(manifest['other'])} manifest lines of a kind this toolkit does not know)")
 
 
 def main(argv=None) -> None:

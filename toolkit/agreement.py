@@ -1,14 +1,14 @@
-"""How far a judge agrees with the person reviewing the run, and the gate that keeps an unchecked
-judge from filtering the dataset.
+"""How far a judge agrees with the person reviewing the run: what the gate in `tk.keep(judge=...)`
+(keep.py) reads before it lets a judge filter the dataset.
 
     a = tk.agreement(out, supported)   # the judge's verdicts vs your good/bad labels in the run folder
-    kept, dropped = tk.keep(out, steps=["questions"], judge=supported)   # refused until calibrated
 
 Only a person's decisions on the present outputs count: a label made on an earlier output of the
 judged column (the step was rerun since) is stale, and a verdict the judge made on an earlier
 output is too. pass/fail and scores ≥ `passing` read as good, the rest as bad; "bad" is the
 positive class of precision and recall. A pairwise judge is compared with the person's A/B picks
-on the same pair of outputs.
+on the same pair of outputs. A row promoted to a few-shot example of the judged step (tk.promote)
+is left out: a prompt that holds its answer would be graded on its own example.
 
 Cohen's κ comes from scikit-learn; its 95 % interval is the large-sample one of Cohen (1960):
 κ ± 1.96 · √(p_o (1 − p_o) / (n (1 − p_e)²)), clipped to [−1, 1], where p_o is the observed and
@@ -26,15 +26,17 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from .frame import column, folder_of, sample_ids
-from .judge import Preference, Score, current
-from .report import write_manifest
-from .review.labels import LABELS, output_hashes
+from . import moved, outputs
+from .decisions.examples import promoted
+from .decisions.labels import LABELS
+from .decisions.store import Store
+from .frame import column, folder_of, sample_ids, steps_in
+from .judge import Preference, Score
 from .stats import PICKS
 
 Z95 = 1.959963984540054  # the standard normal's 97.5 % point: a two-sided 95 % interval
 
-MIN_LABELS, MIN_KAPPA = 30, 0.6
+__getattr__ = moved.names(__name__, dict.fromkeys(("gate", "MIN_LABELS", "MIN_KAPPA"), "toolkit.keep"))
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,8 @@ class Agreement:
 
     `confusion[person][judge]` counts decisions; `stale` = the person's decisions on an earlier
     output (not counted), `no_verdict` = decisions on rows the judge gave no current verdict for,
-    `other` = labels outside good/bad (or, for pairs, the judge's inconsistent picks)."""
+    `other` = labels outside good/bad (or, for pairs, the judge's inconsistent picks), `examples`
+    = decisions on rows promoted to few-shot examples (decisions/examples.py)."""
 
     judge: str
     n: int
@@ -58,6 +61,7 @@ class Agreement:
     stale: int = 0
     no_verdict: int = 0
     other: int = 0
+    examples: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -76,7 +80,8 @@ class Agreement:
         apart = [f"{n} {what}" for n, what in (
             (self.stale, "picked on earlier outputs" if pairs else "labelled on an earlier output"),
             (self.no_verdict, "without a current verdict"),
-            (self.other, "inconsistent picks" if pairs else "labels outside good/bad")) if n]
+            (self.other, "inconsistent picks" if pairs else "labels outside good/bad"),
+            (self.examples, "promoted to few-shot examples")) if n]
         return line + (f" (not counted: {', '.join(apart)})" if apart else "")
 
     __repr__ = __str__
@@ -85,35 +90,35 @@ class Agreement:
 def agreement(df, judge, *, id=None, folder=None) -> Agreement:
     """The judge's verdicts in `df` (from `judge.run`, or `judge.compare` for a pairwise judge)
     against the person's labels (or picks) stored in the run folder, on the present outputs."""
-    from .review.store import Store
-
     folder = folder_of(df, folder) or judge.llm.folder
     if judge.name not in df:
         raise ValueError(f"agreement: no column {judge.name!r}; run the judge on this frame first "
                          f"({judge.name}.run(df){' or .compare(df_a, df_b)' if judge.verdict is Preference else ''})")
-    store = Store(folder)
-    try:
+    # a pairwise judge's frame holds the runs' step (the column judged, unless named) and the judge's
+    judged = judge.judged or next((s for s in reversed(steps_in(df)) if s != judge.name and s in df), None)
+    with Store(folder) as store:
+        examples = promoted(store, judged)
         if judge.verdict is Preference:
-            return _pick_agreement(df, judge, store.picks(source="person"))
-        return _label_agreement(df, judge, store.labels(source="person"), id)
-    finally:
-        store.close()
+            return _pick_agreement(df, judge, store.picks(source="person"), examples)
+        return _label_agreement(df, judge, store.labels(source="person"), id, examples)
 
 
-def _label_agreement(df, judge, saved: dict, id) -> Agreement:
+def _label_agreement(df, judge, saved: dict, id, examples: set) -> Agreement:
     from sklearn.metrics import confusion_matrix, precision_score, recall_score, roc_auc_score  # 0.3 s to import
 
     ids = sample_ids(df, id).to_numpy(dtype=object)
-    rows = np.flatnonzero(pd.Series(ids, dtype=object).isin(saved.keys()).to_numpy(dtype=bool))
+    stored = pd.Series(ids, dtype=object).isin(saved.keys()).to_numpy(dtype=bool)
+    example = stored & pd.Series(ids, dtype=object).isin(examples).to_numpy(dtype=bool)
+    rows = np.flatnonzero(stored & ~example)
     entries = [saved[sid] for sid in ids[rows]]
-    now = np.array(output_hashes(df[judge.judged].iloc[rows]), dtype=object)
-    fresh = np.array([e["output"] is None or e["output"] == h for e, h in zip(entries, now)], dtype=bool)  # is_stale
+    now = outputs.output_hashes(df[judge.judged].iloc[rows])
+    fresh = ~outputs.stale([e["output"] for e in entries], now)
     person = np.array([e.get("label") for e in entries], dtype=object)
     decided = np.isin(person, LABELS)
     counted = fresh & decided
     stamp = column(judge.name, "judged")
     stamps = df[stamp].to_numpy(dtype=object)[rows] if stamp in df else np.full(len(rows), None, dtype=object)
-    verdict_ok = (df[column(judge.name, "status")].to_numpy(dtype=object)[rows] == "ok") & (stamps == now)
+    verdict_ok = (df[column(judge.name, "status")].to_numpy(dtype=object)[rows] == "ok") & outputs.current(stamps, now)
     use = counted & verdict_ok
     bad = person[use] == "bad"
     verdicts = df[judge.name].to_numpy(dtype=object)[rows[use]]
@@ -128,18 +133,22 @@ def _label_agreement(df, judge, saved: dict, id) -> Agreement:
     return _summary(judge.name, bad.astype(int), judged_bad.astype(int), matrix,
                     {"good": 0, "bad": 1}, {"pass": 0, "fail": 1}, extra,
                     stale=int((~fresh).sum()), no_verdict=int((counted & ~verdict_ok).sum()),
-                    other=int((fresh & ~decided).sum()))
+                    other=int((fresh & ~decided).sum()),
+                    examples=sum(saved[sid].get("label") in LABELS for sid in ids[example]))
 
 
-def _pick_agreement(df, judge, saved: dict) -> Agreement:
+def _pick_agreement(df, judge, saved: dict, examples: set) -> Agreement:
     from sklearn.metrics import confusion_matrix
 
-    name, apart, person, machine = judge.name, {"stale": 0, "no_verdict": 0, "other": 0}, [], []
+    name, person, machine = judge.name, [], []
+    apart = {"stale": 0, "no_verdict": 0, "other": 0, "examples": 0}
     for sid, ha, hb, pick in zip(df[column(name, "sample")], df[column(name, "a")], df[column(name, "b")],
                                  df[name].to_numpy(dtype=object)):
         entries = [e for e in saved.get(sid, ()) if e["pick"] in PICKS]
         mine = next((e["pick"] for e in entries if e["a"] == ha and e["b"] == hb), None)
-        if mine is None:
+        if entries and sid in examples:
+            apart["examples"] += 1
+        elif mine is None:
             apart["stale"] += bool(entries)  # picked, but on other outputs than these
         elif pick == "inconsistent":
             apart["other"] += 1
@@ -168,51 +177,3 @@ def _summary(name, person, machine, matrix, rows: dict, cols: dict, extra: dict,
             half = Z95 * np.sqrt(accuracy * (1 - accuracy) / (n * (1 - p_e) ** 2))
             low, high = max(-1.0, kappa - half), min(1.0, kappa + half)
     return Agreement(name, n, accuracy, kappa, low, high, confusion, **extra, **apart)
-
-
-def gate(df, judge, *, trust=False, min_labels=MIN_LABELS, min_kappa=MIN_KAPPA, id=None) -> list[str | None]:
-    """Why each row is dropped on the judge's verdict (None = kept), once the judge is calibrated:
-    agreement on ≥ `min_labels` of the person's decisions with κ ≥ `min_kappa`. Otherwise raises
-    ValueError saying what is missing, unless `trust=True`. Either way the run folder's manifest
-    records the agreement the filter relied on. A person's current label wins over the verdict."""
-    if judge.verdict is Preference:
-        raise ValueError(f"keep(judge=...): {judge.name!r} is a pairwise judge; it picks, it does not filter")
-    folder = folder_of(df, None) or judge.llm.folder
-    a = agreement(df, judge, id=id, folder=folder)
-    problem = None
-    if a.n < min_labels:
-        problem = (f"its agreement with you is measured on {a.n} of the {min_labels} decisions it needs: label "
-                   f"{min_labels - a.n} more samples of {judge.judged!r} (good/bad) in the viewer")
-    elif a.kappa is None or a.kappa < min_kappa:
-        reached = "is undefined (all labels one class)" if a.kappa is None else (
-            f"is {a.kappa:.2f} (95 % CI {a.low:.2f}\u2013{a.high:.2f})")
-        problem = (f"κ with your {a.n} decisions {reached}, below the {min_kappa} it needs: improve its rubric "
-                   "or model and rerun it, or label more")
-    if problem and not trust:
-        raise ValueError(f"judge {judge.name!r} may not filter yet: {problem}. {a}. To filter anyway, pass "
-                         "trust_judge=True (recorded in the run folder's manifest).")
-    status = df[column(judge.name, "status")].to_numpy(dtype=object)
-    verdicts = df[judge.name].to_numpy(dtype=object)
-    ok = status == "ok"
-    fresh = current(df, judge)
-    passed = np.zeros(len(df), dtype=bool)
-    passed[ok] = judge.passed(verdicts[ok])
-    person = df["label"].to_numpy(dtype=object) if "label" in df else np.full(len(df), None, dtype=object)
-    reasons = []
-    reason_col = df[column(judge.name, "reason")].to_numpy(dtype=object)
-    for i in range(len(df)):
-        if person[i] == "good":
-            reasons.append(None)
-        elif not ok[i]:
-            reasons.append(f"{judge.name}.status={status[i]}: no verdict")
-        elif not fresh[i]:
-            reasons.append(f"{judge.name}: verdict made on an earlier {judge.judged!r}; rerun the judge")
-        elif not passed[i]:
-            reasons.append(f"{judge.name}={verdicts[i]}: {reason_col[i]}")
-        else:
-            reasons.append(None)
-    write_manifest(folder, {"filter": judge.name, "judged": judge.judged, "agreement": a.as_dict(),
-                            "min_labels": min_labels, "min_kappa": min_kappa, "calibrated": problem is None,
-                            "override": bool(trust and problem), "rows": len(df),
-                            "dropped": sum(r is not None for r in reasons)})
-    return reasons

@@ -4,30 +4,29 @@
 
 For each step that ran on the frame (the `<step>.status` columns): the prompt version(s) its rows
 carry, and from the manifest line of the last run with that version, the model and the sampling
-parameters; the rows' ok / failed / skipped counts are the frame's own. The chunks' source files
-(the `source` column) come along. Facts given as keywords come first, as written.
+parameters; the rows' ok / failed / skipped counts are the frame's own, and where you corrected
+outputs (`<column>.corrected`, frame.corrected_rows), how many rows carry your text. The chunks'
+source files (the `source` column) come along. Facts given as keywords come first, as written.
 
 But: the manifest says what ran, not why; a step run in another run folder (a frame joined from
 two) is found only in the frame's own folder.
 """
 
-import json
-from pathlib import Path
-
 import pandas as pd
 
-from .frame import STATUSES, column, folder_of, steps_in
+from .frame import STATUSES, column, corrected_columns, corrected_rows, folder_of, steps_in
+from .report import read_manifest
 
 
 def card(df: pd.DataFrame, **facts) -> dict:
-    """The facts about how the rows of `df` were made, for `export_hf(..., card=...)`."""
+    """The facts for a data card about how the rows of `df` were made, read from its run folder's
+    manifest: a dict to pass as `export_hf(pairs, path, card=...)`, which writes it into the
+    dataset's README.md (any dict of your own works there too)."""
     folder = folder_of(df, None)
     if folder is None:
         raise ValueError("card: this frame does not say which run folder it came from (it was not made by "
                          "Step.run); give the facts by hand as export_hf(card={...})")
-    path = Path(folder) / "manifest.jsonl"
-    runs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
-    runs = [r for r in runs if "step" in r]  # a judge filter's line has none
+    runs = read_manifest(folder)["step"]
     steps, models = {}, []
     for step in steps_in(df):
         versions = sorted(df[column(step, "prompt_version")].dropna().astype(str).unique())
@@ -41,6 +40,10 @@ def card(df: pd.DataFrame, **facts) -> dict:
             models.append(made[-1]["model"])
         steps[step] = entry
     out = {**facts, "model": ", ".join(dict.fromkeys(models)) or "unknown (no manifest line)", "steps": steps}
+    fixed = {name: int(corrected_rows(df, name).sum()) for name in corrected_columns(df)}
+    if fixed:
+        out["corrected by a person"] = {name: f"{n} of {len(df)} rows (their text in place of the model's)"
+                                        for name, n in fixed.items()}
     if "source" in df:
         out["sources"] = sorted(df["source"].dropna().astype(str).unique())
     return out

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .sentences import CUT
+
 COLUMNS = [
     "chunk_id", "source", "position", "start", "end", "text", "tokens", "tokenizer",
     "starts_mid_sentence", "ends_mid_sentence", "starts_mid_paragraph", "ends_mid_paragraph",
@@ -37,11 +39,11 @@ _DTYPES = {"position": "int64", "start": "int64", "end": "int64", "tokens": "int
            "starts_mid_sentence": "bool", "ends_mid_sentence": "bool",
            "starts_mid_paragraph": "bool", "ends_mid_paragraph": "bool"}
 
-# The gaps (group 1) a piece is split at, coarse to fine: blank lines, sentence ends, line
-# breaks (lists, tables, code), spaces.
+# The gaps (group 1) a piece is split at, coarse to fine: blank lines, sentence ends (where
+# sentences.py says a cut may fall), line breaks (lists, tables, code), spaces.
 _GAPS = [
     re.compile(r"(\n\s*\n)"),
-    re.compile(r"[.!?…][\"'”’»)\]]?(\s+)"),
+    CUT,
     re.compile(r"(\s*\n\s*)"),
     re.compile(r"(\s+)"),
 ]

@@ -27,8 +27,8 @@ def dedupe(df: pd.DataFrame, column: str, *, threshold: float = 0.8, id: str | N
 
     The first occurrence wins: a sample is marked when an earlier unmarked one is at least
     `threshold` similar, so the unmarked samples have no such pair left among them (LSH misses
-    aside: ≤ 1 % of the pairs right at the threshold). Ids are the
-    `id` column's values (default `chunk_id` when it is there and unique, else the index). Empty
+    aside: ≤ 1 % of the pairs right at the threshold). Ids are the samples' ids as the viewer
+    shows them (frame.sample_ids: the `id` column, default `chunk_id`, else the index). Empty
     or missing texts are not compared. Candidates come from MinHash LSH (rensa, 64 permutations,
     bands set so a pair at `threshold` is a candidate with probability ≥ 0.99); each candidate's
     similarity is then computed exactly.
@@ -37,7 +37,10 @@ def dedupe(df: pd.DataFrame, column: str, *, threshold: float = 0.8, id: str | N
         raise ValueError(f"dedupe: no column {column!r}; the frame has {', '.join(map(str, df.columns))}")
     if not 0 < threshold <= 1:
         raise ValueError(f"dedupe: threshold={threshold!r} must be in (0, 1]; 0.8 is a common choice")
-    ids = _ids(df, id)
+    ids = frame.sample_ids(df, id)
+    if not ids.is_unique:
+        raise ValueError(f"dedupe: the sample ids in column {id!r} repeat, so dup_of could not say which sample "
+                         "is meant; pass id= naming a unique column (None: chunk_id, told apart as the viewer does)")
     values = df[column]
     present = values.notna().to_numpy() & values.astype(str).str.strip().ne("").to_numpy()
     texts = [v if isinstance(v, str) else str(v) for v in values.where(present, "")]
@@ -63,16 +66,3 @@ def dedupe(df: pd.DataFrame, column: str, *, threshold: float = 0.8, id: str | N
     out[frame.column(column, "dup_of")] = pd.Series(originals, index=df.index, dtype=object)
     out[frame.column(column, "dup_similarity")] = pd.Series(np.round(similarity, 4), index=df.index)
     return out
-
-
-def _ids(df: pd.DataFrame, id: str | None) -> list:
-    if id is None:
-        id = "chunk_id" if "chunk_id" in df and df["chunk_id"].is_unique else None
-    elif id not in df:
-        raise ValueError(f"dedupe: no id column {id!r}; pass id= naming a column of unique sample ids "
-                         "(None: chunk_id when unique, else the index)")
-    values = df.index if id is None else df[id]
-    if not values.is_unique:
-        raise ValueError(f"dedupe: the sample ids ({'the index' if id is None else repr(id)}) repeat, so "
-                         "dup_of could not say which sample is meant; pass id= naming a unique column")
-    return list(values)

@@ -12,6 +12,10 @@ it can tell your edits from its own copy:
 - you edited the draft: it is kept as it is, whatever the source, and a warning says the source
   differs, so an edit is never overwritten. Delete the draft to start over from the source.
 
+`tk.promote` adds few-shot turns to a draft; the note then also says which versions it made from
+which (`promoted`), so a row made by an earlier version with the same template can still be
+promoted. To `draft` those turns are your edit, and kept.
+
 But: one file per draft (a prompt that includes other files is not followed), and the note is per
 run folder, so a draft copied by hand into another folder counts as edited there.
 """
@@ -49,6 +53,35 @@ def draft(source, folder, name=None) -> Path:
     notes[path.name] = {"source": str(source), "hash": _hash(text)}
     note_path.write_text(json.dumps(notes, indent=1), encoding="utf-8")
     return path
+
+
+def note_of(path) -> dict | None:
+    """What the toolkit noted of draft `path` ({"source", "hash", ...}), or None when `path` is not
+    a draft (tk.draft made no file of that name in its folder)."""
+    path = Path(path)
+    note_path = path.parent / NOTE
+    if not note_path.is_file():
+        return None
+    return json.loads(note_path.read_text(encoding="utf-8")).get(path.name)
+
+
+def promoted(path, before: str, after: str) -> None:
+    """Note that tk.promote turned version `before` of draft `path` into `after` by adding turns
+    before its template (so rows of either version were rendered by the same template)."""
+    path = Path(path)
+    notes = json.loads((path.parent / NOTE).read_text(encoding="utf-8"))
+    notes[path.name].setdefault("promoted", {})[after] = before
+    (path.parent / NOTE).write_text(json.dumps(notes, indent=1), encoding="utf-8")
+
+
+def same_template(path, version: str) -> list[str]:
+    """`version` of draft `path` and the versions it was made from by tk.promote, newest first:
+    those whose rows the draft's template rendered as it renders them now."""
+    made = (note_of(path) or {}).get("promoted", {})
+    chain = [version]
+    while chain[-1] in made and made[chain[-1]] not in chain:
+        chain.append(made[chain[-1]])
+    return chain
 
 
 def _hash(text: str) -> str:

@@ -1,5 +1,10 @@
 """Turn step outputs into training files: ShareGPT/OpenAI JSONL and HF datasets with a data card.
-DPO preference pairs are made from review decisions, so they live in review/preferences.py.
+DPO preference pairs are made from review decisions, so they live in decisions/preferences.py;
+which rows go in is keep.py's business.
+
+Your corrections (`<column>.corrected`, from tk.labels) stand in place of the model's text in every
+conversation (frame.corrected, the one rule); the frame sharegpt() returns then has a `corrected`
+column saying which conversations hold your text, and export_jsonl / export_hf count them.
 
 Exports refuse rather than write a bad sample: a missing column or an empty turn is an error naming
 the row, and `keep()` returns what it drops with the reason, so nothing is lost silently.
@@ -12,54 +17,16 @@ import json
 import string
 from collections import Counter
 
+import numpy as np
 import pandas as pd
 
+from . import moved
 from .files import atomic_write
-from .frame import blank, column, dup_marks, folder_of, in_run_folder, set_folder, steps_in
+from .frame import blank, corrected, folder_of, id_values, in_run_folder, set_folder
+
+__getattr__ = moved.names(__name__, {"keep": "toolkit.keep"})  # keep() lived here
 
 SHAREGPT_ROLES = {"system": "system", "human": "user", "gpt": "assistant"}  # ShareGPT "from" -> OpenAI "role"
-
-
-def keep(df, *, steps, drop_labels=("bad",), judge=None, trust_judge=False, min_labels=30, min_kappa=0.6):
-    """Split `df` into (kept, dropped): rows whose steps are not all "ok", that `tk.dedupe` marked
-    as repeating another (a `<column>.dup_of` column), or whose `label` column (from `tk.labels`)
-    is in `drop_labels`, go to `dropped` with a `dropped_because` column (str, also when empty),
-    so failures and rejects stay inspectable instead of vanishing.
-
-    `judge` (a tk.Judge that ran on `df`) also drops the rows it failed, once it is calibrated:
-    it agrees with your labels in the run folder on >= `min_labels` samples with Cohen's kappa >=
-    `min_kappa` (agreement.gate; `trust_judge=True` overrides, and the manifest records it)."""
-    reasons = [[] for _ in range(len(df))]
-    if judge is not None:
-        from .agreement import gate
-
-        verdicts = gate(df, judge, trust=trust_judge, min_labels=min_labels, min_kappa=min_kappa)
-        for why, verdict in zip(reasons, verdicts):
-            why.extend([verdict] if verdict else [])
-    for step in steps:
-        if column(step, "status") not in df:
-            raise ValueError(f"keep: no column {step}.status, so step {step!r} did not run on this frame "
-                             f"(steps present: {steps_in(df)}); pass steps= naming steps that ran")
-        errors = df[column(step, "error")] if column(step, "error") in df else [None] * len(df)
-        for why, status, error in zip(reasons, df[column(step, "status")], errors):
-            if status != "ok":
-                # First line only: the full text (often a traceback) stays in `<step>.error`.
-                text = "" if blank(error) else ": " + str(error).strip().splitlines()[0]
-                why.append(f"{step}.status={'not run' if blank(status) else status}{text}")
-    for marks, _ in dup_marks(df):
-        for why, original in zip(reasons, df[marks]):
-            if not blank(original):
-                why.append(f"duplicate of {original}")
-    if "label" in df:
-        drop = (drop_labels,) if isinstance(drop_labels, str) else tuple(drop_labels)
-        notes = df["note"] if "note" in df else [None] * len(df)
-        for why, label, note in zip(reasons, df["label"].fillna("unreviewed"), notes):
-            if label in drop:
-                why.append(f"label={label}" + ("" if blank(note) else f": {note}"))
-    dropped = df.iloc[[i for i, why in enumerate(reasons) if why]].copy()
-    # a string column however many rows: `.str` works on an empty `dropped` too (every row kept)
-    dropped["dropped_because"] = pd.array(["; ".join(why) for why in reasons if why], dtype="str")
-    return df.iloc[[i for i, why in enumerate(reasons) if not why]].copy(), dropped
 
 
 def sharegpt(df, human, gpt, *, system=None, id="chunk_id", multi_turn=False):
@@ -70,16 +37,33 @@ def sharegpt(df, human, gpt, *, system=None, id="chunk_id", multi_turn=False):
     index). One conversation per row; with `multi_turn=True` the rows sharing an id (e.g. all QA
     pairs of a chunk) become the turns of one conversation, in row order, and `system` comes from
     each group's first row. The frame's run folder (`.attrs["folder"]`) travels with it.
+
+    Where you corrected an output (`<column>.corrected`, from tk.labels), your text is used in
+    place of the model's, and a `corrected` column says which conversations hold it.
     """
-    ids = _ids(df, id, "id")
+    ids = id_values(df, id).tolist()
     repeated = [i for i, n in Counter(ids).items() if n > 1]
     if repeated and not multi_turn:
         raise ValueError(f"sharegpt: ids in column {id!r} repeat ({repeated[:5]}): one row per sample is "
                          "expected; pass multi_turn=True to make the rows sharing an id one multi-turn "
                          "conversation, or id= naming a unique column")
+    df, fixed = corrected(df)
     pairs = _frame(df, ids, id, human, gpt, system)
     pairs.attrs = {}  # only the run folder travels, not the step's record
+    if fixed:
+        used = _used(fixed, (human, gpt, system))
+        rows = np.logical_or.reduce([fixed[c] for c in used]) if used else np.zeros(len(df), dtype=bool)
+        pairs["corrected"] = pd.Series(rows).groupby(pd.Series(ids), sort=False).any().to_numpy(dtype=bool)
     return set_folder(pairs, folder_of(df))
+
+
+def _used(fixed, templates):
+    """The corrected columns a conversation is made from: those the string templates name, every
+    one when a template is a callable."""
+    if any(callable(t) for t in templates):
+        return list(fixed)
+    named = {f for t in templates if isinstance(t, str) for _, f, _, _ in _FORMAT.parse(t) if f is not None}
+    return [c for c in fixed if c in named]
 
 
 def export_jsonl(pairs, path, format="sharegpt"):
@@ -87,7 +71,8 @@ def export_jsonl(pairs, path, format="sharegpt"):
 
     A relative `path` goes into the run folder the pairs came from, when they carry one. "sharegpt"
     lines are {"id", "conversations"}; "openai" lines are {"messages": [{"role", "content"}]}.
-    Written to a temp file then renamed, so a failure leaves the old file untouched.
+    Written to a temp file then renamed, so a failure leaves the old file untouched. With a
+    `corrected` column (sharegpt() of corrected rows), "corrected" counts the samples holding your text.
     """
     if format not in ("sharegpt", "openai"):
         raise ValueError(f"export_jsonl: format={format!r}; use 'sharegpt' or 'openai'")
@@ -100,34 +85,41 @@ def export_jsonl(pairs, path, format="sharegpt"):
                 sample = {"id": key, "conversations": conv}
             f.write(json.dumps(sample, ensure_ascii=False) + "\n")
             rows += 1
-    return {"path": str(path), "rows": rows, "format": format}
+    out = {"path": str(path), "rows": rows, "format": format}
+    if "corrected" in pairs:
+        out["corrected"] = int(pairs["corrected"].sum())
+    return out
 
 
 def export_hf(pairs, path, card=None):
     """Save the conversations as an HF dataset (`datasets.load_from_disk(path)` reads it back) plus
-    a README.md data card: counts, then whatever `card` holds (model, prompt versions, sources,
-    dropped counts...), so the folder says how it was made. A relative `path` goes into the pairs'
-    run folder. Returns the Dataset. No network is used."""
+    a README.md data card: counts, then whatever the dict `card` holds (model, prompt versions,
+    sources, dropped counts...; `tk.card(df)` reads them from the run folder), so the folder says
+    how it was made. A relative `path` goes into the pairs' run folder. Returns the Dataset. No
+    network is used."""
     import datasets  # slow to import: only when exporting
 
     samples = [{"id": key, "conversations": conv} for key, conv in _samples(pairs)]
+    yours = int(pairs["corrected"].sum()) if "corrected" in pairs else None
     turn = {"from": datasets.Value("string"), "value": datasets.Value("string")}
     features = datasets.Features({"id": datasets.Value("string"), "conversations": [turn]})
     columns = {"id": [s["id"] for s in samples], "conversations": [s["conversations"] for s in samples]}
     ds = datasets.Dataset.from_dict(columns, features=features)  # from_dict: an empty set works too
     path = in_run_folder(pairs, path)
     ds.save_to_disk(str(path), num_shards=1)  # one shard even when empty: 0 shards cannot be loaded
-    (path / "README.md").write_text(_card(samples, card or {}), encoding="utf-8")
+    (path / "README.md").write_text(_card(samples, card or {}, yours), encoding="utf-8")
     return ds
 
 
-def _card(samples, card):
+def _card(samples, card, yours=None):
     roles = [t["from"] for s in samples for t in s["conversations"]]
     multi = sum(1 for s in samples if sum(t["from"] == "human" for t in s["conversations"]) > 1)
     lines = ["# Dataset card", "", "Load with `datasets.load_from_disk(<this folder>)`.", "", "## Counts", "",
              f"- rows: {len(samples)} (one conversation each)",
              f"- multi-turn conversations: {multi}",
              f"- turns: {len(roles)} (" + ", ".join(f"{r} {roles.count(r)}" for r in SHAREGPT_ROLES) + ")"]
+    if yours is not None:
+        lines.append(f"- corrected by a person: {yours} (their text in place of the model's)")
     if card:
         lines += ["", "## Provenance", "", *_markdown(card)]
     return "\n".join(lines) + "\n"
@@ -154,19 +146,6 @@ class _Columns(string.Formatter):
 
 
 _FORMAT = _Columns()
-
-
-def _ids(df, column, arg):
-    if column is None:
-        return [str(i) for i in df.index]
-    if column not in df:
-        hint = " (None = the index)" if arg == "id" else ""
-        raise ValueError(f"no column {column!r} for sample ids; columns: {list(df.columns)}. "
-                         f"Pass {arg}= naming the sample-id column{hint}")
-    if df[column].isna().any():
-        missing = df.index[df[column].isna()].tolist()[:5]
-        raise ValueError(f"column {column!r} has missing ids at index {missing}; fill or drop those rows first")
-    return [str(v) for v in df[column]]
 
 
 def _frame(df, ids, id_name, human, gpt, system):

@@ -5,12 +5,15 @@ returned carries its step columns, its run folder and its sample ids, and this m
 those conventions live. A step called `generic` adds its output `generic` (or the columns a dict
 answer names) and `generic.status` (ok / failed / skipped), `.error`, `.attempts`, `.raw`,
 `.reasoning`, `.prompt_version` (`.item` after a one-to-many step); judges add `.reason` and
-`.judged`, `tk.dedupe` adds `<column>.dup_of` and `.dup_similarity`. The run folder is
-`.attrs["folder"]` (Step.run records it). Build a name with `column(step, field)`, never by hand.
+`.judged`, `tk.dedupe` adds `<column>.dup_of` and `.dup_similarity`, `tk.labels` adds
+`<column>.corrected` (the person's text, where they corrected that output). The run folder is
+`.attrs["folder"]` (Step.run records it). A sample's id is `sample_ids`. Build a name with
+`column(step, field)`, never by hand.
 
 But: the convention is all there is. A user column named `x.status` looks like a step called `x`.
 """
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +21,7 @@ import pandas as pd
 
 STATUSES = ("ok", "failed", "skipped")
 STATUS_FIELDS = ("status", "error", "attempts", "raw", "reasoning", "prompt_version")
+CORRECTED = "corrected"  # `<column>.corrected`: the person's text for that output (frame.corrected)
 
 
 def column(step: str, field: str) -> str:
@@ -44,6 +48,52 @@ def dup_marks(df) -> list[tuple[str, str]]:
     """(mark, column) for each `<column>.dup_of` column tk.dedupe added, in column order."""
     end = column("", "dup_of")
     return [(c, c[: -len(end)]) for c in df.columns if isinstance(c, str) and c.endswith(end)]
+
+
+def corrected(df, id=None) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """The rule for a person's correction: a copy of `df` whose `<column>.corrected` text, where
+    there is one, stands in place of `<column>` (the model's output), and per column the rows it
+    did that for. keep(), sharegpt(), the exports and the card all read a frame through this.
+
+    A column of parsed answers (dicts, lists) takes the correction as the JSON the viewer shows;
+    a correction that is not JSON there is an error naming the row."""
+    names = corrected_columns(df)
+    if not names:
+        return df, {}
+    out, done = df.copy(), {}
+    for name in names:
+        texts, rows = out[column(name, CORRECTED)].to_numpy(dtype=object), corrected_rows(df, name)
+        values = out[name].to_numpy(dtype=object).copy()
+        parsed = any(isinstance(v, (dict, list)) for v in values)
+        for i in np.flatnonzero(rows):
+            values[i] = _parsed(texts[i], name, df, i, id) if parsed else texts[i]
+        keep_type = isinstance(df[name].dtype, pd.StringDtype) and not parsed
+        out[name] = pd.array(values, dtype=df[name].dtype) if keep_type else pd.Series(values, index=out.index,
+                                                                                           dtype=object)
+        done[name] = rows
+    return out, done
+
+
+def corrected_columns(df) -> list[str]:
+    """The columns of `df` with a `<column>.corrected` beside them, in column order."""
+    end = column("", CORRECTED)
+    return [c[: -len(end)] for c in df.columns if isinstance(c, str) and c.endswith(end) and c[: -len(end)] in df]
+
+
+def corrected_rows(df, name) -> np.ndarray:
+    """Per row, whether a correction of your own stands in place of `name`'s output."""
+    mark = column(name, CORRECTED)
+    if mark not in df:
+        return np.zeros(len(df), dtype=bool)
+    return np.array([isinstance(t, str) for t in df[mark].to_numpy(dtype=object)], dtype=bool)
+
+
+def _parsed(text, name, df, i, id):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"row {sample_ids(df, id).iat[i]!r}: the correction of {name!r} is not JSON ({e}), but "
+                         f"{name!r} holds parsed answers; correct it again with the JSON the viewer shows") from None
 
 
 def need_column(df, name):
@@ -81,18 +131,32 @@ def need_folder(df, folder, what):
 
 
 def sample_ids(df, id=None):
-    """Sample ids as strings, positionally indexed (the run folder's files key by strings).
+    """Sample ids as strings, positionally indexed: the one rule for what a sample is called, in
+    the review store, the viewer, the funnel, dedupe's marks and the judge's picks.
 
-    After a one-to-many step several rows share their parent's chunk_id: by default they are told
-    apart by their order within the parent ("<chunk_id>/0", "/1", ...), so each gets its own id.
+    `id` names the id column; by default `chunk_id`, else the index. After a one-to-many step
+    several rows share their parent's chunk_id: by default they are told apart by their order
+    within the parent ("<chunk_id>/0", "/1", ...), so each gets its own id. A named `id` column
+    is taken as it is (repeats and all: the caller says whether they may repeat).
     """
-    if id is not None and id not in df:
-        raise KeyError(f"no column {id!r} in the frame (id=); columns: {list(df.columns)}")
-    col = df[id] if id is not None else df["chunk_id"] if "chunk_id" in df else df.index.to_series()
-    ids = pd.Series(col.astype(str).to_numpy(dtype=object), dtype=object)
+    ids = id_values(df, id if id is not None else "chunk_id" if "chunk_id" in df else None)
     if id is None and ids.duplicated().any():
         ids = ids + "/" + ids.groupby(ids).cumcount().astype(str)
     return ids
+
+
+def id_values(df, column=None):
+    """The values of id column `column` (None: the index) as strings, positionally indexed. A
+    missing value is an error naming its rows: it would become the id "nan" and be mixed up."""
+    if column is not None and column not in df:
+        raise ValueError(f"no column {column!r} for sample ids; columns: {list(df.columns)}. Pass id= naming "
+                         "the sample-id column (None = the index)")
+    values = df.index.to_series() if column is None else df[column]
+    if values.isna().any():
+        where = df.index[values.isna().to_numpy()].tolist()[:5]
+        raise ValueError(f"{'the index' if column is None else f'column {column!r}'} has missing ids at index "
+                         f"{where}; fill or drop those rows first")
+    return pd.Series(values.astype(str).to_numpy(dtype=object), dtype=object)
 
 
 def match(df_a, df_b, id=None):

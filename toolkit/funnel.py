@@ -6,10 +6,11 @@
     card = {"dropped": f.counts()}  # for export_hf's data card
 
 A row's reason is the first thing `keep` would drop it for (the first step it did not pass,
-then a duplicate mark, a label, a judge), sorted into a kind by its text: "cut off at
-max_tokens", "parse", "validator", "empty answer", "transport", "budget", "not selected",
-"missing input", "duplicate", "labelled bad", "judge". Text that fits no kind is "other" and
-shown as written. Counts are rows of the frame given: kept + every reason's rows = rows in.
+then a duplicate mark, a label): keep.py's record of it, with its kind ("cut off at max_tokens",
+"parse", "validator", "empty answer", "transport", "budget", "not selected", "missing input",
+"duplicate", "labelled bad"; "other" for a step's error of no known form, shown as written).
+Counts are rows of the frame given: kept + every reason's rows = rows in. `corrected` counts the
+kept rows that carry your corrected text in place of the model's (tk.labels, tk.correct).
 
 But: rows of this frame. A step that answers with a list makes one row per item, so after it the
 funnel counts items, not the chunks they came from.
@@ -17,7 +18,6 @@ funnel counts items, not the chunks they came from.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
@@ -25,44 +25,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from .export import keep
-from .frame import STATUSES, column, dup_marks, sample_ids, steps_in
+from .frame import STATUSES, column, corrected_columns, corrected_rows, dup_marks, sample_ids, steps_in
+from .keep import reasons
 from .plots import COLORS
 
 SAMPLES = 3  # sample ids kept per reason
-TRANSPORT_ERRORS = {"rate_limit", "server", "timeout", "connection", "bad_response", "auth", "not_found",
-             "client", "batch"}  # Completion.error_kind values (transports.CallError, batch.py)
-# where one of keep()'s reasons ends and the next begins ("; " also occurs inside an error text)
-_NEXT = re.compile(r"; (?=[A-Za-z_]\w*\.status=|label=|duplicate of |judge)")
-_STEP = re.compile(r"^([A-Za-z_]\w*)\.status=([\w ]+?)(?:: (.*))?$", re.DOTALL)
-_ERRORS = [  # (start of a step's error text, kind), from steps.py and the LLM layer
-    ("budget", "budget"), ("the answer was cut off at max_tokens", "cut off at max_tokens"),
-    ("parse:", "parse"), ("parser raised", "parse"), ("the answer was empty", "empty answer"),
-    ("validator raised", "validator"), ("the validator rejected", "validator"),
-    ("not selected by when=", "not selected"), ("no value for {", "missing input")]
-
-
-def kind_of(reason: str, answered: bool = False) -> tuple[str, str]:
-    """(kind, where) for one of keep()'s reasons; `answered`: the step's row has a raw answer, so
-    a failure text of no known form is the validator's own message."""
-    if reason.startswith("duplicate of "):
-        return "duplicate", "dedupe"
-    if reason.startswith("label="):
-        return f"labelled {reason[6:].split(':', 1)[0]}", "labels"
-    if reason.lower().startswith("judge"):
-        return "judge", "judge"
-    m = _STEP.match(reason)
-    if not m:
-        return "other", ""
-    step, status, error = m.group(1), m.group(2), m.group(3) or ""
-    for start, kind in _ERRORS:
-        if error.startswith(start):
-            return kind, step
-    if status == "failed" and error.split(":", 1)[0] in TRANSPORT_ERRORS:
-        return "transport", step
-    if status == "failed" and answered:
-        return "validator", step
-    return ("other" if status == "failed" else status), step
 
 
 def drop_reasons(df: pd.DataFrame, steps: list[str] | None = None, *, drop_labels=("bad",),
@@ -71,37 +38,28 @@ def drop_reasons(df: pd.DataFrame, steps: list[str] | None = None, *, drop_label
     (None when kept), that `reason` as written, all of them (`dropped_because`), the sample
     `id`, and `dup_of` (the sample a duplicate repeats): what a viewer filters and shows by."""
     steps = steps_in(df) if steps is None else steps
-    _, dropped = keep(df.set_axis(range(len(df))), steps=steps, drop_labels=drop_labels)  # index: positions
-    because = [None] * len(df)
-    for pos, text in zip(dropped.index, dropped["dropped_because"]):
-        because[pos] = text
-    first = [None if b is None else _NEXT.split(b, 1)[0] for b in because]
-    kinds, wheres = [], []
-    for pos, reason in enumerate(first):
-        if reason is None:
-            kinds.append(None), wheres.append(None)
-            continue
-        step = _STEP.match(reason)
-        raw = column(step.group(1), "raw") if step else None
-        answered = raw in df and isinstance(df[raw].iat[pos], str) and bool(df[raw].iat[pos].strip())
-        kind, where = kind_of(reason, answered)
-        kinds.append(kind), wheres.append(where)
+    why = reasons(df, steps=steps, drop_labels=drop_labels)
+    first = [w[0] if w else None for w in why]
     marks = [mark for mark, _ in dup_marks(df)]
     dup_of = df[marks].bfill(axis=1).iloc[:, 0].to_numpy() if marks else [None] * len(df)
-    columns = {"id": sample_ids(df, id).to_numpy(dtype=object), "kind": kinds, "where": wheres, "reason": first,
-               "dropped_because": because, "dup_of": dup_of}
+    columns = {"id": sample_ids(df, id).to_numpy(dtype=object),
+               "kind": [d and d.kind for d in first], "where": [d and d.step for d in first],
+               "reason": [d and str(d) for d in first],
+               "dropped_because": ["; ".join(map(str, w)) if w else None for w in why], "dup_of": dup_of}
     return pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in columns.items()}).set_axis(df.index)
 
 
 @dataclass
 class Funnel:
     """rows in; `steps`: each step's ok / failed / skipped and the rows it dropped first;
-    `reasons`: rows per (where, kind), a few sample ids and one reason as written."""
+    `reasons`: rows per (where, kind), a few sample ids and one reason as written; `corrected`:
+    kept rows with your corrected text in place."""
 
     rows: int
     kept: int
     steps: pd.DataFrame
     reasons: pd.DataFrame
+    corrected: int = 0
 
     def counts(self) -> dict:
         """{"kept": n, "<where>: <kind>": n, ...}: the data card's "dropped" entry."""
@@ -109,7 +67,8 @@ class Funnel:
                 **{f"{r.where}: {r.kind}" if r.where else r.kind: int(r.rows) for r in self.reasons.itertuples()}}
 
     def __repr__(self) -> str:
-        lines = [f"{self.rows} rows in → {self.kept} kept"]
+        yours = f" ({self.corrected} with your corrected text)" if self.corrected else ""
+        lines = [f"{self.rows} rows in → {self.kept} kept{yours}"]
         lines += [f"  {s.step}: {s.ok} ok, {s.failed} failed, {s.skipped} skipped ({s.dropped} dropped here)"
                   for s in self.steps.itertuples()]
         lines += [f"  {r.rows:>6}  {r.where + ': ' if r.where else ''}{r.kind}  e.g. {', '.join(map(str, r.samples))}"
@@ -155,7 +114,7 @@ def funnel(df: pd.DataFrame, steps: list[str] | None = None, *, drop_labels=("ba
         **{s: [int((df[column(st, "status")] == s).sum()) for st in steps] for s in STATUSES},
         "dropped": [int((why["where"] == st).sum()) for st in steps]})
     gone = why[why["kind"].notna()]
-    order = {w: k for k, w in enumerate([*steps, "dedupe", "labels", "judge"])}
+    order = {w: k for k, w in enumerate([*steps, "dedupe", "labels"])}
     groups = [(where, kind, g) for (where, kind), g in gone.groupby(["where", "kind"], sort=False)]
     groups.sort(key=lambda t: (order.get(t[0], len(order)), -len(t[2])))
     reasons = pd.DataFrame({"where": pd.Series([w for w, _, _ in groups], dtype=object),
@@ -163,4 +122,8 @@ def funnel(df: pd.DataFrame, steps: list[str] | None = None, *, drop_labels=("ba
                             "rows": pd.Series([len(g) for _, _, g in groups], dtype="int64"),
                             "samples": pd.Series([g["id"].head(SAMPLES).tolist() for _, _, g in groups], dtype=object),
                             "example": pd.Series([g["reason"].iat[0] for _, _, g in groups], dtype=object)})
-    return Funnel(len(df), int(why["kind"].isna().sum()), table, reasons)
+    kept = why["kind"].isna().to_numpy(dtype=bool)
+    yours = np.zeros(len(df), dtype=bool)
+    for name in corrected_columns(df):
+        yours |= corrected_rows(df, name)
+    return Funnel(len(df), int(kept.sum()), table, reasons, int((kept & yours).sum()))

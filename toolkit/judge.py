@@ -27,9 +27,10 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
+from . import outputs
+from .decisions.store import Store
 from .frame import column, folder_of, last_step, match, need_column, set_folder
 from .parsing import schema_parser
-from .review.labels import output_hash
 from .schema import Schema
 from .stats import describe, proportion, win_rate
 from .steps import Step
@@ -100,11 +101,12 @@ class Judge(Step):
     def _frame(self, df, results):
         out = super()._frame(df, results)
         if self.judged in df and self.verdict is not Preference:
-            out[column(self.name, "judged")] = [output_hash(v) for v in df[self.judged]]
+            out[column(self.name, "judged")] = outputs.output_hashes(df[self.judged])
         return out
 
     def compare(self, df_a, df_b, *, id=None):
-        """Judge the samples both runs have, each pair A-first and B-first: a new frame of df_b's
+        """The judge picks between two runs (to pick yourself, open tk.compare): it judges the
+        samples both runs have, each pair A-first and B-first; a new frame of df_b's
         shared rows with `<name>` = "A", "B", "tie", "inconsistent" (the orders disagree) or None
         (a call failed, or a run has no output for the sample: `<name>.status` says which), the
         per-order picks `<name>.a_first` / `.b_first`, both reasons, and `<name>.sample`, `.a`,
@@ -140,8 +142,8 @@ class Judge(Step):
         for field in ("raw", "reasoning", "prompt_version"):
             out[column(name, field)] = both[column(name, field)].to_numpy(dtype=object)[:n]
         out[column(name, "sample")] = ids
-        out[column(name, "a")] = [output_hash(v) for v in a]
-        out[column(name, "b")] = [output_hash(v) for v in b]
+        out[column(name, "a")] = outputs.output_hashes(pd.Series(a, dtype=object))
+        out[column(name, "b")] = outputs.output_hashes(pd.Series(b, dtype=object))
         out.attrs = {"step": both.attrs["step"], "judge": order_swap(out[name])}
         set_folder(out, folder_of(both))
         _store_picks(self, out)
@@ -198,24 +200,19 @@ def current(df, judge) -> np.ndarray:
     stamp = column(judge.name, "judged")
     if stamp not in df:
         return np.zeros(len(df), dtype=bool)
-    now = np.array([output_hash(v) for v in df[judge.judged].to_numpy(dtype=object)], dtype=object)
-    return df[stamp].to_numpy(dtype=object) == now
+    return outputs.current(df[stamp].to_numpy(dtype=object), outputs.output_hashes(df[judge.judged]))
 
 
 def _store_picks(judge, out) -> None:
     """Write the consistent picks as source "judge:<name>"; clear an earlier pick of this judge on
     the same pair when it is now inconsistent or failed. Only changes are written."""
-    from .review.store import Store
-
-    store, source, name = Store(folder_of(out)), f"judge:{judge.name}", judge.name
-    try:
+    source, name = f"judge:{judge.name}", judge.name
+    with Store(folder_of(out)) as store:
         for sid, ha, hb, pick in zip(out[column(name, "sample")], out[column(name, "a")],
                                      out[column(name, "b")], out[name]):
             pick = pick if pick in ("A", "B", "tie") else None
             if pick != store.pick_of(sid, ha, hb, source=source):
                 store.pick(sid, ha, hb, pick, source=source)
-    finally:
-        store.close()
 
 
 class _Renamed(Schema):

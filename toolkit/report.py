@@ -120,9 +120,45 @@ def progress(step: str, done: int, total: int, ok: int, failed: int) -> None:
             f.write(f"{step}\t{done}\t{total}\t{ok}\t{failed}\n")
 
 
+# What a manifest line can be: the key a line holds names its kind. `step`: one step's run
+# (StepRecord.as_dict; a streamed run adds "streamed"); `filter`: a judge that filtered rows in
+# keep(judge=...) (the agreement it relied on, the thresholds, whether it was overridden).
+MANIFEST_KINDS = ("step", "filter")
+
+
+def manifest_kind(entry: dict) -> str | None:
+    """The kind of one manifest line (None for a line of no known kind)."""
+    return next((kind for kind in MANIFEST_KINDS if kind in entry), None)
+
+
 def write_manifest(folder: Path, summary: dict) -> None:
     """One JSON line per run in `<folder>/manifest.jsonl`: what ran, with what, and what it gave."""
+    if manifest_kind(summary) is None:
+        raise ValueError(f"a manifest line holds one of {MANIFEST_KINDS}; got keys {sorted(summary)}")
     path = Path(folder) / "manifest.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **summary}, default=str) + "\n")
+
+
+def read_manifest(folder: Path) -> dict[str, list[dict]]:
+    """Every line of the run folder's manifest, by kind, in the order written: {"step": [...],
+    "filter": [...], "other": [...]} ("other": lines of no kind this toolkit knows, e.g. written
+    by a newer one). No manifest: empty lists. A line that is not a JSON object is an error
+    naming the file and the line. The one reader: the data card and `python -m toolkit run`."""
+    path = Path(folder) / "manifest.jsonl"
+    found = {kind: [] for kind in (*MANIFEST_KINDS, "other")}
+    if not path.exists():
+        return found
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError as e:
+            entry = e
+        if not isinstance(entry, dict):
+            raise ValueError(f"{path}, line {n}: not a manifest line ({entry}); it was cut short or edited: "
+                             "remove or fix that line")
+        found[manifest_kind(entry) or "other"].append(entry)
+    return found

@@ -9,9 +9,14 @@ space after the point), "e.g. the pump" (small letter next) and "No. 3" (a digit
 one sentence; a known abbreviation ("e.g.", "Dr.", "approx.", "Fig.") or a single initial ("J. Smith")
 never ends one, whatever follows.
 
+This module is the one home of where sentences end. `sentences` and `spans` follow the rule
+above. CUT is its loose form, a place a text may be cut between sentences: an end mark, at most
+one closing quote or bracket, then white space, whatever follows. The chunker cuts there (a
+chunk's id is its offsets and the decisions made on it are keyed by that id, so its places must
+not move when the careful rule grows) and the review diff aligns two texts there.
+
 But: a rule, not a model. An abbreviation missing from ABBREVIATIONS that is followed by a capital
-("the Acme Corp. Model 7") ends a sentence; the chunker keeps its own simpler rule (it only needs
-good places to cut, and its chunks must not move).
+("the Acme Corp. Model 7") ends a sentence.
 """
 
 from __future__ import annotations
@@ -28,20 +33,32 @@ ABBREVIATIONS = frozenset("""
 
 _END = re.compile(r"""[.!?…]+["'”’»)\]]*(?=\s+["'“‘«(\[]?[A-Z]|\s*$)""")
 _WORD_BEFORE = re.compile(r"(\S+)$")
+# Where the chunker may cut a paragraph (group 1, the white space): the loose form, see above.
+CUT = re.compile(r"[.!?…][\"'”’»)\]]?(\s+)")
 
 
 def sentences(text: str) -> list[str]:
     """The sentences of `text`, stripped, in order (a text without an end mark is one sentence)."""
+    return [text[a:b] for a, b in spans(text)]
+
+
+def spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text` in it, white space around a sentence left out."""
     out, start = [], 0
     for m in _END.finditer(text):
         if m.group().startswith(".") and _abbreviation(text[start:m.start()]):
             continue
-        piece = text[start:m.end()].strip()
-        if piece:
-            out.append(piece)
+        out.append((start, m.end()))
         start = m.end()
-    rest = text[start:].strip()
-    return [*out, rest] if rest else out
+    out.append((start, len(text)))
+    found = []
+    for a, b in out:
+        piece = text[a:b]
+        kept = piece.strip()
+        if kept:
+            a += len(piece) - len(piece.lstrip())
+            found.append((a, a + len(kept)))
+    return found
 
 
 def _abbreviation(before: str) -> bool:

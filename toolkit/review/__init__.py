@@ -1,19 +1,25 @@
-"""Reading a step's outputs: one sample at a time beside its source, two runs side by side.
+"""The review widgets: reading a step's outputs one sample at a time, and two runs side by side.
+What a reviewer decides is stored by toolkit/decisions/; this package is the UI over it.
 
     viewer.py   show(): the sample viewer, labels with g/b/u
-    compare.py  compare(): two runs, honest counts, A/B picks (blind if asked), results(); picks()
-    store.py    the run folder's review store: every label, note and pick, shared by all widgets
-    labels.py   labels() as a column, stale where the output changed since it was labelled
-    preferences.py  preference_pairs(): the A/B picks as DPO pairs
+    compare.py  compare(): two runs, honest counts, A/B picks (blind if asked), results()
+    beside.py   what is shown beside a sample: a judge's verdict, a duplicate's original, the drop reason
     widget.py   what both widgets share: navigation, jump, filters, the message protocol
-    front.py    the anywidget front-end (ES module and CSS)
-    diff.py     cell text and the word diff as segments
+    front.py    the anywidget front-end (ES module); style.py its CSS
+    diff.py     the word diff as segments
 """
 
-from .compare import compare, picks
-from .labels import labels
-from .preferences import preference_pairs
-from .store import Store
-from .viewer import show
+from .. import moved
 
-__all__ = ["Store", "compare", "labels", "picks", "preference_pairs", "show"]
+# Before the store had its own package these lived here: they keep working, with a warning.
+_OUTPUTS = dict.fromkeys(("cell_text", "output_hash", "output_hashes", "is_stale"), "toolkit.outputs")
+store = moved.module(f"{__name__}.store", "toolkit.decisions.store", _OUTPUTS)
+preferences = moved.module(f"{__name__}.preferences", "toolkit.decisions.preferences", _OUTPUTS)
+moved.module(f"{__name__}.labels", "toolkit.decisions.labels", _OUTPUTS)  # `labels` here is the function
+__getattr__ = moved.names(__name__, {"Store": "toolkit.decisions", "labels": "toolkit.decisions",
+                                     "picks": "toolkit.decisions", "preference_pairs": "toolkit.decisions"})
+
+from .compare import compare  # noqa: E402
+from .viewer import show  # noqa: E402
+
+__all__ = ["compare", "show"]

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..frame import blank, column, dup_marks, steps_in
-from .diff import cell_text, segments
-from .labels import output_hash
+from ..frame import blank, column, dup_marks, sample_ids, steps_in
+from ..outputs import cell_text, output_hash
+from .diff import segments
 
 
 @dataclass
@@ -118,16 +118,14 @@ class Verdicts:
 
 class Duplicates:
     """For each `<column>.dup_of` column: the row of the sample each duplicate repeats, found by
-    id as tk.dedupe named it (`id=`, else chunk_id when unique, else the index)."""
+    its id (frame.sample_ids, as tk.dedupe named it)."""
 
     def __init__(self, df, id):
         self.marks = dup_marks(df)
         self.df = df
         if not self.marks:
             return
-        ids = df[id] if id is not None else df["chunk_id"] if "chunk_id" in df and df["chunk_id"].is_unique \
-            else df.index.to_series()
-        self.where = pd.Index(ids.to_numpy(dtype=object))
+        self.where = pd.Index(sample_ids(df, id))  # the ids tk.dedupe named the originals by
 
     def sections(self, k):
         out = []
@@ -139,7 +137,7 @@ class Duplicates:
             similar = self.df[similarity].iat[k] if similarity in self.df else None
             title = (f"duplicate: {col} repeats sample {original}"
                      + (f" (similarity {similar:.2f})" if similar is not None and pd.notna(similar) else ""))
-            at = self.where.get_indexer([original])[0] if self.where.is_unique else -1
+            at = self.where.get_indexer([str(original)])[0] if self.where.is_unique else -1
             section = {"name": f"dup:{col}", "open": True, "title": title}
             if at < 0 or col not in self.df:
                 section["text"] = f"sample {original} is not in this frame"

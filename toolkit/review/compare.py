@@ -3,8 +3,8 @@
 A row is *changed* when its output, its raw answer or its status differs between the runs, so
 two runs that both failed, with different raw answers, count as changed (they are what a prompt
 edit changed). The reviewer picks A better / B better / tie per row (a/b/t keys); picks go to the
-run folder's review store (store.py), keyed by the two outputs' hashes, and
-`preferences.preference_pairs` turns them into DPO data. `blind=True` shows the runs as left / right in
+run folder's review store (decisions/store.py), keyed by the two outputs' hashes, and
+`tk.preference_pairs` turns them into DPO data. `blind=True` shows the runs as left / right in
 a seeded random order per row (picks are still stored as A / B); `results()` gives the B-over-A
 win rate with its Wilson interval and sign test (stats.win_rate), overall or per slice. A
 pairwise judge's picks (`judge=`) are shown beside the reviewer's and counted apart, never as theirs.
@@ -22,15 +22,19 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from .. import moved
+from ..decisions.examples import left_out
+from ..decisions.store import Store
 from ..frame import column, folder_of_pair, last_step, match, need_column
+from ..outputs import cell_text, output_hash
 from ..prompts import Prompt, load_prompt
 from ..stats import PICKS, describe, win_rate
 from .beside import JudgePicks
-from .diff import cell_text, segments
-from .labels import output_hash
-from .store import Store
+from .diff import segments
 from .viewer import BULK, step_fields, text_panes
 from .widget import Review
+
+__getattr__ = moved.names(__name__, {"picks": "toolkit.decisions"})  # picks() lived here
 
 SHOW = ("all", "changed", "unchanged", "newly ok", "newly failed", "failed in both", "picked", "unpicked")
 JUDGED = ("judge disagrees", "judge agrees")  # with your pick, where both picked
@@ -41,7 +45,8 @@ HELP = ("keys (click the comparison first): \u2190/\u2192 or j/k previous/next \
 
 def compare(df_a, df_b, column=None, *, left="text", step=None, id=None, folder=None, blind=False, seed=0,
             judge=None, order=None):
-    """The same samples from two runs: output `column` of each, diffed, the raw text above.
+    """The widget where you compare two runs and pick: the same samples, output `column` of each,
+    diffed, the raw text above. (`Judge.compare` is a judge picking between two runs, no widget.)
 
     Rows are matched by sample id (see `show`). `.counts` has how many shared rows changed
     (output, raw answer or status differs), are unchanged, newly ok, newly failed and failed in
@@ -63,24 +68,6 @@ def flips(ids, seed):
     """Per sample, whether a blind comparison shows B on the left: a coin from (seed, id), so a
     row keeps its sides whatever else is in the frames."""
     return np.array([hashlib.sha256(f"{seed}\0{i}".encode()).digest()[0] & 1 for i in ids], dtype=bool)
-
-
-def picks(df_a, df_b, column=None, *, id=None, folder=None):
-    """A copy of df_b with a `pick` column: "A", "B" or "tie" where a pick was stored for this
-    exact pair of outputs, "" elsewhere (rows not in df_a, not picked, or whose outputs changed)."""
-    column = column or last_step(df_b)
-    folder = folder_of_pair(df_a, df_b, folder)
-    if folder is None:
-        raise ValueError("picks: the frames do not say which run folder they came from; pass folder=")
-    store, out = Store(folder), df_b.copy()
-    saved = store.picks()
-    ia, ib, ids = match(df_a, df_b, id)
-    found = np.full(len(df_b), "", dtype=object)
-    for k in np.flatnonzero(pd.Series(ids, dtype=object).isin(saved.keys()).to_numpy(dtype=bool)):
-        ha, hb = output_hash(df_a[column].iat[ia[k]]), output_hash(df_b[column].iat[ib[k]])
-        found[ib[k]] = store.pick_of(ids[k], ha, hb) or ""
-    out["pick"] = found
-    return out
 
 
 def _texts(df, name, at):
@@ -194,6 +181,7 @@ class Comparison(Review):
         picks = np.full(len(self._ids), "", dtype=object)
         for k in np.flatnonzero(pd.Series(self._ids, dtype=object).isin(saved.keys()).to_numpy(dtype=bool)):
             picks[k] = self._store.pick_of(self._ids[k], *self._pair_hash(k), source=source) or ""
+        picks[left_out(self._store, self._on, self._ids)] = ""  # few-shot examples grade nothing (examples.py)
         if by is None:
             groups = [("all", picks)]
         else:

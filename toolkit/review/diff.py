@@ -1,4 +1,4 @@
-"""Cell text and word-level diff as segments the review widget's front-end turns into text nodes.
+"""Word-level diff as segments the review widget's front-end turns into text nodes.
 
 A segment is `[kind, text]` with kind "=" (same), "-" (only in a) or "+" (only in b). The
 front-end sets each segment with `textContent`, so model text is never parsed as HTML.
@@ -10,32 +10,27 @@ so a repeated word or a comma pairs with the copy next to it and a one-word subs
 exactly one deletion and one insertion. difflib's longest-block-first matching has no such bound
 (with whitespace as junk it paired repeats with far-off copies: 58 words marked for 11 changed).
 fast-diff-match-patch is the library's C++ build, ~3x faster here than its pure-Python one.
-Texts are matched sentence by sentence first, then only the changed stretches token by token.
+Texts are matched sentence by sentence first (where sentences.py says a text may be cut between
+sentences, and at line breaks), then only the changed stretches token by token.
 
 But: past MAX_TOKENS tokens in a pair the diff is skipped (the texts are shown as they are), and
 a changed stretch whose script could cost more than MAX_WORK is diffed sentence against sentence
 in order, or, when it is one sentence, marked changed between its common ends.
 """
 
-import json
 import re
 
 import fast_diff_match_patch
-import pandas as pd
+
+from .. import moved
+from ..sentences import CUT
+
+__getattr__ = moved.names(__name__, {"cell_text": "toolkit.outputs"})
 
 TOKEN = re.compile(r"\s+|\w+|[^\w\s]")
 MAX_TOKENS = 20_000
 # The script over n + m tokens costs at most about n * m steps (a few ns each): ~20 ms at this.
 MAX_WORK = 5_000_000
-
-
-def cell_text(value):
-    """Cell value as pane text: strings as is, missing as "", parsed outputs as indented JSON."""
-    if isinstance(value, str):
-        return value
-    if pd.api.types.is_scalar(value):
-        return "" if pd.isna(value) else str(value)
-    return json.dumps(value, ensure_ascii=False, indent=2, default=str)
 
 
 def segments(a, b):
@@ -119,10 +114,14 @@ def _add(parts, kind, text):
 
 
 def _sentences(tokens):
-    """Token lists that each end at . ! ? or a line break (the last may end anywhere)."""
-    out, start = [], 0
+    """Token lists that each end where a sentence may end (sentences.CUT, the places the chunker
+    cuts too: good places to align, whatever follows) or at a line break (the last may end
+    anywhere)."""
+    ends = {gap.start(1) for gap in CUT.finditer("".join(tokens))}
+    out, start, at = [], 0, 0
     for i, t in enumerate(tokens):
-        if t in {".", "!", "?"} or "\n" in t:
+        at += len(t)
+        if at in ends or "\n" in t:
             out.append(tokens[start : i + 1])
             start = i + 1
     return out + [tokens[start:]] if start < len(tokens) else out

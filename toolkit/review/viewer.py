@@ -3,7 +3,7 @@
 This is the inner loop of building a pipeline: run a step on a few rows, read each output next
 to its source, label it (g/b/u label and go on), fix the prompt, rerun, then `compare()` the runs.
 Only the shown sample is sent to the page and filters are vectorised, so the same viewer works on
-a 100k-row frame. Labels live in the run folder's review store (store.py), each tied to the
+a 100k-row frame. Labels live in the run folder's review store (decisions/store.py), each tied to the
 output it judged: after a rerun a label given to an earlier output shows as such and counts as
 unreviewed. Beside the sample (beside.py): a judge's verdict and reason (never taken as the
 label), the sample a duplicate repeats, and filters on the judge's (dis)agreement with the label
@@ -16,11 +16,12 @@ But: the viewer shows the frame it was given; after a rerun, call show() again o
 import numpy as np
 import pandas as pd
 
+from ..decisions.labels import LABELS
+from ..decisions.store import Store
 from ..frame import STATUSES, column, folder_of, last_step, need_column, sample_ids, steps_in
+from ..outputs import cell_text, output_hash, output_hashes, stale
 from .beside import Duplicates, Verdicts, judges_in, reason_keys, reason_value
-from .diff import cell_text, segments
-from .labels import LABELS, output_hash, output_hashes
-from .store import Store
+from .diff import segments
 from .widget import Review, review_order
 
 RESERVED = ("unreviewed", "all", "stale")  # filter values, not labels
@@ -157,7 +158,7 @@ class Viewer(Review):
                 continue
             saved = saved_labels.get(sid) if saved_labels is not None else self._store.label_of(sid)
             value = saved["label"] if saved and saved["label"] else "unreviewed"
-            old = saved is not None and saved["output"] is not None and saved["output"] != self._hash(k)
+            old = saved is not None and bool(stale([saved["output"]], [self._hash(k)])[0])
             label, was = ("unreviewed", value) if old and value != "unreviewed" else (value, "")
             if was and saved["column"] not in (None, self._right):
                 was = f"{value} on {saved['column']}"

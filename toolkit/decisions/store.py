@@ -1,4 +1,5 @@
-"""The review store: every label, note and A/B pick made on a run folder, in `<folder>/review.sqlite`.
+"""The review store: every label, note, A/B pick, correction and few-shot promotion made on a run
+folder, in `<folder>/review.sqlite`.
 
 Why SQLite with an append-only event log: each decision is one INSERT committed at once, so a key
 press costs the same with 50,000 decisions stored as with 10, and nothing is ever rewritten, so two
@@ -15,39 +16,61 @@ the events newer than the last it saw (`refresh`).
 Events: (id, time, kind, sample, a, b, value, note, source, session, batch). kind is "label"
 (a = hash of the labelled output, b = the name of its column, value = the label or NULL for
 unreviewed, note = the note or NULL for "unchanged"), "note" (a note alone), "pick" (a, b = the
-two outputs' hashes, value "A" | "B" | "tie" or NULL for unpicked) or "undo" (value = the batch it
-reverts). source is "person" or "judge:<name>"; session is one Store object (one widget), so
-`undo` never reverts another reviewer's decision; events written together (`label_many`) share a
-batch and are undone together. An existing labels.json / picks.json is imported once as
-"person" events and left in place; a review kept as data (JSONL, one decision a line, with the text
-it judged) is written by add_labels / add_picks, tied to those outputs.
+two outputs' hashes, value "A" | "B" | "tie" or NULL for unpicked), "correct" (a = hash of the
+corrected output, b = its column, value = the person's text or NULL for "no correction"), "example"
+(the output promoted to a few-shot example: a = its hash, b = its column, value = the draft it went
+into) or "undo" (value = the batch it reverts). source is "person" or "judge:<name>"; session is
+one Store object (one widget), so `undo` never reverts another reviewer's decision; events written
+together (`label_many`) share a batch and are undone together. An existing labels.json /
+picks.json is imported once as "person" events and left in place; a review kept as data (JSONL, one
+decision a line, with the text it judged) is written by `add` (`tk.add_decisions`), tied to those
+outputs.
+
+Closing a Store, and the end of the process that holds it, copies the write-ahead log into
+review.sqlite (a TRUNCATE checkpoint), so whenever nothing is in flight that one file holds every
+decision: copy or commit it alone.
+
+A review.sqlite made before corrections existed opens unchanged; the first correction or
+promotion written to it widens the table's list of kinds in place (`_widen`: one transaction,
+every event kept with its id, so undo batches still hold).
 
 But: no redo, and nothing is ever deleted from the log (its size grows with every decision, about
 100 bytes each); labels imported from labels.json do not say which output they judged, so they
-count as current for any output.
+count as current for any output. While a widget or kernel still has the store open, the newest
+decisions may sit in review.sqlite-wal beside it: copy both files then, or close the store first.
 """
 
+import atexit
 import itertools
 import json
 import sqlite3
 import threading
 import time
 import uuid
+import weakref
 from pathlib import Path
 
+from .. import outputs
+from ..outputs import output_hash
 from ..stats import PICKS
 
-TABLES = """
-CREATE TABLE IF NOT EXISTS events (
+KINDS = ("label", "note", "pick", "undo", "correct", "example")
+NEW_KINDS = {"correct", "example"}  # kinds a review.sqlite made before them cannot hold until widened
+EVENTS = """CREATE TABLE IF NOT EXISTS {name} (
     id INTEGER PRIMARY KEY, time REAL NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('label', 'note', 'pick', 'undo')),
+    kind TEXT NOT NULL CHECK (kind IN ('label', 'note', 'pick', 'undo', 'correct', 'example')),
     sample TEXT NOT NULL, a TEXT, b TEXT, value TEXT, note TEXT,
-    source TEXT NOT NULL, session TEXT NOT NULL, batch TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS imported (name TEXT PRIMARY KEY, time REAL NOT NULL);
+    source TEXT NOT NULL, session TEXT NOT NULL, batch TEXT NOT NULL);"""
+INDEXES = """
 CREATE INDEX IF NOT EXISTS by_decision ON events (kind, source, sample);
 CREATE INDEX IF NOT EXISTS by_batch ON events (batch);
 """
+TABLES = EVENTS.format(name="events") + """
+CREATE TABLE IF NOT EXISTS imported (name TEXT PRIMARY KEY, time REAL NOT NULL);""" + INDEXES
+NEEDS = {"label": "a label needs sample, column, output and label", "pick": "a pick needs sample, a, b and pick",
+         None: "a label needs sample, column, output and label; a pick sample, a, b and pick"}
 LIVE = "batch NOT IN (SELECT value FROM events WHERE kind = 'undo')"  # not reverted by an undo
+_OPEN = weakref.WeakSet()  # the stores not closed yet: closed at interpreter exit
 
 
 class Store:
@@ -69,9 +92,28 @@ class Store:
         self._import()
         # refresh() says what changed after the Store was made
         self._seen = self._db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+        self._closed = False
+        _OPEN.add(self)
 
     def close(self):
-        self._db.close()
+        """Copy the write-ahead log into review.sqlite (so the file alone holds every decision:
+        what to copy or commit) and close. Also done at interpreter exit for stores left open."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.OperationalError:
+                pass  # another process holds the file past the timeout: its own close checkpoints
+            self._db.close()
+        _OPEN.discard(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     # -- writing ---------------------------------------------------------------------------------
     def label(self, sample_id, output_hash, value, note=None, source="person", column=None):
@@ -93,6 +135,29 @@ class Store:
         if value is not None and value not in PICKS:
             raise ValueError(f"pick must be one of {PICKS} or None, not {value!r}")
         self._write([("pick", str(sample_id), hash_a, hash_b, value, None)], source)
+
+    def correct(self, sample_id, column, output_hash, text, source="person"):
+        """Store the person's `text` for the output of `column` whose hash is `output_hash` (the
+        output shown: outputs.output_hash), in place of the model's wherever the dataset is made.
+        `text=None`, or the output's own text, withdraws the correction. The model's output, the
+        cache and the frame stay as they are; `undo` reverts it like a label."""
+        if text is not None and not isinstance(text, str):
+            raise TypeError(f"a correction is text (str) or None to withdraw it, not {type(text).__name__}")
+        if text is not None and not text.strip():
+            raise ValueError(f"the correction of {column!r} for sample {sample_id!r} is empty: an empty answer "
+                             "trains nothing; pass None to withdraw a correction")
+        if text is not None and outputs.output_hash(text) == output_hash:
+            text = None  # the output as it is: no correction
+        if text is None and self.correction_of(sample_id, column, source) is None:
+            return
+        self._write([("correct", str(sample_id), output_hash, column, text, None)], source)
+
+    def example(self, items, column, draft, source="person"):
+        """Record each (sample_id, output_hash) in `items` as promoted to a few-shot example of
+        `column`'s step in prompt draft `draft` (tk.promote writes the draft; draft=None: no longer
+        an example). One undo reverts them all: the record, not the draft."""
+        self._write([("example", str(s), h, column, None if draft is None else str(draft), None)
+                     for s, h in items], source)
 
     def undo(self, source="person"):
         """Revert the last decision (or bulk) of `source` made through this Store; returns what it
@@ -116,6 +181,8 @@ class Store:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                if NEW_KINDS & {row[0] for row in rows}:
+                    self._widen()
                 self._db.executemany(
                     "INSERT INTO events (time, kind, sample, a, b, value, note, source, session, batch) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -125,6 +192,22 @@ class Store:
                 self._db.execute("ROLLBACK")
                 raise
         self._read()
+
+    def _widen(self):
+        """Let a table made before corrections hold them: SQLite cannot change a CHECK in place, so
+        the table is copied into one with the new kinds, ids and all, and renamed, inside the
+        caller's write transaction (a second process waits, then finds it done). The columns and
+        indexes stay as they were, so a toolkit of before still finds what it reads."""
+        sql = self._db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'events'").fetchone()[0]
+        if "'correct'" in sql:
+            return
+        self._db.execute(EVENTS.format(name="events_widened"))
+        self._db.execute("INSERT INTO events_widened SELECT id, time, kind, sample, a, b, value, note, source, "
+                         "session, batch FROM events")
+        self._db.execute("DROP TABLE events")
+        self._db.execute("ALTER TABLE events_widened RENAME TO events")
+        for statement in filter(str.strip, INDEXES.split(";")):
+            self._db.execute(statement)
 
     # -- reading ---------------------------------------------------------------------------------
     def refresh(self):
@@ -171,9 +254,39 @@ class Store:
                             (source, str(sample_id), hash_a, hash_b))
         return found[0][0] if found else None
 
+    def correction_of(self, sample_id, column, source="person"):
+        """{"text", "output"} of the correction of sample `sample_id`'s `column` (output: the hash
+        of the output it corrected; stale where that is not the output now), or None."""
+        found = self._query("SELECT value, a FROM events WHERE kind = 'correct' AND source = ? AND sample = ? "
+                            "AND b IS ? AND LIVE ORDER BY id DESC LIMIT 1", (source, str(sample_id), column))
+        return {"text": found[0][0], "output": found[0][1]} if found and found[0][0] is not None else None
+
+    def corrections(self, source="person"):
+        """{column: {sample_id: {"text", "output"}}}: every correction standing, whatever the outputs
+        are now (decisions.corrections puts the current ones on a frame)."""
+        self._read()
+        out = {}
+        for sid, col, _, value, a in self._query("SELECT sample, b, max(id), value, a FROM events WHERE kind = "
+                                                 "'correct' AND source = ? AND LIVE GROUP BY sample, b", (source,)):
+            if value is not None:
+                out.setdefault(col, {})[sid] = {"text": value, "output": a}
+        return out
+
+    def examples(self, source="person"):
+        """{column: {sample_id: {"output", "draft"}}}: the outputs promoted to few-shot examples
+        (tk.promote), per column, the latest promotion of each sample."""
+        self._read()
+        out = {}
+        for sid, col, _, value, a in self._query("SELECT sample, b, max(id), value, a FROM events WHERE kind = "
+                                                 "'example' AND source = ? AND LIVE GROUP BY sample, b", (source,)):
+            if value is not None:
+                out.setdefault(col, {})[sid] = {"output": a, "draft": value}
+        return out
+
     def labels(self, source="person"):
-        """{sample_id: {"label", "note", "output", "column"}}: every labelled sample's label.
-        SQLite finds each sample's latest label and latest note (one pass each, in C)."""
+        """{sample_id: {"label", "note", "output", "column"}}: the stored labels of `source` as
+        they are in the log, whatever the outputs are now (tk.labels puts them on a frame, stale
+        ones marked). SQLite finds each sample's latest label and latest note (one pass each, in C)."""
         self._read()
         # a bare column beside max() comes from the row holding the max (SQLite's documented rule)
         latest = self._query("SELECT sample, max(id), value, a, b FROM events WHERE kind = 'label' AND source = ? "
@@ -188,7 +301,8 @@ class Store:
         return out
 
     def picks(self, source="person"):
-        """{sample_id: [{"a", "b", "pick"}, ...]}: the current picks, one per pair of outputs."""
+        """{sample_id: [{"a", "b", "pick"}, ...]}: the stored picks of `source`, one per pair of
+        outputs (tk.picks puts those on the present outputs on a frame)."""
         self._read()
         out = {}
         for sid, a, b, _, value in self._query("SELECT sample, a, b, max(id), value FROM events WHERE kind = 'pick' "
@@ -214,45 +328,53 @@ class Store:
                                                                     f"source={judges[0]!r}" if judges else ""))
         return judges[0]
 
-    def add_labels(self, path):
-        """Write the labels of a JSONL file into the store, as the person's, once: each line
-        {"sample", "column", "output", "label", "note"}, where `output` is the text labelled (its
-        hash ties the label to that output, so it is stale for any other). A line whose label is
-        already stored on that output is skipped, so running it again writes nothing. For labels
-        made by hand and kept with a notebook as data."""
-        from .labels import output_hash  # labels.py imports this module
-
+    def add(self, path, kind=None):
+        """Write the decisions of a JSONL file into the store, as the person's, once; returns how
+        many were written. A label line is {"sample", "column", "output", "label", "note"} with
+        `output` the text labelled (its hash ties the label to that output, so it is stale for any
+        other); a pick line is {"sample", "a", "b", "pick"} with `a` and `b` the two texts compared.
+        A decision already stored on those outputs is skipped, so adding a file again writes
+        nothing. `kind` ("label" or "pick") accepts only lines of that kind."""
         path, rows = Path(path), []
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            what = kind
             try:
                 e = json.loads(line)
-                sample, column, output, value = str(e["sample"]), e["column"], output_hash(e["output"]), e["label"]
+                what = kind or ("pick" if isinstance(e, dict) and "pick" in e else "label")
+                row = self._pick_row(e) if what == "pick" else self._label_row(e)
             except (json.JSONDecodeError, KeyError, TypeError) as err:
-                raise ValueError(f"{path}, line {n}: not a label ({err!r}); each line needs sample, column, "
-                                 "output and label") from None
-            now = self.label_of(sample)
-            if not now or (now["label"], now["output"], now["note"]) != (value, output, e.get("note") or ""):
-                rows.append(("label", sample, output, column, value, e.get("note") or ""))
+                raise ValueError(f"{path}, line {n}: not a {what or 'decision'} ({err!r}); {NEEDS[what]}") from None
+            except ValueError as err:
+                raise ValueError(f"{path}, line {n}: {err}") from None
+            if row is not None:
+                rows.append(row)
         self._write(rows, "person")
+        return len(rows)
+
+    def add_labels(self, path):
+        """`add(path, kind="label")`: labels made by hand and kept with a notebook as data."""
+        return self.add(path, "label")
 
     def add_picks(self, path):
-        """Write the A/B picks of a JSONL file into the store, as the person's, as add_labels does:
-        each line {"sample", "a", "b", "pick"}, `a` and `b` the two outputs compared (texts)."""
-        from .labels import output_hash
+        """`add(path, kind="pick")`: A/B picks made by hand and kept with a notebook as data."""
+        return self.add(path, "pick")
 
-        path, rows = Path(path), []
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            try:
-                e = json.loads(line)
-                sample, a, b, value = str(e["sample"]), output_hash(e["a"]), output_hash(e["b"]), e["pick"]
-            except (json.JSONDecodeError, KeyError, TypeError) as err:
-                raise ValueError(f"{path}, line {n}: not a pick ({err!r}); each line needs sample, a, b "
-                                 "and pick") from None
-            if value not in PICKS:
-                raise ValueError(f"{path}, line {n}: pick must be one of {PICKS}, not {value!r}")
-            if self.pick_of(sample, a, b) != value:
-                rows.append(("pick", sample, a, b, value, None))
-        self._write(rows, "person")
+    def _label_row(self, e):
+        """The event row of one label line, or None when that label is stored already."""
+        sample, column, output, value = str(e["sample"]), e["column"], output_hash(e["output"]), e["label"]
+        note, now = e.get("note") or "", self.label_of(sample)
+        if now and (now["label"], now["output"], now["note"]) == (value, output, note):
+            return None
+        return ("label", sample, output, column, value, note)
+
+    def _pick_row(self, e):
+        """The event row of one pick line, or None when that pick is stored already."""
+        sample, a, b, value = str(e["sample"]), output_hash(e["a"]), output_hash(e["b"]), e["pick"]
+        if value not in PICKS:
+            raise ValueError(f"pick must be one of {PICKS}, not {value!r}")
+        return None if self.pick_of(sample, a, b) == value else ("pick", sample, a, b, value, None)
 
     # -- labels.json / picks.json from before the store ------------------------------------------
     def _import(self):
@@ -288,3 +410,21 @@ class Store:
             "INSERT INTO events (time, kind, sample, a, b, value, note, source, session, batch) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, 'person', 'import', ?)", [(now, *row, batch) for row in rows])
         self._db.execute("INSERT INTO imported VALUES (?, ?)", (name, now))
+
+
+def add_decisions(path, folder) -> None:
+    """Write the labels and picks kept in the JSONL file `path` into the review store of run
+    folder `folder`, as the person's: decisions made by hand and committed with a notebook as data.
+    One decision a line, with the text it judged — a label {"sample", "column", "output", "label",
+    "note"}, a pick {"sample", "a", "b", "pick"} — so each is tied to that output and is stale for
+    any other. A decision already stored is skipped: running it again writes nothing."""
+    with Store(folder) as store:
+        store.add(path)
+
+
+@atexit.register
+def _close_all():
+    """At interpreter exit (a kernel shut down, a script's end), close every store still open, so
+    no decision is left only in review.sqlite-wal."""
+    for store in list(_OPEN):
+        store.close()
