@@ -10,9 +10,9 @@ cache can be shared, exported as readable JSONL "recordings" and replayed in tes
 records the weights that gave it, where the server said (`served`); llm.py answers a call again
 when its endpoint now serves other weights, under `variant_key`.
 
-SQLite's WAL mode keeps new commits in `cache.sqlite-wal` until a checkpoint copies them into the
-main file. `checkpoint()` does that at the end of every run, when the LLM is closed and at exit, so
-whenever nothing is in flight `cache.sqlite` alone is the whole cache (the file a user copies).
+`checkpoint()` copies the WAL into `cache.sqlite` (toolkit/sqlite.py) at the end of every run, when
+the LLM is closed and at exit, so whenever nothing is in flight `cache.sqlite` alone is the whole
+cache (the file a user copies).
 A recording given to replay is held in memory and is all that replay answers from: the folder's
 cache file is neither read nor written.
 
@@ -24,23 +24,20 @@ kept answers from two sets of weights writes both, and `load` keeps the later on
 from __future__ import annotations
 
 import asyncio
-import atexit
 import hashlib
 import json
 import sqlite3
-import sys
 import threading
 import time
-import weakref
 from pathlib import Path
+
+from .. import sqlite
 
 MODES = ("use", "replay", "refresh", "off")
 # The durability bound (docs/durability.md): an answer waits for at most this many others or this
 # long before its transaction commits.
 FLUSH_ANSWERS = 64
 FLUSH_SECONDS = 0.2
-BUSY_MS = 30_000  # how long a write waits for another process's transaction
-CHECKPOINT_WAIT_MS = 200  # a checkpoint does not wait long for another process: it is redone later
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -97,7 +94,7 @@ class Cache:
         self._lock = threading.Lock()  # a flush can come from the loop, a cell or atexit
         self._timer: asyncio.TimerHandle | None = None
         self._recorded: dict[str, tuple] | None = None  # key -> row: replay's answers, when from a recording
-        _open.add(self)
+        sqlite.whole_at_exit(self)
         if recording is not None:
             self._recorded = {}
             self.load(recording)
@@ -109,18 +106,7 @@ class Cache:
         """One connection per thread; WAL lets readers and a writer (even in two processes) share it."""
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=BUSY_MS / 1000, isolation_level=None)
-            for attempt in range(100):
-                try:  # switching a new file to WAL can be refused at once while another
-                    db.execute("PRAGMA journal_mode=WAL")  # process does the same: try again
-                    db.execute(_TABLES)
-                    break
-                except sqlite3.OperationalError as e:
-                    if "locked" not in str(e) or attempt == 99:
-                        raise
-                    time.sleep(0.05)
-            db.execute("PRAGMA synchronous=NORMAL")  # durable against a killed process, fast
-            self._local.db = db
+            db = self._local.db = sqlite.connect(self.path, _TABLES)
         return db
 
     def get(self, key: str) -> dict | None:
@@ -171,14 +157,8 @@ class Cache:
         Another process in the middle of a transaction on the same file is not waited for (the
         file is then whole as of an earlier commit, and its own run's end checkpoints again)."""
         self.flush()
-        if self.mode == "off" or self._recorded is not None:
-            return
-        db = self._db()
-        db.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
-        try:
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        finally:
-            db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+        if self.mode != "off" and self._recorded is None:
+            sqlite.checkpoint(self._db())
 
     def __len__(self) -> int:
         if self.mode == "off":
@@ -237,8 +217,10 @@ class Cache:
         return len(rows)
 
     def close(self) -> None:
-        """Commit, checkpoint, and close this thread's connection (the cache reopens on next use)."""
-        self.checkpoint()
+        """Commit, checkpoint, and close this thread's connection (the cache reopens on next use).
+        A folder deleted since (a temp folder) with nothing pending has nothing to keep."""
+        if self._pending or self.path.exists():
+            self.checkpoint()
         db = getattr(self._local, "db", None)
         if db is not None:
             db.close()
@@ -248,17 +230,3 @@ class Cache:
 def _row(key: str, model: str, messages: list[dict], params: dict, response: dict, created: float) -> tuple:
     """One `calls` row, as put() and load() both store it."""
     return (key, model, _TEXT({"messages": messages, "params": params}), _TEXT(response), created)
-
-
-_open: weakref.WeakSet[Cache] = weakref.WeakSet()
-
-
-@atexit.register
-def _checkpoint_all() -> None:
-    """A script that ends (or a kernel that shuts down) commits what it still holds, into the file."""
-    for cache in list(_open):
-        if cache._pending or cache.path.exists():  # a folder deleted since (a temp folder) has nothing to keep
-            try:
-                cache.checkpoint()
-            except sqlite3.Error as e:  # at exit nobody can act on it: say so, and let the others finish
-                print(f"toolkit: could not commit the cache {cache.path} at exit: {e}", file=sys.stderr)
