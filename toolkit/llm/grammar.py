@@ -10,8 +10,9 @@ takes). A max_tokens too small to leave every string MIN_STRING characters is re
 smallest that works. Without max_tokens, strings get STRING_LIMIT characters.
 
 But: a character outside ASCII or an escape (\\n, \\") can take 2–4 tokens, so a string full of
-them can still run out; a list without a bound (`Field(max_length=N)`), a string with a
-`pattern` or `format`, and a recursive schema are not budgeted (their strings get STRING_LIMIT).
+them can still run out. A schema holding a list without a bound (`Field(max_length=N)`), a
+string with a `pattern` or `format`, or a recursive model is not budgeted at all: every string in
+it gets STRING_LIMIT.
 """
 
 from __future__ import annotations
