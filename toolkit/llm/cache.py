@@ -140,8 +140,11 @@ class Cache:
         """Commit every answer not yet committed, in one transaction."""
         with self._lock:  # an armed timer may still fire: it then finds nothing to do
             rows, self._pending, self._timer = list(self._pending.values()), {}, None
-        if not rows:
-            return
+        if rows:
+            self._insert(rows)
+
+    def _insert(self, rows: list[tuple]) -> None:
+        """Store `rows` (see _row) in one transaction, replacing a call stored before."""
         db = self._db()
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -206,14 +209,7 @@ class Cache:
                 self._recorded = {}
             self._recorded.update((row[0], row) for row in rows)
             return len(rows)
-        db = self._db()
-        db.execute("BEGIN")
-        try:
-            db.executemany("INSERT OR REPLACE INTO calls VALUES (?, ?, ?, ?, ?)", rows)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        self._insert(rows)
         return len(rows)
 
     def close(self) -> None:
