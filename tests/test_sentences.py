@@ -56,3 +56,25 @@ def test_one_home_for_where_sentences_end():
     for name, tokens, digest in (("style_clone", 200, "4f478d9c18dcec5b"), ("factual_qa", 250, "1e3fd16d191adb24")):
         ids = tk.chunk(tk.load_texts(data / name), max_tokens=tokens)["chunk_id"]
         assert hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16] == digest, name
+
+
+def test_the_token_rule_starts_sentences_where_spans_does():
+    """mentions.py reads sentence starts token by token (may_end, may_open); on the repository's
+    texts and on abbreviations, initials, quotes and brackets they must be where spans() starts."""
+    from pathlib import Path
+
+    from toolkit.sentences import may_end, may_open, spans
+
+    data = Path(__file__).parents[1] / "data"
+    texts = [*ONE, 'He left. "Stay," she said. (Later.) Dr. Reyes! Mr. J. Smith? e.g. No. Fig. 4. I. A…',
+             *(p.read_text() for p in sorted(data.rglob("*.md")))]
+    assert len(texts) > len(ONE) + 2
+    for text in texts:
+        tokens, at, places = text.split(), 0, []
+        for t in tokens:  # where each token starts in the text
+            at = text.index(t, at)
+            places.append(at)
+            at += len(t)
+        by_tokens = [places[i] for i in range(len(tokens))
+                     if i == 0 or (may_end(tokens[i - 1]) and may_open(tokens[i]))]
+        assert by_tokens == [a for a, _ in spans(text)], text[:60]

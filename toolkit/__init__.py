@@ -15,12 +15,15 @@ from .batch import batch  # noqa: E402
 from .card import card  # noqa: E402
 from .chunking import chunk  # noqa: E402
 from .closeness import closeness, copy_ratio  # noqa: E402
+from .content_kept import content_kept  # noqa: E402
+from .coverage import coverage  # noqa: E402
 from .decisions import add_decisions, correct, labels, picks, preference_pairs  # noqa: E402
 from .dedupe import dedupe  # noqa: E402
 from .diversity import diversity, diversity_plot  # noqa: E402
 from .drafts import draft  # noqa: E402
 from .export import export_hf, export_jsonl, sharegpt  # noqa: E402
 from .funnel import drop_reasons, funnel  # noqa: E402
+from .grounding import grounding  # noqa: E402
 from .judge import Judge, PassFail, Preference, Score  # noqa: E402
 from .keep import keep  # noqa: E402
 from .llm import LLM  # noqa: E402
@@ -33,6 +36,7 @@ from .review import compare, show  # noqa: E402
 from .sentences import sentences  # noqa: E402
 from .steps import Step  # noqa: E402
 from .stream import stream  # noqa: E402
+from .style_gap import style_gap  # noqa: E402
 from .texts import TextError, TextWarning, load_texts  # noqa: E402
 
 # The objects made by these imports live as long as the process: keep them out of every future full
@@ -50,5 +54,6 @@ __all__ = [
     "labels", "picks", "add_decisions", "correct", "promote",                 # your decisions
     "Judge", "PassFail", "Score", "Preference", "agreement",  # judges, checked against you
     "dedupe", "diversity", "diversity_plot", "funnel", "drop_reasons",  # dataset health
+    "style_gap", "content_kept", "grounding", "coverage",                    # signals, no judge paid
     "keep", "sharegpt", "export_jsonl", "export_hf", "card", "preference_pairs",      # the dataset
 ]

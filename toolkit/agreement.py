@@ -8,7 +8,8 @@ judged column (the step was rerun since) is stale, and a verdict the judge made 
 output is too. pass/fail and scores ≥ `passing` read as good, the rest as bad; "bad" is the
 positive class of precision and recall. A pairwise judge is compared with the person's A/B picks
 on the same pair of outputs. A row promoted to a few-shot example of the judged step (tk.promote)
-is left out: a prompt that holds its answer would be graded on its own example.
+is left out: a prompt that holds its answer would be graded on its own example. A signal's flag is
+read as a pass/fail judge of the column it flags (flags.py): `tk.agreement(g, "answer.grounding_flag")`.
 
 Cohen's κ comes from scikit-learn; its 95 % interval is the large-sample one of Cohen (1960):
 κ ± 1.96 · √(p_o (1 − p_o) / (n (1 − p_e)²)), clipped to [−1, 1], where p_o is the observed and
@@ -26,15 +27,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from . import moved, outputs
+from . import flags, moved, outputs
 from .decisions.examples import promoted
 from .decisions.labels import LABELS
 from .decisions.store import Store
-from .frame import column, folder_of, sample_ids, steps_in
+from .frame import column, sample_ids, steps_in
 from .judge import Preference, Score
-from .stats import PICKS
-
-Z95 = 1.959963984540054  # the standard normal's 97.5 % point: a two-sided 95 % interval
+from .stats import PICKS, Z95
 
 __getattr__ = moved.names(__name__, dict.fromkeys(("gate", "MIN_LABELS", "MIN_KAPPA"), "toolkit.keep"))
 
@@ -89,8 +88,10 @@ class Agreement:
 
 def agreement(df, judge, *, id=None, folder=None) -> Agreement:
     """The judge's verdicts in `df` (from `judge.run`, or `judge.compare` for a pairwise judge)
-    against the person's labels (or picks) stored in the run folder, on the present outputs."""
-    folder = folder_of(df, folder) or judge.llm.folder
+    against the person's labels (or picks) stored in the run folder, on the present outputs.
+    `judge` may also be the name of a signal's flag column ("answer.grounding_flag": flags.py)."""
+    df, judge = flags.as_judge(df, judge)
+    folder = flags.run_folder(df, folder, judge)
     if judge.name not in df:
         raise ValueError(f"agreement: no column {judge.name!r}; run the judge on this frame first "
                          f"({judge.name}.run(df){' or .compare(df_a, df_b)' if judge.verdict is Preference else ''})")

@@ -6,7 +6,9 @@ For each step that ran on the frame (the `<step>.status` columns): the prompt ve
 carry, and from the manifest line of the last run with that version, the model and the sampling
 parameters; the rows' ok / failed / skipped counts are the frame's own, and where you corrected
 outputs (`<column>.corrected`, frame.corrected_rows), how many rows carry your text. The chunks'
-source files (the `source` column) come along. Facts given as keywords come first, as written.
+source files (the `source` column) come along, and what each quality signal flagged (its `<column>.<signal>_flag`
+columns, flags.py). Facts given as keywords come first, as written: a funnel's and a coverage's
+counts go in as `dropped=f.counts()` (f = tk.funnel(..., coverage=cov)).
 
 But: the manifest says what ran, not why; a step run in another run folder (a frame joined from
 two) is found only in the frame's own folder.
@@ -14,6 +16,7 @@ two) is found only in the frame's own folder.
 
 import pandas as pd
 
+from . import flags
 from .frame import STATUSES, column, corrected_columns, corrected_rows, folder_of, steps_in
 from .report import read_manifest
 
@@ -44,6 +47,8 @@ def card(df: pd.DataFrame, **facts) -> dict:
     if fixed:
         out["corrected by a person"] = {name: f"{n} of {len(df)} rows (their text in place of the model's)"
                                         for name, n in fixed.items()}
+    if flags.columns(df):
+        out["signals"] = flags.summary(df)
     if "source" in df:
         out["sources"] = sorted(df["source"].dropna().astype(str).unique())
     return out

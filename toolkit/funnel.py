@@ -4,13 +4,18 @@
     f                             # rows in → each step's ok / failed / skipped → reasons by kind
     f.plot()
     card = {"dropped": f.counts()}  # for export_hf's data card
+    tk.funnel(out, judge="generic.content_flag", trust_judge=True, coverage=tk.coverage(chunks, kept, dropped))
 
 A row's reason is the first thing `keep` would drop it for (the first step it did not pass,
 then a duplicate mark, a label): keep.py's record of it, with its kind ("cut off at max_tokens",
 "parse", "validator", "empty answer", "transport", "budget", "not selected", "missing input",
 "duplicate", "labelled bad"; "other" for a step's error of no known form, shown as written).
 Counts are rows of the frame given: kept + every reason's rows = rows in. `corrected` counts the
-kept rows that carry your corrected text in place of the model's (tk.labels, tk.correct).
+kept rows that carry your corrected text in place of the model's (tk.labels, tk.correct). With
+`judge=` (a judge, or a signal's flag such as "generic.content_flag"), the rows keep(judge=...)
+drops for it are counted first, under its name; with `coverage=` (tk.coverage), the chunks that
+gave no kept sample are counted too, as chunks ("coverage: no pair from this chunk"), apart from
+the rows.
 
 But: rows of this frame. A step that answers with a list makes one row per item, so after it the
 funnel counts items, not the chunks they came from.
@@ -33,12 +38,12 @@ SAMPLES = 3  # sample ids kept per reason
 
 
 def drop_reasons(df: pd.DataFrame, steps: list[str] | None = None, *, drop_labels=("bad",),
-                 id: str | None = None) -> pd.DataFrame:
+                 id: str | None = None, judge=None, trust_judge=False) -> pd.DataFrame:
     """Per row of `df` (same index): `kind` and `where` of the first reason keep() drops it for
     (None when kept), that `reason` as written, all of them (`dropped_because`), the sample
     `id`, and `dup_of` (the sample a duplicate repeats): what a viewer filters and shows by."""
     steps = steps_in(df) if steps is None else steps
-    why = reasons(df, steps=steps, drop_labels=drop_labels)
+    why = reasons(df, steps=steps, drop_labels=drop_labels, judge=judge, trust_judge=trust_judge)
     first = [w[0] if w else None for w in why]
     marks = [mark for mark, _ in dup_marks(df)]
     dup_of = df[marks].bfill(axis=1).iloc[:, 0].to_numpy() if marks else [None] * len(df)
@@ -53,18 +58,20 @@ def drop_reasons(df: pd.DataFrame, steps: list[str] | None = None, *, drop_label
 class Funnel:
     """rows in; `steps`: each step's ok / failed / skipped and the rows it dropped first;
     `reasons`: rows per (where, kind), a few sample ids and one reason as written; `corrected`:
-    kept rows with your corrected text in place."""
+    kept rows with your corrected text in place; `chunks`: the coverage counts, when given."""
 
     rows: int
     kept: int
     steps: pd.DataFrame
     reasons: pd.DataFrame
     corrected: int = 0
+    chunks: dict | None = None
 
     def counts(self) -> dict:
         """{"kept": n, "<where>: <kind>": n, ...}: the data card's "dropped" entry."""
         return {"rows in": self.rows, "kept": self.kept,
-                **{f"{r.where}: {r.kind}" if r.where else r.kind: int(r.rows) for r in self.reasons.itertuples()}}
+                **{f"{r.where}: {r.kind}" if r.where else r.kind: int(r.rows) for r in self.reasons.itertuples()},
+                **(self.chunks or {})}
 
     def __repr__(self) -> str:
         yours = f" ({self.corrected} with your corrected text)" if self.corrected else ""
@@ -73,6 +80,7 @@ class Funnel:
                   for s in self.steps.itertuples()]
         lines += [f"  {r.rows:>6}  {r.where + ': ' if r.where else ''}{r.kind}  e.g. {', '.join(map(str, r.samples))}"
                   f"  ({r.example[:80]})" for r in self.reasons.itertuples()]
+        lines += [f"  {n:>6}  {what} (chunks, not rows)" for what, n in (self.chunks or {}).items()]
         return "\n".join(lines)
 
     def plot(self):
@@ -105,16 +113,17 @@ class Funnel:
 
 
 def funnel(df: pd.DataFrame, steps: list[str] | None = None, *, drop_labels=("bad",),
-           id: str | None = None) -> Funnel:
-    """The funnel of the frame `df` (default: every step that ran on it, in column order)."""
+           id: str | None = None, judge=None, trust_judge=False, coverage=None) -> Funnel:
+    """The funnel of the frame `df` (default: every step that ran on it, in column order); a
+    `judge` (or a signal's flag column) as keep() takes it; a tk.coverage of the same run."""
     steps = steps_in(df) if steps is None else steps
-    why = drop_reasons(df, steps, drop_labels=drop_labels, id=id)
+    why = drop_reasons(df, steps, drop_labels=drop_labels, id=id, judge=judge, trust_judge=trust_judge)
     table = pd.DataFrame({
         "step": pd.Series(steps, dtype=object),
         **{s: [int((df[column(st, "status")] == s).sum()) for st in steps] for s in STATUSES},
         "dropped": [int((why["where"] == st).sum()) for st in steps]})
     gone = why[why["kind"].notna()]
-    order = {w: k for k, w in enumerate([*steps, "dedupe", "labels"])}
+    order = {w: k for k, w in enumerate([getattr(judge, "name", judge), *steps, "dedupe", "labels"])}
     groups = [(where, kind, g) for (where, kind), g in gone.groupby(["where", "kind"], sort=False)]
     groups.sort(key=lambda t: (order.get(t[0], len(order)), -len(t[2])))
     reasons = pd.DataFrame({"where": pd.Series([w for w, _, _ in groups], dtype=object),
@@ -126,4 +135,5 @@ def funnel(df: pd.DataFrame, steps: list[str] | None = None, *, drop_labels=("ba
     yours = np.zeros(len(df), dtype=bool)
     for name in corrected_columns(df):
         yours |= corrected_rows(df, name)
-    return Funnel(len(df), int(kept.sum()), table, reasons, int((kept & yours).sum()))
+    return Funnel(len(df), int(kept.sum()), table, reasons, int((kept & yours).sum()),
+                  None if coverage is None else coverage.counts())

@@ -30,8 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import flags
 from .agreement import agreement
-from .frame import blank, column, corrected, corrected_rows, dup_marks, folder_of, steps_in
+from .frame import blank, column, corrected, corrected_rows, dup_marks, steps_in
 from .judge import Preference, current
 from .report import write_manifest
 
@@ -143,10 +144,12 @@ def gate(df, judge, *, trust=False, min_labels=MIN_LABELS, min_kappa=MIN_KAPPA, 
     """Per row, the judge's reason to drop it (None = kept), once the judge is calibrated: agreement
     on ≥ `min_labels` of the person's decisions with κ ≥ `min_kappa`. Otherwise raises ValueError
     saying what is missing, unless `trust=True`. Either way the run folder's manifest records the
-    agreement the filter relied on. A person's current label wins over the verdict."""
+    agreement the filter relied on. A person's current label wins over the verdict. `judge` may be
+    a signal's flag column ("answer.grounding_flag", flags.py): its drops are of the flag's kind."""
+    df, judge = flags.as_judge(df, judge)
     if judge.verdict is Preference:
         raise ValueError(f"keep(judge=...): {judge.name!r} is a pairwise judge; it picks, it does not filter")
-    folder = folder_of(df, None) or judge.llm.folder
+    folder = flags.run_folder(df, None, judge)
     a = agreement(df, judge, id=id, folder=folder)
     problem = None
     if a.n < min_labels:

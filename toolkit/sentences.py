@@ -13,7 +13,10 @@ This module is the one home of where sentences end. `sentences` and `spans` foll
 above. CUT is its loose form, a place a text may be cut between sentences: an end mark, at most
 one closing quote or bracket, then white space, whatever follows. The chunker cuts there (a
 chunk's id is its offsets and the decisions made on it are keyed by that id, so its places must
-not move when the careful rule grows) and the review diff aligns two texts there.
+not move when the careful rule grows) and the review diff aligns two texts there. `may_end` and
+`may_open` state the careful rule for one white-space token (`text.split()`): a sentence starts at
+a text's first token and at each token that `may_open` right after one that `may_end` (where
+`spans` starts its sentences; tests/test_sentences.py checks the two agree).
 
 But: a rule, not a model. An abbreviation missing from ABBREVIATIONS that is followed by a capital
 ("the Acme Corp. Model 7") ends a sentence.
@@ -31,8 +34,12 @@ ABBREVIATIONS = frozenset("""
     inc ltd co corp dept est
 """.split())
 
-_END = re.compile(r"""[.!?…]+["'”’»)\]]*(?=\s+["'“‘«(\[]?[A-Z]|\s*$)""")
-_WORD_BEFORE = re.compile(r"(\S+)$")
+_MARKS = r"""[.!?…]+["'”’»)\]]*"""  # end marks, then any closing quotes or brackets
+_OPENS = r"""["'“‘«(\[]?[A-Z]"""  # what a sentence opens with: a capital, perhaps after a quote or bracket
+_SPACE = re.compile(r"\s*")
+_END = re.compile(rf"{_MARKS}(?=\s+{_OPENS}|\s*\Z)")
+_TOKEN_END = re.compile(rf"{_MARKS}\Z")
+_TOKEN_OPENS = re.compile(_OPENS)
 # Where the chunker may cut a paragraph (group 1, the white space): the loose form, see above.
 CUT = re.compile(r"[.!?…][\"'”’»)\]]?(\s+)")
 
@@ -46,25 +53,32 @@ def spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence of `text` in it, white space around a sentence left out."""
     out, start = [], 0
     for m in _END.finditer(text):
-        if m.group().startswith(".") and _abbreviation(text[start:m.start()]):
+        if m.group().startswith(".") and _abbreviation(text, start, m.start()):
             continue
-        out.append((start, m.end()))
+        a = _SPACE.match(text, start).end()
+        if a < m.end():
+            out.append((a, m.end()))
         start = m.end()
-    out.append((start, len(text)))
-    found = []
-    for a, b in out:
-        piece = text[a:b]
-        kept = piece.strip()
-        if kept:
-            a += len(piece) - len(piece.lstrip())
-            found.append((a, a + len(kept)))
-    return found
+    a, b = _SPACE.match(text, start).end(), len(text.rstrip())
+    return [*out, (a, b)] if a < b else out
 
 
-def _abbreviation(before: str) -> bool:
-    """Does the word just before a full stop make it an abbreviation's ("e.g", "No", "J")?"""
-    word = _WORD_BEFORE.search(before)
-    if word is None:
-        return False
-    word = word.group(1).lstrip("\"'“‘«([").lower()
+def may_end(token: str) -> bool:
+    """Does a sentence end after the white-space token `token` if the next one `may_open`? It ends
+    in end marks (and closing quotes) that are not an abbreviation's or an initial's full stop."""
+    m = _TOKEN_END.search(token)
+    return m is not None and not (m.group().startswith(".") and _abbreviation(token, 0, m.start()))
+
+
+def may_open(token: str) -> bool:
+    """Can the white-space token `token` open a sentence (a capital, perhaps after a quote or bracket)?"""
+    return _TOKEN_OPENS.match(token) is not None
+
+
+def _abbreviation(text: str, start: int, end: int) -> bool:
+    """Does the word just before the full stop at `end` make it an abbreviation's ("e.g", "No", "J")?"""
+    i = end
+    while i > start and not text[i - 1].isspace():
+        i -= 1
+    word = text[i:end].lstrip("\"'“‘«([").lower()
     return word in ABBREVIATIONS or (len(word) == 1 and word.isalpha())
