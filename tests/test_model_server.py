@@ -42,7 +42,8 @@ def test_notebook_end_to_end_then_from_the_cache(model, tmp_path):
     first = manifest(tmp_path)
     assert [e["step"] for e in first] == ["first", "first"]  # the draft, then the edited prompt
     assert all(e["model"] == "openai/smollm2" and e["rows"] == ROWS for e in first)
-    assert usage(first, "calls") == model.proxy.count >= 2 * ROWS  # a request per row, more on feedback
+    # a request per row, more on feedback; on a loaded machine a request may time out and be sent again
+    assert usage(first, "calls") + usage(first, "retries") == model.proxy.count >= 2 * ROWS
     assert model.proxy.peak >= 2, "the rows were sent one at a time"
     assert all(r["status"] == 200 and r["body"]["model"] == "smollm2" for r in model.proxy.requests)
     assert usage(first, "completion_tokens") > 0
