@@ -1,5 +1,5 @@
 """One review decision written from Python with 50,000 decisions stored against with 10: the store
-appends one event per decision, so the two should cost the same. Target: median < 5 ms at 50 k.
+appends one event per decision, so the two should stay close (the ratio is printed). Target: median < 5 ms at 50 k.
 
 Three measures per folder, each the median of WRITES: `Store.label` alone (one INSERT committed,
 then reading it back), `Store.correct` (a correction saved: the same one INSERT, after looking up

@@ -112,16 +112,22 @@ def open_notebook(browser, port, widgets=2):
 
 
 
-def lab_page(tmp_path, cells, widgets, width=1400):
+def lab_page(tmp_path, cells, widgets, width=1400, height=900, file_browser=None):
     """(JupyterLab process, playwright, browser, page, root dir) with `cells` run; the caller
-    closes them with `close_lab`."""
+    closes them with `close_lab`. `file_browser`: True opens JupyterLab's file browser in the left
+    area (a laptop's cramped layout), False collapses the left area, None leaves it as it opens."""
     from playwright.sync_api import sync_playwright
 
     proc, port, root = start_lab(tmp_path, cells=cells)
     pw = sync_playwright().start()
     browser = launch(pw)
     page = open_notebook(browser, port, widgets=widgets)
-    page.set_viewport_size({"width": width, "height": 900})
+    page.set_viewport_size({"width": width, "height": height})
+    if file_browser:
+        page.evaluate("window.jupyterapp.commands.execute('filebrowser:activate')")
+        page.wait_for_selector(".jp-FileBrowser", state="visible")
+    elif file_browser is False:
+        page.evaluate("window.jupyterapp.shell.collapseLeft()")
     return proc, pw, browser, page, root
 
 

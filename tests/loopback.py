@@ -25,6 +25,12 @@ max_tokens at 4,096 tokens (as many servers do) instead of sending it whole; wit
 every answer is that long. Fault "overspend" ignores the request's max_tokens (a quirk: the
 server then reports more completion tokens than were allowed).
 
+Several answers a request (``n``): ``LoopbackServer(n="honour")`` answers a request for n with n
+choices (each from its own ``reply(body)`` call: a reply that counts or draws gives n different
+answers), as OpenAI and vLLM do; the default ``n="ignore"`` sends one choice whatever n says
+(llama-cpp-python's and ollama's servers), and ``n="refuse"`` answers n > 1 with HTTP 400 (llama.cpp's
+llama-server: "Only one completion choice is allowed"). Usage counts the prompt once and every choice.
+
 Script mode (for subprocess tests): ``python -m tests.loopback --port 0 --latency 0.05``
 prints the base URL as its first stdout line and serves until killed; ``--host`` binds another
 address (a test host in a network namespace), ``--log FILE`` appends each chat request's headers
@@ -50,6 +56,7 @@ from typing import Callable
 from aiohttp import web
 
 KINDS = ("429", "500", "503", "hang", "malformed", "empty", "length", "drop", "think", "overspend")
+N_MODES = ("honour", "ignore", "refuse")  # what the server does with a request's n
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,9 +167,11 @@ class LoopbackServer(ThreadedApp):
     log: str | None = None  # script mode's --log
 
     def __init__(self, latency: float = 0.05, reply: Callable[[dict], str] | None = None,
-                 faults=None, max_concurrent: int | None = None, port: int = 0,
+                 faults=None, max_concurrent: int | None = None, port: int = 0, n: str = "ignore",
                  default_max_tokens: int | None = None):
-        self.latency, self.reply, self.faults = latency, reply or echo_reply, faults
+        if n not in N_MODES:
+            raise ValueError(f"n={n!r}: one of {N_MODES}")
+        self.latency, self.reply, self.faults, self.n = latency, reply or echo_reply, faults, n
         self.default_max_tokens = default_max_tokens  # the cut-off of an answer that names none
         self.max_concurrent, self.port = max_concurrent, port
         self.url: str | None = None
@@ -309,6 +318,9 @@ class LoopbackServer(ThreadedApp):
         if kind == "malformed":
             return web.Response(text='{"id": "chatcmpl-broken", "choices": [', status=200,
                                 content_type="application/json")
+        n = body.get("n") or 1
+        if n > 1 and self.n == "refuse":
+            return _error(400, "Only one completion choice is allowed", "invalid_request_error")
         text = "<think>reasoning here</think>answer" if kind == "think" else self.reply(body)
         words = re.findall(r"\S+\s*", text)  # words with their trailing space: text survives
         limit = body.get("max_completion_tokens") or body.get("max_tokens")
@@ -320,12 +332,18 @@ class LoopbackServer(ThreadedApp):
         content = "" if kind == "empty" else "".join(words[:limit]).rstrip() if truncated else text
         prompt = sum(len(_text(m.get("content")).split()) for m in body.get("messages", []))
         completion = len(content.split())
+        choices = [{"index": 0, "message": {"role": "assistant", "content": content},
+                    "finish_reason": "length" if truncated or kind == "length" else "stop", "logprobs": None}]
+        for index in range(1, n if self.n == "honour" else 1):  # the other answers: each its own reply
+            more = re.findall(r"\S+\s*", self.reply(body))
+            cut = limit is not None and len(more) > limit
+            choices.append({"index": index, "finish_reason": "length" if cut else "stop", "logprobs": None,
+                            "message": {"role": "assistant", "content": "".join(more[:limit]).rstrip()}})
+            completion += len(choices[-1]["message"]["content"].split())
         return web.json_response({
             "id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion",
             "created": int(time.time()), "model": body.get("model", "loopback"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                         "finish_reason": "length" if truncated or kind == "length" else "stop",
-                         "logprobs": None}],
+            "choices": choices,
             "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
                       "total_tokens": prompt + completion}})
 

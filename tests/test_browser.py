@@ -116,7 +116,7 @@ def test_viewer_in_jupyterlab(tmp_path):
                 expect(viewer.locator(".tkr-head")).to_contain_text("first")
                 expect(viewer).to_be_focused()  # Enter in the box hands the keys back to the widget
                 for side in (0, 1):  # search hits marked in both panes, case-insensitively
-                    expect(viewer.locator(".tkr-panes .tkr-text").nth(side).locator("mark.tkr-hit")).to_have_text(
+                    expect(viewer.locator(".tkr-cols .tkr-text").nth(side).locator("mark.tkr-hit")).to_have_text(
                         ["mat"])
 
                 # compare: its counts, and a pick recorded with the a key
@@ -140,13 +140,13 @@ def test_viewer_in_jupyterlab(tmp_path):
                 viewer.locator(".tkr-jump").fill("second")
                 viewer.locator(".tkr-jump").press("Enter")
                 expect(viewer.locator(".tkr-head")).to_contain_text("id second")
-                expect(viewer.locator(".tkr-panes")).to_contain_text(XSS)
+                expect(viewer.locator(".tkr-cols")).to_contain_text(XSS)
                 assert viewer.locator("img").count() == 0 and page.evaluate("window.__xss") is None
                 # a search hit inside the payload is split into text nodes, never parsed
                 viewer.locator(".tkr-search").fill("onerror")
                 viewer.locator(".tkr-search").press("Enter")
-                expect(viewer.locator(".tkr-panes mark.tkr-hit")).to_have_text(["onerror", "onerror"])
-                expect(viewer.locator(".tkr-panes")).to_contain_text(XSS)
+                expect(viewer.locator(".tkr-cols mark.tkr-hit")).to_have_text(["onerror", "onerror"])
+                expect(viewer.locator(".tkr-cols")).to_contain_text(XSS)
                 assert viewer.locator("img").count() == 0 and page.evaluate("window.__xss") is None
                 OUT.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=OUT / "viewer.png", full_page=True)
@@ -199,7 +199,7 @@ def test_keys_focus_and_scrolling(tmp_path):
     try:
         viewer = page.locator(".tkr")
         counter, progress = viewer.locator(".tkr-counter"), viewer.locator(".tkr-progress")
-        status, pane = viewer.locator("select[data-name=status]"), viewer.locator(".tkr-scroll")
+        status, pane = viewer.locator("select[data-name=status]"), viewer.locator(".tkr-cols .tkr-text").first
         expect(counter).to_have_text("1 of 30 filtered (30 total)")
 
         # every key is shown on its button
@@ -278,7 +278,10 @@ def test_keys_focus_and_scrolling(tmp_path):
         expect(confirm).to_be_hidden()
         expect(progress).to_have_text("2 of 30 reviewed")
         viewer.locator(".tkr-bulk").click()
-        confirm.locator(".tkr-confirm-value[data-mark=bad]").click()
+        confirm.locator(".tkr-confirm-value[data-mark=bad]").click()  # then it says what would change
+        expect(confirm).to_contain_text("Label all 20 filtered samples bad? This changes 19 of them")
+        expect(progress).to_have_text("2 of 30 reviewed")
+        confirm.locator(".tkr-confirm-yes").click()
         expect(progress).to_have_text("20 of 30 reviewed")
         expect(confirm).to_be_hidden()
         assert viewer.evaluate(FOCUSED)
@@ -318,12 +321,18 @@ BOXES = """(root) => {
     return {
         root: r(root),
         controls: controls.map((e) => [e.className, r(e)]),
-        cut: [...root.querySelectorAll(".tkr-counter, .tkr-progress, .tkr-head, .tkr-button, .tkr-id")]
+        cut: [...root.querySelectorAll(".tkr-counter, .tkr-progress, .tkr-button")]
             .filter((e) => shown(e) && e.scrollWidth > e.clientWidth + 1).map((e) => e.className),
-        items: [...root.querySelectorAll(".tkr-item")].map((e) => ({
-            text: e.querySelector(".tkr-id").textContent, title: e.title, item: r(e),
-            badge: e.querySelector(".tkr-badge") && r(e.querySelector(".tkr-badge")),
-        })),
+        head: [root.querySelector(".tkr-head").getBoundingClientRect().height, root.querySelector(".tkr-head").title],
+        items: [...root.querySelectorAll(".tkr-item")].map((e) => {
+            const id = e.querySelector(".tkr-id"), text = id.firstChild.firstChild, end = document.createRange();
+            end.setStart(text, text.length - 1);
+            end.setEnd(text, text.length);
+            const last = end.getBoundingClientRect(), box = r(id);  // a cut id keeps its tail in view
+            const badge = e.querySelector(".tkr-badge");
+            return {text: id.textContent, title: e.title, item: r(e), badge: badge && r(badge),
+                    tail: last.left >= box[0] - 0.5 && last.right <= box[2] + 0.5};
+        }),
     };
 }"""
 
@@ -348,10 +357,13 @@ def test_layout_at_1280_px_with_100k_rows(tmp_path):
             assert box[2] - box[0] > 0 and box[0] >= boxes["root"][0] and box[2] <= boxes["root"][2], name
             for other, box2 in controls[i + 1:]:
                 assert not overlap(box, box2), (name, other, box, box2)
-        assert boxes["cut"] == []  # counters, buttons, the header line and the list's ids show all their text
-        expect(viewer.locator(".tkr-head")).to_contain_text("rewrite-in-the-voice-of-the-author-with-examples-v12 " * 3)
+        assert boxes["cut"] == []  # counters and buttons show all their text
+        height, title = boxes["head"]
+        assert height < 25  # one line, all of it in its tooltip
+        assert "rewrite-in-the-voice-of-the-author-with-examples-v12 " * 3 in title
         items = boxes["items"]
         assert len(items) == 25 and len({i["text"] for i in items}) == 25  # entries read apart
+        assert all(i["tail"] for i in items)  # by the end of their ids, in view
         assert all(i["title"].split(". ", 1)[1].startswith("corpus/novels/") for i in items)
         badges = [i for i in items if i["badge"]]
         assert len(badges) == 12  # the labelled entries in the window (54,309 to 54,320)
@@ -393,11 +405,11 @@ def test_blind_compare_hides_the_runs_and_stores_the_true_pick(tmp_path):
         left_was = {}
         for i in range(8):
             expect(counter).to_have_text(f"{i + 1} of 8 filtered (8 total)")
-            titles = widget.locator(".tkr-panes .tkr-title").all_inner_texts()
+            titles = widget.locator(".tkr-cols .tkr-title").all_inner_texts()
             assert titles == ["left: gen", "right: gen"]
             for hidden in ("v1", "v2", "prompt", "A:", "B:"):  # no prompt versions, no run names
                 assert hidden not in widget.locator(".tkr-head").inner_text() + " ".join(titles)
-            left = widget.locator(".tkr-panes .tkr-text").first.inner_text()
+            left = widget.locator(".tkr-cols .tkr-text").first.inner_text()
             left_was[f"s{i}"] = "A" if "run A" in left else "B"
             page.keyboard.press("a")  # left is better
             expect(progress).to_have_text(f"{i + 1} of 8 picked")
@@ -493,7 +505,8 @@ def test_prefetched_next_sample_drawn_before_the_kernel_replies(tmp_path):
     proc, pw, browser, page, root = lab_page(tmp_path, (PID, KEYS), widgets=1)
     try:
         viewer = page.locator(".tkr")
-        counter, head, pane = viewer.locator(".tkr-counter"), viewer.locator(".tkr-head"), viewer.locator(".tkr-scroll")
+        counter, head = viewer.locator(".tkr-counter"), viewer.locator(".tkr-head")
+        pane = viewer.locator(".tkr-cols .tkr-text").first
         first_text = viewer.locator(".tkr-pane .tkr-text").first
         expect(counter).to_have_text("1 of 30 filtered (30 total)")
         counter.click()

@@ -133,7 +133,8 @@ def test_undo_reverts_this_viewers_decisions_only(tmp_path):
     other.go(3)
     other.label("good")
     send(v, do="undo")  # the z key
-    assert v.current == "c1" and v.sample["mark"] == "unreviewed" and v.message == "undid bad for c1"
+    assert v.current == "c1" and v.sample["mark"] == "unreviewed"
+    assert v.message == "undid bad for c1: its label is now unreviewed"
     send(v, do="undo")
     assert v.current == "c0" and v.progress == "1 of 4 reviewed"  # other's c3 stays
     send(v, do="undo")
@@ -143,6 +144,22 @@ def test_undo_reverts_this_viewers_decisions_only(tmp_path):
     s.pick("x", "h1", "h2", "A", source="judge:gpt")
     assert s.undo() is None  # nothing of "person" made through this store
     assert s.undo(source="judge:gpt")["value"] == "A" and s.picks(source="judge:gpt") == {}
+
+
+def test_undo_says_the_decision_the_sample_has_now(tmp_path):
+    """z in one viewer after another viewer overwrote that sample: the label stays the other's,
+    and the message says so instead of implying it was reverted."""
+    v, other = show(frame(), right="generic", folder=tmp_path), show(frame(), right="generic", folder=tmp_path)
+    v.label("good")
+    other.label("bad")
+    send(v, do="undo")
+    assert v.message == "undid good for c0: its label is now bad" and v.sample["mark"] == "bad"
+    a, b = runs()
+    c, c2 = compare(a, b, "gen", folder=tmp_path / "c"), compare(a, b, "gen", folder=tmp_path / "c")
+    c.pick("A")
+    c2.pick("tie")
+    send(c, do="undo")
+    assert c.message == "undid A for same: its pick is now tie"
 
 
 def test_bulk_labels_the_filtered_set_and_undoes_as_one(tmp_path):

@@ -20,7 +20,7 @@ from toolkit.prompts import PromptError
 def test_status_columns_and_input_kept(server, prompt, loopback_llm, rows):
     out = tk.Step("echo", prompt, loopback_llm(server)).run(rows(3))
     assert list(out.columns) == ["chunk_id", "text", "echo", "echo.status", "echo.error",
-                                 "echo.attempts", "echo.raw", "echo.reasoning", "echo.prompt_version"]
+                                 "echo.attempts", "echo.raw", "echo.reasoning", "echo.prompt_version", "echo.call"]
     assert out["echo"].tolist() == ["echo: row 0", "echo: row 1", "echo: row 2"]
     assert (out["echo.status"] == "ok").all() and (out["echo.attempts"] == 1).all()
     assert out["echo.prompt_version"].nunique() == 1

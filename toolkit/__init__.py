@@ -38,6 +38,7 @@ from .steps import Step  # noqa: E402
 from .stream import stream  # noqa: E402
 from .style_gap import style_gap  # noqa: E402
 from .texts import TextError, TextWarning, load_texts  # noqa: E402
+from .trace import trace  # noqa: E402
 
 # The objects made by these imports live as long as the process: keep them out of every future full
 # collection, which would otherwise land inside the first run (≈ 0.25 s with litellm loaded).
@@ -50,7 +51,7 @@ __all__ = [
     "LLM",                                                                    # calling models
     "Prompt", "PromptError", "load_prompt", "draft", "Step", "ParseError", "estimate", "batch",  # steps
     "stream",                                                                 # corpora > memory
-    "show", "compare", "overview", "closeness", "copy_ratio",                 # inspecting
+    "show", "compare", "overview", "closeness", "copy_ratio", "trace",        # inspecting
     "labels", "picks", "add_decisions", "correct", "promote",                 # your decisions
     "Judge", "PassFail", "Score", "Preference", "agreement",  # judges, checked against you
     "dedupe", "diversity", "diversity_plot", "funnel", "drop_reasons",  # dataset health

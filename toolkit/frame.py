@@ -4,9 +4,11 @@ Named `frame` rather than `columns` because it owns more than column names: a fr
 returned carries its step columns, its run folder and its sample ids, and this module is where
 those conventions live. A step called `generic` adds its output `generic` (or the columns a dict
 answer names) and `generic.status` (ok / failed / skipped), `.error`, `.attempts`, `.raw`,
-`.reasoning`, `.prompt_version` (`.item` after a one-to-many step); judges add `.reason` and
-`.judged`, `tk.dedupe` adds `<column>.dup_of` and `.dup_similarity`, `tk.labels` adds
-`<column>.corrected` (the person's text, where they corrected that output). The run folder is
+`.reasoning`, `.prompt_version`, `.call` (where its last answer is in the cache), `.item` after a
+one-to-many step, and with candidates (n=) `.candidate` (0, 1, ...) and `.candidate_of` (the id of
+the sample they answer: one row per candidate); judges add `.reason` and `.judged`, `tk.dedupe`
+adds `<column>.dup_of` and `.dup_similarity`, `tk.labels` adds `<column>.corrected` (the person's
+text, where they corrected that output). The run folder is
 `.attrs["folder"]` (Step.run records it). A sample's id is `sample_ids`. Build a name with
 `column(step, field)`, never by hand.
 
@@ -20,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 STATUSES = ("ok", "failed", "skipped")
-STATUS_FIELDS = ("status", "error", "attempts", "raw", "reasoning", "prompt_version")
+STATUS_FIELDS = ("status", "error", "attempts", "raw", "reasoning", "prompt_version", "call")
 CORRECTED = "corrected"  # `<column>.corrected`: the person's text for that output (frame.corrected)
 
 
@@ -42,6 +44,39 @@ def last_step(df) -> str:
         raise ValueError("no step output in the frame (a column <name> with <name>.status): name the output "
                          "column (right= in show, column= in labels)")
     return found[-1]
+
+
+def candidate_steps(df) -> list[str]:
+    """The steps that gave each row several candidate answers (a `<step>.candidate_of` column)."""
+    return [s for s in steps_in(df) if column(s, "candidate_of") in df]
+
+
+def last_candidate_step(df) -> str:
+    """The last step that gave candidates, or a ValueError saying how to get some."""
+    found = candidate_steps(df)
+    if not found:
+        raise ValueError("no step in this frame gave candidates (a <step>.candidate_of column): run a step "
+                         "with n=2 or more (at a temperature above 0) first")
+    return found[-1]
+
+
+def candidate_sets(df, step) -> dict[str, list[int]]:
+    """{sample id: the positions of its candidates' rows, in candidate order} for a step run with
+    n=; a row that sent nothing (no candidate number) belongs to none."""
+    number = df[column(step, "candidate")]
+    of = df[column(step, "candidate_of")].to_numpy(dtype=object)
+    valid = number.notna().to_numpy()
+    sets: dict[str, list[int]] = {}
+    for pos in np.argsort(number.fillna(-1).to_numpy(dtype=np.int64), kind="stable"):
+        if valid[pos]:
+            sets.setdefault(str(of[pos]), []).append(int(pos))
+    return sets
+
+
+def candidate_output(df, step) -> str:
+    """The column a candidate of `step` is judged and picked by: its output, else its raw answer
+    (a step whose answer fills several columns)."""
+    return step if step in df else column(step, "raw")
 
 
 def dup_marks(df) -> list[tuple[str, str]]:
@@ -134,12 +169,19 @@ def sample_ids(df, id=None):
     """Sample ids as strings, positionally indexed: the one rule for what a sample is called, in
     the review store, the viewer, the funnel, dedupe's marks and the judge's picks.
 
-    `id` names the id column; by default `chunk_id`, else the index. After a one-to-many step
-    several rows share their parent's chunk_id: by default they are told apart by their order
-    within the parent ("<chunk_id>/0", "/1", ...), so each gets its own id. A named `id` column
-    is taken as it is (repeats and all: the caller says whether they may repeat).
+    `id` names the id column; by default `chunk_id`, else the index. A step's candidates (n=)
+    are "<sample>/<candidate>" (`<step>.candidate_of`, `<step>.candidate`), so a candidate keeps
+    its id in a frame that holds only some of them (keep's). After a one-to-many step several
+    rows share their parent's chunk_id: by default they are told apart by their order within the
+    parent ("<chunk_id>/0", "/1", ...), so each gets its own id. A named `id` column is taken as
+    it is (repeats and all: the caller says whether they may repeat).
     """
     ids = id_values(df, id if id is not None else "chunk_id" if "chunk_id" in df else None)
+    if id is None and candidate_steps(df):
+        step = candidate_steps(df)[-1]
+        of = id_values(df, column(step, "candidate_of"))
+        number = df[column(step, "candidate")].astype("Int64")
+        ids = of.where(number.isna().to_numpy(), of + "/" + number.astype(str).to_numpy(dtype=object))
     if id is None and ids.duplicated().any():
         ids = ids + "/" + ids.groupby(ids).cumcount().astype(str)
     return ids

@@ -5,6 +5,7 @@ two runs' outputs is better.
     out = supported.run(qa)            # columns supported ("pass"/"fail"), supported.reason, ...
     plainer = Judge("plainer", "prompts/style_clone/judge_plainer.yaml", llm, verdict=Preference)
     pairs = plainer.compare(v1, v2)    # each pair in both orders; "inconsistent" when they differ
+    best = plainer.pick(candidates)    # among each sample's candidates (a step run with n=)
 
 A judge is a Step with `schema=` one of the verdict models below, so it is cached, resumable and
 retried like every step. Its verdict column is `<name>`, with `<name>.reason`, and `<name>.judged`
@@ -29,7 +30,18 @@ from pydantic import BaseModel
 
 from . import outputs
 from .decisions.store import Store
-from .frame import column, folder_of, last_step, match, need_column, set_folder
+from .frame import (
+    blank,
+    candidate_output,
+    candidate_sets,
+    column,
+    folder_of,
+    last_candidate_step,
+    last_step,
+    match,
+    need_column,
+    set_folder,
+)
 from .parsing import schema_parser
 from .schema import Schema
 from .stats import describe, proportion, win_rate
@@ -72,6 +84,9 @@ class Judge(Step):
             raise TypeError(f"Judge(verdict=...) takes one of {', '.join(v.__name__ for v in VERDICTS)}; "
                             f"for another answer shape use Step(schema=...)")
         super().__init__(name, prompt, llm, schema=verdict, **options)
+        if self.n > 1:
+            raise ValueError(f"Judge {name!r}: a judge gives one verdict a row; n= gives a step's candidates, "
+                             f"and a judge with verdict=tk.Preference picks among them ({name}.pick(df))")
         self.verdict, self.judged, self.passing = verdict, judged, passing
         needs = ["first", "second"] if verdict is Preference else [judged]
         if verdict is not Preference and judged is None:
@@ -92,11 +107,11 @@ class Judge(Step):
             return (pd.to_numeric(values) >= self.passing).to_numpy(dtype=bool)
         return (values == "pass").to_numpy(dtype=bool)
 
-    async def execute(self, df, constants, bar=True):
+    async def execute(self, df, constants, bar=True, reask=None):
         if self.verdict is Preference and not {"first", "second"} <= set(df.columns) | set(constants):
             raise ValueError(f"Judge {self.name!r} is pairwise: run it on two runs with "
                              f"{self.name}.compare(df_a, df_b)")
-        return await super().execute(df, constants, bar)
+        return await super().execute(df, constants, bar, reask)
 
     def _frame(self, df, results):
         out = super()._frame(df, results)
@@ -139,7 +154,7 @@ class Judge(Step):
         out[column(name, "error")] = np.where(pd.isna(errors[:n]), errors[n:], errors[:n])
         out[column(name, "attempts")] = (both[column(name, "attempts")].to_numpy()[:n]
                                          + both[column(name, "attempts")].to_numpy()[n:])
-        for field in ("raw", "reasoning", "prompt_version"):
+        for field in ("raw", "reasoning", "prompt_version", "call"):  # the A-first call's
             out[column(name, field)] = both[column(name, field)].to_numpy(dtype=object)[:n]
         out[column(name, "sample")] = ids
         out[column(name, "a")] = outputs.output_hashes(pd.Series(a, dtype=object))
@@ -149,6 +164,93 @@ class Judge(Step):
         _store_picks(self, out)
         print(f"{name}: {n} pairs, each judged in both orders → {order_swap_line(out.attrs['judge'])}")
         return out
+
+
+    def pick(self, df, *, step=None):
+        """The judge picks among each sample's candidates (`step`: a step run with n=, default the
+        last): the first candidate that passed meets the next, and the one the judge prefers in both
+        orders (as in `compare`) stays and meets the next; a tie, or a pick that flips with the
+        order, keeps the one in place. A copy of df with `<name>` = "picked" on the candidate left
+        in place when it won a comparison, "passed over" on each that lost one, None elsewhere;
+        `<name>.reason` (of the comparison that decided), `<name>.status` (ok: compared, failed: a
+        comparison's call failed, skipped: not compared — not ok, or alone). Each comparison's
+        pick is stored as source "judge:<name>": tk.keep keeps the picked candidate, and
+        tk.preference_pairs(df, source="judge:<name>") gives the pairs."""
+        if self.verdict is not Preference:
+            raise ValueError(f"Judge {self.name!r} gives a verdict on one output; to pick among candidates "
+                             "make one with verdict=tk.Preference")
+        step = step or last_candidate_step(df)
+        if column(step, "item") in df:
+            raise ValueError(f"{self.name}.pick: each candidate of {step!r} is a list of rows (items); "
+                             "the judge compares one output with another")
+        judged = self.judged or candidate_output(df, step)
+        values, status = df[need_column(df, judged)], df[column(step, "status")].to_numpy(dtype=object)
+        hashes, n = outputs.output_hashes(values), len(df)
+        verdict, reason = [None] * n, [None] * n
+        state = np.full(n, "skipped", dtype=object)
+        queues = {s: [r for r in rows if status[r] == "ok" and not blank(values.iat[r])]
+                  for s, rows in candidate_sets(df, step).items()}
+        holder = {s: q.pop(0) for s, q in queues.items() if len(q) > 1}
+        won, picks, folder = set(), [], folder_of(df) or self.llm.folder
+        with Store(folder) as store:
+            while True:
+                games = [(s, holder[s], queues[s].pop(0)) for s in holder if queues[s]]
+                if not games:
+                    break
+                result = self._games(df, values, [h for _, h, _ in games], [c for _, _, c in games])
+                for (sample, h, c), (pick, why) in zip(games, result):
+                    picks.append(pick)
+                    for r in (h, c):
+                        state[r] = "failed" if pick is None or state[r] == "failed" else "ok"
+                    if pick in ("A", "B"):
+                        best, other = (h, c) if pick == "A" else (c, h)
+                        won.add(best)
+                        verdict[other], reason[other], reason[best] = "passed over", why, why
+                        holder[sample] = best
+                    best_hash = hashes[best] if pick in ("A", "B") else pick if pick == "tie" else None
+                    store.pick_between(sample, hashes[h], hashes[c], best_hash, source=f"judge:{self.name}")
+        for best in holder.values():
+            if best in won:
+                verdict[best] = "picked"
+        out = df.copy()
+        out[self.name] = pd.Series(verdict, index=out.index, dtype=object)
+        out[column(self.name, "reason")] = pd.Series(reason, index=out.index, dtype=object)
+        out[column(self.name, "status")] = state
+        result = {**{k: v for k, v in order_swap(picks).items() if k != "win_rate"},
+                  "samples": len(holder), "picked": sum(v == "picked" for v in verdict)}
+        out.attrs = {"judge": result}
+        set_folder(out, folder)
+        line = describe_flips(result)
+        print(f"{self.name}: {result['pairs']} comparisons among the candidates of {len(holder)} samples, each in "
+              f"both orders → {result['picked']} picked" + (f"; {line}" if line else ""))
+        return out
+
+    def _games(self, df, values, first, second) -> list[tuple[str | None, str | None]]:
+        """(pick, reason) per pair of rows (first[k], second[k]): "A" (first), "B", "tie",
+        "inconsistent" (the two orders disagree) or None (a call failed), each pair shown both ways."""
+        base = df.iloc[second]
+        a, b = values.iloc[first].to_numpy(dtype=object), values.iloc[second].to_numpy(dtype=object)
+        shown = pd.concat([base.assign(first=a, second=b), base.assign(first=b, second=a)], ignore_index=True)
+        both, m = super().run(shown), len(first)
+        ok = (both[column(self.name, "status")] == "ok").to_numpy()
+        said = both[self.name].to_numpy(dtype=object)
+        reasons = both[column(self.name, "reason")].to_numpy(dtype=object)
+        out = []
+        for k in range(m):
+            if not (ok[k] and ok[m + k]):
+                out.append((None, None))
+                continue
+            x, y = A_FIRST[said[k]], B_FIRST[said[m + k]]
+            out.append((x if x == y else "inconsistent", reasons[k]))
+        return out
+
+
+def describe_flips(result: dict) -> str:
+    """"2 of 10 comparisons inconsistent between the orders (20%, 95 % CI …): position bias"."""
+    if not result["judged"]:
+        return ""
+    return (f"{result['inconsistent']} of {result['judged']} comparisons inconsistent between the orders "
+            f"({result['share']:.0%}, 95 % CI {result['low']:.0%}\u2013{result['high']:.0%}): position bias")
 
 
 def order_swap(picks) -> dict:

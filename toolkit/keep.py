@@ -5,12 +5,15 @@
 
 A row is dropped when a judge (`judge=`, once calibrated) failed it, when one of `steps` is not
 "ok" (unless you corrected that step's output: your text is its answer), when tk.dedupe marked it
-as repeating another, or when its label (from tk.labels) is in `drop_labels`. The kept rows carry
-your corrections in place of the model's text (frame.corrected; `kept.attrs["corrected"]` counts
-them per column). Each reason is a record, `Drop(step, kind, detail)`: where (a step, "dedupe",
-"labels", or the judge's name), what kind ("cut off at max_tokens", "parse", "validator", "empty
-answer", "transport", "budget", "not selected", "missing input", "skipped", "not run", "other";
-"duplicate"; "labelled bad"; "judged fail", "no verdict", "stale verdict") and the detail (the
+as repeating another, when its label (from tk.labels) is in `drop_labels`, or when it is a
+candidate (a step's n=) and another of its sample's is kept: the one a person or a judge picked,
+else the first you corrected, else the first that is not dropped for a reason above. The kept rows
+carry your corrections in place of the model's text (frame.corrected; `kept.attrs["corrected"]`
+counts them per column), so a correction of the picked candidate is what is kept. Each reason is a
+record, `Drop(step, kind, detail)`: where (a step, "dedupe", "labels", or the judge's name), what
+kind ("cut off at max_tokens", "parse", "validator", "empty answer", "transport", "budget", "not
+selected", "missing input", "skipped", "not run", "other"; "duplicate"; "labelled bad"; "judged
+fail", "no verdict", "stale verdict"; "another candidate kept") and the detail (the
 first line of the step's error, the sample repeated, the note, the judge's reason). The funnel
 counts the records; `dropped_because` is their text, every reason of the row in the order above.
 
@@ -32,7 +35,8 @@ import pandas as pd
 
 from . import flags
 from .agreement import agreement
-from .frame import blank, column, corrected, corrected_rows, dup_marks, steps_in
+from .decisions.picks import picked
+from .frame import blank, candidate_sets, candidate_steps, column, corrected, corrected_rows, dup_marks, steps_in
 from .judge import Preference, current
 from .report import write_manifest
 
@@ -115,7 +119,31 @@ def reasons(df, *, steps, drop_labels=("bad",), judge=None, trust_judge=False, m
         for row, label, note in zip(why, df["label"].fillna("unreviewed"), notes):
             if label in drop:
                 row.append(Drop("labels", f"labelled {label}", "" if blank(note) else str(note)))
+    for step in candidate_steps(df):  # last: the candidate kept is one not dropped for another reason
+        for pos, drop in other_candidates(df, step, why).items():
+            why[pos].append(drop)
     return why
+
+
+def other_candidates(df, step, why) -> dict[int, Drop]:
+    """{position: reason} for the candidates of `step` dropped because another of their sample's is
+    kept: the one picked (tk.picks' `picked`), else the first you corrected, else the first whose
+    row has no reason in `why`."""
+    who, number, fixed = picked(df, step), df[column(step, "candidate")], corrected_rows(df, step)
+    out = {}
+    for rows in candidate_sets(df, step).values():
+        alive = [r for r in rows if not why[r]]
+        chosen = [r for r in alive if who.iat[r] is not None]
+        yours = [r for r in alive if fixed[r]]
+        if not alive:
+            continue
+        kept = number.iat[(chosen or yours or alive)[0]]
+        because = (f"picked by {who.iat[chosen[0]]}" if chosen else "the first you corrected" if yours
+                   else "the first that passed")
+        for r in alive:
+            if number.iat[r] != kept:
+                out[r] = Drop(step, "another candidate kept", f"candidate {kept} kept ({because})")
+    return out
 
 
 def keep(df, *, steps, drop_labels=("bad",), judge=None, trust_judge=False, min_labels=MIN_LABELS,
@@ -123,8 +151,10 @@ def keep(df, *, steps, drop_labels=("bad",), judge=None, trust_judge=False, min_
     """Split `df` into (kept, dropped): rows whose steps are not all "ok", that `tk.dedupe` marked
     as repeating another (a `<column>.dup_of` column), or whose `label` column (from `tk.labels`)
     is in `drop_labels`, go to `dropped` with a `dropped_because` column (str, also when empty),
-    so failures and rejects stay inspectable instead of vanishing. In `kept`, your corrections
-    (`<column>.corrected`, from tk.labels) stand in place of the model's output, and a step whose
+    so failures and rejects stay inspectable instead of vanishing. Of a sample's candidates (a
+    step run with n=), one is kept: the one a person or judge picked, else the first you
+    corrected, else the first that passed. In `kept`, your corrections (`<column>.corrected`, from
+    tk.labels) stand in place of the model's output (the picked candidate's too), and a step whose
     output you corrected counts as answered; `kept.attrs["corrected"]` = {column: rows}.
 
     `judge` (a tk.Judge that ran on `df`) also drops the rows it failed, once it is calibrated:

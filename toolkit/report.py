@@ -71,10 +71,14 @@ class StepRecord:
     usage: Usage = field(default_factory=Usage)
     spend: Spend = field(default_factory=Spend)
     streamed: bool = False
+    candidates: int = 1          # answers per row (a step's n=): ok / failed count answers then
+    reasked: int | None = None   # with run(reask="failed"): the answers asked again
 
     def __iadd__(self, other: StepRecord) -> StepRecord:
         for k in ("rows", "ok", "failed", "skipped"):
             setattr(self, k, getattr(self, k) + getattr(other, k))
+        if other.reasked is not None:
+            self.reasked = (self.reasked or 0) + other.reasked
         self.seconds = round(self.seconds + other.seconds, 2)
         self.usage = self.usage + other.usage
         self.spend.merge(other.spend)
@@ -86,6 +90,10 @@ class StepRecord:
              "skipped": self.skipped, "prompt_version": self.prompt_version, "model": self.model,
              "params": self.params, "seconds": self.seconds, "concurrency": self.concurrency,
              "caps": self.caps, "usage": self.usage.as_dict(), "per_row": self.spend.per_row(self.rows)}
+        if self.candidates > 1:
+            d["candidates"] = self.candidates
+        if self.reasked is not None:
+            d["reasked"] = self.reasked
         return {**d, "streamed": True} if self.streamed else d
 
     def report(self, folder: Path) -> None:
@@ -98,8 +106,11 @@ class StepRecord:
 def summary_line(s: dict) -> str:
     u = s["usage"]
     cost = "cost unknown" if u["cost"] is None else f"${u['cost']:.4f}"
-    return (f"{s['step']}: {s['rows']} rows → {s['ok']} ok, {s['failed']} failed, {s['skipped']} skipped"
-            f" | {u['calls'] + u['retries'] + u['failures']} requests ({u['retries']} retried, "
+    return (f"{s['step']}: {s['rows']} rows"
+            + (f" × {s['candidates']} candidates" if s.get("candidates", 1) > 1 else "")
+            + f" → {s['ok']} ok, {s['failed']} failed, {s['skipped']} skipped"
+            + (f", {s['reasked']} re-asked" if s.get("reasked") is not None else "")
+            + f" | {u['calls'] + u['retries'] + u['failures']} requests ({u['retries']} retried, "
             f"{u['failures']} failed), {u['cache_hits']} cache hits, "
             f"{u['prompt_tokens'] + u['completion_tokens']} tokens, {cost}, {s['seconds']} s"
             + (f", {u['refused']} not sent (budget reached)" if u.get("refused") else "")

@@ -5,9 +5,15 @@
 
 `run` returns a NEW DataFrame with every input row (none is ever dropped), the output column and
 `generic.status` (ok / failed / skipped), `.error`, `.attempts`, `.raw`, `.reasoning`,
-`.prompt_version`. A parse or validation failure is sent back to the model as feedback and the row
-is retried, up to `max_retries` times. Finished calls are cached as they arrive, so an interrupted
-run resumes where it stopped.
+`.prompt_version`, `.call` (where its last answer is in the cache: tk.trace reads it). A parse or
+validation failure is sent back to the model as feedback and the row is retried, up to
+`max_retries` times. Finished calls are cached as they arrive, so an interrupted run resumes where
+it stopped; `run(df, reask="failed")` asks again for the rows whose answers failed before.
+
+`n=3` (at a temperature above 0) asks for three candidate answers per row, each parsed, validated
+and retried on its own: the frame then has one row per candidate, numbered by `<step>.candidate`,
+with the sample it answers in `<step>.candidate_of`. A judge (Judge.pick) or a person picks among
+them, and tk.keep keeps the picked one (else the first you corrected, else the first that passed).
 
 But: a step is one call per row (plus its feedback retries). Work across rows, such as dropping
 duplicates or joining a document's chunks, is ordinary pandas between two steps.
@@ -20,6 +26,7 @@ import copy
 import difflib
 import re
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,9 +34,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .frame import STATUS_FIELDS, column, missing, set_folder
+from .frame import STATUS_FIELDS, column, missing, sample_ids, set_folder
 from .llm import LLM, Completion, loop, served, tokens
-from .llm.llm import NOT_PARAMS
+from .llm.llm import MAX_CANDIDATES, NOT_PARAMS
 from .llm.usage import Spend
 from .parsing import ParseError, parser, schema_parser
 from .prompts import Prompt, load_prompt
@@ -43,6 +50,10 @@ SAMPLING = {"temperature", "top_p", "top_k", "min_p", "max_tokens", "max_complet
 ROWS_PER_SLOT = 4  # rows a step keeps in flight per request the LLM may have in flight
 FEEDBACK = ("Your answer could not be used: {problem}\n"
             "Answer again, following the instructions exactly.")
+REASK = ("failed",)  # what run(reask=...) asks again for
+# a row's outcome before it has one (Results.store reads these keys)
+BLANK = {"status": "skipped", "error": None, "attempts": 0, "raw": None, "reasoning": None, "value": None,
+         "call": None, "_cached": False, "_spend": Spend()}  # never added to: a row's own Spend replaces it
 
 
 class Step:
@@ -66,6 +77,9 @@ class Step:
     sampling: e.g. max_tokens=800 (over the prompt file's value), or a function of the file's
               value, applied again whenever the file changes: max_tokens=lambda own: max(own, 1500)
               makes the answer budget follow the passage size without lowering the file's.
+              n=k (k > 1, at a temperature above 0): k candidate answers per row, one row each;
+              sent as one request with n where the endpoint honours it, else one request each,
+              and cached each under its own key, so raising k sends only the new ones.
     """
 
     def __init__(self, name: str, prompt: str | Path | Prompt, llm: LLM | None = None, *,
@@ -101,15 +115,26 @@ class Step:
         self.columns = self.schema.fields if self.schema else columns
         self.accept_truncated, self.keep_reasoning = accept_truncated, keep_reasoning
         self._sampling, self._watch = sampling, not isinstance(prompt, Prompt)
-        self.params = self._params()
+        self.params, self.n = self._params()
 
-    def _params(self) -> dict:
-        """The prompt file's sampling parameters, the Step's own over them, and the schema."""
+    def _params(self) -> tuple[dict, int]:
+        """The prompt file's sampling parameters, the Step's own over them, and the schema; and
+        how many candidate answers a row gets (n=, taken out: each candidate is keyed on its own)."""
         own = self.prompt.params
         params = {**own, **{k: v(own.get(k)) if callable(v) else v for k, v in self._sampling.items()}}
         if self.schema:  # part of every request, hence of the cache key: a new schema re-sends
             params["response_format"] = self.schema.response_format()
-        return params
+        n = params.get("n", 1)
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_CANDIDATES:
+            raise ValueError(f"step {self.name!r}: n={n!r}; n is how many candidate answers a row gets, "
+                             f"a whole number from 1 to {MAX_CANDIDATES}")
+        if n > 1:
+            del params["n"]
+            if params.get("temperature") == 0:
+                raise ValueError(f"step {self.name!r}: n={n} at temperature 0 would pay for {n} copies of one "
+                                 "answer (at temperature 0 the model picks the same words every time); set a "
+                                 "temperature above 0 (e.g. temperature=0.8) for candidates, or drop n")
+        return params, n
 
     def __repr__(self) -> str:
         return (f"Step({self.name!r}, prompt={str(self.prompt.path)!r} v{self.prompt.version}, "
@@ -121,27 +146,39 @@ class Step:
         self.prompt.check([*df.columns, *constants])
         return self.prompt.render({**df.iloc[i].to_dict(), **constants})
 
-    def run(self, df: pd.DataFrame, **constants) -> pd.DataFrame:
-        """Run the step on every row; blocks the cell (interrupt it safely at any time)."""
-        return loop.run_sync(self.arun(df, **constants))
+    def run(self, df: pd.DataFrame, reask: str | None = None, **constants) -> pd.DataFrame:
+        """Run the step on every row; blocks the cell (interrupt it safely at any time).
 
-    async def arun(self, df: pd.DataFrame, **constants) -> pd.DataFrame:
-        out, record = await self.execute(df, constants)
+        `reask="failed"`: a row (or candidate) whose answers failed in an earlier run is asked
+        again, its whole exchange sent anew (at a temperature above 0, another sample); the
+        answers it replaces stay in the cache under other keys, and a plain rerun afterwards
+        gets the new ones. Rows that fail in this run for the first time are not asked twice."""
+        return loop.run_sync(self.arun(df, reask=reask, **constants))
+
+    async def arun(self, df: pd.DataFrame, reask: str | None = None, **constants) -> pd.DataFrame:
+        out, record = await self.execute(df, constants, reask=reask)
         record.report(self.llm.folder)
         return out
 
-    async def execute(self, df: pd.DataFrame, constants: dict,
-                      bar: bool = True) -> tuple[pd.DataFrame, StepRecord]:
+    async def execute(self, df: pd.DataFrame, constants: dict, bar: bool = True,
+                      reask: str | None = None) -> tuple[pd.DataFrame, StepRecord]:
         """The run and its record, without the manifest line and summary print (a streamed run
         writes one per step, not one per batch). `bar=False` hides the progress bar."""
+        if reask is not None and reask not in REASK:
+            raise ValueError(f"reask={reask!r}: it takes {' or '.join(map(repr, REASK))} (the rows whose "
+                             "answers failed in an earlier run)")
         self.reload_prompt()
         self.prompt.check([*df.columns, *constants])  # before any request
+        if reask and self.params.get("temperature") == 0:
+            warnings.warn(f"step {self.name!r}: reask={reask!r} at temperature 0: the model will most likely give "
+                          "the same answers again; set a temperature above 0 (e.g. temperature=0.8) for another "
+                          "sample", stacklevel=4)
         await self._check_fit(df, constants)
         start, before = time.monotonic(), copy.deepcopy(self.llm.usage)
-        results = Results(len(df))
+        results = Results(len(df), sample_ids(df).to_numpy(dtype=object) if self.n > 1 else None)
         shown = tqdm(total=len(df), desc=self.name, unit="row", disable=not bar)
         try:
-            await self._run_rows(_records(df, constants), results, shown)
+            await self._run_rows(_records(df, constants), results, shown, reask is not None)
         finally:
             shown.close()
             self.llm.cache.checkpoint()  # the end of a run, an error or a cancel: commit what arrived
@@ -150,12 +187,13 @@ class Step:
                             self.llm.concurrency, self.llm.budget.caps(), rows=len(df),
                             **{k: results.counts[k] for k in ("ok", "failed", "skipped")},
                             seconds=round(time.monotonic() - start, 2),
-                            usage=self.llm.usage - before, spend=results.spend)
+                            usage=self.llm.usage - before, spend=results.spend, candidates=self.n,
+                            reasked=results.counts["reasked"] if reask else None)
         out.attrs["step"] = record.as_dict()
         set_folder(out, self.llm.folder)
         return out, record
 
-    async def _run_rows(self, rows, results: Results, bar) -> None:
+    async def _run_rows(self, rows, results: Results, bar, reask: bool = False) -> None:
         """A fixed set of workers pulls rows as they finish others: memory stays flat in the row count."""
         counts, shown = results.counts, [0.0]
 
@@ -165,10 +203,9 @@ class Step:
 
         async def worker():
             for done, (pos, row) in enumerate(rows, 1):
-                results.store(pos, await self._row(row))
+                results.store(pos, await self._row(row, reask))
                 bar.update()
-                progress(self.name, counts["ok"] + counts["failed"] + counts["skipped"],
-                         len(results.status), counts["ok"], counts["failed"])
+                progress(self.name, results.done, len(results.status), counts["ok"], counts["failed"])
                 now = time.monotonic()
                 if now - shown[0] > 0.2:  # formatting the postfix per row costs more than the row
                     shown[0] = now
@@ -211,11 +248,14 @@ class Step:
         if new is not None:
             print(f"prompt {new.path} changed: {self.prompt.version} → {new.version}")
             self.prompt = new
-            self.params = self._params()
+            self.params, self.n = self._params()
 
     def requests(self, df: pd.DataFrame, **constants) -> dict[str, list[dict]]:
         """The first request of every row that sends one, by cache key (each distinct one once):
         what a run would send before any feedback, for sending it another way (`tk.batch`)."""
+        if self.n > 1:
+            raise ValueError(f"step {self.name!r} asks for {self.n} candidates a row (n=); a provider batch "
+                             "sends one answer a request: run it with .run()")
         out = {}
         for _, row in _records(df, constants):
             messages, _, _ = self._first_request(row)
@@ -237,27 +277,49 @@ class Step:
                                      "skipped this row)")
         return self.prompt.render(row), "ok", None
 
-    async def _row(self, row: dict) -> dict:
-        """Send, parse, validate; on a problem, show the model its answer and the problem, retry."""
-        blank = {"status": "skipped", "error": None, "attempts": 0, "raw": None, "reasoning": None,
-                 "value": None, "_cached": False, "_spend": Spend()}
+    async def _row(self, row: dict, reask: bool = False) -> dict | list[dict]:
+        """The row's answer (a dict), or with n > 1 its candidates' (a list, one dict each)."""
         messages, status, error = self._first_request(row)
         if messages is None:
-            return {**blank, "status": status, "error": error}
-        spend, cached = Spend(), False
+            return {**BLANK, "status": status, "error": error}
+        if self.n == 1:
+            return await self._answer(messages, row, reask)
+        firsts = await self.llm.candidates(messages, self.params, self.n, label=f"step {self.name!r}")
+        answers = (self._answer(messages, row, reask, i, first) for i, first in enumerate(firsts))
+        if all(c.cached for c in firsts):  # likely nothing to wait for: a task each made a cached rerun ≈ 30 % slower
+            return [await answer for answer in answers]
+        return list(await asyncio.gather(*answers))
+
+    async def _answer(self, messages: list[dict], row: dict, reask: bool, candidate: int = 0,
+                      first: Completion | None = None) -> dict:
+        """One answer and its feedback retries; with `reask`, asked again when its answers failed
+        in an earlier run (the first came from the cache and was refused)."""
+        done = await self._attempts(messages, row, candidate, first)
+        if reask and done.pop("_refused_before", False) and self.llm.cache.mode != "replay":
+            done = {**await self._attempts(messages, row, candidate, fresh=True), "_reasked": True}
+            done.pop("_refused_before", None)
+        return done
+
+    async def _attempts(self, messages: list[dict], row: dict, candidate: int = 0,
+                        first: Completion | None = None, fresh: bool = False) -> dict:
+        """Send, parse, validate; on a problem, show the model its answer and the problem, retry."""
+        spend, cached, call = Spend(), False, None
         for attempt in range(1, self.max_retries + 2):
-            c: Completion = await self.llm.call(messages, self.params, label=f"step {self.name!r}")
-            cached = cached or c.cached
+            c: Completion = first if attempt == 1 and first is not None else await self.llm.call(
+                messages, self.params, label=f"step {self.name!r}", candidate=candidate, fresh=fresh)
+            cached, call = cached or c.cached, c.key or call
             spend.add(c)
-            done = {**blank, "attempts": attempt, "raw": c.text, "reasoning": c.reasoning or None,
+            done = {**BLANK, "attempts": attempt, "raw": c.text, "reasoning": c.reasoning or None, "call": call,
                     "_cached": cached, "_spend": spend}
             if not c.ok:
                 return {**done, "status": "failed", "error": f"{c.error_kind}: {c.error}"}
+            if attempt == 1:
+                from_cache = c.cached
             problem, value = self._check(c, row)
             if problem is None:
                 return {**done, "status": "ok", "value": value}
             if attempt > self.max_retries:
-                return {**done, "status": "failed", "error": problem}
+                return {**done, "status": "failed", "error": problem, "_refused_before": from_cache}
             # an empty assistant turn is refused by some providers: say it was empty instead
             messages = [*messages, {"role": "assistant", "content": c.text or "(no answer)"},
                         {"role": "user", "content": FEEDBACK.format(problem=problem)}]
@@ -291,11 +353,17 @@ class Step:
     def _frame(self, df: pd.DataFrame, results: Results) -> pd.DataFrame:
         """Input rows + output + status columns, built column by column (no per-row Series).
 
-        A list answer fans out to one row per item, under its parent's index, with `<step>.item`.
-        New columns come in the order the rows first name them (row 0's output, the status
-        columns, then outputs only later rows have), as when each row was a record.
+        Candidates (n > 1) come out one row per candidate, under their row's index, with
+        `<step>.candidate` and `<step>.candidate_of`. A list answer fans out to one row per item,
+        under its parent's index, with `<step>.item`. New columns come in the order the rows first
+        name them (row 0's output, the status columns, then outputs only later rows have), as when
+        each row was a record.
         """
-        values = results.value
+        fields = {f: getattr(results, f) for f in Results.FIELDS}
+        rows, extra = None, {}
+        if self.n > 1:
+            fields, rows, extra = self._candidate_rows(fields, results.ids)
+        values = fields["value"]
         listed = [isinstance(v, list) for v in values]
         positions, flat, items = None, values, None
         if any(listed):
@@ -307,15 +375,31 @@ class Step:
                 items.extend(range(n) if isinstance(v, list) and v else [None])
         status = {}
         for field in STATUS_FIELDS:
-            values = [self.prompt.version] * len(flat) if field == "prompt_version" else getattr(results, field)
+            values = [self.prompt.version] * len(flat) if field == "prompt_version" else fields[field]
             status[column(self.name, field)] = values if positions is None or field == "prompt_version" \
                 else [values[p] for p in positions]
         if items is not None:
             status[column(self.name, "item")] = pd.array(items, dtype="Int64")  # integers, <NA> for skipped rows
-        out = df.copy(deep=False) if positions is None else df.iloc[positions].copy(deep=False)
+        for name, values in extra.items():
+            status[name] = values if positions is None else values[positions]
+        if positions is not None:
+            rows = positions if rows is None else rows[positions]
+        out = df.copy(deep=False) if rows is None else df.iloc[rows].copy(deep=False)
         for name, values in self._new_columns(flat, listed, status).items():
             out[name] = values
         return self.schema.typed(out) if self.schema else out
+
+    def _candidate_rows(self, fields: dict, ids) -> tuple[dict, np.ndarray, dict]:
+        """Each row's candidates as rows of their own: the fields flattened, the input row of each,
+        and the columns `<step>.candidate` (0, 1, ...; <NA> for a row that sent nothing) and
+        `<step>.candidate_of` (the sample id of the row the candidates answer)."""
+        several = [isinstance(s, list) for s in fields["status"]]
+        flat = {f: [x for v, many in zip(values, several) for x in (v if many else [v])]
+                for f, values in fields.items()}
+        rows = np.repeat(np.arange(len(several)), [len(s) if many else 1 for s, many in zip(fields["status"], several)])
+        index = [i for s, many in zip(fields["status"], several) for i in (range(len(s)) if many else [None])]
+        return flat, rows, {column(self.name, "candidate"): pd.array(index, dtype="Int64"),
+                            column(self.name, "candidate_of"): ids[rows]}
 
     def _new_columns(self, values: list, listed: list[bool], status: dict) -> dict[str, list]:
         """The output column(s) — `<step>`, or one per key of dict answers and of `columns=` — and
@@ -343,19 +427,36 @@ class Step:
 
 class Results:
     """The runner's row store: a run's outcome as columns (one list per field), filled as rows
-    finish in any order."""
+    finish in any order. A row with candidates holds a list per field, one entry each."""
 
-    def __init__(self, n: int):
-        self.status, self.error, self.attempts, self.raw, self.reasoning, self.value = (
-            [None] * n for _ in range(6))
-        self.counts = {"ok": 0, "failed": 0, "skipped": 0, "cached": 0}
+    FIELDS = ("status", "error", "attempts", "raw", "reasoning", "call", "value")
+
+    def __init__(self, n: int, ids=None):
+        self.status, self.error, self.attempts, self.raw, self.reasoning, self.call, self.value = (
+            [None] * n for _ in range(7))
+        self.counts = {"ok": 0, "failed": 0, "skipped": 0, "cached": 0, "reasked": 0}  # answers (candidates)
+        self.done = 0  # rows
+        self.ids = ids  # the rows' sample ids, where candidates name the row they answer
         self.spend = Spend()  # per-row spend, cached rows included
 
-    def store(self, pos: int, r: dict) -> None:
+    def store(self, pos: int, r: dict | list[dict]) -> None:
+        self.done += 1
+        if isinstance(r, list):
+            for f in self.FIELDS:
+                getattr(self, f)[pos] = [c[f] for c in r]
+            for c in r:
+                self._count(c)
+            return
         self.status[pos], self.error[pos], self.attempts[pos] = r["status"], r["error"], r["attempts"]
         self.raw[pos], self.reasoning[pos], self.value[pos] = r["raw"], r["reasoning"], r["value"]
+        self.call[pos] = r["call"]
+        self._count(r)
+
+    def _count(self, r: dict) -> None:
         self.counts[r["status"]] += 1
         self.counts["cached"] += r["_cached"]
+        if "_reasked" in r:
+            self.counts["reasked"] += 1
         self.spend.merge(r["_spend"])
 
 

@@ -1,9 +1,11 @@
-"""DPO preference pairs from review decisions: the A/B picks made in `tk.compare`, and your
-corrections (your text chosen, the model's output rejected). `tk.preference_pairs`.
+"""DPO preference pairs from review decisions: the A/B picks made in `tk.compare`, the picks among
+a sample's candidates (a step's n=), and your corrections (your text chosen, the model's output
+rejected). `tk.preference_pairs`.
 
 A pick is kept only while both outputs are the ones it was made on (the store keys it by their
 hashes), and a correction only while the output it corrected is the one in the frame, so a pair
-never pairs a decision with a text that changed since.
+never pairs a decision with a text that changed since. Candidates give the pairs DPO wants most:
+the same prompt, the same model, a chosen and a rejected answer.
 
 But: a good/bad label alone makes no pair.
 """
@@ -18,7 +20,7 @@ import pandas as pd
 from .. import frame
 from ..files import atomic_write
 from ..frame import blank, folder_of_pair, in_run_folder, last_step, match, sample_ids, set_folder
-from ..outputs import cell_text, output_hash
+from ..outputs import cell_text, output_hash, output_hashes
 from ..prompts import Prompt
 from . import corrections as yours
 from .store import Store
@@ -31,9 +33,12 @@ def preference_pairs(df_a, df_b=None, column=None, *, corrections=None, prompt="
     `path`, also written as JSONL in the layout TRL's DPOTrainer reads (a relative path goes into
     the run folder).
 
-    Corrections: `preference_pairs(df)` (one frame) gives a pair per output of `df` you corrected,
-    your text chosen and the model's output rejected; `corrections=True` adds those of both runs
-    to the picks' pairs. `.attrs["pairs"]` counts pairs from picks and from corrections.
+    One frame, `preference_pairs(df)`: the pairs within a prompt, from the picks among each
+    sample's candidates (a step run with n=; `column` names that step, default the last), one pair
+    per pick between two of them with `id` the sample they answer; and a pair per output of `df`
+    you corrected, your text chosen and the model's output rejected (`corrections=False`: the
+    candidates' pairs only). Two frames: `corrections=True` adds the corrections of both runs to
+    the picks' pairs. `.attrs["pairs"]` counts pairs from picks and from corrections.
 
     Left out, and counted in a warning and in `.attrs["left_out"]`: ties, picks made on outputs
     that changed since, and pairs whose chosen output's status is not ok (a refused or looping
@@ -44,55 +49,36 @@ def preference_pairs(df_a, df_b=None, column=None, *, corrections=None, prompt="
     for the df_b row: the conversational layout, with chosen/rejected as assistant messages). An
     empty output counts as its raw answer (`<step>.raw`), so a failed run can be the rejected one.
     """
-    if df_b is None and corrections is False:
-        raise ValueError("preference_pairs: one frame gives pairs from your corrections only; pass df_b too for "
-                         "the A/B picks between two runs")
-    two, corrections = df_b is not None, df_b is None or bool(corrections)
-    runs = [df_b, df_a] if two else [df_a]
+    two = df_b is not None
     df_b = df_b if two else df_a
+    if not two and column is None and frame.candidate_steps(df_a):
+        column = frame.last_candidate_step(df_a)
     column = column or last_step(df_b)
+    step = column if frame.column(column, "status") in df_b else last_step(df_b)
+    within = not two and step in frame.candidate_steps(df_a)
+    if not two and not within and corrections is False:
+        raise ValueError("preference_pairs: one frame without candidates (a step run with n=) gives pairs from "
+                         "your corrections only; pass df_b too for the A/B picks between two runs")
+    corrections = (not two and corrections is not False) or bool(corrections)
     folder = folder_of_pair(df_a, df_b, folder)
     if folder is None:
-        raise ValueError("preference_pairs: the frames do not say which run folder holds the picks; "
-                         "pass folder=<run folder>")
+        raise ValueError(f"preference_pairs: the frame{'s do' if two else ' does'} not say which run folder holds "
+                         "the decisions; pass folder=<run folder>")
     if isinstance(prompt, str) and prompt not in df_b:
-        raise ValueError(f"preference_pairs: prompt={prompt!r} is not a column of df_b; pass a column, "
-                         "a callable row -> str, or a tk.Prompt")
-    step = column if frame.column(column, "status") in df_b else last_step(df_b)
+        raise ValueError(f"preference_pairs: prompt={prompt!r} is not a column of {'df_b' if two else 'the frame'}; "
+                         "pass a column, a callable row -> str, or a tk.Prompt")
     with Store(folder) as store:
         source = store.one_source(source)
-        saved = store.picks(source) if two else {}
+        saved = store.picks(source) if two or within else {}
         fixed = store.corrections().get(column, {}) if corrections else {}
-    rows, left_out = [], Counter()
-    ia, ib, ids = match(df_a, df_b, id) if saved else ([], [], [])
-    for i, j, sid in zip(ia, ib, ids):
-        if sid not in saved:
-            continue
-        a, b = df_a.iloc[i], df_b.iloc[j]
-        pair = (output_hash(a[column]), output_hash(b[column]))
-        pick = next((e["pick"] for e in saved[sid] if (e["a"], e["b"]) == pair), None)
-        if pick is None:
-            left_out["picked on outputs that changed since"] += 1
-            continue
-        if pick == "tie":
-            left_out["ties"] += 1
-            continue
-        status = (a if pick == "A" else b).get(frame.column(step, "status"))
-        if status != "ok" and not allow_failed:
-            left_out[f"chosen output {'not run' if blank(status) else status}"] += 1
-            continue
-        texts = []
-        for row in (a, b):
-            value = row[column] if not blank(row[column]) else row.get(frame.column(step, "raw"))
-            if blank(value):
-                raise ValueError(f"preference_pairs: row id={sid!r} has no output and no raw answer in "
-                                 "one run; remove its pick in compare (key u) or fill the row")
-            texts.append(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str))
-        chosen, rejected = texts if pick == "A" else texts[::-1]
-        rows.append(_pair(sid, b, prompt, chosen, rejected))
+    left_out = Counter()
+    if within:
+        rows = _within(df_a, step, saved, prompt, allow_failed, left_out)
+    else:
+        rows = _between(df_a, df_b, column, step, saved, prompt, id, allow_failed, left_out)
     picked = len(rows)
     seen, stale = set(), set()
-    for run in runs if fixed else ():
+    for run in ([df_b, df_a] if two else [df_a]) if fixed else ():
         rows += _corrected(run, column, step, fixed, prompt, id, seen, stale)
     if stale - seen:  # made on an output neither run holds now
         left_out["corrections made on an earlier output"] += len(stale - seen)
@@ -112,6 +98,68 @@ def preference_pairs(df_a, df_b=None, column=None, *, corrections=None, prompt="
                 f.write(json.dumps({k: r[k] for k in ("prompt", "chosen", "rejected")},
                                    ensure_ascii=False) + "\n")
     return pairs
+
+
+def _between(df_a, df_b, column, step, saved, prompt, id, allow_failed, left_out) -> list[dict]:
+    """The A/B picks between two runs of a sample, as pairs (the df_b row gives the prompt)."""
+    rows = []
+    ia, ib, ids = match(df_a, df_b, id) if saved else ([], [], [])
+    for i, j, sid in zip(ia, ib, ids):
+        if sid not in saved:
+            continue
+        a, b = df_a.iloc[i], df_b.iloc[j]
+        pair = (output_hash(a[column]), output_hash(b[column]))
+        pick = next((e["pick"] for e in saved[sid] if (e["a"], e["b"]) == pair), None)
+        if pick is None:
+            left_out["picked on outputs that changed since"] += 1
+            continue
+        if pick == "tie":
+            left_out["ties"] += 1
+            continue
+        status = (a if pick == "A" else b).get(frame.column(step, "status"))
+        if status != "ok" and not allow_failed:
+            left_out[f"chosen output {'not run' if blank(status) else status}"] += 1
+            continue
+        texts = [_answer(row, column, step, sid) for row in (a, b)]
+        chosen, rejected = texts if pick == "A" else texts[::-1]
+        rows.append(_pair(sid, b, prompt, chosen, rejected))
+    return rows
+
+
+def _within(df, step, saved, prompt, allow_failed, left_out) -> list[dict]:
+    """The picks between two candidates of a sample, as pairs (the chosen row gives the prompt)."""
+    output = frame.candidate_output(df, step)
+    hashes = output_hashes(df[output])
+    rows = []
+    for sample, positions in frame.candidate_sets(df, step).items():
+        by_hash = {}
+        for pos in positions:
+            by_hash.setdefault(hashes[pos], pos)
+        for e in saved.get(sample, ()):
+            if e["a"] not in by_hash or e["b"] not in by_hash:
+                left_out["picked on outputs that changed since"] += 1
+                continue
+            if e["pick"] == "tie":
+                left_out["ties"] += 1
+                continue
+            best, other = (e["a"], e["b"]) if e["pick"] == "A" else (e["b"], e["a"])
+            chosen, rejected = df.iloc[by_hash[best]], df.iloc[by_hash[other]]
+            status = chosen.get(frame.column(step, "status"))
+            if status != "ok" and not allow_failed:
+                left_out[f"chosen output {'not run' if blank(status) else status}"] += 1
+                continue
+            rows.append(_pair(sample, chosen, prompt, _answer(chosen, output, step, sample),
+                              _answer(rejected, output, step, sample)))
+    return rows
+
+
+def _answer(row, column, step, sid) -> str:
+    """A row's output as pair text (parsed answers as JSON); an empty output: its raw answer."""
+    value = row[column] if not blank(row[column]) else row.get(frame.column(step, "raw"))
+    if blank(value):
+        raise ValueError(f"preference_pairs: row id={sid!r} has no output and no raw answer in one of the two "
+                         "picked between; remove its pick (key u) or fill the row")
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _pair(sid, row, prompt, chosen, rejected):

@@ -6,7 +6,9 @@ FLUSH_SECONDS of arriving, whichever comes first, and at the end of every run, o
 cancel, and at exit. A killed process (SIGKILL, the out-of-memory killer) loses at most that window;
 the next run re-sends only the calls that are not in the cache. The key is the
 content of the call (model, messages, sampling parameters) and never a key or an endpoint, so a
-cache can be shared, exported as readable JSONL "recordings" and replayed in tests. Each answer
+cache can be shared, exported as readable JSONL "recordings" and replayed in tests. A step's
+several answers to one call (n=) are keyed apart by a mark in the params (`marked`), as is an
+answer a re-ask replaced: each is a call of its own, exported and loaded like any. Each answer
 records the weights that gave it, where the server said (`served`); llm.py answers a call again
 when its endpoint now serves other weights, under `variant_key`.
 
@@ -29,6 +31,7 @@ import json
 import sqlite3
 import threading
 import time
+import weakref
 from pathlib import Path
 
 from .. import sqlite
@@ -65,6 +68,25 @@ _KEY = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"
 _TEXT = json.JSONEncoder(ensure_ascii=False).encode
 
 
+# Marks in a call's params that are part of its key and never sent: which of a step's several
+# answers it is (n=), and which earlier answer a re-ask replaced. They are stored with the call, so
+# a recording's keys are recomputed with them (load).
+CANDIDATE, EARLIER = "_candidate", "_earlier"
+
+
+def marked(params: dict, candidate: int = 0, earlier: int = 0) -> dict:
+    """The params a call is keyed and stored with: as given for the first answer to a call; with
+    its candidate index for another (a step's n=), and an index for an answer a re-ask replaced."""
+    if not candidate and not earlier:
+        return params
+    return {**params, **({CANDIDATE: candidate} if candidate else {}), **({EARLIER: earlier} if earlier else {})}
+
+
+def unmarked(params: dict) -> dict:
+    """A stored call's params as they were sent (without the marks)."""
+    return {k: v for k, v in params.items() if k not in (CANDIDATE, EARLIER)}
+
+
 def variant_key(key: str, weights: str) -> str:
     """Where the answer of call `key` from other `weights` is kept, when the call's own row holds an
     answer from the weights an endpoint served before (a swapped GGUF, a re-pulled tag): both stay."""
@@ -94,7 +116,8 @@ class Cache:
         self._lock = threading.Lock()  # a flush can come from the loop, a cell or atexit
         self._timer: asyncio.TimerHandle | None = None
         self._recorded: dict[str, tuple] | None = None  # key -> row: replay's answers, when from a recording
-        sqlite.whole_at_exit(self)
+        _open.add(self)
+        sqlite.whole_at_exit(self)  # committed and checkpointed at exit
         if recording is not None:
             self._recorded = {}
             self.load(recording)
@@ -120,6 +143,21 @@ class Cache:
             return json.loads(pending[3])
         row = self._db().execute("SELECT response FROM calls WHERE key=?", (key,)).fetchone()
         return json.loads(row[0]) if row else None
+
+    def stored(self, key: str) -> dict | None:
+        """The whole stored call under `key` — {"model", "messages", "params", "response"}, the
+        request as it was keyed (marks and all) — or None. What a trace shows; any mode reads."""
+        pending = self._pending.get(key)
+        if pending is not None:
+            model, request, response = pending[1:4]
+        elif self.mode == "off" or not self.path.exists():
+            return None
+        else:
+            row = self._db().execute("SELECT model, request, response FROM calls WHERE key=?", (key,)).fetchone()
+            if row is None:
+                return None
+            model, request, response = row
+        return {"model": model, **json.loads(request), "response": json.loads(response)}
 
     def put(self, key: str, model: str, messages: list[dict], params: dict, response: dict) -> None:
         if self.mode in ("off", "replay"):
@@ -226,3 +264,16 @@ class Cache:
 def _row(key: str, model: str, messages: list[dict], params: dict, response: dict, created: float) -> tuple:
     """One `calls` row, as put() and load() both store it."""
     return (key, model, _TEXT({"messages": messages, "params": params}), _TEXT(response), created)
+
+
+_open: weakref.WeakSet[Cache] = weakref.WeakSet()  # this process's caches, for reading()
+
+
+def reading(path: str | Path) -> Cache | None:
+    """The cache file at `path` to read from: the Cache this process has open on it (it also holds
+    answers not committed yet), else the file itself; None when there is no such file."""
+    path = Path(path)
+    for cache in list(_open):
+        if cache.path == path and cache.mode != "off":
+            return cache
+    return Cache(path, "replay") if path.exists() else None

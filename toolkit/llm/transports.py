@@ -52,13 +52,15 @@ class Reply:
     model: str | None = None        # the response's own `model` field: what says it answered
     fingerprint: str | None = None  # its `system_fingerprint`, where the server sends one
     served: Served | None = None    # what the endpoint that answered says it serves (a fleet sets it)
+    choices: list[Reply] | None = None  # every answer, when the server sent several (n > 1): this one first
 
 
 class Transport(Protocol):
     """How a request reaches a model: what the LLM's retries, cache and limits call.
 
     A transport may also have `async served() -> Served | list[Served]`: what its endpoint(s)
-    serve (served.py); one without it is taken to say nothing."""
+    serve (served.py); one without it is taken to say nothing. And `seed`: the seed its model
+    samples with when a call names none, where that is fixed (the embedded model's)."""
 
     rates: tuple[float, float] | None  # per-token (prompt, completion) price; None: not known
 
@@ -178,21 +180,31 @@ class OpenAIHTTP:
 
 
 def chat_reply(data: dict, rates: tuple[float, float] | None, params: dict | None = None) -> Reply:
-    """A chat.completion body as a Reply, priced at `rates` (per prompt / completion token)."""
+    """A chat.completion body as a Reply, priced at `rates` (per prompt / completion token); with
+    several choices (n > 1), each in `choices`."""
     try:
-        choice = data["choices"][0]
-        message = choice["message"]
+        choices = [(c, c["message"]) for c in data["choices"]]
+        choice, message = choices[0]
     except (KeyError, IndexError, TypeError):
         raise CallError("bad_response", f"malformed response body: {str(data)[:200]!r}") from None
+    usage = data.get("usage") or {}
+    prompt, completion = usage.get("prompt_tokens", 0) or 0, usage.get("completion_tokens", 0) or 0
+    cost = None if rates is None else rates[0] * prompt + rates[1] * completion
+    reply = Reply(*_answer(message, choice.get("finish_reason"), completion, params or {}), prompt,
+                  completion, cost, data.get("model"), data.get("system_fingerprint"))
+    if len(choices) > 1:
+        reply.choices = [reply] + [Reply(*_answer(m, c.get("finish_reason"), 0, params or {}))
+                                   for c, m in choices[1:] if isinstance(m, dict)]
+    return reply
+
+
+def _answer(message: dict, reason: str | None, completion: int, params: dict) -> tuple[str, str, str | None]:
+    """(text, reasoning, finish reason) of one choice's message."""
     # vLLM < 0.10 and DeepSeek send `reasoning_content`, vLLM >= 0.10 `reasoning` (some releases
     # both, the same text): litellm reads `reasoning` only when `reasoning_content` is absent, so do we
     text, reasoning = split_reasoning(message.get("content") or "",
                                       message.get("reasoning_content") or message.get("reasoning"))
-    usage = data.get("usage") or {}
-    prompt, completion = usage.get("prompt_tokens", 0) or 0, usage.get("completion_tokens", 0) or 0
-    cost = None if rates is None else rates[0] * prompt + rates[1] * completion
-    return Reply(text, reasoning, finish(choice.get("finish_reason"), completion, params or {}),
-                 prompt, completion, cost, data.get("model"), data.get("system_fingerprint"))
+    return text, reasoning, finish(reason, completion, params)
 
 
 _encode = json.JSONEncoder(ensure_ascii=False).encode  # made once: json.dumps builds one per call
@@ -231,6 +243,11 @@ class LiteLLM:
         self._reports_finish = provider not in NO_FINISH_REASON
         # the embedded model is free; a local server has no price; elsewhere litellm's own figure
         self._price = "free" if provider == "local" else "none" if provider in LOCAL_SERVERS else "litellm"
+        self.seed = None
+        if provider == "local":
+            from . import local_model
+
+            self.seed = local_model.SEED
         self.rates = (0.0, 0.0) if self._price == "free" else None if self._price == "none" else token_prices(model)
 
     async def served(self) -> Served:
@@ -267,23 +284,29 @@ class LiteLLM:
             note = (" (an environment key was not sent: this api_base is plain http to another machine; "
                     "pass api_key= to send one)") if status in (401, 403) and self._api_key == "no-key" else ""
             raise CallError(_kind_for_status(status), _short(e) + note, status, _retry_after(headers)) from None
+        usage = getattr(r, "usage", None)
+        completion = getattr(usage, "completion_tokens", 0) or 0
         try:
-            choice = r.choices[0]
-            message = choice.message
-        except (AttributeError, IndexError):
+            answers = [self._answer(c, completion if i == 0 else 0, params) for i, c in enumerate(r.choices)]
+            first = answers[0]
+        except (AttributeError, IndexError, TypeError):
             raise CallError("bad_response", f"malformed response: {str(r)[:200]}") from None
+        reply = Reply(*first, getattr(usage, "prompt_tokens", 0) or 0, completion, self._cost(r),
+                      getattr(r, "model", None), getattr(r, "system_fingerprint", None))
+        if len(answers) > 1:
+            reply.choices = [reply] + [Reply(*a) for a in answers[1:]]
+        return reply
+
+    def _answer(self, choice, completion: int, params: dict) -> tuple[str, str, str | None]:
+        """(text, reasoning, finish reason) of one of litellm's choices."""
+        message = choice.message
         # litellm has already moved `reasoning`, a leading <think> and Anthropic's thinking blocks
         # into reasoning_content; a lone </think> is still in the text. Beside a null
         # `reasoning_content` (vLLM >= 0.10) it leaves `reasoning` in provider_specific_fields
         extra = getattr(message, "provider_specific_fields", None) or {}
         text, reasoning = split_reasoning(message.content or "",
                                           getattr(message, "reasoning_content", None) or extra.get("reasoning"))
-        usage = getattr(r, "usage", None)
-        completion = getattr(usage, "completion_tokens", 0) or 0
-        return Reply(text, reasoning,
-                     finish(choice.finish_reason, completion, params, self._reports_finish),
-                     getattr(usage, "prompt_tokens", 0) or 0, completion, self._cost(r),
-                     getattr(r, "model", None), getattr(r, "system_fingerprint", None))
+        return text, reasoning, finish(choice.finish_reason, completion, params, self._reports_finish)
 
     def _cost(self, response) -> float | None:
         """litellm's own figure for the call (it prices every response it returns): not again."""

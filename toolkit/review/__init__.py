@@ -5,7 +5,10 @@ What a reviewer decides is stored by toolkit/decisions/; this package is the UI 
     compare.py  compare(): two runs, honest counts, A/B picks (blind if asked), results()
     beside.py   what is shown beside a sample: a judge's verdict, a duplicate's original, the drop reason
     widget.py   what both widgets share: navigation, jump, filters, the message protocol
-    front.py    the anywidget front-end (ES module); style.py its CSS
+    keys.py     the one table of review keys (handler, page key map, buttons, help, docs)
+    front.py    the anywidget front-end (ES module; drawing.py draws a sample's parts, style.py the CSS)
+    names.py    the short forms of a sample id (list, header, messages)
+    columns.py  whole columns as pane texts: same texts (a comparison's counts), search
     diff.py     the word diff as segments
 """
 

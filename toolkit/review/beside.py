@@ -205,7 +205,9 @@ class JudgePicks:
     the frame `judge.compare` made (then "inconsistent" and both reasons too) or, given the judge
     or its name, from the review store (source "judge:<name>", consistent picks only)."""
 
-    def __init__(self, judge, store, ids, pairs):
+    def __init__(self, judge, store, ids, pairs_of):
+        """`pairs_of(items)`: the (hash A, hash B) of each item; asked only for the samples the
+        judge has a pick on, so a 100k-row comparison hashes no more than those."""
         frame = judge if isinstance(judge, pd.DataFrame) else None
         if frame is not None:
             names = [c[: -len(".a_first")] for c in frame.columns if isinstance(c, str) and c.endswith(".a_first")]
@@ -223,15 +225,17 @@ class JudgePicks:
                                                      frame[column(name, "b")]))}
             picks, first = frame[name].to_numpy(dtype=object), frame[column(name, "reason")].to_numpy(dtype=object)
             second = frame[column(name, "reason_b_first")].to_numpy(dtype=object)
-            for k, (sid, pair) in enumerate(zip(ids, pairs)):
-                i = at.get((sid, *pair))
+            items = np.flatnonzero(pd.Series(ids, dtype=object).isin({key[0] for key in at}).to_numpy(dtype=bool))
+            for k, pair in zip(items, pairs_of(items)):
+                i = at.get((ids[k], *pair))
                 if i is not None:
                     self.pick[k] = picks[i] if isinstance(picks[i], str) else ""
                     self.reasons[k] = (cell_text(first[i]), cell_text(second[i]))
         elif store is not None:
             saved = store.picks(f"judge:{self.name}")
-            for k, (sid, pair) in enumerate(zip(ids, pairs)):
-                self.pick[k] = next((e["pick"] for e in saved.get(sid, ()) if (e["a"], e["b"]) == pair), "")
+            items = np.flatnonzero(pd.Series(ids, dtype=object).isin(saved.keys()).to_numpy(dtype=bool))
+            for k, pair in zip(items, pairs_of(items)):
+                self.pick[k] = next((e["pick"] for e in saved[ids[k]] if (e["a"], e["b"]) == pair), "")
         else:
             raise ValueError(f"judge={self.name!r}: its picks are in the run folder's review store; pass "
                              "folder=, or the frame .compare(df_a, df_b) made")
@@ -256,8 +260,12 @@ class JudgePicks:
         section = {"name": f"judge:{self.name}", "open": True, "title": title}
         if blind:
             section["text"] = "its reasons name the runs' order, so they show once the comparison is not blind"
+        elif self.reasons[k] is None and not self.pick[k]:
+            section["text"] = "not judged: the judge has no pick on these two outputs"
         elif self.reasons[k] is None:
             section["text"] = "its reasons are in the frame .compare(df_a, df_b) made: pass it as judge="
+        elif not any(self.reasons[k]):
+            section["text"] = "not judged: the judge gave no pick and no reason on this row"
         else:
             section["text"] = f"A shown first: {self.reasons[k][0]}\n\nB shown first: {self.reasons[k][1]}"
         return section

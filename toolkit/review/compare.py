@@ -26,11 +26,14 @@ from .. import moved
 from ..decisions.examples import left_out
 from ..decisions.store import Store
 from ..frame import column, folder_of_pair, last_step, match, need_column
-from ..outputs import cell_text, output_hash
+from ..outputs import cell_text, output_hash, output_hashes
 from ..prompts import Prompt, load_prompt
 from ..stats import PICKS, describe, win_rate
 from .beside import JudgePicks
+from .columns import contains, same_texts
 from .diff import segments
+from .keys import pick_keys
+from .names import head_id, named
 from .viewer import BULK, step_fields, text_panes
 from .widget import Review
 
@@ -39,8 +42,6 @@ __getattr__ = moved.names(__name__, {"picks": "toolkit.decisions"})  # picks() l
 SHOW = ("all", "changed", "unchanged", "newly ok", "newly failed", "failed in both", "picked", "unpicked")
 JUDGED = ("judge disagrees", "judge agrees")  # with your pick, where both picked
 REVEALING = ("newly ok", "newly failed")  # filters that would tell a blind reviewer which side is B
-HELP = ("keys (click the comparison first): \u2190/\u2192 or j/k previous/next \u00B7 {keys} (each picks and "
-        "goes on) \u00B7 n next unpicked \u00B7 z undo \u00B7 / search")
 
 
 def compare(df_a, df_b, column=None, *, left="text", step=None, id=None, folder=None, blind=False, seed=0,
@@ -70,17 +71,21 @@ def flips(ids, seed):
     return np.array([hashlib.sha256(f"{seed}\0{i}".encode()).digest()[0] & 1 for i in ids], dtype=bool)
 
 
-def _texts(df, name, at):
-    """Pane text of column `name` at positions `at` ("" for every row when there is no column)."""
+def _column(df, name, at):
+    """Column `name` at positions `at`, as a Series (all "" when there is no such column); not
+    copied when `at` is every row in order."""
     if name not in df:
-        return np.full(len(at), "", dtype=object)
-    values = pd.Series(df[name].to_numpy()[at], dtype=object)
-    return values.map(cell_text).to_numpy(dtype=object)
+        return pd.Series("", index=range(len(at)), dtype="str")
+    values = df[name]
+    return values if len(at) == len(df) and np.array_equal(at, np.arange(len(df))) else values.iloc[at]
 
 
 class Comparison(Review):
     """See `compare()`. Python API: next/prev/go/jump/next_unreviewed/pick/undo/set_filter/
-    set_prompts/results, `.counts`, `counter`, `progress`, `message`, `sample`."""
+    set_prompts/results, `.counts`, `counter`, `progress`, `message`, `sample`. The counts compare
+    whole columns in C; a row's texts are read when it is shown (100k long rows open in < 1 s)."""
+
+    WHERE = "compare"
 
     def __init__(self, df_a, df_b, on, *, left="text", step=None, id=None, folder=None, blind=False, seed=0,
                  judge=None, order=None):
@@ -89,11 +94,11 @@ class Comparison(Review):
         self._left, self._step, self._folder = need_column(df_a, left), step or on, folder
         need_column(df_b, on)
         self._ia, self._ib, ids = match(df_a, df_b, id)
-        self._out = [_texts(df_a, on, self._ia), _texts(df_b, on, self._ib)]
+        self._runs = ((df_a, self._ia), (df_b, self._ib))  # each run's frame and its rows, shared order
         raw, status = column(self._step, "raw"), column(self._step, "status")
-        raw = [_texts(df_a, raw, self._ia), _texts(df_b, raw, self._ib)]
-        self._st = [_texts(df_a, status, self._ia), _texts(df_b, status, self._ib)]
-        changed = (self._out[0] != self._out[1]) | (raw[0] != raw[1]) | (self._st[0] != self._st[1])
+        self._st = [_column(df, status, at).astype(object).fillna("").to_numpy(dtype=object) for df, at in self._runs]
+        changed = ~same_texts(_column(df_a, on, self._ia), _column(df_b, on, self._ib)) \
+            | ~same_texts(_column(df_a, raw, self._ia), _column(df_b, raw, self._ib)) | (self._st[0] != self._st[1])
         a_ok, b_ok = self._st[0] == "ok", self._st[1] == "ok"
         a_failed, b_failed = self._st[0] == "failed", self._st[1] == "failed"
         self._masks = {"changed": changed, "unchanged": ~changed, "newly ok": b_ok & ~a_ok,
@@ -104,9 +109,7 @@ class Comparison(Review):
         self._hashes, self._prompts, self._blind = {}, None, bool(blind)
         self._flip = flips(ids, seed) if blind else np.zeros(len(ids), dtype=bool)
         self._pick, self._tally = np.full(len(ids), "", dtype=object), Counter({"": len(ids)})
-        self._rows_of = {}
-        for k, sid in enumerate(ids):
-            self._rows_of.setdefault(sid, []).append(k)
+        self._where = pd.Index(ids)  # id -> items
         self._show, self._search = "all", ""
         self._sizes = (len(df_a), len(df_b))
         only_a, only_b = len(df_a) - len(ids), len(df_b) - len(ids)
@@ -115,8 +118,7 @@ class Comparison(Review):
                          + ("" if blind else f"{c['newly_ok']:,} newly ok, {c['newly_failed']:,} newly failed, ")
                          + f"{c['failed_both']:,} failed in both"
                          + (f" \u00B7 {only_a:,} rows only in A, {only_b:,} only in B" if only_a or only_b else ""))
-        self._judge = None if judge is None else JudgePicks(
-            judge, self._store, ids, [self._pair_hash(k) for k in range(len(ids))])
+        self._judge = None if judge is None else JudgePicks(judge, self._store, ids, self._pair_hashes)
         self._start(ids, len(ids), self._order(order))
         if self._judge is not None:
             self._open.add(f"judge:{self._judge.name}")
@@ -128,16 +130,24 @@ class Comparison(Review):
 
     def _pair_hash(self, k):
         if k not in self._hashes:
-            self._hashes[k] = (output_hash(self._out[0][k]), output_hash(self._out[1][k]))
+            self._hashes[k] = tuple(output_hash(df[self._on].iat[at[k]]) for df, at in self._runs)
         return self._hashes[k]
+
+    def _pair_hashes(self, items):
+        """The pair hash of each item, the missing ones hashed column-wise (output_hashes)."""
+        missing = [k for k in items if k not in self._hashes]
+        if len(missing) > BULK:
+            both = [output_hashes(df[self._on].iloc[at[missing]]) for df, at in self._runs]
+            self._hashes.update(zip(missing, zip(*both)))
+        return [self._pair_hash(k) for k in items]
 
     def _repick(self, sample_ids, saved=None):
         """Bring the pick of these samples up to date with the store (`saved`: the store's picks
         when already read; read in one query when many samples changed)."""
         if saved is None and len(sample_ids) > BULK:
             saved = self._store.picks()
-        for k in (k for sid in sample_ids for k in self._rows_of.get(sid, ())):
-            pair = self._pair_hash(k)
+        items = [int(k) for k in self._where.get_indexer_for(list(sample_ids)) if k >= 0]
+        for k, pair in zip(items, self._pair_hashes(items)):
             if saved is None:
                 value = self._store.pick_of(self._ids[k], *pair) or ""
             else:
@@ -147,10 +157,11 @@ class Comparison(Review):
             self._pick[k] = value
 
     def _sync(self):
-        if self._store is not None:
-            changed = self._store.refresh()
-            if changed:
-                self._repick(changed)
+        if self._store is None:
+            return False
+        changed = self._store.refresh()
+        self._repick(changed)
+        return bool(changed)
 
     def _undecided(self, items):
         return self._pick[items] == ""
@@ -179,8 +190,9 @@ class Comparison(Review):
         source = self._store.one_source(source)
         saved = self._store.picks(source)
         picks = np.full(len(self._ids), "", dtype=object)
-        for k in np.flatnonzero(pd.Series(self._ids, dtype=object).isin(saved.keys()).to_numpy(dtype=bool)):
-            picks[k] = self._store.pick_of(self._ids[k], *self._pair_hash(k), source=source) or ""
+        items = np.flatnonzero(pd.Series(self._ids, dtype=object).isin(saved.keys()).to_numpy(dtype=bool))
+        for k, pair in zip(items, self._pair_hashes(items)):
+            picks[k] = next((e["pick"] for e in saved[self._ids[k]] if (e["a"], e["b"]) == pair), "")
         picks[left_out(self._store, self._on, self._ids)] = ""  # few-shot examples grade nothing (examples.py)
         if by is None:
             groups = [("all", picks)]
@@ -206,7 +218,10 @@ class Comparison(Review):
     def _filter_values(self):
         return {"show": self._show, "search": self._search}
 
-    def _apply_filters(self, reopen=False):
+    def _decision_filter(self):
+        return self._show in ("picked", "unpicked", *JUDGED)
+
+    def _mask(self):
         n = len(self._ids)
         if self._show in self._masks:
             mask = self._masks[self._show].copy()
@@ -219,11 +234,9 @@ class Comparison(Review):
         else:
             mask = np.ones(n, dtype=bool)
         if self._search:
-            hit = _texts(self._a, self._left, self._ia)
-            texts = [pd.Series(t, dtype=object) for t in (hit, *self._out)]
-            mask &= np.logical_or.reduce([t.str.contains(self._search, case=False, regex=False)
-                                          .to_numpy(dtype=bool) for t in texts])
-        self._set_rows(np.flatnonzero(mask), reopen)
+            mask &= np.logical_or.reduce([contains(_column(frame, name, at), self._search) for frame, name, at in (
+                (self._a, self._left, self._ia), (self._a, self._on, self._ia), (self._b, self._on, self._ib))])
+        return mask
 
     # -- picks --------------------------------------------------------------------------------
     def _need_picks(self):
@@ -244,10 +257,7 @@ class Comparison(Review):
         if value in ("left", "right"):
             value = "A" if (value == "left") != self._flip[k] else "B"
         self._store.pick(self._ids[k], *self._pair_hash(k), None if value == "unpicked" else value)
-        message = f"saved {self._shown_as(k, value)} for {self._ids[k]}"
-        if advance:
-            return self._advance(message)
-        self.go(self._pos, message)
+        self._decided(f"saved {self._shown_as(k, value)} for {named(self._ids[k])}", advance)
 
     def undo(self):
         """Revert this comparison's last pick and show its row."""
@@ -255,10 +265,11 @@ class Comparison(Review):
         undone = self._store.undo()
         if undone is None:
             return self.go(self._pos, "nothing to undo")
-        self._sync()
+        self._catch_up()
         at = np.flatnonzero(self._ids == undone["sample"])
         value = self._shown_as(at[0], undone["value"]) if len(at) else undone["value"]
-        self._show_item(at[0] if len(at) else -1, f"undid {value or 'unpicked'} for {undone['sample']}")
+        now = f": its pick is now {self._shown_as(at[0], self._pick[at[0]]) or 'unpicked'}" if len(at) else ""
+        self._show_item(at[0] if len(at) else -1, f"undid {value or 'unpicked'} for {named(undone['sample'])}{now}")
 
     def _mark(self, value, advance):
         self.pick(value, advance=advance)
@@ -284,8 +295,7 @@ class Comparison(Review):
 
     def _controls(self):
         picks_on = self._store is not None
-        marks = ([["left", "a"], ["right", "b"]] if self._blind else [["A", "a"], ["B", "b"]]) + \
-            [["tie", "t"], ["unpicked", "u"]]
+        marks = pick_keys(self._blind)
         if not picks_on:
             result = ""
         elif self._blind:
@@ -298,8 +308,7 @@ class Comparison(Review):
                 "search": self._search, "summary": self._summary + result, "note": None, "bulk": None,
                 "marks": marks if picks_on else [], "blind": self._blind,
                 "progress": (f"{len(self._ids) - self._tally['']:,} of {self._total:,} picked" if picks_on
-                             else "picks off: pass folder="),
-                "help": HELP.format(keys=" \u00B7 ".join(f"{key} {v}" for v, key in marks))}
+                             else "picks off: pass folder=")}
 
     def _empty_text(self):
         if self._total:
@@ -321,8 +330,9 @@ class Comparison(Review):
         if self._blind:
             sides = sides[::-1] if self._flip[k] else sides
             sides = [(name, *rest) for name, (_, *rest) in zip(("left", "right"), sides)]
-        head = [["id", str(self._ids[k])]] + [[c, cell_text(a[c])] for c in ("source",) if c in a]
-        what = [n for n, x, y in (("output", *self._out), ("status", *self._st)) if x[k] != y[k]]
+        head, shown_id = head_id(str(self._ids[k]), cell_text(a["source"]) if "source" in a else "")
+        outputs = [cell_text(a[self._on]), cell_text(b[self._on])]
+        what = [n for n, (x, y) in (("output", outputs), ("status", (self._st[0][k], self._st[1][k]))) if x != y]
         head.append(["changed", ", ".join(what) if what else ("raw answer" if self._masks["changed"][k] else "no")])
         head += [[f"{side} {name}", value] for side, _, fields, _ in sides for name, value in fields
                  if not (self._blind and name == "prompt")]
@@ -346,8 +356,8 @@ class Comparison(Review):
             section = self._judge.section(k, shown, self._blind)
             section["open"] = section["name"] in self._open
             sections.append(section if section["open"] else {**section, "text": ""})
-        return {"id": str(self._ids[k]), "head": head, "notice": None, "panes": panes,
-                "top": [{"title": self._left, "segments": [["=", cell_text(a[self._left])]], "note": None}],
+        return {"id": str(self._ids[k]), "shown_id": shown_id, "head": head, "notice": None, "panes": panes,
+                "source": {"title": self._left, "segments": [["=", cell_text(a[self._left])]], "note": None},
                 # the prompt versions would tell a blind reviewer which run is which
                 "sections": sections,
                 "mark": self._shown_as(k, self._pick[k]) or "unpicked"}

@@ -18,6 +18,7 @@ a changed stretch whose script could cost more than MAX_WORK is diffed sentence 
 in order, or, when it is one sentence, marked changed between its common ends.
 """
 
+import functools
 import re
 
 import fast_diff_match_patch
@@ -33,9 +34,12 @@ MAX_TOKENS = 20_000
 MAX_WORK = 5_000_000
 
 
+@functools.lru_cache(maxsize=16)
 def segments(a, b):
     """Segments for two panes, `a` with deletions marked and `b` with insertions, plus a note
-    (None, or why the diff was skipped). Joining a side's segment texts gives back its text."""
+    (None, or why the diff was skipped). Joining a side's segment texts gives back its text.
+    The last pairs are kept, so a sample prefetched and then shown is diffed once (its lists are
+    shared: read them, never change them)."""
     ta, tb = TOKEN.findall(a), TOKEN.findall(b)
     if len(ta) + len(tb) > MAX_TOKENS:
         note = f"diff skipped: {len(ta) + len(tb):,} tokens (limit {MAX_TOKENS:,})"

@@ -1,88 +1,37 @@
-"""The review widget's front-end: an anywidget ES module, as a Python string (its CSS is style.py).
+"""The review widget's front-end: an anywidget ES module, as a Python string (its CSS is style.py;
+how a sample's parts are drawn, drawing.py).
 
 A string rather than a package file so it ships inside the wheel with no packaging set-up and
 nothing is fetched at run time. The module builds its DOM once (controls never move) and fills it
-from the `view` trait, one sample at a time; the messages it sends are listed in widget.py. Model
-and file text only ever reaches the page through `textContent` (search hits are split text nodes
-inside <mark>), never `innerHTML`. Keys are handled on the widget's own element, which carries
-`data-lm-suppress-shortcuts` (JupyterLab's command registry stops there), so they act only while
-the widget has focus and notebook shortcuts keep working everywhere else. After a dropdown, box or
-button is used, focus goes back to that element, so arrows and letters never change a filter by
-accident; scrolling keys move the text pane, not the notebook.
+from the `view` trait, one sample at a time; the messages it sends are listed in widget.py, the
+keys it binds come from the view (keys.py's table). Model and file text only ever reaches the page
+through `textContent` (search hits are split text nodes inside <mark>), never `innerHTML`. Keys are
+handled on the widget's own element, which carries `data-lm-suppress-shortcuts` (JupyterLab's
+command registry stops there), so they act only while the widget has focus and notebook shortcuts
+keep working everywhere else. After a dropdown, box or button is used, focus goes back to that
+element, so arrows and letters never change a filter by accident.
 
-But: keys are fixed (j/k/arrows, n, z, /, the `marks` keys); there is no key map to configure.
+Layout: three rows of controls, a one-line header, the message line (where a decision shows at
+once), then the sample list beside the text columns, and the help line; the widget is as tall as
+the notebook's visible area, so all of it is in view together. Each text pane scrolls on its own.
+
+But: the widget's height follows JupyterLab's notebook panel (elsewhere the window's height).
 """
 
+from .drawing import DRAWING
 from .style import CSS
 
 __all__ = ["CSS", "ESM"]
 
-ESM = r"""
-function h(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined && text !== null) e.textContent = String(text);
-  return e;
-}
-
-function fillText(box, segments) {
-  box.replaceChildren();
-  for (const [kind, text] of segments) {
-    box.append(kind === "=" ? document.createTextNode(text)
-                            : h(kind === "-" ? "del" : "ins", kind === "-" ? "tkr-del" : "tkr-ins", text));
-  }
-}
-
-// Wrap every case-insensitive occurrence of `query` in <mark>, across segment boundaries, by
-// splitting text nodes: the text itself is never parsed.
-function highlight(box, query) {
-  if (!query) return;
-  const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
-  const nodes = [];
-  while (walker.nextNode()) nodes.push(walker.currentNode);
-  const full = nodes.map((n) => n.data).join("");
-  const low = full.toLowerCase(), q = query.toLowerCase();
-  if (low.length !== full.length) return;  // case folding changed lengths: offsets would drift
-  const hits = [];
-  for (let i = low.indexOf(q); i >= 0; i = low.indexOf(q, i + q.length)) hits.push([i, i + q.length]);
-  let at = 0, k = 0;
-  for (const node of nodes) {
-    const start = at, end = at + node.data.length;
-    at = end;
-    while (k < hits.length && hits[k][1] <= start) k++;
-    if (k >= hits.length || hits[k][0] >= end) continue;
-    const parts = document.createDocumentFragment();
-    let pos = start, j = k;
-    for (; j < hits.length && hits[j][0] < end; j++) {
-      const [a, b] = [Math.max(hits[j][0], start), Math.min(hits[j][1], end)];
-      if (a > pos) parts.append(document.createTextNode(full.slice(pos, a)));
-      parts.append(h("mark", "tkr-hit", full.slice(a, b)));
-      pos = b;
-    }
-    if (pos < end) parts.append(document.createTextNode(full.slice(pos, end)));
-    node.replaceWith(parts);
-  }
-}
-
-function pane(p, query) {
-  const box = h("div", "tkr-pane");
-  box.append(h("div", "tkr-title", p.title));
-  if (p.note) box.append(h("div", "tkr-note", p.note));
-  const text = h("div", "tkr-text");
-  fillText(text, p.segments);
-  highlight(text, query);
-  box.append(text);
-  return box;
-}
-
-// What a sample-list entry shows of its id: the short form sent, else the id's tail.
-function shortId(id, short) {
-  if (short) return short;
-  return id.length > 24 ? "\u2026" + id.slice(-23) : id;
-}
-
+ESM = DRAWING + r"""
 function render({ model, el }) {
-  const send = (msg) => model.send(msg);
+  let seq = 0, aheadSeq = 0, syncing = 0, acted = 0;
+  const send = (msg) => {
+    seq += 1;
+    if (msg.do !== "sync") acted = performance.now();
+    model.send({ ...msg, n: seq });
+    return seq;
+  };
   const root = h("div", "tkr");
   root.tabIndex = 0;
   root.setAttribute("data-lm-suppress-shortcuts", "true");
@@ -95,53 +44,62 @@ function render({ model, el }) {
     b.addEventListener("click", () => { onclick(); home(); });
     return b;
   };
-  const prev = button("\u25C0 Prev", "k", "tkr-prev", () => send({ do: "prev" }));
-  const next = button("Next \u25B6", "j", "tkr-next", () => { send({ do: "next" }); forward(); });
-  const marks = h("span", "tkr-marks");
-  const unreviewed = button("next unreviewed", "n", "tkr-unreviewed", () => send({ do: "unreviewed" }));
-  const undo = button("undo", "z", "tkr-undo", () => send({ do: "undo" }));
-  const confirmRow = h("div", "tkr-bar tkr-confirm");
-  confirmRow.hidden = true;
-  const bulk = button("label all filtered\u2026", null, "tkr-bulk", () => openConfirm());
-  const bar = h("div", "tkr-bar");
-  bar.append(prev, next, marks, unreviewed, undo, bulk);
-
   const counter = h("span", "tkr-counter");
   const progress = h("span", "tkr-progress");
   const jump = h("input", "tkr-jump");
-  jump.placeholder = "go to #pos or id prefix";
-  const status = h("div", "tkr-bar tkr-status");
-  status.append(counter, progress, jump);
+  jump.placeholder = "go to #pos or id";
+  const note = h("input", "tkr-note-input");
+  note.placeholder = "note (Enter saves)";
+  const nav = h("span", "tkr-nav");
+  const toggles = h("span", "tkr-toggles");
+  const top = h("div", "tkr-bar tkr-top");
+  top.append(nav, counter, progress, toggles, jump, note);
+
+  const marks = h("span", "tkr-marks");
+  const more = h("span", "tkr-more");
+  const bulk = button("label all filtered\u2026", null, "tkr-bulk", () => openBulk());
+  const acts = h("div", "tkr-bar tkr-acts");
+  acts.append(marks, more, bulk);
+  const confirmRow = h("div", "tkr-bar tkr-confirm");
+  confirmRow.hidden = true;
 
   const search = h("input", "tkr-search");
   search.placeholder = "search (/)";
+  const floatSearch = h("input", "tkr-float-search");
+  floatSearch.placeholder = "search (Enter)";
+  floatSearch.hidden = true;
   const selects = h("span", "tkr-selects");
-  const note = h("input", "tkr-note-input");
-  note.placeholder = "note (Enter saves)";
-  const filters = h("div", "tkr-bar");
-  filters.append(search, selects, note);
+  const filters = h("div", "tkr-bar tkr-filters");
+  filters.append(search, selects);
   const onEnter = (box, act) => box.addEventListener("keydown", (e) => {
     if (e.key === "Enter") { act(); home(); }
   });
   onEnter(jump, () => { send({ do: "jump", text: jump.value }); jump.value = ""; });
   onEnter(search, () => send({ do: "filter", name: "search", value: search.value }));
+  onEnter(floatSearch, () => send({ do: "filter", name: "search", value: floatSearch.value }));
   onEnter(note, () => send({ do: "note", text: note.value }));
+  floatSearch.addEventListener("blur", () => { floatSearch.hidden = true; });
 
   const summary = h("div", "tkr-line tkr-summary");
-  const head = h("div", "tkr-line tkr-head");
+  const head = h("div", "tkr-head");
+  const msg = h("div", "tkr-msg");
   const list = h("div", "tkr-list");
-  const scroll = h("div", "tkr-scroll");
+  const notice = h("div", "tkr-notice");
+  const cols = h("div", "tkr-cols");
+  const sections = h("div", "tkr-sections");
+  const main = h("div", "tkr-main");
+  main.append(notice, cols, sections);
   const body = h("div", "tkr-body");
-  body.append(list, scroll);
-  const msg = h("div", "tkr-line tkr-msg");
+  body.append(list, main);
   const help = h("div", "tkr-line tkr-help");
-  root.append(bar, confirmRow, status, filters, summary, head, body, msg, help);
+  root.append(top, acts, confirmRow, filters, summary, head, msg, body, help, floatSearch);
   el.append(root);
 
-  function openConfirm() {
-    const v = model.get("view") || {};
+  // -- the bulk confirm: choose a value, then the kernel says what it would change, then confirm
+  function openBulk() {
+    const v = drawn;
     const choices = (v.marks || []).map(([value]) => {
-      const b = button(value, null, "tkr-confirm-value", () => { send({ do: "bulk", value }); closeConfirm(); });
+      const b = button(value, null, "tkr-confirm-value", () => send({ do: "preview", value }));
       b.dataset.mark = value;
       return b;
     });
@@ -150,168 +108,252 @@ function render({ model, el }) {
       button("cancel", "Esc", "tkr-cancel", closeConfirm));
     confirmRow.hidden = false;
   }
+  function showConfirm(c) {
+    const yes = button(`label ${c.n.toLocaleString("en-US")} samples ${c.value}`, null, "tkr-confirm-yes",
+                       () => { send({ do: "bulk", value: c.value }); closeConfirm(); });
+    yes.dataset.mark = c.value;
+    confirmRow.replaceChildren(h("span", "tkr-confirm-text", c.text), yes,
+                               button("cancel", "Esc", "tkr-cancel", closeConfirm));
+    confirmRow.hidden = false;
+  }
   function closeConfirm() { confirmRow.hidden = true; confirmRow.replaceChildren(); }
 
-  const markButtons = new Map();
-  const selectBoxes = new Map();
-  let shownId = null, drawnKey = null, drawn = {};
+  // -- what the page does alone (keys.py's "page:" actions)
+  let showSource = null;
+  let first = 3000;  // characters of each pane drawn at once: a screen and a half (measured on resize)
+  const columns = () => [...cols.querySelectorAll(":scope > .tkr-pane > .tkr-text")];
+  const PAGE = {
+    scroll(a) {
+      flush();
+      const panes = columns().filter((p) => p.scrollHeight > p.clientHeight);
+      if (!panes.length) return;
+      const lead = panes.reduce((x, y) => (y.scrollHeight - y.clientHeight > x.scrollHeight - x.clientHeight ? y : x));
+      const range = lead.scrollHeight - lead.clientHeight;
+      const to = a.to === "top" ? 0 : a.to === "end" ? range
+        : lead.scrollTop + (a.pages ? a.pages * lead.clientHeight : a.px);
+      lead.scrollTop = Math.max(0, Math.min(range, to));
+      const f = range ? lead.scrollTop / range : 0;
+      for (const p of panes) if (p !== lead) p.scrollTop = f * (p.scrollHeight - p.clientHeight);
+    },
+    search() {
+      const r = search.getBoundingClientRect(), view = visible();
+      if (r.top >= view.top && r.bottom <= view.bottom && r.height) return search.focus({ preventScroll: true });
+      // out of sight: a box floated at the top of the widget's visible part, so nothing moves
+      floatSearch.value = search.value;
+      const below = Math.max(0, view.top - root.getBoundingClientRect().top) + 4;
+      floatSearch.style.top = `${Math.min(root.clientHeight - 30, below)}px`;
+      floatSearch.hidden = false;
+      floatSearch.focus({ preventScroll: true });
+    },
+    source() {  // back to "as the width allows" when the choice agrees with it
+      showSource = sourceShown() === wide ? !wide : null;
+      drawCols(drawn.sample, drawn.search || "", true);
+    },
+    list() { root.classList.toggle("tkr-nolist"); },
+    escape() { if (!confirmRow.hidden) closeConfirm(); },
+  };
+  // The part of the page the reader sees: the viewport within the notebook's scrolling panel.
+  function visible() {
+    let t = 0, b = window.innerHeight;
+    for (let e = root.parentElement; e; e = e.parentElement) {
+      const o = getComputedStyle(e).overflowY;
+      if ((o === "auto" || o === "scroll") && e.scrollHeight > e.clientHeight + 1) {
+        const r = e.getBoundingClientRect();
+        t = Math.max(t, r.top); b = Math.min(b, r.bottom);
+      }
+    }
+    return { top: t, bottom: b };
+  }
+  let wide = false;  // room for three columns of about 65 characters (measured on resize, never while drawing)
+  const sourceShown = () => (showSource === null ? wide : showSource);
 
-  // Draw a view: the kernel's, or (`pending`) the prefetched next sample before the kernel replies.
+  // -- the widget is as tall as the notebook's visible area (the help line stays in view)
+  let scroller = null;
+  const fit = () => {
+    const height = scroller ? scroller.clientHeight : window.innerHeight;
+    root.style.height = `${Math.max(380, height - 20)}px`;
+  };
+  const resized = new ResizeObserver(() => {
+    attach();
+    fit();
+    // about 7 px a character and 19 px a line, per column: a screen and a half of text
+    first = Math.max(1500, Math.round(1.5 * (cols.clientWidth / 2 / 7) * (cols.clientHeight / 19)));
+    if ((cols.clientWidth >= 1280) === wide) return;
+    wide = !wide;
+    if (showSource === null && drawn.sample) drawCols(drawn.sample, drawn.search || "", true);
+  });
+  resized.observe(root);  // first called once the widget is on the page
+  resized.observe(cols);  // the list shown or hidden
+  function attach() {
+    if (scroller || !root.isConnected) return;
+    scroller = root.closest(".jp-WindowedPanel-outer, .jp-Notebook, .jp-LinkedOutputView") || null;
+    if (scroller) resized.observe(scroller);
+  }
+
+  const buttons = new Map(), markButtons = new Map(), selectBoxes = new Map();
+  const put = (e, text) => { if (e.textContent !== text) e.textContent = text; };  // no mutation when unchanged
+  let shownId = null, drawnState = null, drawn = {};
+
   function draw(v, pending) {
+    const places = columns().map((p) => ({ top: p.scrollTop, len: +p.dataset.len }));  // read before any write
     drawn = v;
     if (pending) root.dataset.pending = "1";
     else delete root.dataset.pending;
     const s = v.sample;
-    counter.textContent = v.counter || "";
-    progress.textContent = v.progress || "";
-    prev.disabled = !s || v.pos <= 0;
-    next.disabled = !s || v.pos >= v.n - 1;
+    put(counter, v.counter || "");
+    put(progress, v.progress || "");
+    for (const [action, text, key] of v.buttons || []) {
+      if (buttons.has(action)) continue;
+      const cls = action.startsWith("page:") ? "tkr-toggle tkr-toggle-" + action.slice(5) : "tkr-" + action;
+      const b = button(text, key, cls, () => act((drawn.keys || {})[key] || {}));
+      buttons.set(action, b);
+      if (action === "prev") nav.prepend(b);
+      else (action === "next" ? nav : action.startsWith("page:") ? toggles : more).append(b);
+    }
+    if (buttons.has("prev")) buttons.get("prev").disabled = !s || v.pos <= 0;
+    if (buttons.has("next")) buttons.get("next").disabled = !s || v.pos >= v.n - 1;
     for (const [value, key] of v.marks || []) {
-      if (!markButtons.has(value)) {
-        const b = button(value, key, "tkr-mark", () => send({ do: "mark", value, advance: false }));
-        b.dataset.mark = value;
-        markButtons.set(value, b);
-        marks.append(b);
-      }
+      if (markButtons.has(value)) continue;
+      const b = button(value, key, "tkr-mark", () => { flash(value); send({ do: "mark", value, advance: false }); });
+      b.dataset.mark = value;
+      markButtons.set(value, b);
+      marks.append(b);
     }
+    const undecided = (v.marks || []).length ? v.marks[v.marks.length - 1][0] : null;
     for (const [value, b] of markButtons) {
+      const on = !!s && s.mark === value && value !== undecided;  // "unreviewed" is no decision
       b.disabled = !s;
-      b.classList.toggle("tkr-on", !!s && s.mark === value);
+      b.classList.toggle("tkr-on", on);
+      b.setAttribute("aria-pressed", on ? "true" : "false");
     }
-    const deciding = (v.marks || []).length > 0;
-    unreviewed.hidden = undo.hidden = !deciding;
-    bulk.hidden = !deciding || v.bulk === undefined || v.bulk === null;
+    bulk.hidden = !(v.marks || []).length || v.bulk === undefined || v.bulk === null;
     for (const [name, options, value] of v.filters || []) {
       let box = selectBoxes.get(name);
       if (!box) {
         box = h("select", "tkr-select");
         box.title = name;
         box.dataset.name = name;
-        box.addEventListener("change", () => {
-          send({ do: "filter", name, value: box.value });
-          box.blur();
-          home();
-        });
+        box.addEventListener("change", () => { send({ do: "filter", name, value: box.value }); box.blur(); home(); });
         selectBoxes.set(name, box);
         selects.append(box);
       }
-      if (box.dataset.options !== JSON.stringify(options)) {
-        box.replaceChildren(...options.map(([val, label]) => {
-          const o = h("option", null, label);
-          o.value = val;
-          return o;
-        }));
-        box.dataset.options = JSON.stringify(options);
+      const known = JSON.stringify(options);
+      if (box.dataset.options !== known) {
+        box.replaceChildren(...options.map(([val, label]) => Object.assign(h("option", null, label), { value: val })));
+        box.dataset.options = known;
       }
       box.value = value;
+      const title = `${name}: ${box.selectedOptions[0]?.textContent ?? value}`;
+      if (box.title !== title) box.title = title;
     }
     if (document.activeElement !== search) search.value = v.search || "";
     note.hidden = v.note === undefined || v.note === null;
     note.disabled = !s;
     if (document.activeElement !== note) note.value = (s && s.note) || "";
-    summary.textContent = v.summary || "";
+    put(summary, v.summary || "");
     summary.hidden = !v.summary;
-    msg.textContent = v.message || "";
-    help.textContent = v.help || "";
+    say(v.message || "", v.alert ? "alert" : "done");
+    put(help, v.help || "");
     root.classList.toggle("tkr-blind", !!v.blind);
-
-    list.replaceChildren(...(v.list || []).map(([pos, id, status, badge, short]) => {
-      const item = h("div", `tkr-item tkr-${status}` + (pos === v.pos ? " tkr-cur" : ""));
-      // the id is cut at its start when it does not fit: its tail tells entries apart
-      const name = h("span", "tkr-id");
-      name.append(h("span", "tkr-id-text", shortId(String(id), short)));
-      item.append(h("span", "tkr-pos", `${pos + 1}. `), name);
-      if (badge) item.append(h("span", "tkr-badge" + (badge.startsWith("was ") ? " tkr-stale" : ""), badge));
-      item.title = `${pos + 1}. ${id} (${status}${badge ? ", " + badge : ""})`;
-      item.addEventListener("click", () => { send({ do: "go", pos }); home(); });
-      return item;
-    }));
+    if (v.confirm) showConfirm(v.confirm);
+    list.style.width = `${Math.min(16, Math.max(9, (v.list_width || 0) * 0.66 + 1.5))}em`;  // bold fits too
+    fillList(list, v, go);
 
     const query = v.search || "";
-    const key = JSON.stringify([s, query, v.empty]);
-    if (key === drawnKey) return;  // already on screen (the reply to a prefetched draw): no redraw
-    drawnKey = key;
-    const top = scroll.scrollTop;
-    head.replaceChildren();
-    scroll.replaceChildren();
+    // the same sample (the reply to a prefetched draw): redraw only if it changed (compared only
+    // then, never on the way to a new sample)
+    const state = [s, query, v.empty];
+    if (s && s.id === shownId && JSON.stringify(state) === JSON.stringify(drawnState)) return;
+    drawnState = state;
     root.dataset.id = s ? s.id : "";
-    if (!s) {
-      head.append(h("i", null, v.empty || "No sample."));
-      scroll.append(h("div", "tkr-empty", v.empty || "No sample."));
-      shownId = null;
-      return;
-    }
-    s.head.forEach(([k, val], i) => {
-      const part = h("span", "tkr-head-part");
-      part.append(h("b", null, k), document.createTextNode(" "),
-                  h("span", k === "status" ? `tkr-${val}` : null, val));
-      if (i) head.append(document.createTextNode(" \u00B7 "));
-      head.append(part);
-    });
-    if (s.stale) head.append(document.createTextNode(" \u00B7 "), h("span", "tkr-stale", s.stale));
-    if (s.notice) scroll.append(h("div", `tkr-notice tkr-${s.notice[0]}`, s.notice[1]));
-    for (const p of s.top || []) scroll.append(pane(p, query));
-    const panes = h("div", "tkr-panes");
-    panes.append(...s.panes.map((p) => pane(p, query)));
-    scroll.append(panes);
-    for (const sec of s.sections || []) {
-      const d = h("details", "tkr-section");
-      d.open = sec.open;
-      d.dataset.name = sec.name;
-      d.append(h("summary", null, sec.title));
-      if (sec.open) {
-        if (sec.panes) {
-          const grid = h("div", "tkr-panes");
-          grid.append(...sec.panes.map((p) => pane(p, query)));
-          d.append(grid);
-        } else {
-          d.append(h("div", "tkr-text", sec.text));
-        }
+    fillHead(head, s, v);
+    drawCols(s, query, s && s.id === shownId, places);
+    const toggled = (name, open) => send({ do: "open", what: name, open });
+    sections.replaceChildren(...(s ? s.sections || [] : []).map((sec) => section(sec, query, toggled)));
+    notice.hidden = !(s && s.notice);
+    if (s && s.notice) { notice.className = `tkr-notice tkr-${s.notice[0]}`; notice.textContent = s.notice[1]; }
+    shownId = s ? s.id : null;
+  }
+
+  const go = (pos) => { send({ do: "go", pos }); home(); };  // a list entry clicked
+
+  // The text columns: the source (comparison; when shown), then the two panes. A new sample keeps
+  // each pane's place when its text is about as long as the last one's, else starts at the top.
+  // Each pane draws about a screen at once and the rest after the frame is painted (or before a
+  // scrolling key needs it).
+  let rest = [];
+  const flush = () => { const now = rest; rest = []; for (const add of now) add(); };
+  function drawCols(s, query, same, before = columns().map((p) => ({ top: p.scrollTop, len: +p.dataset.len }))) {
+    rest = [];
+    cols.replaceChildren();
+    if (!s) { cols.append(h("div", "tkr-empty", drawn.empty || "No sample.")); return; }
+    const shown = [...(s.source && sourceShown() ? [s.source] : []), ...s.panes];
+    cols.style.gridTemplateColumns = `repeat(${shown.length}, minmax(0, 1fr))`;
+    const panes = shown.map((p) => pane(p, query, first));
+    cols.append(...panes);
+    root.classList.toggle("tkr-with-source", shown.length > s.panes.length);
+    const offset = before.length - shown.length;  // the source column came or went
+    panes.forEach((box, i) => {
+      const text = box.querySelector(".tkr-text"), last = before[i + offset] ?? before[i];
+      const similar = last && Math.abs(+text.dataset.len - last.len) <= 0.25 * Math.max(last.len, 1);
+      if (last && last.top && (same || similar)) {
+        while (box.rest) box.rest = box.rest();
+        text.scrollTop = last.top;
+      } else if (box.rest) {
+        rest.push(() => { while (box.rest) box.rest = box.rest(); });
       }
-      d.addEventListener("toggle", () => {
-        if (d.open !== sec.open) send({ do: "open", what: sec.name, open: d.open });
-      });
-      scroll.append(d);
+    });
+    if (rest.length) {
+      const mine = rest;
+      requestAnimationFrame(() => setTimeout(() => { if (rest === mine) flush(); }, 0));
     }
-    scroll.scrollTop = s.id !== shownId ? 0 : top;
-    shownId = s.id;
-  }
-  const update = () => draw(model.get("view") || {}, false);
-
-  // What a person sees at once on j or a label-and-advance key: the sample the kernel prefetched
-  // (`ahead`). It records nothing; a second press before the reply finds no `ahead` and only sends.
-  function forward() {
-    const v = drawn, a = v.ahead;
-    if (a) draw({ ...v, pos: a.pos, counter: a.counter, sample: a.sample, ahead: null, message: "" }, true);
   }
 
-  // Keys that scroll the text pane: [key, shift] -> how far (a function of the pane's height).
-  const SCROLL = {
-    " ": (p, e) => (e.shiftKey ? -1 : 1) * p.clientHeight * 0.9,
-    PageDown: (p) => p.clientHeight * 0.9, PageUp: (p) => -p.clientHeight * 0.9,
-    ArrowDown: () => 40, ArrowUp: () => -40,
-    Home: (p) => -p.scrollHeight, End: (p) => p.scrollHeight,
+  // Feedback where the eyes are: the message line above the text, a decision shown at once.
+  function say(text, kind) {
+    const cls = "tkr-msg" + (text ? ` tkr-said tkr-${kind}` : "");
+    if (msg.textContent === text && msg.className === cls) return;  // the same line stays (no new flash)
+    msg.textContent = text;
+    msg.className = cls;
+    msg.title = text;
+  }
+  function flash(value) {
+    const b = markButtons.get(value);
+    if (!b) return;
+    b.classList.remove("tkr-flash");
+    void b.offsetWidth;
+    b.classList.add("tkr-flash");
+  }
+
+  const update = () => {
+    const v = model.get("view") || {};
+    if ((v.seq ?? 0) < aheadSeq && root.dataset.pending) return;  // older than what the page drew ahead
+    draw(v, false);
   };
 
-  function act(e) {
+  // j or a label-and-advance key: the sample the kernel prefetched (`ahead`) is drawn at once;
+  // it records nothing. A second press before the reply finds no `ahead` and only sends.
+  function act(a) {
+    if (a.page) return PAGE[a.page](a);
     const v = drawn;
-    const keys = Object.fromEntries((v.marks || []).map(([value, key]) => [key, value]));
-    if (e.key === "ArrowRight" || e.key === "j") { send({ do: "next" }); forward(); }
-    else if (e.key === "ArrowLeft" || e.key === "k") send({ do: "prev" });
-    else if (e.key === "/") search.focus({ preventScroll: true });
-    else if (e.key === "Escape" && !confirmRow.hidden) closeConfirm();
-    else if (e.key in SCROLL) scroll.scrollTop += SCROLL[e.key](scroll, e);
-    else if (e.key === "n" && (v.marks || []).length) send({ do: "unreviewed" });
-    else if (e.key === "z" && (v.marks || []).length) send({ do: "undo" });
-    else if (keys[e.key] && v.sample) { send({ do: "mark", value: keys[e.key], advance: true }); forward(); }
-    else return false;
-    return true;
+    if (a.do === "mark") {
+      if (!v.sample) return;
+      say(`${a.value} \u2192 ${v.sample.id}`, "pending");
+    }
+    const n = send({ do: a.do, ...(a.value !== undefined ? { value: a.value, advance: a.advance } : {}) });
+    if (a.ahead && v.ahead) {
+      aheadSeq = n;
+      const said = msg.textContent;
+      draw({ ...v, pos: v.ahead.pos, counter: v.ahead.counter, sample: v.ahead.sample, ahead: null,
+             message: "" }, true);
+      if (a.do === "mark") say(said, "pending");
+    }
   }
 
   root.addEventListener("keydown", (e) => {
     const tag = e.target.tagName;
     if (tag === "INPUT" || tag === "TEXTAREA") {
-      if (e.key === "Escape") { e.preventDefault(); home(); }
+      if (e.key === "Escape") { e.preventDefault(); floatSearch.hidden = true; home(); }
       e.stopPropagation();
       return;
     }
@@ -321,14 +363,33 @@ function render({ model, el }) {
     const select = tag === "SELECT";
     if (select && (e.key === " " || e.key === "Enter" || e.key === "Tab")) { e.stopPropagation(); return; }
     if (select || tag === "BUTTON" || tag === "SUMMARY") home();
-    if (!act(e) && !select) return;
+    const keys = drawn.keys || {};
+    const a = (e.shiftKey && keys["Shift+" + e.key]) || keys[e.key];
+    if (!a) { if (select) { e.preventDefault(); e.stopPropagation(); } return; }
     e.preventDefault();
     e.stopPropagation();
+    act(a);
   });
 
+  // Decisions made elsewhere (another widget, kernel or reviewer on the folder) land within a
+  // second or so: the kernel is asked, one question at a time, and redraws only when some did.
+  // Not while the reviewer is pressing keys: each of those brings them anyway.
+  const poll = setInterval(() => {
+    if (document.hidden || !root.isConnected || root.dataset.pending || performance.now() - acted < 1500) return;
+    if (syncing && performance.now() - syncing < 15000) return;
+    syncing = performance.now();
+    send({ do: "sync" });
+  }, 1000);
+  const synced = (m) => { if (m && "synced" in m) syncing = 0; };
+  model.on("msg:custom", synced);
   model.on("change:view", update);
   update();
-  return () => model.off("change:view", update);
+  return () => {
+    clearInterval(poll);
+    resized.disconnect();
+    model.off("change:view", update);
+    model.off("msg:custom", synced);
+  };
 }
 
 export default { render };

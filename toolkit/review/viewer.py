@@ -21,10 +21,12 @@ from ..decisions.store import Store
 from ..frame import STATUSES, column, folder_of, last_step, need_column, sample_ids, steps_in
 from ..outputs import cell_text, output_hash, output_hashes, stale
 from .beside import Duplicates, Verdicts, judges_in, reason_keys, reason_value
+from .columns import contains
 from .diff import segments
+from .keys import label_keys
+from .names import head_id, named
 from .widget import Review, review_order
 
-RESERVED = ("unreviewed", "all", "stale")  # filter values, not labels
 BULK = 200  # past this many changed samples, read all labels in one query rather than one by one
 
 
@@ -56,16 +58,6 @@ def last_output(df):
     """The last step output that is not a judge's verdict (a judge's columns include <name>.judged)."""
     found = [s for s in steps_in(df) if s in df and column(s, "judged") not in df]
     return found[-1] if found else last_step(df)
-
-
-def label_keys(labels):
-    """[[label, key], ...]: g/b for the default set, 1-9 for any other; u = unreviewed."""
-    labels = list(labels)
-    if not labels or len(labels) > 9 or len(set(labels)) < len(labels) \
-            or not all(isinstance(x, str) and x and x not in RESERVED for x in labels):
-        raise ValueError(f"labels= must be 1 to 9 distinct names, none of {RESERVED}; got {labels!r}")
-    keys = ["g", "b"] if tuple(labels) == LABELS else [str(i + 1) for i in range(len(labels))]
-    return [[x, key] for x, key in zip(labels, keys)] + [["unreviewed", "u"]]
 
 
 def step_fields(row, step):
@@ -166,8 +158,11 @@ class Viewer(Review):
             self._label[k], self._was[k] = label, was
 
     def _sync(self):
-        if self._store is not None:
-            self._relabel(self._store.refresh())
+        if self._store is None:
+            return False
+        changed = self._store.refresh()
+        self._relabel(changed)
+        return bool(changed)
 
     def _undecided(self, items):
         return self._label[items] == "unreviewed"
@@ -227,7 +222,10 @@ class Viewer(Review):
     def _filter_values(self):
         return dict(self._filters)
 
-    def _apply_filters(self, reopen=False):
+    def _decision_filter(self):
+        return self._filters["label"] != "all" or self._filters["judge"] != "all"
+
+    def _mask(self):
         df, f, mask = self._df, self._filters, np.ones(len(self._df), dtype=bool)
         if f["status"] != "all":
             mask &= self._status == f["status"]
@@ -247,12 +245,10 @@ class Viewer(Review):
         if f["search"]:
             where = {"both": [self._left, self._right], "left": [self._left], "right": [self._right]}
             hit = np.zeros(len(df), dtype=bool)
-            for col in where[f["search_in"]]:
-                # object columns may hold parsed outputs (dicts, lists): search their pane text
-                text = df[col].map(cell_text) if df[col].dtype == object else df[col].fillna("").astype(str)
-                hit |= text.str.contains(f["search"], case=False, regex=False).to_numpy(dtype=bool)
+            for col in where[f["search_in"]]:  # parsed outputs (dicts, lists) are searched as their pane text
+                hit |= contains(df[col], f["search"])
             mask &= hit
-        self._set_rows(np.flatnonzero(mask), reopen)
+        return mask
 
     # -- labels -------------------------------------------------------------------------------
     def label(self, value, note=None, advance=False):
@@ -266,9 +262,7 @@ class Viewer(Review):
             raise IndexError("no sample is shown (the filters match nothing)")
         k = self._rows[self._pos]
         self._store.label(sid, self._hash(k), None if value == "unreviewed" else value, note=note, column=self._right)
-        if advance:
-            return self._advance(f"saved {value} for {sid}")
-        self.go(self._pos, f"saved {value} for {sid}")
+        self._decided(f"saved {value} for {named(sid)}", advance)
 
     def label_all(self, value):
         """Label every filtered sample `value` at once (one `undo` reverts it all)."""
@@ -279,7 +273,21 @@ class Viewer(Review):
         self._hash_many(rows)
         self._store.label_many([(self._ids[k], self._hash(k)) for k in rows],
                                None if value == "unreviewed" else value, column=self._right)
-        self.go(self._pos, f"labelled {len(rows):,} filtered samples {value} (z undoes it)")
+        self._decided(f"labelled {len(rows):,} filtered samples {value} (z undoes it)", advance=False)
+
+    def _preview(self, value):
+        """What label_all(value) would do, for the page's confirm: {value, n, text}."""
+        self._need_labels()
+        if value not in [v for v, _ in self._marks]:
+            raise ValueError(f"label must be one of {[v for v, _ in self._marks]}, not {value!r}")
+        self._catch_up()
+        now = pd.Series(self._label[self._rows], dtype=object).value_counts()
+        changes = ", ".join(f"{now[label]:,} {label}" for label, _ in self._marks if label != value and label in now)
+        n = len(self._rows)
+        text = (f"Label all {n:,} filtered samples {value}? "
+                + (f"This changes {now.drop(value, errors='ignore').sum():,} of them (now {changes}). "
+                   if changes else "None of them changes. ") + "z undoes it as a whole.")
+        return {"value": value, "n": n, "text": text}
 
     def undo(self):
         """Revert this viewer's last label, note or bulk label and show that sample."""
@@ -291,8 +299,10 @@ class Viewer(Review):
             return self.go(self._pos, f"undid the bulk label of {len(undone):,} samples")
         k = self._where.get_indexer([undone["sample"]])[0]
         what = undone["value"] or "unreviewed" if undone["kind"] == "label" else "the note"
-        self._sync()
-        self._show_item(k, f"undid {what} for {undone['sample']}")
+        self._catch_up()
+        now = "" if k < 0 or undone["kind"] != "label" else f": its label is now {self._label[k]}" + (
+            f" (labelled {self._was[k]} on an earlier output)" if self._was[k] else "")
+        self._show_item(k, f"undid {what} for {named(undone['sample'])}{now}")
 
     def _mark(self, value, advance):
         self.label(value, advance=advance)
@@ -302,7 +312,7 @@ class Viewer(Review):
         if sid is not None:
             self._need_labels()
             self._store.note(sid, self._hash(self._rows[self._pos]), text, column=self._right)
-            self.go(self._pos, f"saved the note for {sid}")
+            self.go(self._pos, f"saved the note for {named(sid)}")
 
     # -- what the page shows ------------------------------------------------------------------
     @property
@@ -329,16 +339,12 @@ class Viewer(Review):
         filters.append(["search_in", [["both", "search both"], ["left", f"search {self._left}"],
                                       ["right", f"search {self._right}"]], self._filters["search_in"]])
         filters.append(["view", [["diff", "word diff"], ["plain", "plain text"]], self._filters["view"]])
-        keys = " \u00B7 ".join(f"{key} {v}" for v, key in self._marks)
         return {
             "filters": filters, "search": self._filters["search"],
             "marks": self._marks if labels_on else [], "bulk": len(self._rows) if labels_on else None,
             "note": "" if labels_on else None,
             "progress": (f"{self._reviewed:,} of {self._total:,} reviewed" if labels_on
                          else "labels off: pass folder="),
-            "help": ("keys (click the viewer first): \u2190/\u2192 or j/k previous/next"
-                     + (f" \u00B7 {keys} (each labels and goes on) \u00B7 n next unreviewed \u00B7 z undo"
-                        if labels_on else "") + " \u00B7 / search \u00B7 Esc leaves a box"),
         }
 
     @property
@@ -361,7 +367,8 @@ class Viewer(Review):
     def _sample(self, k):
         row, sid = self._df.iloc[k], str(self._ids[k])
         fields, notice = step_fields(row, self._step)
-        head = [["id", sid]] + [[c, cell_text(row[c])] for c in ("source", "tokens") if c in row] + fields
+        head, shown_id = head_id(sid, cell_text(row["source"]) if "source" in row else "")
+        head += [["tokens", cell_text(row["tokens"])] for _ in ("tokens",) if "tokens" in row] + fields
         raw, out = cell_text(row[self._left]), cell_text(row[self._right])
         answer = cell_text(row.get(column(self._step, "raw")))
         titles = [self._left, self._right]
@@ -371,7 +378,7 @@ class Viewer(Review):
             titles[1], out, note = column(self._step, "raw"), answer, "no parsed output; the raw model response:"
         elif not out:
             note = "no output"
-        sample = {"id": sid, "head": head, "notice": notice,
+        sample = {"id": sid, "shown_id": shown_id, "head": head, "notice": notice,
                   "panes": text_panes(raw, out, titles, self._filters["view"] == "diff", note),
                   "sections": [], "mark": self._label[k], "note": "",
                   "stale": self._stale_text(k)}
