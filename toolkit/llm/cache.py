@@ -147,10 +147,10 @@ class Cache:
     def stored(self, key: str) -> dict | None:
         """The whole stored call under `key` — {"model", "messages", "params", "response"}, the
         request as it was keyed (marks and all) — or None. What a trace shows; any mode reads."""
-        pending = self._pending.get(key)
-        if pending is not None:
-            model, request, response = pending[1:4]
-        elif self.mode == "off" or not self.path.exists():
+        held = self._pending.get(key) if self._recorded is None else self._recorded.get(key)
+        if held is not None:  # not committed yet, or replayed from a recording (held in memory)
+            model, request, response = held[1:4]
+        elif self._recorded is not None or self.mode == "off" or not self.path.exists():
             return None
         else:
             row = self._db().execute("SELECT model, request, response FROM calls WHERE key=?", (key,)).fetchone()
