@@ -141,17 +141,15 @@ def cpu_per_row(tmp):
 
 def check_cost():
     """The per-answer prompt check by itself, in µs: what llm.py adds to an answer (the prompt's
-    estimate less its answer allowance, and prompt_cut), timed alone so machine load cannot hide it."""
-    from toolkit.llm import served
-    from toolkit.llm.limiter import estimate_tokens
+    estimate and prompt_cut), timed alone so machine load cannot hide it."""
+    from toolkit.llm import served, tokens
 
     messages = [{"role": "system", "content": "Answer tersely."},
                 {"role": "user", "content": "Rewrite: chunk 1 of a corpus of short texts"}]
-    params, n = {"max_tokens": 40}, 200_000
-    estimate = estimate_tokens(messages, params)
+    n = 200_000
     start = time.process_time()
     for _ in range(n):
-        served.prompt_cut(estimate - estimate_tokens([], params), 21, None)
+        served.prompt_cut(tokens.prompt_tokens(messages), 21, None)
     return (time.process_time() - start) / n * 1e6
 
 

@@ -20,6 +20,11 @@ arrived (held ones included), and ``release()`` opens the gate:
     proc.send_signal(signal.SIGINT)    # interrupted mid-run, whatever the machine's load
     srv.release()
 
+A server that spends what it is allowed to: ``default_max_tokens=4096`` cuts an answer that names no
+max_tokens at 4,096 tokens (as many servers do) instead of sending it whole; with ``reply=long_reply``
+every answer is that long. Fault "overspend" ignores the request's max_tokens (a quirk: the
+server then reports more completion tokens than were allowed).
+
 Several answers a request (``n``): ``LoopbackServer(n="honour")`` answers a request for n with n
 choices (each from its own ``reply(body)`` call: a reply that counts or draws gives n different
 answers), as OpenAI and vLLM do; the default ``n="ignore"`` sends one choice whatever n says
@@ -50,7 +55,7 @@ from typing import Callable
 
 from aiohttp import web
 
-KINDS = ("429", "500", "503", "hang", "malformed", "empty", "length", "drop", "think")
+KINDS = ("429", "500", "503", "hang", "malformed", "empty", "length", "drop", "think", "overspend")
 N_MODES = ("honour", "ignore", "refuse")  # what the server does with a request's n
 
 
@@ -80,6 +85,11 @@ def echo_reply(body: dict) -> str:
     """Default reply: deterministic, so cache tests can compare outputs."""
     users = [m for m in body.get("messages", []) if m.get("role") == "user"]
     return "echo: " + (_text(users[-1].get("content")) if users else "")
+
+
+def long_reply(body: dict) -> str:
+    """An answer that goes on for 10,000 tokens (one word each) unless it is cut off."""
+    return " ".join(["word"] * 10_000)
 
 
 class ThreadedApp:
@@ -157,10 +167,12 @@ class LoopbackServer(ThreadedApp):
     log: str | None = None  # script mode's --log
 
     def __init__(self, latency: float = 0.05, reply: Callable[[dict], str] | None = None,
-                 faults=None, max_concurrent: int | None = None, port: int = 0, n: str = "ignore"):
+                 faults=None, max_concurrent: int | None = None, port: int = 0, n: str = "ignore",
+                 default_max_tokens: int | None = None):
         if n not in N_MODES:
             raise ValueError(f"n={n!r}: one of {N_MODES}")
         self.latency, self.reply, self.faults, self.n = latency, reply or echo_reply, faults, n
+        self.default_max_tokens = default_max_tokens  # the cut-off of an answer that names none
         self.max_concurrent, self.port = max_concurrent, port
         self.url: str | None = None
         self._lock = threading.RLock()  # reentrant: a faults callable may read srv.count
@@ -312,6 +324,8 @@ class LoopbackServer(ThreadedApp):
         text = "<think>reasoning here</think>answer" if kind == "think" else self.reply(body)
         words = re.findall(r"\S+\s*", text)  # words with their trailing space: text survives
         limit = body.get("max_completion_tokens") or body.get("max_tokens")
+        if limit is None or kind == "overspend":
+            limit = self.default_max_tokens
         if kind == "length":
             limit = min(limit or len(words), max(1, len(words) // 2))
         truncated = limit is not None and len(words) > limit

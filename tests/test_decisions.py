@@ -104,6 +104,21 @@ def test_closing_a_store_leaves_every_decision_in_review_sqlite_alone(tmp_path):
     assert decisions(tmp_path / "copy.sqlite") == {("label", "c0", "person"): "good", ("pick", "s0", "person"): "B"}
 
 
+def test_while_a_store_is_open_sqlite_backup_copies_every_decision(tmp_path):
+    """What docs/durability.md and run-folder.md say to do while a kernel still has a widget open:
+    the file alone lacks the newest decisions, SQLite's backup reads the log too."""
+    store = Store(tmp_path)
+    store.label("c0", h("an answer"), "good")
+    try:
+        shutil.copy(tmp_path / "review.sqlite", tmp_path / "plain.sqlite")
+        with pytest.raises(sqlite3.OperationalError, match="no such table"):  # all of it is in the -wal yet
+            decisions(tmp_path / "plain.sqlite")
+        sqlite3.connect(tmp_path / "review.sqlite").backup(sqlite3.connect(tmp_path / "backup.sqlite"))
+        assert decisions(tmp_path / "backup.sqlite") == {("label", "c0", "person"): "good"}
+    finally:
+        store.close()
+
+
 SESSION = """
 import sys
 from toolkit.decisions import Store

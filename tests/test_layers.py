@@ -1,9 +1,10 @@
 """The package's layering, read from the source with ast: what may import what, and no import cycle.
 
-frame.py (the step-frame contract) and outputs.py (an output's text, hash and staleness) are at the
-bottom; the call layer, the runner and export above them; decisions/ (every label, pick and verdict
-stored) below the judge, agreement, keep and the funnel; the review widgets (review/) on top, and
-nothing below imports them.
+frame.py (the step-frame contract), outputs.py (an output's text, hash and staleness) and
+sqlite.py (a run folder's SQLite files: WAL, whole when closed) are at the bottom; the call layer,
+the runner and export above them; decisions/ (every label, pick and verdict stored) below the
+judge, agreement, keep and the funnel; the review widgets (review/) on top, and nothing below
+imports them.
 """
 
 import ast
@@ -73,22 +74,24 @@ def test_nothing_below_the_review_widgets_imports_them():
 def test_decisions_import_no_ui_and_nothing_that_decides_with_them():
     """decisions/ sits below the judge, agreement and keep: it imports the frame contract, outputs,
     files, prompts and stats, never the widgets or the modules that read decisions."""
-    below = {"toolkit.frame", "toolkit.outputs", "toolkit.files", "toolkit.prompts", "toolkit.stats", "toolkit.moved"}
+    below = {"toolkit.frame", "toolkit.outputs", "toolkit.files", "toolkit.prompts", "toolkit.stats", "toolkit.moved",
+             "toolkit.sqlite"}
     for m in (m for m in MODULES if m.startswith("toolkit.decisions")):
         assert _imports(m, top_level_only=False) - below - {m for m in MODULES if m.startswith("toolkit.decisions")} \
             == set(), m
 
 
-def test_outputs_and_the_frame_contract_sit_at_the_bottom():
-    assert _imports("toolkit.outputs", top_level_only=False) == set()
+BOTTOM = ("toolkit.frame", "toolkit.outputs", "toolkit.sqlite")  # import no toolkit module
 
 
-def test_the_frame_contract_imports_no_toolkit_module():
-    assert _imports("toolkit.frame", top_level_only=False) == set()
+@pytest.mark.parametrize("name", BOTTOM)
+def test_the_bottom_modules_import_no_toolkit_module(name):
+    assert _imports(name, top_level_only=False) == set()
 
 
 def test_the_call_layer_imports_nothing_above_it():
-    above = {m: sorted(i for i in _imports(m, top_level_only=False) if not i.startswith("toolkit.llm"))
+    above = {m: sorted(i for i in _imports(m, top_level_only=False)
+                       if not i.startswith("toolkit.llm") and i not in BOTTOM)
              for m in MODULES if m.startswith("toolkit.llm")}
     assert {m: i for m, i in above.items() if i} == {}
 
@@ -137,3 +140,15 @@ def test_the_corrected_text_has_one_rule_that_every_reader_calls():
         isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.endswith(".corrected")
         for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))))]
     assert spelled == []
+
+
+def test_one_module_makes_sqlite_files_whole():
+    """The cache and the review store both keep a SQLite file a user copies: WAL mode and the
+    checkpoint that makes the file whole are stated in sqlite.py alone, and both call it."""
+    spelled = sorted(m for m, path in MODULES.items() if any(
+        isinstance(n, ast.Constant) and isinstance(n.value, str)
+        and ("wal_checkpoint" in n.value or "journal_mode" in n.value)
+        for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))))
+    assert spelled == ["toolkit.sqlite"]
+    assert "toolkit.sqlite" in _imports("toolkit.llm.cache", top_level_only=True)
+    assert "toolkit.sqlite" in _imports("toolkit.decisions.store", top_level_only=True)

@@ -42,9 +42,14 @@ def test_notebook_end_to_end_then_from_the_cache(model, tmp_path):
     first = manifest(tmp_path)
     assert [e["step"] for e in first] == ["first", "first"]  # the draft, then the edited prompt
     assert all(e["model"] == "openai/smollm2" and e["rows"] == ROWS for e in first)
-    assert usage(first, "calls") == model.proxy.count >= 2 * ROWS  # a request per row, more on feedback
+    # a request per row, more on feedback; on a loaded machine a request may wait in the server's
+    # queue past LLM(timeout=) and be sent again: the client gave it up (the proxy's status None)
+    retried = usage(first, "retries")
+    assert usage(first, "calls") + retried == model.proxy.count >= 2 * ROWS
     assert model.proxy.peak >= 2, "the rows were sent one at a time"
-    assert all(r["status"] == 200 and r["body"]["model"] == "smollm2" for r in model.proxy.requests)
+    given_up = [r for r in model.proxy.requests if r["status"] is None]
+    assert len(given_up) <= retried
+    assert all(r["status"] == 200 and r["body"]["model"] == "smollm2" for r in model.proxy.requests if r["status"])
     assert usage(first, "completion_tokens") > 0
     last = first[-1]
     assert f"step first: {ROWS} rows, {last['ok']} ok, {last['failed']} failed" in out.stdout

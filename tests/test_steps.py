@@ -1,6 +1,7 @@
 """Steps against the loopback server: feedback retries, status columns, fan-out, resume, manifest."""
 
 import json
+import re
 import signal
 import sqlite3
 import subprocess
@@ -320,3 +321,23 @@ def test_the_surface_is_grouped_notebook_verbs_on_top_the_call_layer_in_toolkit_
     assert call_layer <= set(toolkit.llm.__all__) and not call_layer & set(tk.__all__)
     assert "LLM" in tk.__all__ and all(hasattr(tk, name) for name in tk.__all__)
     assert all(hasattr(toolkit.llm, name) for name in toolkit.llm.__all__)
+
+
+def _last_bar(err: str) -> dict[str, int]:
+    """The counts in the progress bar's last postfix ("…, cached=12, failed=0, ok=12]")."""
+    last = err.replace("\r", "\n").strip().splitlines()[-1]
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", last)}
+
+
+@pytest.mark.parametrize("n", [12, 300])
+def test_the_bar_counts_the_rows_the_summary_line_counts(server, prompt, loopback_llm, rows, capsys, n):
+    step = tk.Step("gen", prompt, loopback_llm(server), when=lambda row: not row["text"].endswith("7"))
+    skipped = sum(str(i).endswith("7") for i in range(n))
+    for run in ("first", "cached rerun"):
+        out = step.run(rows(n, "bar"))
+        captured = capsys.readouterr()
+        said = re.search(r"(\d+) rows → (\d+) ok, (\d+) failed, (\d+) skipped", captured.out).groups()
+        bar = _last_bar(captured.err)
+        assert list(map(int, said)) == [n, n - skipped, 0, skipped] and (out["gen.status"] == "ok").sum() == n - skipped
+        assert bar == {"ok": n - skipped, "failed": 0, "skipped": skipped,
+                       "cached": n - skipped if run == "cached rerun" else 0}, (run, captured.err[-300:])

@@ -2,6 +2,7 @@
 embedded model), answers become typed columns, validation errors go back to the model."""
 
 import json
+import re
 from typing import Annotated
 
 import pandas as pd
@@ -11,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, Field
 import toolkit as tk
 from tests.loopback import LoopbackServer
 from toolkit.llm import formats
+from toolkit.schema import Schema
 
 PROMPT = """params: {max_tokens: 200}
 messages:
@@ -221,13 +223,72 @@ def test_embedded_model_structured_answers_always_parse(prompt_file, folder):
 
 
 def test_the_embedded_grammar_bounds_strings_and_refuses_control_characters():
-    from toolkit.llm import local_model
+    from toolkit.llm import grammar
 
     schema = {"type": "object", "properties": {"subject": {"type": "string"},
                                                "code": {"type": "string", "maxLength": 7},
                                                "tag": {"type": "string", "pattern": "^[a-z]+$"}}}
-    bounded = local_model._bounded(schema)["properties"]
-    assert bounded["subject"]["maxLength"] == local_model.STRING_LIMIT
+    bounded = grammar._bounded(schema, grammar.STRING_LIMIT)["properties"]
+    assert bounded["subject"]["maxLength"] == grammar.STRING_LIMIT
     assert bounded["code"]["maxLength"] == 7 and "maxLength" not in bounded["tag"]
-    text = local_model.grammar(json.dumps(schema))._grammar
+    text = grammar.gbnf(schema)
     assert 'char ::= [^"\\\\\\x00-\\x1F]' in text and 'char ::= [^"\\\\] ' not in text
+
+
+# -- an object closes within max_tokens: the fields share the budget (issue 28, point 11) --------
+
+def test_the_fields_share_max_tokens_and_a_budget_too_small_is_refused():
+    """Counted at one token a character for strings and one a digit, the longest answer the
+    grammar allows fits in max_tokens. `count` stands in for the model's tokenizer."""
+    from toolkit.llm import grammar
+
+    count = lambda text: -(-len(text) // 4)  # noqa: E731  (one token per 4 characters)
+    fact = Schema(Fact).json_schema()
+
+    def rule(text, name):
+        return re.search(rf"^{name} ::= (.*)$", text, re.M).group(1)
+
+    text = grammar.gbnf(fact, 40, count)
+    chars, digits = rule(text, "subject").count("char"), rule(text, "integral-part").count("[0-9]")
+    assert digits == grammar.DIGITS and rule(text, "space") == '""'  # no optional spaces to count
+    skeleton = count('{"subject":"","year":0}') + 2  # + a token where each of the two values meets the JSON
+    longest = skeleton + chars + digits  # every character, a sign and every digit (one was in the skeleton)
+    assert longest <= 40 < longest + 2  # the whole budget, shared, and no more
+    with pytest.raises(grammar.BudgetTooSmall, match=r"max_tokens=12 is too small") as refused:
+        grammar.gbnf(fact, 12, count)
+    smallest = int(re.search(r"the smallest max_tokens that works is (\d+)", str(refused.value)).group(1))
+    assert rule(grammar.gbnf(fact, smallest, count), "subject").count("char") == grammar.MIN_STRING
+    with pytest.raises(grammar.BudgetTooSmall):
+        grammar.gbnf(fact, smallest - 1, count)
+    # a list without max_length cannot be budgeted: its strings keep STRING_LIMIT
+    listed = grammar.gbnf(Schema(list[Fact]).json_schema(), 40, count)
+    assert max(line.count("char") for line in listed.splitlines()) == grammar.STRING_LIMIT
+
+
+SHORT_PROMPT = """params: {temperature: 0, max_tokens: 40}
+messages:
+  - user: "Extract the subject and the year from: {text}"
+"""
+
+
+@pytest.mark.embedded_model
+def test_embedded_model_objects_close_within_a_small_max_tokens(prompt_file, folder):
+    """Step(schema=Fact, max_tokens=40) on ten one-sentence extractions: every answer is a closed
+    JSON object. Under 500-character strings the Titanic's subject was the whole sentence and more,
+    cut off at the 40th token."""
+    llm = tk.LLM(folder=folder, cache="off")
+    df = pd.DataFrame({"text": EXTRACTIONS})
+    out = tk.Step("fact", prompt_file(SHORT_PROMPT, "p.yaml"), llm, schema=Fact, max_retries=0).run(df)
+    assert out["fact.status"].tolist() == ["ok"] * len(EXTRACTIONS), out["fact.error"].tolist()
+    for raw in out["fact.raw"]:
+        Fact.model_validate_json(raw)
+
+
+@pytest.mark.embedded_model
+def test_embedded_model_refuses_a_max_tokens_too_small_for_the_schema(prompt_file, folder):
+    llm = tk.LLM(folder=folder, cache="off")
+    df = pd.DataFrame({"text": EXTRACTIONS[:2]})
+    out = tk.Step("fact", prompt_file(SHORT_PROMPT, "p.yaml"), llm, schema=Fact, max_tokens=8).run(df)
+    assert (out["fact.status"] == "failed").all() and (out["fact.attempts"] == 1).all()
+    assert out["fact.error"].str.contains(r"max_tokens=8 is too small.*the smallest max_tokens that works is \d+").all()
+    assert llm.usage.retries == 0 and llm.usage.completion_tokens == 0

@@ -35,8 +35,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .frame import missing, sample_ids, set_folder
-from .llm import LLM, Completion, loop, served
-from .llm.limiter import estimate_tokens
+from .llm import LLM, Completion, loop, served, tokens
 from .llm.llm import MAX_CANDIDATES, NOT_PARAMS
 from .llm.usage import Spend
 from .parsing import ParseError, parser, schema_parser
@@ -183,7 +182,7 @@ class Step:
             await self._run_rows(_records(df, constants), results, shown, reask is not None)
         finally:
             shown.close()
-            self.llm.cache.flush()  # the end of a run, an error or a cancel: commit what arrived
+            self.llm.cache.checkpoint()  # the end of a run, an error or a cancel: commit what arrived
         out = self._frame(df, results)
         record = StepRecord(self.name, self.prompt.version, self.llm.model, self.params,
                             self.llm.concurrency, self.llm.budget.caps(), rows=len(df),
@@ -199,6 +198,10 @@ class Step:
         """A fixed set of workers pulls rows as they finish others: memory stays flat in the row count."""
         counts, shown = results.counts, [0.0]
 
+        def postfix():
+            bar.set_postfix(ok=counts["ok"], failed=counts["failed"], skipped=counts["skipped"],
+                            cached=counts["cached"], refresh=False)
+
         async def worker():
             for done, (pos, row) in enumerate(rows, 1):
                 results.store(pos, await self._row(row, reask))
@@ -207,8 +210,7 @@ class Step:
                 now = time.monotonic()
                 if now - shown[0] > 0.2:  # formatting the postfix per row costs more than the row
                     shown[0] = now
-                    bar.set_postfix(ok=counts["ok"], failed=counts["failed"], cached=counts["cached"],
-                                    refresh=False)
+                    postfix()
                 if done % 256 == 0:  # cached rows never wait: let an interrupt or other calls in
                     await asyncio.sleep(0)
 
@@ -221,6 +223,7 @@ class Step:
         finally:
             for task in tasks:
                 task.cancel()
+            postfix()  # the bar's last word counts what the summary line counts
         errors = [task.exception() for task in done if task.exception() is not None]  # all retrieved
         if errors:
             raise errors[0]
@@ -235,7 +238,7 @@ class Step:
                     start=pd.Series(0, index=df.index))
         messages, _, _ = self._first_request({**df.iloc[int(np.argmax(sizes.to_numpy()))].to_dict(), **constants})
         if messages is not None:
-            warning = served.fit_warning(found, self.llm.model, estimate_tokens(messages, self.params),
+            warning = served.fit_warning(found, self.llm.model, tokens.estimate(messages, self.params),
                                          f"step {self.name!r}")
             if warning:
                 self.llm.warn_once(warning)

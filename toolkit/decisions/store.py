@@ -28,7 +28,7 @@ decision a line, with the text it judged) is written by `add` (`tk.add_decisions
 outputs.
 
 Closing a Store, and the end of the process that holds it, copies the write-ahead log into
-review.sqlite (a TRUNCATE checkpoint), so whenever nothing is in flight that one file holds every
+review.sqlite (a TRUNCATE checkpoint, toolkit/sqlite.py), so whenever nothing is in flight that one file holds every
 decision: copy or commit it alone.
 
 A review.sqlite made before corrections existed opens unchanged; the first correction or
@@ -41,16 +41,13 @@ count as current for any output. While a widget or kernel still has the store op
 decisions may sit in review.sqlite-wal beside it: copy both files then, or close the store first.
 """
 
-import atexit
 import itertools
-import sqlite3
 import threading
 import time
 import uuid
-import weakref
 from pathlib import Path
 
-from .. import outputs
+from .. import outputs, sqlite
 from ..stats import PICKS
 from .added import AddedDecisions
 
@@ -68,7 +65,6 @@ CREATE INDEX IF NOT EXISTS by_batch ON events (batch);
 TABLES = EVENTS.format(name="events") + """
 CREATE TABLE IF NOT EXISTS imported (name TEXT PRIMARY KEY, time REAL NOT NULL);""" + INDEXES
 LIVE = "batch NOT IN (SELECT value FROM events WHERE kind = 'undo')"  # not reverted by an undo
-_OPEN = weakref.WeakSet()  # the stores not closed yet: closed at interpreter exit
 
 
 class Store(AddedDecisions):
@@ -79,19 +75,16 @@ class Store(AddedDecisions):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / "review.sqlite"
-        # autocommit (isolation_level=None): each INSERT is its own committed transaction
-        self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+        # autocommit: each INSERT is its own committed transaction
+        self._db = sqlite.connect(self.path, TABLES, check_same_thread=False)
         self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")  # in WAL mode: durable across a crash of the process
-        self._db.executescript(TABLES)
         self._session, self._batches_made = uuid.uuid4().hex, itertools.count()
         self._seen, self._changed = 0, set()
         self._import()
         # refresh() says what changed after the Store was made
         self._seen = self._db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
         self._closed = False
-        _OPEN.add(self)
+        sqlite.whole_at_exit(self)
 
     def close(self):
         """Copy the write-ahead log into review.sqlite (so the file alone holds every decision:
@@ -101,11 +94,9 @@ class Store(AddedDecisions):
                 return
             self._closed = True
             try:
-                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            except sqlite3.OperationalError:
-                pass  # another process holds the file past the timeout: its own close checkpoints
-            self._db.close()
-        _OPEN.discard(self)
+                sqlite.checkpoint(self._db)  # another process's transaction: its own close checkpoints
+            finally:
+                self._db.close()
 
     def __enter__(self):
         return self
@@ -362,11 +353,3 @@ def add_decisions(path, folder) -> None:
     any other. A decision already stored is skipped: running it again writes nothing."""
     with Store(folder) as store:
         store.add(path)
-
-
-@atexit.register
-def _close_all():
-    """At interpreter exit (a kernel shut down, a script's end), close every store still open, so
-    no decision is left only in review.sqlite-wal."""
-    for store in list(_OPEN):
-        store.close()

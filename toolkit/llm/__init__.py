@@ -4,11 +4,14 @@
     usage.py        accounting: live usage (what was sent) and per-row spend (cached rows included)
     cache.py        one SQLite file per run folder; recordings in and out as JSONL
     limiter.py      client-side limits (callers wait their turn instead of getting a 429)
+    tokens.py       a call's tokens before the server counts them: the estimate, and the bound
+    budget.py       the spending cap (max_cost, max_tokens_total)
     transports.py   how a request reaches a server: the Transport protocol; direct HTTP, litellm
     connect.py      which transport an LLM uses (local, http, litellm, fleet); register_transport
     fleet.py        one model behind several servers
     served.py       what a server serves: its weights, its context window; did an answer read the whole prompt
     local_model.py  the embedded SmolLM2, registered as litellm provider "local"
+    grammar.py      its JSON-schema grammar, bounded to close within max_tokens
     loop.py         the background event loop every call runs on
 
 Nothing here knows about DataFrames, prompts or steps: those sit one level up and call `LLM.call`

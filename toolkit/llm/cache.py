@@ -12,6 +12,12 @@ answer a re-ask replaced: each is a call of its own, exported and loaded like an
 records the weights that gave it, where the server said (`served`); llm.py answers a call again
 when its endpoint now serves other weights, under `variant_key`.
 
+`checkpoint()` copies the WAL into `cache.sqlite` (toolkit/sqlite.py) at the end of every run, when
+the LLM is closed and at exit, so whenever nothing is in flight `cache.sqlite` alone is the whole
+cache (the file a user copies).
+A recording given to replay is held in memory and is all that replay answers from: the folder's
+cache file is neither read nor written.
+
 But: nothing is ever evicted. A run folder's cache only grows; start a new folder (or delete
 cache.sqlite) to begin afresh. A recording holds one answer per call: `export` of a cache that
 kept answers from two sets of weights writes both, and `load` keeps the later one.
@@ -20,7 +26,6 @@ kept answers from two sets of weights writes both, and `load` keeps the later on
 from __future__ import annotations
 
 import asyncio
-import atexit
 import hashlib
 import json
 import sqlite3
@@ -28,6 +33,8 @@ import threading
 import time
 import weakref
 from pathlib import Path
+
+from .. import sqlite
 
 MODES = ("use", "replay", "refresh", "off")
 # The durability bound (docs/durability.md): an answer waits for at most this many others or this
@@ -47,7 +54,7 @@ CREATE TABLE IF NOT EXISTS calls (
 
 
 class CacheMiss(LookupError):
-    """A call that replay mode needed and the cache does not hold."""
+    """A call that replay mode needed and the cache (or the recording) does not hold."""
 
 
 def call_key(model: str, messages: list[dict], params: dict) -> str:
@@ -90,22 +97,31 @@ class Cache:
     """SQLite-backed cache with four modes.
 
     use      read, and write each new response within the durability bound (default)
-    replay   read only; a miss raises CacheMiss (deterministic notebook regression)
+    replay   read only; a miss raises CacheMiss (deterministic notebook regression). With a
+             `recording` (JSONL from `export`), answers come from it alone, not from the file.
     refresh  ignore what is stored, overwrite with fresh answers
     off      neither read nor write
     """
 
-    def __init__(self, path: str | Path, mode: str = "use"):
+    def __init__(self, path: str | Path, mode: str = "use", recording: str | Path | None = None):
         if mode not in MODES:
             raise ValueError(f"cache mode {mode!r} is not one of {', '.join(MODES)}")
+        if recording is not None and mode != "replay":
+            raise ValueError(f"a recording is replayed: it cannot be combined with cache mode {mode!r}")
         self.path = Path(path)
         self.mode = mode
+        self.recording = None if recording is None else Path(recording)
         self._local = threading.local()
         self._pending: dict[str, tuple] = {}  # key -> row, answered but not committed yet
         self._lock = threading.Lock()  # a flush can come from the loop, a cell or atexit
         self._timer: asyncio.TimerHandle | None = None
+        self._recorded: dict[str, tuple] | None = None  # key -> row: replay's answers, when from a recording
         _open.add(self)
-        if mode != "off":
+        sqlite.whole_at_exit(self)  # committed and checkpointed at exit
+        if recording is not None:
+            self._recorded = {}
+            self.load(recording)
+        elif mode != "off":
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db()  # create the file and schema now, so errors show up before any call
 
@@ -113,23 +129,15 @@ class Cache:
         """One connection per thread; WAL lets readers and a writer (even in two processes) share it."""
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            for attempt in range(100):
-                try:  # switching a new file to WAL can be refused at once while another
-                    db.execute("PRAGMA journal_mode=WAL")  # process does the same: try again
-                    db.execute(_TABLES)
-                    break
-                except sqlite3.OperationalError as e:
-                    if "locked" not in str(e) or attempt == 99:
-                        raise
-                    time.sleep(0.05)
-            db.execute("PRAGMA synchronous=NORMAL")  # durable against a killed process, fast
-            self._local.db = db
+            db = self._local.db = sqlite.connect(self.path, _TABLES)
         return db
 
     def get(self, key: str) -> dict | None:
         if self.mode in ("off", "refresh"):
             return None
+        if self._recorded is not None:
+            row = self._recorded.get(key)
+            return None if row is None else json.loads(row[3])
         pending = self._pending.get(key)
         if pending is not None:
             return json.loads(pending[3])
@@ -139,10 +147,10 @@ class Cache:
     def stored(self, key: str) -> dict | None:
         """The whole stored call under `key` — {"model", "messages", "params", "response"}, the
         request as it was keyed (marks and all) — or None. What a trace shows; any mode reads."""
-        pending = self._pending.get(key)
-        if pending is not None:
-            model, request, response = pending[1:4]
-        elif self.mode == "off" or not self.path.exists():
+        held = self._pending.get(key) if self._recorded is None else self._recorded.get(key)
+        if held is not None:  # not committed yet, or replayed from a recording (held in memory)
+            model, request, response = held[1:4]
+        elif self._recorded is not None or self.mode == "off" or not self.path.exists():
             return None
         else:
             row = self._db().execute("SELECT model, request, response FROM calls WHERE key=?", (key,)).fetchone()
@@ -170,8 +178,11 @@ class Cache:
         """Commit every answer not yet committed, in one transaction."""
         with self._lock:  # an armed timer may still fire: it then finds nothing to do
             rows, self._pending, self._timer = list(self._pending.values()), {}, None
-        if not rows:
-            return
+        if rows:
+            self._insert(rows)
+
+    def _insert(self, rows: list[tuple]) -> None:
+        """Store `rows` (see _row) in one transaction, replacing a call stored before."""
         db = self._db()
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -181,16 +192,30 @@ class Cache:
             db.execute("ROLLBACK")
             raise
 
+    def checkpoint(self) -> None:
+        """Commit what is pending and copy the WAL into `cache.sqlite`, which alone is then whole.
+
+        Another process in the middle of a transaction on the same file is not waited for (the
+        file is then whole as of an earlier commit, and its own run's end checkpoints again)."""
+        self.flush()
+        if self.mode != "off" and self._recorded is None:
+            sqlite.checkpoint(self._db())
+
     def __len__(self) -> int:
         if self.mode == "off":
             return 0
+        if self._recorded is not None:
+            return len(self._recorded)
         self.flush()
         return self._db().execute("SELECT count(*) FROM calls").fetchone()[0]
 
     def export(self, path: str | Path) -> int:
         """Write every stored call as one JSONL line (oldest first), readable in a code review."""
         self.flush()
-        rows = self._db().execute("SELECT model, request, response FROM calls ORDER BY created, key")
+        if self._recorded is not None:
+            rows = [row[1:4] for row in sorted(self._recorded.values(), key=lambda r: (r[4], r[0]))]
+        else:
+            rows = self._db().execute("SELECT model, request, response FROM calls ORDER BY created, key")
         n = 0
         with open(path, "w", encoding="utf-8") as f:
             for model, request, response in rows:
@@ -201,9 +226,9 @@ class Cache:
         return n
 
     def load(self, path: str | Path) -> int:
-        """Import recordings written by `export` (keys are recomputed from the content)."""
-        db, n = self._db(), 0
-        db.execute("BEGIN")
+        """Import recordings written by `export` (keys are recomputed from the content): into the
+        file, or, in replay mode, as the answers replay gives."""
+        rows, start = [], time.time()
         with open(path, encoding="utf-8") as f:
             for lineno, line in enumerate(f, 1):
                 if not line.strip():
@@ -213,18 +238,23 @@ class Cache:
                     model, messages, params = rec["model"], rec["messages"], rec["params"]
                     response = rec["response"]
                 except (ValueError, KeyError) as e:
-                    db.execute("ROLLBACK")
                     raise ValueError(f"{path}, line {lineno}: not a recording ({e}); "
                                      "each line needs model, messages, params and response") from None
-                db.execute("INSERT OR REPLACE INTO calls VALUES (?, ?, ?, ?, ?)",
-                           _row(call_key(model, messages, params), model, messages, params, response,
-                                time.time() + n * 1e-6))
-                n += 1
-        db.execute("COMMIT")
-        return n
+                rows.append(_row(call_key(model, messages, params), model, messages, params, response,
+                                 start + len(rows) * 1e-6))
+        if self.mode == "replay":
+            if self._recorded is None:
+                self._recorded = {}
+            self._recorded.update((row[0], row) for row in rows)
+            return len(rows)
+        self._insert(rows)
+        return len(rows)
 
     def close(self) -> None:
-        self.flush()
+        """Commit, checkpoint, and close this thread's connection (the cache reopens on next use).
+        A folder deleted since (a temp folder) with nothing pending has nothing to keep."""
+        if self._pending or self.path.exists():
+            self.checkpoint()
         db = getattr(self._local, "db", None)
         if db is not None:
             db.close()
@@ -236,7 +266,7 @@ def _row(key: str, model: str, messages: list[dict], params: dict, response: dic
     return (key, model, _TEXT({"messages": messages, "params": params}), _TEXT(response), created)
 
 
-_open: weakref.WeakSet[Cache] = weakref.WeakSet()
+_open: weakref.WeakSet[Cache] = weakref.WeakSet()  # this process's caches, for reading()
 
 
 def reading(path: str | Path) -> Cache | None:
@@ -247,10 +277,3 @@ def reading(path: str | Path) -> Cache | None:
         if cache.path == path and cache.mode != "off":
             return cache
     return Cache(path, "replay") if path.exists() else None
-
-
-@atexit.register
-def _flush_all() -> None:
-    """A script that ends (or a kernel that shuts down) commits what it still holds."""
-    for cache in list(_open):
-        cache.flush()

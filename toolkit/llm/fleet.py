@@ -34,7 +34,8 @@ from pathlib import Path
 
 import yaml
 
-from .limiter import Limiter, estimate_tokens
+from . import tokens
+from .limiter import Limiter
 from .served import Served
 from .transports import CallError, Reply, Transport
 
@@ -97,7 +98,7 @@ class Fleet:
     async def send(self, model: str, messages: list[dict], params: dict, timeout: float) -> Reply:
         d = await self._take()
         try:
-            async with d.window.slot(estimate_tokens(messages, params)):
+            async with d.window.slot(tokens.estimate(messages, params)):
                 reply = await d.transport.send(d.model, messages, params, timeout)
         except CallError as e:
             raise self._failed(d, e) from None

@@ -5,7 +5,7 @@ with `schema=` does). That form is what OpenAI, vLLM and llama.cpp's server take
 adapt it where a provider needs something else:
 - llama-cpp-python's server takes `{"type": "json_object", "schema": ...}` and turns the schema
   into a grammar that constrains decoding; the embedded model gets the same form, and builds a
-  stricter grammar from it (local_model.py);
+  stricter grammar from it (grammar.py);
 - litellm translates the OpenAI form for providers it knows to support schemas;
 - anywhere else the schema is written into the system message, and validation catches the rest.
 The cache key holds the OpenAI form, so a schema change re-sends whichever form went out.

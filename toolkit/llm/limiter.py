@@ -55,7 +55,8 @@ class Limiter:
                 await asyncio.sleep(max(0.001, self._sent[0][0] + RATE_PERIOD - now))
 
     def slot(self, tokens: int = 0) -> _Slot:
-        """Hold one request slot for the duration of a call: `async with limiter.slot(tokens):`."""
+        """Hold one request slot for the duration of a call of `tokens` (tokens.estimate):
+        `async with limiter.slot(tokens):`."""
         return _Slot(self, tokens)
 
 
@@ -84,7 +85,3 @@ class _Slot:
         if self.limiter._slots:
             self.limiter._slots.release()
 
-
-def estimate_tokens(messages: list[dict], params: dict) -> int:
-    """What a call counts against a tokens-per-minute limit before its answer is known."""
-    return sum(len(m.get("content") or "") for m in messages) // 4 + params.get("max_tokens", 256)

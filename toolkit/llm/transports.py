@@ -332,16 +332,28 @@ def token_prices(model: str, *, batch: bool = False) -> tuple[float, float] | No
     Read from the JSON file litellm ships, not through `import litellm` (≈ 3 s and ≈ 333 k objects
     that a direct-HTTP run would never use otherwise).
     """
+    info = _model_info(model)
+    kind = "_batches" if batch else ""
+    if not info or f"input_cost_per_token{kind}" not in info:
+        return None
+    return info[f"input_cost_per_token{kind}"] or 0.0, info.get(f"output_cost_per_token{kind}") or 0.0
+
+
+def output_limit(model: str) -> int | None:
+    """The most tokens the model writes in one answer, from litellm's bundled map; None if unknown."""
+    limit = (_model_info(model) or {}).get("max_output_tokens")
+    return limit if isinstance(limit, int) and limit > 0 else None
+
+
+def _model_info(model: str) -> dict | None:
+    """litellm's map entry for `model` ("provider/name", or a bare name the map files under it)."""
     provider, _, name = model.partition("/")
     info = _price_map().get(model)
     if info is None and name:
         info = _price_map().get(name)
         if info is not None and info.get("litellm_provider") != provider:
             info = None
-    kind = "_batches" if batch else ""
-    if not info or f"input_cost_per_token{kind}" not in info:
-        return None
-    return info[f"input_cost_per_token{kind}"] or 0.0, info.get(f"output_cost_per_token{kind}") or 0.0
+    return info
 
 
 @functools.cache
