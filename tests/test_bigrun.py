@@ -165,7 +165,7 @@ def test_the_bundled_prices_are_the_ones_litellm_reports():
         assert token_prices(model) == expected, model
 
 
-STATUS = ["status", "error", "attempts", "raw", "reasoning", "prompt_version"]
+STATUS = ["status", "error", "attempts", "raw", "reasoning", "prompt_version", "call"]
 PAIRS = '[{"question": "Q1", "answer": "A1"}, {"question": "Q2", "answer": "A2"}]'
 
 

@@ -95,9 +95,9 @@ def test_the_call_layer_imports_nothing_above_it():
 
 def test_the_lower_layers_do_not_import_what_sits_above_them():
     lower = [m for m in MODULES if m.startswith("toolkit.llm") or m in
-             ("toolkit.frame", "toolkit.outputs", "toolkit.export", "toolkit.steps", "toolkit.report",
-              "toolkit.stream", "toolkit.batch", "toolkit.files", "toolkit.prompts", "toolkit.parsing",
-              "toolkit.schema")]
+             ("toolkit.frame", "toolkit.outputs", "toolkit.export", "toolkit.steps", "toolkit.results",
+              "toolkit.report", "toolkit.stream", "toolkit.batch", "toolkit.files", "toolkit.prompts",
+              "toolkit.parsing", "toolkit.schema")]
     above = ("toolkit.review", "toolkit.decisions", "toolkit.judge", "toolkit.agreement", "toolkit.keep")
     wrong = {m: sorted(i for i in _imports(m, top_level_only=False) if i.startswith(above)) for m in lower}
     assert {m: i for m, i in wrong.items() if i} == {}

@@ -26,6 +26,34 @@ def test_a_columns_hashes_are_each_cells_hash(dtype):
     assert output_hashes(values) == [output_hash(v) for v in values]
 
 
+MIXED = ["a", None, float("nan"), "ü" * 300, "", 3, ["x", {"y": 1}], {"q": "é", "n": None}, pd.NA]
+
+
+@pytest.mark.parametrize("rows", [None, [5, 0, 7, 1, 2], [], [8, 8]])
+def test_hashes_of_chosen_rows_of_mixed_cells_are_each_cells_hash(rows):
+    """Parsed outputs (lists, dicts), numbers and every kind of missing, at any rows in any order:
+    the same hash as `output_hash` of the cell, so no stored decision turns stale."""
+    values = pd.Series(MIXED, dtype=object)
+    picked = MIXED if rows is None else [MIXED[k] for k in rows]
+    assert output_hashes(values, rows) == [output_hash(v) for v in picked]
+
+
+@pytest.mark.parametrize("dtype", ["str", "string[pyarrow]", "string[python]"])
+def test_text_columns_hashed_in_place_match_each_cells_hash(dtype):
+    """A pyarrow text column is hashed from its buffers: also when concatenated from several
+    runs (several chunks, each sliced) and at chosen rows across the chunks."""
+    texts = ["a", None, "ü" * 300, "", "the pump", None, "b"]
+    parts = [pd.Series(texts, dtype=dtype).iloc[1:], pd.Series(texts[::-1], dtype=dtype).iloc[2:5]]
+    values = pd.concat(parts, ignore_index=True)
+    if dtype != "string[python]":
+        assert values.array.__arrow_array__().num_chunks == 2
+    cells = list(values.astype(object))
+    assert output_hashes(values) == [output_hash(v) for v in cells]
+    rows = [8, 0, 6, 1, 6, 3]
+    assert output_hashes(values, rows) == [output_hash(cells[k]) for k in rows]
+    assert output_hashes(values, rows) == output_hashes(values.astype(object), rows)
+
+
 def test_stale_and_current():
     now = [output_hash("new"), output_hash("same"), output_hash("x")]
     judged = [output_hash("old"), output_hash("same"), None]

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from toolkit.review import keys
+from toolkit.review.candidates import Candidates
 from toolkit.review.compare import Comparison, compare
 from toolkit.review.front import ESM
 from toolkit.review.viewer import Viewer, show
@@ -49,16 +50,16 @@ def test_every_action_has_its_handler():
         if k.do.startswith("page:"):
             assert k.do[5:] in page, k
         else:
-            for widget in (Viewer, Comparison):
+            for widget in (Viewer, Candidates, Comparison):
                 if widget.WHERE in k.where:
                     assert callable(getattr(widget, f"_do_{k.do}", None)), (widget, k)
-    assert callable(Viewer._do_mark) and callable(Comparison._do_mark)
+    assert callable(Viewer._do_mark) and callable(Comparison._do_mark) and callable(Candidates._do_mark)
 
 
 @pytest.mark.parametrize("marks", [keys.label_keys(["good", "bad"]), keys.label_keys([f"l{i}" for i in range(9)]),
-                                   keys.pick_keys(False), keys.pick_keys(True)])
+                                   keys.pick_keys(False), keys.pick_keys(True), keys.candidate_keys(9)])
 def test_no_key_does_two_things(marks):
-    where = "compare" if marks[0][0] in ("A", "left") else "show"
+    where = "compare" if marks[0][0] in ("A", "left") else "candidates" if marks[0][0] == "#1" else "show"
     taken = [key for k in keys.KEYS if where in k.where for key in k.keys]
     assert len(taken) == len(set(taken))
     assert not {key for _, key in marks} & set(taken)

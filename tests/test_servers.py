@@ -2,6 +2,7 @@
 llama-server and vLLM do (tests/server_doubles.py): a prompt the server cut, a window too small, a
 swapped model behind one name, the newer forms of reasoning and structured output."""
 
+import asyncio
 import json
 import warnings
 
@@ -216,3 +217,29 @@ def test_llama_server_accepts_a_schema_it_does_not_enforce_and_the_answer_is_che
     assert sent["type"] == "json_schema"  # it took the schema without a word ...
     assert out.loc[0, "s.status"] == "failed" and "year" in out.loc[0, "s.error"]  # ... and broke it
     assert srv.chats == 2  # the validation problem went back to the model once
+
+
+class _ShowStallsForLitellm(OllamaServer):
+    """An ollama whose /api/show never answers litellm's own price lookup (it asks with "name",
+    the toolkit's probe with "model"): litellm makes that lookup with a blocking client, no timeout,
+    on the event loop the toolkit's calls share."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.stalled = 0
+
+    async def _show(self, request):
+        body = json.loads(await request.read())
+        if "name" in body and "model" not in body:
+            self.stalled += 1
+            await asyncio.sleep(3600)
+        return await super()._show(request)
+
+
+def test_litellms_price_lookup_never_stalls_an_ollama_run(folder, prompt):
+    with _ShowStallsForLitellm(modelfile_ctx=8192) as srv:
+        llm = tk.LLM("ollama_chat/qwen2.5:7b", api_base=srv.url, folder=folder)
+        out = run(llm, prompt, frame("one", "two", "three"))
+        assert list(out["s.status"]) == ["ok"] * 3
+        llm.check()  # the shared event loop still answers after the step's calls settled
+        assert srv.stalled == 0

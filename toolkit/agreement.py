@@ -112,7 +112,7 @@ def _label_agreement(df, judge, saved: dict, id, examples: set) -> Agreement:
     example = stored & pd.Series(ids, dtype=object).isin(examples).to_numpy(dtype=bool)
     rows = np.flatnonzero(stored & ~example)
     entries = [saved[sid] for sid in ids[rows]]
-    now = outputs.output_hashes(df[judge.judged].iloc[rows])
+    now = outputs.output_hashes(df[judge.judged], rows)
     fresh = ~outputs.stale([e["output"] for e in entries], now)
     person = np.array([e.get("label") for e in entries], dtype=object)
     decided = np.isin(person, LABELS)

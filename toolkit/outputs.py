@@ -40,21 +40,35 @@ def output_hash(value) -> str:
     return hashlib.sha256(cell_text(value).encode()).hexdigest()[:16]
 
 
-def output_hashes(values) -> list[str]:
-    """`output_hash` of every cell of the Series `values`; a pyarrow-backed text column is hashed
-    from its UTF-8 buffer, without making a Python string of each text first."""
+def output_hashes(values, rows=None) -> list[str]:
+    """`output_hash` of every cell of the Series `values`, or of the cells at positions `rows`.
+    A pyarrow-backed text column is hashed in place, from its UTF-8 buffers: no text is copied
+    out of the column (neither as a Python string nor by taking the rows into a new column)."""
     if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
-        return [output_hash(v) for v in values.to_numpy(dtype=object)]
-    arr = pa.array(values.array)
-    if not pa.types.is_large_string(arr.type):
-        arr = arr.cast(pa.large_string())
-    valid, _, data = arr.buffers()
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1].tolist()
+        cells = values.to_numpy(dtype=object)
+        return [output_hash(v) for v in (cells if rows is None else cells[np.asarray(rows, dtype=np.int64)])]
+    chunks = values.array.__arrow_array__().chunks  # a concatenated column has several
+    bounds = np.cumsum([0] + [len(c) for c in chunks])
+    rows = np.arange(len(values)) if rows is None else np.asarray(rows, dtype=np.int64)
+    which = np.searchsorted(bounds, rows, side="right") - 1
+    hashes = np.empty(len(rows), dtype=object)
+    for i, chunk in enumerate(chunks):
+        at = np.flatnonzero(which == i)
+        if len(at):
+            hashes[at] = _chunk_hashes(chunk, rows[at] - bounds[i])
+    return hashes.tolist()
+
+
+def _chunk_hashes(chunk, rows) -> list[str]:
+    """The hashes of the texts at positions `rows` of one pyarrow string array."""
+    valid, offsets, data = chunk.buffers()
+    wide = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    offsets = np.frombuffer(offsets, dtype=wide)[chunk.offset:chunk.offset + len(chunk) + 1]
     text = memoryview(data) if data is not None else memoryview(b"")
-    ok = arr.is_valid().to_numpy(zero_copy_only=False) if valid is not None else np.ones(len(arr), dtype=bool)
+    ok = chunk.is_valid().to_numpy(zero_copy_only=False)[rows] if valid is not None else np.ones(len(rows), bool)
     empty = output_hash("")
-    return [hashlib.sha256(text[offsets[i]:offsets[i + 1]]).hexdigest()[:16] if ok[i] else empty
-            for i in range(len(arr))]
+    return [hashlib.sha256(text[a:b]).hexdigest()[:16] if good else empty
+            for a, b, good in zip(offsets[rows].tolist(), offsets[rows + 1].tolist(), ok.tolist())]
 
 
 def stale(judged, now) -> np.ndarray:

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .frame import STATUS_FIELDS, column, missing, sample_ids, set_folder
+from .frame import missing, sample_ids, set_folder
 from .llm import LLM, Completion, loop, served
 from .llm.limiter import estimate_tokens
 from .llm.llm import MAX_CANDIDATES, NOT_PARAMS
@@ -42,6 +42,7 @@ from .llm.usage import Spend
 from .parsing import ParseError, parser, schema_parser
 from .prompts import Prompt, load_prompt
 from .report import StepRecord, progress
+from .results import Results, step_frame
 from .schema import Schema
 
 # Keywords Step(...) passes on to the model; anything else is a typo, not a cache-key part.
@@ -348,113 +349,8 @@ class Step:
         return (str(verdict) if verdict else "the validator rejected the answer"), None
 
     def _frame(self, df: pd.DataFrame, results: Results) -> pd.DataFrame:
-        """Input rows + output + status columns, built column by column (no per-row Series).
-
-        Candidates (n > 1) come out one row per candidate, under their row's index, with
-        `<step>.candidate` and `<step>.candidate_of`. A list answer fans out to one row per item,
-        under its parent's index, with `<step>.item`. New columns come in the order the rows first
-        name them (row 0's output, the status columns, then outputs only later rows have), as when
-        each row was a record.
-        """
-        fields = {f: getattr(results, f) for f in Results.FIELDS}
-        rows, extra = None, {}
-        if self.n > 1:
-            fields, rows, extra = self._candidate_rows(fields, results.ids)
-        values = fields["value"]
-        listed = [isinstance(v, list) for v in values]
-        positions, flat, items = None, values, None
-        if any(listed):
-            repeats = [len(v) if is_list and v else 1 for v, is_list in zip(values, listed)]
-            positions = np.repeat(np.arange(len(values)), repeats)
-            flat, items, listed = [], [], [is_list for is_list, n in zip(listed, repeats) for _ in range(n)]
-            for v, n in zip(values, repeats):
-                flat.extend(v if isinstance(v, list) and v else [v])
-                items.extend(range(n) if isinstance(v, list) and v else [None])
-        status = {}
-        for field in STATUS_FIELDS:
-            values = [self.prompt.version] * len(flat) if field == "prompt_version" else fields[field]
-            status[column(self.name, field)] = values if positions is None or field == "prompt_version" \
-                else [values[p] for p in positions]
-        if items is not None:
-            status[column(self.name, "item")] = pd.array(items, dtype="Int64")  # integers, <NA> for skipped rows
-        for name, values in extra.items():
-            status[name] = values if positions is None else values[positions]
-        if positions is not None:
-            rows = positions if rows is None else rows[positions]
-        out = df.copy(deep=False) if rows is None else df.iloc[rows].copy(deep=False)
-        for name, values in self._new_columns(flat, listed, status).items():
-            out[name] = values
-        return self.schema.typed(out) if self.schema else out
-
-    def _candidate_rows(self, fields: dict, ids) -> tuple[dict, np.ndarray, dict]:
-        """Each row's candidates as rows of their own: the fields flattened, the input row of each,
-        and the columns `<step>.candidate` (0, 1, ...; <NA> for a row that sent nothing) and
-        `<step>.candidate_of` (the sample id of the row the candidates answer)."""
-        several = [isinstance(s, list) for s in fields["status"]]
-        flat = {f: [x for v, many in zip(values, several) for x in (v if many else [v])]
-                for f, values in fields.items()}
-        rows = np.repeat(np.arange(len(several)), [len(s) if many else 1 for s, many in zip(fields["status"], several)])
-        index = [i for s, many in zip(fields["status"], several) for i in (range(len(s)) if many else [None])]
-        return flat, rows, {column(self.name, "candidate"): pd.array(index, dtype="Int64"),
-                            column(self.name, "candidate_of"): ids[rows]}
-
-    def _new_columns(self, values: list, listed: list[bool], status: dict) -> dict[str, list]:
-        """The output column(s) — `<step>`, or one per key of dict answers and of `columns=` — and
-        the status columns, in the order the rows name them."""
-        item = column(self.name, "item")
-        if not self.columns and not any(isinstance(v, dict) for v in values):
-            return {self.name: values, **status}
-        dicts = [self._columns(v) for v in values]
-        order = dict.fromkeys(self._columns(None)) if not dicts else {}
-        for i, d in enumerate(dicts):
-            order.update(dict.fromkeys(d))
-            if i == 0:
-                order.update(dict.fromkeys(k for k in status if k != item))
-            if listed[i] and item not in order:
-                order[item] = None
-        order.update(dict.fromkeys(status))
-        return {k: status[k] if k in status else [d.get(k) for d in dicts] for k in order}
-
-    def _columns(self, value) -> dict:
-        """A dict answer names its own columns (e.g. question, answer); anything else is `<step>`."""
-        if isinstance(value, dict):
-            return dict(value)
-        return dict.fromkeys(self.columns, None) if self.columns else {self.name: value}
-
-
-class Results:
-    """The runner's row store: a run's outcome as columns (one list per field), filled as rows
-    finish in any order. A row with candidates holds a list per field, one entry each."""
-
-    FIELDS = ("status", "error", "attempts", "raw", "reasoning", "call", "value")
-
-    def __init__(self, n: int, ids=None):
-        self.status, self.error, self.attempts, self.raw, self.reasoning, self.call, self.value = (
-            [None] * n for _ in range(7))
-        self.counts = {"ok": 0, "failed": 0, "skipped": 0, "cached": 0, "reasked": 0}  # answers (candidates)
-        self.done = 0  # rows
-        self.ids = ids  # the rows' sample ids, where candidates name the row they answer
-        self.spend = Spend()  # per-row spend, cached rows included
-
-    def store(self, pos: int, r: dict | list[dict]) -> None:
-        self.done += 1
-        if isinstance(r, list):
-            for f in self.FIELDS:
-                getattr(self, f)[pos] = [c[f] for c in r]
-            for c in r:
-                self._count(c)
-            return
-        self.status[pos], self.error[pos], self.attempts[pos] = r["status"], r["error"], r["attempts"]
-        self.raw[pos], self.reasoning[pos], self.value[pos] = r["raw"], r["reasoning"], r["value"]
-        self.call[pos] = r["call"]
-        self._count(r)
-
-    def _count(self, r: dict) -> None:
-        self.counts[r["status"]] += 1
-        self.counts["cached"] += r["_cached"]
-        if "_reasked" in r:
-            self.counts["reasked"] += 1
-        self.spend.merge(r["_spend"])
+        """Input rows + output + status columns (results.py; a judge adds its own to them)."""
+        return step_frame(self, df, results)
 
 
 _OPTIONS = ("parse", "validate", "when", "max_retries", "columns", "accept_truncated",

@@ -3,6 +3,8 @@
     store.py        the run folder's review store (review.sqlite): an event log of labels, notes,
                     A/B picks, corrections and few-shot promotions, shared by every widget, kernel
                     and reviewer; add_decisions() writes decisions kept as data (JSONL) into it
+    added.py        what the store brings in from files: decisions kept as data (JSONL), and the
+                    labels.json / picks.json of before the store
     labels.py       labels() as a column, stale where the output changed since it was labelled
     corrections.py  correct(): your text for an output; `<column>.corrected` on a frame
     examples.py     the rows promoted to few-shot examples (tk.promote), left out of what they

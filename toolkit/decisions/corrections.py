@@ -64,7 +64,7 @@ def standing(df, name, saved: dict, ids) -> tuple[np.ndarray, np.ndarray]:
     if not len(rows):
         return texts, was
     found = [saved[ids[k]] for k in rows]
-    now = np.asarray(outputs.output_hashes(df[name].iloc[rows]), dtype=object)
+    now = np.asarray(outputs.output_hashes(df[name], rows), dtype=object)
     in_place = np.array([outputs.output_hash(f["text"]) for f in found], dtype=object) == now
     stale = outputs.stale([f["output"] for f in found], now) & ~in_place
     texts[rows[~stale]] = [f["text"] for f, s in zip(found, stale) if not s]

@@ -50,7 +50,7 @@ def labels(df, folder=None, *, id=None, column=None, stale="unreviewed", source=
         judged = judged.fillna(last_step(df))
     for name, at in judged.groupby(judged).indices.items():  # per judged column, its rows at once
         where = np.asarray(rows)[at]
-        was[where] = outputs.stale([found[i]["output"] for i in where], outputs.output_hashes(df[name].iloc[where]))
+        was[where] = outputs.stale([found[i]["output"] for i in where], outputs.output_hashes(df[name], where))
     # string columns however many rows (an empty frame would give float)
     out["label"] = pd.array([v["label"] if v["label"] and (stale == "keep" or not w) else "unreviewed"
                              for v, w in zip(found, was)], dtype="str")

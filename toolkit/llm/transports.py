@@ -266,6 +266,11 @@ class LiteLLM:
         import litellm
 
         extra = {k: v for k, v in (("api_base", self._api_base), ("api_key", self._api_key)) if v}
+        if self._price == "none":
+            # a local server has no price; naming one keeps litellm's logging from asking an ollama
+            # server for it (a blocking POST /api/show on our event loop, with no timeout: a server
+            # that accepts and never answers stalls every call in flight)
+            extra.update(input_cost_per_token=0.0, output_cost_per_token=0.0)
         messages, params = formats.for_litellm(model, messages, formats.for_openai(params))
         try:
             r = await litellm.acompletion(model=model, messages=messages, timeout=timeout,

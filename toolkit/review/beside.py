@@ -169,21 +169,23 @@ def reason_keys(df, id):
     rows = np.flatnonzero(mask)
     if not len(rows):
         return keys
-    sub = df.iloc[rows]
+    def sub(col):  # one column at the rows that can be dropped; the texts stay where they are
+        return df[col].iloc[rows]
+
     what = {}  # what a row's reason kind depends on
     for step in steps:
         for field in ("status", "error"):
-            if column(step, field) in sub:
-                what[column(step, field)] = sub[column(step, field)].astype(object).fillna("\0")
-        if column(step, "raw") in sub:
-            what[column(step, "raw")] = sub[column(step, "raw")].map(lambda v: isinstance(v, str) and bool(v.strip()))
+            if column(step, field) in df:
+                what[column(step, field)] = sub(column(step, field)).astype(object).fillna("\0")
+        if column(step, "raw") in df:
+            what[column(step, "raw")] = sub(column(step, "raw")).map(lambda v: isinstance(v, str) and bool(v.strip()))
     for mark in marks:
-        what[mark] = sub[mark].notna()
-    if "label" in sub:
-        what["label"] = sub["label"].astype(object).fillna("\0")
+        what[mark] = sub(mark).notna()
+    if "label" in df:
+        what["label"] = sub("label").astype(object).fillna("\0")
     groups = pd.DataFrame(what).groupby(list(what), dropna=False, sort=False).ngroup().to_numpy()
     first = np.unique(groups, return_index=True)[1]
-    why = drop_reasons(sub.iloc[first], steps, id=id)
+    why = drop_reasons(df.iloc[rows[first]], steps, id=id)
     found = why["kind"].notna().to_numpy(dtype=bool)
     named = (why["where"].astype(str) + ": " + why["kind"].astype(str)).to_numpy(dtype=object)
     keys[rows] = np.where(found, named, None)[groups]  # first[g] is group g's first row: reasons in group order

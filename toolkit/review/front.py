@@ -20,12 +20,13 @@ But: the widget's height follows JupyterLab's notebook panel (elsewhere the wind
 
 from .drawing import DRAWING
 from .editing import EDITOR
+from .picking import PICKS
 from .style import CSS
 from .tracing import OVERLAY
 
 __all__ = ["CSS", "ESM"]
 
-ESM = DRAWING + EDITOR + OVERLAY + r"""
+ESM = DRAWING + EDITOR + OVERLAY + PICKS + r"""
 function render({ model, el }) {
   let seq = 0, aheadSeq = 0, syncing = 0, acted = 0;
   const send = (msg) => {
@@ -294,8 +295,8 @@ function render({ model, el }) {
     cols.replaceChildren();
     if (!s) { cols.append(h("div", "tkr-empty", drawn.empty || "No sample.")); return; }
     const shown = [...(s.source && sourceShown() ? [s.source] : []), ...s.panes];
-    cols.style.gridTemplateColumns = `repeat(${shown.length}, minmax(0, 1fr))`;
-    const panes = shown.map((p) => pane(p, query, first));
+    layout(cols, s, shown.length);  // picking.py: candidates past three wrap
+    const panes = shown.map((p) => marked(pane(p, query, first), p));
     cols.append(...panes);
     root.classList.toggle("tkr-with-source", shown.length > s.panes.length);
     const offset = before.length - shown.length;  // the source column came or went
@@ -372,7 +373,7 @@ function render({ model, el }) {
     if (select && (e.key === " " || e.key === "Enter" || e.key === "Tab")) { e.stopPropagation(); return; }
     if (select || tag === "BUTTON" || tag === "SUMMARY") home();
     const keys = drawn.keys || {};
-    const a = (e.shiftKey && keys["Shift+" + e.key]) || keys[e.key];
+    const a = (e.shiftKey && keys["Shift+" + (/^Digit\d$/.test(e.code) ? e.code.slice(5) : e.key)]) || keys[e.key];
     if (!a) { if (select) { e.preventDefault(); e.stopPropagation(); } return; }
     e.preventDefault();
     e.stopPropagation();

@@ -9,7 +9,8 @@ action is new), and docs/review-keys.md's table is made from it (`write_docs` re
 tests/test_review_keys.py checks it is current).
 
 The decision keys depend on the widget: the viewer's label set (g/b for good/bad, 1-9 for any
-other set, u unreviewed) and the comparison's picks (a/b/t, u unpicked; left/right when blind).
+other set, u unreviewed), the comparison's picks (a/b/t, u unpicked; left/right when blind) and
+the candidates' picks (Shift+1-9, u unpicked: shifted, so they never clash with a label set's 1-9).
 
 But: keys are not configurable at run time; a key map of your own means editing this table.
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 from ..decisions.labels import LABELS  # the default label set: it gets the keys g and b
 
 RESERVED = ("unreviewed", "all", "stale")  # filter values, not labels
-UNDECIDED = {"show": "unreviewed", "compare": "unpicked"}  # one word per widget, everywhere
+UNDECIDED = {"show": "unreviewed", "candidates": "unpicked", "compare": "unpicked"}  # one word per widget, everywhere
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Key:
     do: str
     help: str
     doc: str
-    where: tuple = ("show", "compare")
+    where: tuple = ("show", "candidates", "compare")  # the viewer, its candidates view, the comparison
     deciding: bool = False  # only when decisions are on (a run folder)
     args: dict = field(default_factory=dict)
     button: str = None
@@ -53,13 +54,14 @@ KEYS = (
         "says what the sample's decision is now", deciding=True, button="undo"),
     Key(("e",), "e", "page:edit", "edit", "correct the shown output: a text box in its pane (keys typed there are "
         "text; Ctrl+Enter saves your text in place of the model's, tied to that output; Esc cancels); the comparison "
-        "edits the right-hand output", deciding=True, args={"side": -1}),
+        "edits the right-hand output", where=("show", "compare"), deciding=True, args={"side": -1}),
     Key(("Shift+E",), "Shift+E", "page:edit", "", "correct the left-hand output", where=("compare",),
         deciding=True, args={"side": 0}),
     Key(("f",), "f", "promote", "few-shot", "promote the shown row into its step's prompt draft as a few-shot turn "
-        "pair (tk.promote; the comparison: run B's row; draft= names the draft)", deciding=True),
+        "pair (tk.promote; the comparison: run B's row; draft= names the draft)", where=("show", "compare"),
+        deciding=True),
     Key(("r",), "r", "trace", "trace", "trace the shown sample through its steps (tk.trace, from the cache) over "
-        "the panes; Esc closes it (the comparison: run B's row)"),
+        "the panes; Esc closes it (the comparison: run B's row)", where=("show", "compare")),
     Key((" ", "PageDown"), "Space / PageDown", "page:scroll", "scroll",
         "scroll the text panes down a page (each pane on its own; the longest leads, the others follow "
         "in proportion)", args={"pages": 0.9}),
@@ -78,14 +80,17 @@ KEYS = (
         "row"),
     Key((), "Enter (in a box)", "page:enter", "", "search / jump / save the note, then back to the widget"),
     Key((), "Ctrl+Enter / Esc (editing)", "page:save", "", "save your correction / cancel the edit, then back to "
-        "the widget", deciding=True),
+        "the widget", where=("show", "compare"), deciding=True),
 )
 # The decision keys, for the docs (the keys themselves come from label_keys / pick_keys).
 DECISIONS = (
     ("g, b (default labels); 1–9 (your own label set)", ("show",), "label the shown sample and go on"),
-    ("u", ("show", "compare"), "mark the shown sample unreviewed (comparison: unpicked) and go on"),
+    ("Shift+1–9", ("candidates",), "pick the shown sample's 1st–9th candidate (over each of the others) and go on"),
+    ("u", ("show", "candidates", "compare"), "mark the shown sample unreviewed (candidates, comparison: unpicked) "
+     "and go on"),
     ("a, b, t", ("compare",), "A better / B better / tie and go on (left / right when blind)"),
 )
+WIDGETS = (("show", "viewer"), ("candidates", "candidates"), ("compare", "comparison"))  # the docs' columns
 
 
 def label_keys(labels):
@@ -102,6 +107,13 @@ def pick_keys(blind):
     """[[pick, key], ...] of the comparison: A / B (left / right when blind), tie, unpicked."""
     sides = [["left", "a"], ["right", "b"]] if blind else [["A", "a"], ["B", "b"]]
     return sides + [["tie", "t"], [UNDECIDED["compare"], "u"]]
+
+
+def candidate_keys(k):
+    """[[pick, key], ...] of the candidates view: "#1".."#k" on Shift+1..Shift+k, u unpicked."""
+    if not 1 <= k <= 9:
+        raise ValueError(f"the candidates view has keys for 1 to 9 candidates a sample, not {k}")
+    return [[f"#{i}", f"Shift+{i}"] for i in range(1, k + 1)] + [[UNDECIDED["candidates"], "u"]]
 
 
 def _rows(where, deciding):
@@ -144,15 +156,16 @@ def help_line(where, marks):
 
 def markdown():
     """The key table of docs/review-keys.md."""
-    def cell(where, place):
-        return "✓" if place in where else ""
+    def cells(where):
+        return " | ".join("✓" if place in where else "" for place, _ in WIDGETS)
 
-    lines = ["| key | viewer | comparison | what it does |", "| --- | :-: | :-: | --- |"]
+    lines = ["| key | " + " | ".join(title for _, title in WIDGETS) + " | what it does |",
+             "| --- | " + " | ".join(":-:" for _ in WIDGETS) + " | --- |"]
     for shown, where, doc in DECISIONS:
-        lines.append(f"| {shown} | {cell(where, 'show')} | {cell(where, 'compare')} | {doc} |")
+        lines.append(f"| {shown} | {cells(where)} | {doc} |")
     for k in KEYS:
-        lines.append(f"| {k.shown} | {cell(k.where, 'show')} | {cell(k.where, 'compare')} | {k.doc}"
-                     + ("; with a run folder only" if k.deciding else "") + " |")
+        lines.append(f"| {k.shown} | {cells(k.where)} | {k.doc}" + ("; with a run folder only" if k.deciding else "")
+                     + " |")
     return "\n".join(lines) + "\n"
 
 

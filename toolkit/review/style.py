@@ -121,4 +121,8 @@ CSS = """
 .tkr-overlay-bar { display: flex; align-items: center; gap: 6px; flex: none; font-weight: 600; }
 .tkr-overlay-title { margin-right: auto; }
 .tkr-trace-frame { flex: 1 1 0; min-height: 0; width: 100%; border: 0; }
+/* candidates (picking.py): the person's pick framed in green, a judge's pick a dashed badge apart */
+.tkr-pane[data-picked=person] { outline: 3px solid #2e7d32; outline-offset: 1px; background: #f1f8e9; }
+.tkr-pick-badge { background: #2e7d32; color: #fff; border-radius: 3px; padding: 0 5px; }
+.tkr-judge-badge { border: 1px dashed #6d4c41; color: #6d4c41; border-radius: 3px; padding: 0 4px; font-weight: 400; }
 """

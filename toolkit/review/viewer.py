@@ -18,9 +18,10 @@ import pandas as pd
 
 from ..decisions.labels import LABELS
 from ..decisions.store import Store
-from ..frame import STATUSES, column, folder_of, last_step, need_column, sample_ids, steps_in
+from ..frame import STATUSES, candidate_steps, column, folder_of, last_step, need_column, sample_ids, steps_in
 from ..outputs import cell_text, output_hash, output_hashes, stale
 from .beside import Duplicates, Verdicts, judges_in, reason_keys, reason_value
+from .candidates import Candidates
 from .columns import contains
 from .editing import Editing
 from .keys import label_keys
@@ -54,9 +55,18 @@ def show(df, left="text", right=None, *, step=None, id=None, folder=None, labels
     A duplicate (`<column>.dup_of`, from tk.dedupe) is shown beside the sample it repeats.
     `draft` is the step's prompt draft the promote key (f) writes into (default: the run folder's
     draft that made the row). Keys e (correct), f (promote) and r (trace): docs/review-keys.md.
+
+    A step run with n= (a `<step>.candidate_of` column; by default the last) is shown one sample at
+    a time with its candidates side by side, for a pick (Shift+1..Shift+9; review/candidates.py);
+    `id=` shows its rows one at a time instead.
     """
-    return Viewer(df, left, right or last_output(df), step=step, id=id, folder=folder_of(df, folder),
-                  labels=labels, order=order, seed=seed, judge=judge, reason=reason, draft=draft)
+    if id is None and right is None and step is None and candidate_steps(df):
+        step = candidate_steps(df)[-1]  # the candidates side by side (not a judge's picks among them)
+    right = right or last_output(df)
+    if id is None and column(step or right, "candidate_of") in df:
+        return Candidates(df, left, step or right, folder=folder_of(df, folder), order=order, seed=seed)
+    return Viewer(df, left, right, step=step, id=id, folder=folder_of(df, folder), labels=labels, order=order,
+                  seed=seed, judge=judge, reason=reason, draft=draft)
 
 
 def last_output(df):
@@ -110,10 +120,10 @@ class Viewer(Editing, Tracing, Promoting, Review):
         return self._hashes[k]
 
     def _hash_many(self, rows):
-        """Hash the outputs of these rows in one pass (only those rows' texts leave the column)."""
+        """Hash the outputs of these rows in one pass, in place in the column (no text is copied out)."""
         missing = [k for k in rows if k not in self._hashes]
         if missing:
-            self._hashes.update(zip(missing, output_hashes(self._df[self._right].iloc[missing])))
+            self._hashes.update(zip(missing, output_hashes(self._df[self._right], missing)))
 
     def _relabel(self, sample_ids, saved_labels=None):
         """Bring the label of these samples up to date with the store (`saved_labels`: the store's
@@ -124,12 +134,11 @@ class Viewer(Editing, Tracing, Promoting, Review):
         rows = self._where.get_indexer(ids)
         if len(ids) > BULK:
             self._hash_many(rows[rows >= 0])
-        for sid, k in zip(ids, rows):
-            if k < 0:
-                continue
-            saved = saved_labels.get(sid) if saved_labels is not None else self._store.label_of(sid)
+        found = [(k, saved_labels.get(sid) if saved_labels is not None else self._store.label_of(sid))
+                 for sid, k in zip(ids, rows) if k >= 0]
+        olds = stale([s and s["output"] for _, s in found], [s and self._hash(k) for k, s in found])
+        for (k, saved), old in zip(found, olds):
             value = saved["label"] if saved and saved["label"] else "unreviewed"
-            old = saved is not None and bool(stale([saved["output"]], [self._hash(k)])[0])
             label, was = ("unreviewed", value) if old and value != "unreviewed" else (value, "")
             if was and saved["column"] not in (None, self._right):
                 was = f"{value} on {saved['column']}"
