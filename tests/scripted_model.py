@@ -49,6 +49,7 @@ RIGHT = {
     "You write bookends for an excerpt": lambda body: "OPENING: It began that morning.\nCLOSING: That was all.",
     "You judge passages from a product manual": lambda body: "YES - it states specifications.",
     "You write questions a customer might ask": qa_pairs,
+    "You write one question a customer might ask": lambda body: json.dumps(json.loads(qa_pairs(body))["items"][0]),
     "You check answers against a passage": lambda body: "SUPPORTED - the passage says so.",
     "You sum up a passage in one": lambda body: "This section tells the owner how to use the unit safely.",
     # the judges (prompts/*/judge_*.yaml): answers in their verdict schemas
@@ -56,6 +57,8 @@ RIGHT = {
     "You grade how well an answer is supported": lambda body: '{"reason": "All in the passage.", "score": 5}',
     # v1 and v2 rewrite a passage alike here (rewrite() ignores the prompt), so either order is a tie
     "You compare two rewrites of the same passage": lambda body: '{"reason": "They say the same.", "better": "tie"}',
+    # the candidates of factual_qa's "ask" step are alike here too
+    "You compare two question/answer pairs": lambda body: '{"reason": "They say the same.", "better": "tie"}',
 }
 WRONG = dict.fromkeys(RIGHT, lambda body: "zq zq zq zq zq zq zq zq")
 
