@@ -143,3 +143,20 @@ def test_a_replayed_recording_is_traced(tmp_path, monkeypatch):
     assert len(found["attempts"]) == retried["first.attempts"]
     assert found["attempts"][-1]["answer"] == retried["first.raw"]
     assert all(a["feedback"].startswith("Your answer could not be used") for a in found["attempts"][:-1])
+
+
+def test_a_folder_with_a_replaying_llm_beside_a_live_one_traces_the_live_calls(loopback_llm, prompt_file, rows,
+                                                                              tmp_path):
+    """docs/loop.md does this: the folder's first LLM replays a recording, a second one calls a
+    model; a trace of the second's step must read its calls, not only the recording."""
+    with pipeline_server() as srv:
+        recorded = loopback_llm(srv, folder=tmp_path / "rec")
+        recorded.complete_many(["r1"], max_tokens=5)
+        recording = tmp_path / "rec.jsonl"
+        recorded.cache.export(recording)
+        replaying = loopback_llm(srv, replay=recording)  # the test's run folder
+        live = loopback_llm(srv)  # the same folder
+        out = tk.Step("items", prompt_file(ITEMS, "items.yaml"), live, parse="json").run(rows(1))
+        assert replaying.cache.path == live.cache.path
+    found = steps(out, out["chunk_id"].iloc[0] + "/0")
+    assert found[0]["note"] is None and found[0]["messages"][-1]["content"].startswith("Points of: ")

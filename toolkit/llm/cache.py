@@ -269,11 +269,22 @@ def _row(key: str, model: str, messages: list[dict], params: dict, response: dic
 _open: weakref.WeakSet[Cache] = weakref.WeakSet()  # this process's caches, for reading()
 
 
-def reading(path: str | Path) -> Cache | None:
-    """The cache file at `path` to read from: the Cache this process has open on it (it also holds
-    answers not committed yet), else the file itself; None when there is no such file."""
+class _Reader:
+    """Reads a stored call from each of `caches` in turn (see reading)."""
+
+    def __init__(self, caches: list[Cache]):
+        self.caches = caches
+
+    def stored(self, key: str) -> dict | None:
+        return next((got for c in self.caches if (got := c.stored(key)) is not None), None)
+
+
+def reading(path: str | Path) -> _Reader | None:
+    """The cache file at `path` to read from: every Cache this process has open on it (one holds
+    answers not committed yet, a replaying one its recording in memory, and a folder may have both),
+    then the file itself; None when there is neither."""
     path = Path(path)
-    for cache in list(_open):
-        if cache.path == path and cache.mode != "off":
-            return cache
-    return Cache(path, "replay") if path.exists() else None
+    caches = [c for c in list(_open) if c.path == path and c.mode != "off"]
+    if path.exists():
+        caches.append(Cache(path, "replay"))
+    return _Reader(caches) if caches else None
