@@ -285,6 +285,6 @@ def reading(path: str | Path) -> _Reader | None:
     then the file itself; None when there is neither."""
     path = Path(path)
     caches = [c for c in list(_open) if c.path == path and c.mode != "off"]
-    if path.exists():
+    if path.exists() and all(c._recorded is not None for c in caches):  # none of them reads the file
         caches.append(Cache(path, "replay"))
     return _Reader(caches) if caches else None
