@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from . import flags
+from .cores import spread
 from .frame import blank, column, need_column
 from .mentions import missing, recent
 
@@ -40,7 +41,7 @@ def content_kept(df: pd.DataFrame, original: str = "text", rewrite: str = "gener
     """A new frame with the lost / invented lists, `<rewrite>.kept` and `<rewrite>.content_flag`
     (see the module). Rows without both texts get empty lists, NaN and None."""
     need_column(df, original), need_column(df, rewrite)
-    found = compare(zip(df[original].to_numpy(dtype=object), df[rewrite].to_numpy(dtype=object)))
+    found = spread(compare, list(zip(df[original].to_numpy(dtype=object), df[rewrite].to_numpy(dtype=object))))
     out = df.copy()
     for at, verb in ((0, "lost"), (1, "invented")):
         for k, kind in enumerate(KINDS):
@@ -48,22 +49,23 @@ def content_kept(df: pd.DataFrame, original: str = "text", rewrite: str = "gener
                                                                index=df.index, dtype=object)
     out[column(rewrite, "kept")] = np.array([r[2] if r else np.nan for r in found], dtype=float).round(4)
     measured = np.array([r is not None for r in found], dtype=bool)
-    reasons = [_reason(r[0], r[1]) for r in found if r]
-    out[flags.column(rewrite, "content")] = flags.values(len(df), measured, reasons, df.index)
+    out[flags.column(rewrite, "content")] = flags.values(len(df), measured, [r[3] for r in found if r], df.index)
     return out
 
 
-def compare(pairs) -> list:
-    """Per (original, rewrite): None when either text is blank, else (lost, invented, kept share),
-    lost and invented each (numbers, names, words)."""
+def compare(pairs: list) -> list:
+    """Per (original, rewrite): None when either text is blank, else (lost, invented, kept share,
+    flag reason), lost and invented each (numbers, names, words). A list in, a list out: the unit
+    cores.spread hands to a worker."""
     out = []
     for x, y in pairs:
         if blank(x) or blank(y):
             out.append(None)
             continue
         mx, my = recent(x), recent(y)
-        gone = missing(mx, my)
-        out.append((gone, missing(my, mx), 1 - sum(map(len, gone)) / len(mx) if len(mx) else np.nan))
+        gone, new, n = missing(mx, my), missing(my, mx), len(mx)
+        out.append((gone, new, 1 - (len(gone[0]) + len(gone[1]) + len(gone[2])) / n if n else np.nan,
+                    _reason(gone, new) if gone[0] or gone[1] or new[0] or new[1] else ""))
     return out
 
 

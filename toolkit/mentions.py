@@ -31,7 +31,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from itertools import chain
+from itertools import chain, compress
+from operator import itemgetter
 
 from .sentences import may_end, may_open
 
@@ -49,6 +50,8 @@ _THOUSANDS = re.compile(r",(?=\d{3}(?!\d))")
 _KEYS: dict[str, str] = {}  # word → key
 _TOKENS: dict[str, tuple] = {}  # white-space token → its mentions (a corpus has a bounded vocabulary)
 MEMO = 500_000  # entries of each memo before it is emptied
+# The parts of a token's reading (_token) that `mentions` gathers over all of a text's tokens at once.
+_KEYS_OF, _CONTENT_OF, _SPECIAL_OF = itemgetter(0), itemgetter(1), itemgetter(2)
 
 
 @cache
@@ -116,29 +119,37 @@ def mentions(text: str) -> Mentions:
             text = _TITLE.sub(lambda m: " " if _is_title(m.group(1)) else m.group(), text)
     tokens = text.split()
     distinct = dict.fromkeys(tokens)
-    parsed = [_TOKENS.get(t) or _token(t) for t in distinct]
-    keys.update(chain.from_iterable([p[0] for p in parsed]))
-    words = dict(chain.from_iterable([p[1] for p in parsed]))
-    special = [(t, p) for t, p in zip(distinct, parsed) if p[2]]  # a number, a code or a capital: few
-    capitals, lines, marks = {}, *_lines(text)
-    for token, (_, _, _, number, code, first, rest, opens, _) in special:
+    parsed = list(map(_TOKENS.get, distinct))  # map, chain and compress: loops in C, not per token here
+    if None in parsed:
+        parsed = [p or _token(t) for t, p in zip(distinct, parsed)]
+    keys = frozenset(chain(keys, chain.from_iterable(map(_KEYS_OF, parsed))))
+    words = dict(chain.from_iterable(map(_CONTENT_OF, parsed)))
+    capitals, (lines, marks) = {}, _lines(text)
+    for token, (_, _, _, number, code, first, rest, opens, _, opener) in compress(zip(distinct, parsed),
+                                                                                  map(_SPECIAL_OF, parsed)):
         if number and (not marks or any(i not in marks for i in _places(tokens, token))):
             numbers.setdefault(*number)
         elif code:
             names.setdefault(*code)
-        if first and not opens and not all(_starts_at(tokens, i, lines) for i in _places(tokens, token)):
-            capitals[first] = None
-        capitals.update(dict.fromkeys(rest))
+        if first and not opens:  # a name if it stands once off a sentence's or a line's start
+            i = -1
+            for _ in range(tokens.count(token)):
+                i = tokens.index(token, i + 1)
+                if i and i not in lines and not (opener and _ends(tokens[i - 1])):
+                    capitals[first] = None
+                    break
+        if rest:
+            capitals.update(dict.fromkeys(rest))
     for k in capitals:
         if k not in names:
             names[k] = words.pop(k)
-    return Mentions(numbers, names, words, frozenset(keys), text)
+    return Mentions(numbers, names, words, keys, text)
 
 
 def _token(token: str) -> tuple:
     """What one white-space token holds, memoised: (keys, content words as (key, word), special?,
     number, code, the key of a capitalised first word, of capitalised later words, opens a
-    quotation?, may a sentence end after it?)."""
+    quotation?, may a sentence end after it?, may it open one?)."""
     if len(_TOKENS) > MEMO:
         _TOKENS.clear()
     core = token.strip(_EDGES)
@@ -171,7 +182,7 @@ def _token(token: str) -> tuple:
                 first = k
     special = bool(number or code or first or rest)
     out = (tuple(keys), tuple(content), special, number, code, first, tuple(rest), token.startswith(_OPENS),
-           may_end(token))
+           may_end(token), may_open(token))
     _TOKENS[token] = out
     return out
 
@@ -187,9 +198,9 @@ def _places(tokens: list, token: str):
             return
 
 
-def _starts_at(tokens: list, i: int, lines: set) -> bool:
-    """Does a sentence (sentences.may_end, may_open) or a line start at token i?"""
-    return i == 0 or i in lines or (_TOKENS[tokens[i - 1]][8] and may_open(tokens[i]))
+def _ends(token: str) -> bool:
+    """May a sentence end after `token` (sentences.may_end, memoised with the token's reading)?"""
+    return (_TOKENS.get(token) or _token(token))[8]
 
 
 def _lines(text: str) -> tuple[set, set]:
@@ -223,5 +234,6 @@ def missing(a: Mentions, b: Mentions) -> tuple[list, list, list]:
     """The mentions of `a` that `b` lacks, as written in `a`: (numbers, names, words). A word,
     number or code is found by its key among `b.keys`, a title by its words in `b.phrase`."""
     keys = b.keys
-    return tuple([shown for k, shown in kind.items() if k not in keys and (" " not in k or f" {k} " not in b.phrase)]
-                 for kind in (a.numbers, a.names, a.words))
+    return ([shown for k, shown in a.numbers.items() if k not in keys],
+            [shown for k, shown in a.names.items() if k not in keys and (" " not in k or f" {k} " not in b.phrase)],
+            [shown for k, shown in a.words.items() if k not in keys])  # only a title's key holds a space
