@@ -6,9 +6,12 @@
     written plainly (make_pipeline(features, classifier) in cross_val_predict with the same folds,
     then roc_auc_score): the speed ratio (goal ≥ 0.9) and whether the out-of-fold probabilities
     are the same.
-(2) tk.content_kept over `pairs` rows: rows per second (goal ≥ 20,000 on this machine's 2 cores),
-    and its time ÷ a plain pass of lowercased whitespace-word set differences both ways; both also
-    in CPU time, which a loaded machine (other jobs on the 2 cores) disturbs less than the clock.
+(2) tk.content_kept over `pairs` rows: rows per second wall (goal ≥ 20,000 on this machine's 2
+    cores) and per CPU second (its workers' CPU counted), each with the load average beside it,
+    for the code before (tests/kept_before.py) and the new one on one process, and the new one on
+    all cores (first call, which starts the workers, and the next); their CPU time ÷ a plain pass
+    of lowercased whitespace-word set differences both ways. A loaded machine (other jobs on the
+    2 cores) disturbs CPU time less than the clock; compare the lines of one run, not of two.
 
 The rows are tests/planted.py's: an ornate original and its plain rewrite, every 1,000th rewrite a
 near-copy; for (1) of one sentence each (≈ 30 and 20 words: 200 k texts through character n-grams
@@ -61,24 +64,58 @@ def bench_style(originals, rewrites) -> None:
           f"ratio {plain / ours:.2f} × its speed (goal ≥ 0.9); same probabilities: {same}")
 
 
-def bench_content(originals, rewrites) -> None:
-    import toolkit as tk
+def _cpu() -> float:
+    """CPU seconds of this process and its children, the loky workers (alive between calls) too."""
+    import psutil
 
-    df = pd.DataFrame({"text": originals, "generic": rewrites})
-    tk.content_kept(df.head(1000))  # scikit-learn's stop-word list imported outside the timed part
-    t, c = time.perf_counter(), time.process_time()
-    out = tk.content_kept(df)
-    ours, ours_cpu = time.perf_counter() - t, time.process_time() - c
-    t, c = time.perf_counter(), time.process_time()
-    for a, b in zip(originals, rewrites):
-        wa, wb = set(a.lower().split()), set(b.lower().split())
-        wa - wb, wb - wa
-    plain, plain_cpu = time.perf_counter() - t, time.process_time() - c
-    lost = int(out["generic.lost_numbers"].map(len).gt(0).sum())
-    print(f"content_kept {len(df)} rows: {ours:.2f} s = {len(df) / ours:,.0f} rows/s (goal ≥ 20,000); "
-          f"CPU {ours_cpu:.2f} s = {len(df) / ours_cpu:,.0f} rows per CPU second; "
-          f"{ours / plain:.1f} × a plain word-set difference ({plain:.2f} s; CPU {ours_cpu / plain_cpu:.1f} ×, "
-          f"{len(df) / plain_cpu:,.0f} rows per CPU second); {lost} rows lost a number")
+    me = psutil.Process()
+    total = sum(me.cpu_times()[:2])
+    for child in me.children(recursive=True):
+        try:
+            total += sum(child.cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def _timed(label: str, n: int, run) -> tuple:
+    """Run, print wall and CPU figures with the load average beside them, return (result, cpu s)."""
+    load = os.getloadavg()[0]
+    t, c = time.perf_counter(), _cpu()
+    out = run()
+    wall, cpu = time.perf_counter() - t, _cpu() - c
+    print(f"  {label:<44} {wall:6.2f} s = {n / wall:7,.0f} rows/s wall; CPU {cpu:6.2f} s = "
+          f"{n / cpu:7,.0f} rows per CPU second (load {load:.1f} → {os.getloadavg()[0]:.1f})", flush=True)
+    return out, cpu
+
+
+def bench_content(originals, rewrites) -> None:
+    """Side by side in one run: the code before (tests/kept_before.py) and the new one on one
+    process, the new one as a user gets it (its first call starts the workers), and the plain pass."""
+    import toolkit as tk
+    from tests import kept_before
+    from toolkit import cores
+
+    df, n = pd.DataFrame({"text": originals, "generic": rewrites}), len(originals)
+    kept_before.content_kept(df.head(1000)), tk.content_kept(df.head(1000))  # stop words imported, memos warm
+    print(f"content_kept over {n:,} rows ({os.cpu_count()} cores):")
+    before, old = _timed("the code before, one process", n, lambda: kept_before.content_kept(df))
+    at_least, cores.AT_LEAST = cores.AT_LEAST, n + 1
+    _, one = _timed("new, one process", n, lambda: tk.content_kept(df))
+    cores.AT_LEAST = at_least
+    first, _ = _timed("new, all cores, first call (workers start)", n, lambda: tk.content_kept(df))
+    out, warm = _timed("new, all cores, next call", n, lambda: tk.content_kept(df))
+
+    def plain():
+        for a, b in zip(originals, rewrites):
+            wa, wb = set(a.lower().split()), set(b.lower().split())
+            wa - wb, wb - wa
+
+    _, base = _timed("plain word-set differences, one process", n, plain)
+    same = out.equals(before) and first.equals(before)
+    print(f"  CPU time ÷ the plain pass's: before {old / base:.1f} ×, new one process {one / base:.1f} ×, "
+          f"new all cores {warm / base:.1f} ×; the code before ÷ new, one process: {old / one:.2f} × "
+          f"(goal ≥ 20,000 rows/s wall); same frame as before: {same}")
 
 
 def main() -> None:
