@@ -7,7 +7,7 @@ only. Below `at_least` items, or on a machine with one core, it is simply `fn(it
 
 The calling process works too: worker processes take chunks from the front while it takes them
 from the end, so a worker that starts late (or a core that other jobs hold) costs only the chunks
-it never got to, and a first call is no slower than one process. The workers are loky's
+it never got to, and a first call, while its workers start, goes about as fast as one process. The workers are loky's
 (fork + exec, never a bare fork of the caller: forking a Jupyter kernel, which runs threads, can
 leave the child waiting forever on a lock one of them held; and, unlike multiprocessing's spawn
 and forkserver, loky does not run the caller's script again in each worker, so a script without
