@@ -117,12 +117,19 @@ function legend(title, p) {
 }
 
 // The support sentence of a newly shown sample scrolled into its pane's view (a third down),
-// drawn first when it lies past the pane's first screen; the notebook itself never scrolls.
-function reveal(box) {
+// drawn first when it lies past the pane's first screen, its paragraph laid out for real (others
+// keep drawing.py's estimated height); the notebook itself never scrolls. A widget not yet laid
+// out (its first sample) is tried again on the next frames.
+function reveal(box, tries = 60) {
   const text = box.querySelector(".tkr-text");
+  if (!text.clientHeight) {
+    if (tries && box.parentElement) requestAnimationFrame(() => reveal(box, tries - 1));
+    return;
+  }
   let e = text.querySelector(".tkr-support");
   while (!e && box.rest) { box.rest = box.rest(); e = text.querySelector(".tkr-support"); }
   if (!e) return;
+  e.closest(".tkr-par").style.contentVisibility = "visible";  // its real height, not the estimate, counts
   const r = e.getBoundingClientRect(), t = text.getBoundingClientRect();
   if (r.top < t.top || r.bottom > t.bottom) text.scrollTop += r.top - t.top - text.clientHeight / 3;
 }

@@ -93,11 +93,12 @@ CSS = """
 .tkr-note { flex: none; color: #777; font-style: italic; }
 .tkr-text { white-space: pre-wrap; overflow-wrap: anywhere; }
 .tkr-par { content-visibility: auto; }  /* its estimated height: drawing.py */
-/* marks.py: the support sentence; lost / invented words in the diff's removed / added colours, underlined */
+/* marks.py: lost / invented words in the diff's removed / added colours, underlined; the support
+   sentence over the diff's colours (a lost word in it keeps its own) */
 .tkr-marked { background: none; color: inherit; }
-.tkr-support { background: #dcebfc; box-shadow: 0 0 0 1px #7fb2ea; }
 .tkr-del, .tkr-lost { background: #f8c8c8; }
 .tkr-ins, .tkr-invented { background: #c8f0c8; text-decoration: none; }
+.tkr-support:not(.tkr-lost) { background: #dcebfc; box-shadow: 0 0 0 1px #7fb2ea; }
 .tkr-lost, .tkr-invented { font-weight: 600; border-bottom: 2px solid #c62828; }
 .tkr-invented { border-bottom-color: #2e7d32; }
 .tkr-legend { font-weight: 400; font-size: 11px; padding: 0 4px; border-radius: 3px; border-bottom: 0; }
