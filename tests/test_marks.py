@@ -13,7 +13,8 @@ from toolkit.review.marks import cut, runs
 
 SOURCE = ("In 1947 the crew left Paris for <b>Rome</b>; the Parisians kept serial 19470. "
           "Marge came back to Paris in 1951.")
-REWRITE = "The crew left for <b>Rome</b>, where Berlin folk met them; the Parisians kept serial 19470. Marge came back in 1951."
+REWRITE = ("The crew left for <b>Rome</b>, where Berlin folk met them; the Parisians kept serial 19470. "
+           "Marge came back in 1951.")
 
 
 def marked(pane, mark):
@@ -62,7 +63,8 @@ def test_a_frame_without_the_signals_has_no_marks():
 def test_the_support_sentence_is_marked_and_revealed():
     filler = " ".join(f"Line {i} says nothing much." for i in range(40))
     source = f"{filler} The pump was built in 1947 in Paris by Marge. It is red."
-    g = tk.grounding(pd.DataFrame({"chunk_id": ["a"], "text": [source], "answer": ["Marge built it in 1948 in Paris."]}))
+    answer = "Marge built it in 1948 in Paris."
+    g = tk.grounding(pd.DataFrame({"chunk_id": ["a"], "text": [source], "answer": [answer]}))
     assert g["answer.support"].iat[0] == "The pump was built in 1947 in Paris by Marge."
     left, right = show(g, right="answer").sample["panes"]
     assert "".join(marked(left, "support")) == g["answer.support"].iat[0]

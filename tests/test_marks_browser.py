@@ -29,7 +29,8 @@ show(tk.grounding(pd.DataFrame({"chunk_id": ["q0", "q1"], "text": texts, "answer
 REMOVED, ADDED, SUPPORT = "rgb(248, 200, 200)", "rgb(200, 240, 200)", "rgb(220, 235, 252)"
 IN_VIEW = """text => {
     const marks = [...text.querySelectorAll('.tkr-support')];
-    const t = text.getBoundingClientRect(), a = marks[0].getBoundingClientRect(), b = marks.at(-1).getBoundingClientRect();
+    const t = text.getBoundingClientRect();
+    const a = marks[0].getBoundingClientRect(), b = marks.at(-1).getBoundingClientRect();
     return {inside: a.top >= t.top - 1 && b.bottom <= t.bottom + 1 && t.bottom <= window.innerHeight && t.top >= 0,
             scrolled: text.scrollTop, text: marks.map((m) => m.textContent).join(""),
             at: [t.top, t.bottom, a.top, b.bottom, window.innerHeight, text.scrollHeight, text.clientHeight]};

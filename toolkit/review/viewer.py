@@ -53,7 +53,8 @@ def show(df, left="text", right=None, *, step=None, id=None, folder=None, labels
     the judge's verdict and reason beside the sample, never as your label, and offers the filter
     "judge disagrees / agrees with my label". `reason` opens the samples `keep` drops for one
     reason: ("generic", "parse") (step and kind, as tk.drop_reasons names them) or a kind alone.
-    A duplicate (`<column>.dup_of`, from tk.dedupe) is shown beside the sample it repeats.
+    A duplicate (`<column>.dup_of`, from tk.dedupe) is shown beside the sample it repeats. The columns
+    of tk.content_kept and tk.grounding for `right` are marked in the panes (marks.py).
     `draft` is the step's prompt draft the promote key (f) writes into (default: the run folder's
     draft that made the row). Keys e (correct), f (promote) and r (trace): docs/review-keys.md.
 
