@@ -243,11 +243,15 @@ def places(text: str, listed) -> list[tuple[int, int]]:
                 out.append((start, start + len(inside)))
         for t in found:  # mentions() reads the text without its titles: the same tokens here, in place
             blanked = blanked[:t.start()] + " " * (t.end() - t.start()) + blanked[t.end():]
-    marks = _lines(blanked)[1]
+    marks, hits = _lines(blanked)[1], {}
+    for token in dict.fromkeys(blanked.split()):  # each distinct token once: most hold no listed key
+        parsed = _TOKENS.get(token) or _token(token)
+        if not keys.isdisjoint(parsed[0]):
+            hits[token] = parsed
     for i, t in enumerate(re.finditer(r"\S+", blanked)):
         token = t.group()
-        parsed = _TOKENS.get(token) or _token(token)
-        if keys.isdisjoint(parsed[0]):
+        parsed = hits.get(token)
+        if parsed is None:
             continue
         core = token.strip(_EDGES)
         at = t.start() + len(token) - len(token.lstrip(_EDGES))

@@ -18,6 +18,8 @@ But: the lists are matched against the texts the panes show; a frame whose texts
 signal ran shows fewer marks, never wrong ones.
 """
 
+from functools import lru_cache
+
 from ..frame import column
 from ..mentions import places
 
@@ -43,10 +45,10 @@ class Marks:
         """Mark the two `panes` (source, output), whose texts are `texts`, from the signals in `row`."""
         left, right = [], []
         if self.lost:
-            left += [(a, b, "lost") for a, b in places(texts[0], _lists(row, self.lost))]
+            left += [(a, b, "lost") for a, b in _places(texts[0], _lists(row, self.lost))]
         for cols, name in ((self.invented, "invented"), (self.unsupported, "unsupported")):
             if cols:
-                right += [(a, b, "invented", name) for a, b in places(texts[1], _lists(row, cols))]
+                right += [(a, b, "invented", name) for a, b in _places(texts[1], _lists(row, cols))]
         sentence = row.get(self.support) if self.support else None
         at = texts[0].find(sentence) if isinstance(sentence, str) and sentence else -1
         if at >= 0:
@@ -60,8 +62,14 @@ class Marks:
 
 def _lists(row, cols):
     """The (numbers, names, words) lists of a row (a missing cell: none)."""
-    return [set(v) if isinstance(v, (list, tuple, set)) or hasattr(v, "__array__") else set() for v in
-            (row.get(c) for c in cols)]
+    return tuple(frozenset(v) if isinstance(v, (list, tuple, set)) or hasattr(v, "__array__") else frozenset()
+                 for v in (row.get(c) for c in cols))
+
+
+@lru_cache(maxsize=16)
+def _places(text, listed):
+    """mentions.places, remembered: a sample prefetched, then shown, is read once."""
+    return places(text, listed)
 
 
 def runs(spans):
