@@ -102,24 +102,26 @@ def test_shared_with_a_worker_the_frame_is_the_same(rows, monkeypatch):
 
 
 def _who(items: list) -> list:
-    """Each item with the process that read it; here (the caller), only once a worker has read a
-    chunk (a file it leaves), so the test waits for an event, not for a timer."""
-    marker = items[0][1]
-    if os.getpid() == items[0][2]:
+    """Each item doubled; a worker leaves its process id in a file, and the caller's first chunk
+    waits for that file: the test waits for an event (a worker read a chunk), not for a timer."""
+    marker, caller = items[0][1], items[0][2]
+    if os.getpid() == caller:
         while not os.path.exists(marker):
             time.sleep(0.01)
     else:
-        open(marker, "a").close()
-    return [(i, os.getpid()) for i, _, _ in items]
+        with open(marker + ".part", "w") as f:
+            f.write(str(os.getpid()))
+        os.replace(marker + ".part", marker)
+    return [i * 2 for i, _, _ in items]
 
 
 def test_a_worker_reads_chunks_and_the_order_is_kept(tmp_path, monkeypatch):
     monkeypatch.setattr(cores, "AT_LEAST", 10)
     monkeypatch.setattr(cores, "CHUNK", 3)
-    items = [(i, str(tmp_path / "a worker read a chunk"), os.getpid()) for i in range(40)]
-    out = cores.spread(_who, items)
-    assert [i for i, _ in out] == list(range(40))
-    assert {pid for _, pid in out} - {os.getpid()}  # a worker did some
+    marker = tmp_path / "a worker read a chunk"
+    out = cores.spread(_who, [(i, str(marker), os.getpid()) for i in range(40)])
+    assert out == [i * 2 for i in range(40)]
+    assert int(marker.read_text()) != os.getpid()  # a worker process read a chunk
 
 
 def _fails_in_a_worker(items: list) -> list:

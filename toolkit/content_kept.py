@@ -18,8 +18,9 @@ A rewrite should change the voice and keep the content. Per row, the mentions of
 
 A text repeated in nearby rows (the parent's text after a one-to-many step) is read once. From
 cores.AT_LEAST rows (20,000) on, the rows are shared with worker processes on the machine's other
-cores (cores.py): the same results, sooner. No model is used: an embedding similarity (e.g. a sentence-transformers model) is not offered, so
-that nothing is downloaded and the figures are the same on every machine.
+cores (cores.py): the same results, sooner. No model is used: an embedding similarity (e.g. a
+sentence-transformers model) is not offered, so that nothing is downloaded and the figures are the
+same on every machine.
 
 But: surface forms (mentions.py): a number written as a word, a synonym or another inflection
 counts as lost and invented.

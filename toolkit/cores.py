@@ -28,14 +28,11 @@ IDLE = 300  # seconds an idle worker is kept (≈ 180 MB each with the toolkit i
 def spread(fn, items: list) -> list:
     """`fn(items)`, the work shared between this process and workers on the other cores. A chunk
     a worker failed on is done again here, so an error is raised where the caller can read it."""
-    workers = len(os.sched_getaffinity(0)) - 1 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) - 1
-    if len(items) < AT_LEAST or workers < 1:
+    workers = pool() if len(items) >= AT_LEAST else None
+    if workers is None:
         return fn(items)
-    from loky import get_reusable_executor  # imported on first use: a small call never needs it
-
     chunks = [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
-    pool = get_reusable_executor(max_workers=workers, timeout=IDLE)
-    futures = [pool.submit(fn, chunk) for chunk in chunks]
+    futures = [workers.submit(fn, chunk) for chunk in chunks]
     out = [None] * len(chunks)
     try:
         ahead = len(chunks)  # chunks from here on are done here
@@ -53,3 +50,13 @@ def spread(fn, items: list) -> list:
         for f in futures:
             f.cancel()
     return list(chain.from_iterable(out))
+
+
+def pool():
+    """loky's reusable pool of a worker per core but this one, started if need be; None on one core."""
+    n = len(os.sched_getaffinity(0)) - 1 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) - 1
+    if n < 1:
+        return None
+    from loky import get_reusable_executor  # imported on first use: a small call never needs it
+
+    return get_reusable_executor(max_workers=n, timeout=IDLE)
