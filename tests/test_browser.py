@@ -559,6 +559,18 @@ def test_prefetched_next_sample_drawn_before_the_kernel_replies(tmp_path):
         expect(counter).to_have_text("4 of 30 filtered (30 total)")
         assert stored_labels(root / "run") == {"row-02": "good"}
 
+        # k then j before any reply: k is not drawn ahead, so the prefetch the page holds (row-04) is
+        # not where j takes the kernel (back to row-03): j only sends, and the page never shows a
+        # sample the kernel is not on (nor names it in a label's pending line)
+        with kernel_held(root):
+            page.keyboard.press("k")
+            page.keyboard.press("j")
+            expect(viewer).not_to_have_attribute("data-pending", "1")
+            expect(head).to_contain_text("row-03")
+        kernel_caught_up(page)
+        expect(head).to_contain_text("row-03")
+        expect(counter).to_have_text("4 of 30 filtered (30 total)")
+
         # after a filter change the prefetch is the new filtered next sample
         viewer.locator("select[data-name=status]").select_option("failed")
         expect(counter).to_have_text("2 of 10 filtered (30 total)")  # row-03 is failed: it stays shown
