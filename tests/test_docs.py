@@ -235,10 +235,14 @@ def test_no_page_links_to_a_missing_file():
 
 @pytest.fixture(scope="module")
 def make_run(tmp_path_factory):
-    """(run folder, what it printed) of `make run`'s command, replaying the notebook's recording."""
+    """(run folder, what it printed) of `make run`'s command (as `make -n run` prints it), replaying
+    the notebook's recording."""
     folder = tmp_path_factory.mktemp("make-run") / "runs" / "style_clone"
-    out = subprocess.run([sys.executable, "-m", "toolkit", "run", "notebooks/style_clone.ipynb",
-                          "-p", "replay", "notebooks/recordings/style_clone.jsonl", "-p", "folder", str(folder)],
+    planned = subprocess.run(["make", "-n", "run", f"FOLDER={folder}"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout
+    command = shlex.split(next(line for line in planned.splitlines() if "-m toolkit run" in line))
+    assert command[1:4] == ["-m", "toolkit", "run"], command
+    out = subprocess.run([sys.executable, *command[1:], "-p", "replay", "notebooks/recordings/style_clone.jsonl"],
                          cwd=ROOT, capture_output=True, text=True, timeout=900,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
