@@ -24,8 +24,8 @@ $(STAMP): pyproject.toml
 
 # make run MODEL=openai/qwen2.5-7b API_BASE=http://127.0.0.1:8000/v1 CHUNK_TOKENS=1500 PER_VOICE=None
 # (SIGNAL_PER_VOICE=24 runs the fixed prompt on 24 passages per voice for section 7's signals, which
-# need 20 accepted rewrites: ≈ 50 more calls on the embedded model. By default make run passes 0,
-# the reviewed rows only, so a first run makes the 64 calls README.md times and prints no AUC.)
+# need 20 accepted rewrites: 56 more calls on the embedded model. By default make run passes 0, the
+# reviewed rows only, so a first run makes the 64 calls README.md times and prints no AUC.)
 # (DATA=my_texts runs the pipeline on your own text: a folder with one sub-folder per voice; FOLDER=runs/x
 # another run folder)
 # (PROMPT=reasoning picks the zero-shot prompt for reasoning models; ANSWER_TOKENS=N sets the rewrite's
