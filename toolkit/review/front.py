@@ -18,15 +18,17 @@ the notebook's visible area, so all of it is in view together. Each text pane sc
 But: the widget's height follows JupyterLab's notebook panel (elsewhere the window's height).
 """
 
+from .bulk import BULK
 from .drawing import DRAWING
 from .editing import EDITOR
+from .marks import MARKS
 from .picking import PICKS
 from .style import CSS
 from .tracing import OVERLAY
 
 __all__ = ["CSS", "ESM"]
 
-ESM = DRAWING + EDITOR + OVERLAY + PICKS + r"""
+ESM = DRAWING + MARKS + BULK + EDITOR + OVERLAY + PICKS + r"""
 function render({ model, el }) {
   let seq = 0, aheadSeq = 0, syncing = 0, acted = 0;
   const send = (msg) => {
@@ -60,11 +62,11 @@ function render({ model, el }) {
 
   const marks = h("span", "tkr-marks");
   const more = h("span", "tkr-more");
-  const bulk = button("label all filtered\u2026", null, "tkr-bulk", () => openBulk());
+  const bulk = button("label all filtered\u2026", null, "tkr-bulk", () => bulkConfirm.open());
   const acts = h("div", "tkr-bar tkr-acts");
   acts.append(marks, more, bulk);
   const confirmRow = h("div", "tkr-bar tkr-confirm");
-  confirmRow.hidden = true;
+  const bulkConfirm = confirming(confirmRow, button, send, () => drawn);  // bulk.py
 
   const search = h("input", "tkr-search");
   search.placeholder = "search (/)";
@@ -100,29 +102,6 @@ function render({ model, el }) {
   const trail = overlay(root, home);  // tracing.py
   const editor = editing({ cols, send, say, home, current: () => drawn });  // editing.py
 
-  // -- the bulk confirm: choose a value, then the kernel says what it would change, then confirm
-  function openBulk() {
-    const v = drawn;
-    const choices = (v.marks || []).map(([value]) => {
-      const b = button(value, null, "tkr-confirm-value", () => send({ do: "preview", value }));
-      b.dataset.mark = value;
-      return b;
-    });
-    confirmRow.replaceChildren(h("span", "tkr-confirm-text",
-      `Label all ${(v.bulk ?? v.n ?? 0).toLocaleString("en-US")} filtered samples as:`), ...choices,
-      button("cancel", "Esc", "tkr-cancel", closeConfirm));
-    confirmRow.hidden = false;
-  }
-  function showConfirm(c) {
-    const yes = button(`label ${c.n.toLocaleString("en-US")} samples ${c.value}`, null, "tkr-confirm-yes",
-                       () => { send({ do: "bulk", value: c.value }); closeConfirm(); });
-    yes.dataset.mark = c.value;
-    confirmRow.replaceChildren(h("span", "tkr-confirm-text", c.text), yes,
-                               button("cancel", "Esc", "tkr-cancel", closeConfirm));
-    confirmRow.hidden = false;
-  }
-  function closeConfirm() { confirmRow.hidden = true; confirmRow.replaceChildren(); }
-
   // -- what the page does alone (keys.py's "page:" actions)
   let showSource = null;
   let first = 3000;  // characters of each pane drawn at once: a screen and a half (measured on resize)
@@ -155,7 +134,7 @@ function render({ model, el }) {
       drawCols(drawn.sample, drawn.search || "", true);
     },
     list() { root.classList.toggle("tkr-nolist"); },
-    escape() { if (!trail.close() && !confirmRow.hidden) closeConfirm(); },
+    escape() { if (!trail.close() && bulkConfirm.shown()) bulkConfirm.close(); },
     edit(a) { flush(); editor.start(a); },
   };
   // The part of the page the reader sees: the viewport within the notebook's scrolling panel.
@@ -261,7 +240,7 @@ function render({ model, el }) {
     say(v.message || "", v.alert ? "alert" : "done");
     put(help, v.help || "");
     root.classList.toggle("tkr-blind", !!v.blind);
-    if (v.confirm) showConfirm(v.confirm);
+    if (v.confirm) bulkConfirm.show(v.confirm);
     list.style.width = `${Math.min(16, Math.max(9, (v.list_width || 0) * 0.66 + 1.5))}em`;  // bold fits too
     fillList(list, v, go);
 
@@ -311,6 +290,7 @@ function render({ model, el }) {
         rest.push(() => { while (box.rest) box.rest = box.rest(); });
       }
     });
+    if (!same) panes.forEach((box, i) => shown[i].reveal && reveal(box));  // marks.py: the support sentence
     editor.decorate(s);
     if (rest.length) {
       const mine = rest;
