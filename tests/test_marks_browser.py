@@ -6,6 +6,8 @@ supports the answer best is highlighted in the source pane and scrolled into vie
 opens, also one far past the pane's first screen. After each key press the test waits for the
 counter to move and the kernel's reply to be drawn (no data-pending) before it reads anything."""
 
+import time
+
 from tests.jupyterlab import close_lab, lab_page, require_browser
 
 CELLS = ("""\
@@ -35,6 +37,17 @@ IN_VIEW = """text => {
             scrolled: text.scrollTop, text: marks.map((m) => m.textContent).join(""),
             at: [t.top, t.bottom, a.top, b.bottom, window.innerHeight, text.scrollHeight, text.clientHeight]};
 }"""
+
+
+def in_view(text, want):
+    """What IN_VIEW reads once the pane has scrolled the support sentence `want` into view (the
+    scroll runs over a few animation frames after the draw), or after 30 s whatever it reads."""
+    deadline = time.monotonic() + 30
+    while True:
+        shown = text.evaluate(IN_VIEW)
+        if (shown["inside"] and shown["scrolled"] > 0 and shown["text"] == want) or time.monotonic() > deadline:
+            return shown
+        time.sleep(0.1)
 
 
 def moved(page, widget, counter):
@@ -77,7 +90,7 @@ def test_lost_and_invented_words_and_the_support_sentence_are_marked(tmp_path):
         text = grounded.locator(".tkr-cols > .tkr-pane[data-pane='0'] > .tkr-text")
         expect(text.locator(".tkr-support").first).to_have_css("background-color", SUPPORT)
         expect(grounded.locator(".tkr-legend.tkr-support")).to_have_text("the sentence that supports the answer best")
-        shown = text.evaluate(IN_VIEW)
+        shown = in_view(text, "The pump was built in 1947 in Paris by Marge.")
         assert shown == {"inside": True, "scrolled": shown["scrolled"], "at": shown["at"],
                          "text": "The pump was built in 1947 in Paris by Marge."}
         assert shown["scrolled"] > 0, "the sentence lies past the first screen: the pane scrolled to it"
@@ -86,7 +99,7 @@ def test_lost_and_invented_words_and_the_support_sentence_are_marked(tmp_path):
         page.keyboard.press("j")
         moved(page, grounded, "2 of 2 filtered (2 total)")
         expect(grounded).to_have_attribute("data-id", "q1")
-        shown = text.evaluate(IN_VIEW)
+        shown = in_view(text, "The filter lasts 6 months in Oslo.")
         assert shown["inside"] and shown["text"] == "The filter lasts 6 months in Oslo.", shown
         assert shown["scrolled"] > 0
     finally:

@@ -30,10 +30,12 @@ __all__ = ["CSS", "ESM"]
 
 ESM = DRAWING + MARKS + BULK + EDITOR + OVERLAY + PICKS + r"""
 function render({ model, el }) {
-  let seq = 0, aheadSeq = 0, syncing = 0, acted = 0;
+  // seq: the last message sent; asked: the last action (not a sync); answered: the last one the
+  // kernel answered (its view's seq, or a sync's "synced")
+  let seq = 0, aheadSeq = 0, syncing = 0, acted = 0, asked = 0, answered = 0;
   const send = (msg) => {
     seq += 1;
-    if (msg.do !== "sync") acted = performance.now();
+    if (msg.do !== "sync") { acted = performance.now(); asked = seq; }
     model.send({ ...msg, n: seq });
     return seq;
   };
@@ -316,21 +318,23 @@ function render({ model, el }) {
 
   const update = () => {
     const v = model.get("view") || {};
+    answered = Math.max(answered, v.seq ?? 0);
     if ((v.seq ?? 0) < aheadSeq && root.dataset.pending) return;  // older than what the page drew ahead
     draw(v, false);
   };
 
   // j or a label-and-advance key: the sample the kernel prefetched (`ahead`) is drawn at once;
-  // it records nothing. A second press before the reply finds no `ahead` and only sends.
+  // it records nothing. A second press before the reply finds no `ahead` and only sends; so does a
+  // press while any action is unanswered (k, a jump, a filter: the prefetch is where the kernel was).
   function act(a) {
     if (a.page) return PAGE[a.page](a);
-    const v = drawn;
+    const v = drawn, current = answered >= asked;
     if (a.do === "mark") {
       if (!v.sample) return;
       say(`${a.value} \u2192 ${v.sample.id}`, "pending");
     }
     const n = send({ do: a.do, ...(a.value !== undefined ? { value: a.value, advance: a.advance } : {}) });
-    if (a.ahead && v.ahead) {
+    if (a.ahead && v.ahead && current) {
       aheadSeq = n;
       const said = msg.textContent;
       draw({ ...v, pos: v.ahead.pos, counter: v.ahead.counter, sample: v.ahead.sample, ahead: null,
@@ -370,7 +374,10 @@ function render({ model, el }) {
     syncing = performance.now();
     send({ do: "sync" });
   }, 1000);
-  const synced = (m) => { if (m && "synced" in m) syncing = 0; if (m && m.trace) trail.show(m.trace); };
+  const synced = (m) => {
+    if (m && "synced" in m) { syncing = 0; answered = Math.max(answered, m.synced); }
+    if (m && m.trace) trail.show(m.trace);
+  };
   model.on("msg:custom", synced);
   model.on("change:view", update);
   update();
