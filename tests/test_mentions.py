@@ -33,6 +33,9 @@ def test_codes_and_quoted_titles_are_names():
     m = mentions('Fit the TW-S5 cartridge (see "The Pilgrim\'s Progress"). She said "yes, all of it" twice.')
     assert list(m.names.values()) == ["The Pilgrim's Progress", "TW-S5"]
     assert "yes" not in m.names  # dialogue in quotes is not a title
+    said = mentions('"Fifty a day," he said. "Found him," Marge called. "Chickens," said Olsen.')
+    assert list(said.names.values()) == ["Marge", "Olsen"]  # a line of dialogue, capitalised, is not one either
+    assert {"day", "chicken"} <= set(said.words)  # its words are the text's words ("fifty", "found": stop words)
     assert missing(m, mentions("Fit a TW-S5; read The Pilgrim's Progress."))[1] == []
     assert missing(m, mentions("Fit a TW-S6; read Progress."))[1] == ["The Pilgrim's Progress", "TW-S5"]
 

@@ -12,7 +12,7 @@
 - name: a capitalised word that is not at a sentence start (`tk.sentences`' rule; the first word
   of a line and of a quotation count as starts too) and not a stop word; a code of letters and
   digits ("K3", "TW-S5"); a quoted title (1–8 words in quotes, every word of four or more letters
-  capitalised, no sentence end inside).
+  capitalised, no sentence end inside, no comma ending it: "Found him," is dialogue).
 - content word: any other word that is not in scikit-learn's English stop-word list
   (ENGLISH_STOP_WORDS) nor a contraction ("didn't", "he'd"), so a name at a sentence start is a
   content word; a hyphen splits words ("sea-wall": sea, wall; "2-year": 2, year).
@@ -220,8 +220,10 @@ def _lines(text: str) -> tuple[set, set]:
 
 
 def _is_title(inside: str) -> bool:
+    """Quoted words read as a title; a quotation that ends in a comma is a line of dialogue
+    ("Fifty a day," he said), which fiction is full of, not a title."""
     words = _WORD.findall(inside)
-    return (0 < len(words) <= 8 and words[0][0].isupper()
+    return (0 < len(words) <= 8 and words[0][0].isupper() and not inside.rstrip().endswith(",")
             and all(w[0].isupper() for w in words if len(w) >= 4))
 
 
