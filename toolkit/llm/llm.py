@@ -408,7 +408,8 @@ class LLM:
         return None, ""
 
     async def _send_with_retries(self, messages: list[dict], params: dict) -> Completion:
-        estimate = tokens.estimate(messages, params)
+        prompt = tokens.prompt_tokens(messages)  # the one estimate: pacing, and the answer's check below
+        estimate = prompt + tokens.answer_tokens(params)
         attempt = 0
         while True:
             attempt += 1
@@ -445,7 +446,6 @@ class LLM:
                 return Completion(attempts=attempt, error_kind="budget", error=capped)
             answer = Completion.from_reply(reply, attempt, round(time.monotonic() - sent, 3))
             if reply.prompt_tokens:  # the prompt as sent, by the one estimate (tokens.py)
-                prompt = tokens.prompt_tokens(messages)
                 window = reply.served.context if reply.served else None
                 if served.prompt_cut(prompt, reply.prompt_tokens, window):
                     self.usage.failures += 1
