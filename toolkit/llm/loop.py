@@ -26,20 +26,9 @@ def loop() -> asyncio.AbstractEventLoop:
     global _loop
     with _lock:
         if _loop is None:
-            _loop = _new_loop()
+            _loop = asyncio.new_event_loop()
             threading.Thread(target=_loop.run_forever, name="toolkit-calls", daemon=True).start()
         return _loop
-
-
-def _new_loop() -> asyncio.AbstractEventLoop:
-    """uvloop's loop where it is installed (Linux, macOS): an HTTP call's socket work and callbacks
-    cost ≈ 15 % less CPU there than on asyncio's own loop, which is what a 100 k-row step spends
-    most of its client time on. asyncio's loop elsewhere (Windows)."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
 
 
 def run_sync(coro: Coroutine) -> Any:
