@@ -23,6 +23,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # make run MODEL=openai/qwen2.5-7b API_BASE=http://127.0.0.1:8000/v1 CHUNK_TOKENS=1500 PER_VOICE=None
+# (SIGNAL_PER_VOICE=24 runs the fixed prompt on 24 passages per voice for section 7's signals, which
+# need 20 accepted rewrites: 56 more calls on the embedded model. By default make run passes 0, the
+# reviewed rows only, so a first run makes the 64 calls README.md times and prints no AUC.)
 # (DATA=my_texts runs the pipeline on your own text: a folder with one sub-folder per voice; FOLDER=runs/x
 # another run folder)
 # (PROMPT=reasoning picks the zero-shot prompt for reasoning models; ANSWER_TOKENS=N sets the rewrite's
@@ -33,6 +36,7 @@ PROMPT_few_shot  := -p prompt generic_v1.yaml -p prompt_fix generic.yaml
 PROMPT_reasoning := -p prompt generic_reasoning.yaml -p prompt_fix generic_reasoning.yaml
 RUN_PARAMS = $(if $(MODEL),-p model '$(MODEL)') $(if $(API_BASE),-p api_base '$(API_BASE)') \
              $(if $(CHUNK_TOKENS),-p chunk_tokens $(CHUNK_TOKENS)) $(if $(PER_VOICE),-p per_voice $(PER_VOICE)) \
+             -p signal_per_voice $(or $(SIGNAL_PER_VOICE),0) \
              $(if $(PROMPT),$(or $(PROMPT_$(PROMPT)),$(error PROMPT=$(PROMPT): use few_shot or reasoning))) \
              $(if $(ANSWER_TOKENS),-p answer_tokens $(ANSWER_TOKENS)) \
              $(if $(DATA),-p data '$(abspath $(DATA))') $(if $(FOLDER),-p folder '$(abspath $(FOLDER))')

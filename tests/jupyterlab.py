@@ -29,6 +29,12 @@ KERNEL_IDLE = """() => {
     const context = window.jupyterapp?.shell?.currentWidget?.sessionContext;
     return context?.isReady && context.session?.kernel?.status === "idle";
 }"""
+# An empty, silent request to the notebook's kernel, resolved once it is answered.
+CAUGHT_UP = """async () => {
+    const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+    await kernel.requestExecute({code: "", silent: true, store_history: false}).done;
+    return true;
+}"""
 
 
 
@@ -110,6 +116,18 @@ def open_notebook(browser, port, widgets=2):
     expect(page.locator(".tkr")).to_have_count(widgets)
     return page
 
+
+def kernel_caught_up(page):
+    """Return once the kernel has handled every message the page sent it so far (the actions of
+    keys pressed, boxes filled, buttons clicked). A key's effect on the page can show before its
+    message is handled (a prefetched draw, the page's own "pending" line), or the state before it
+    can already look like the answer: a check after this reads what the kernel did, and the review
+    store holds what it wrote. Why it works: the kernel handles one connection's messages in order
+    (the widget's and this request share it), the views those messages made are sent before this
+    request's answer, and JupyterLab hands each to the widget, one after another, before the next.
+
+    Not while the kernel is held (tests/test_browser.py kernel_held): it would wait forever."""
+    page.evaluate(CAUGHT_UP)
 
 
 def lab_page(tmp_path, cells, widgets, width=1400, height=900, file_browser=None):

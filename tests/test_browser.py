@@ -13,7 +13,16 @@ from pathlib import Path
 import pytest
 
 from tests import jupyterlab
-from tests.jupyterlab import close_lab, lab_page, launch, open_notebook, require_browser, start_lab, stop
+from tests.jupyterlab import (
+    close_lab,
+    kernel_caught_up,
+    lab_page,
+    launch,
+    open_notebook,
+    require_browser,
+    start_lab,
+    stop,
+)
 from toolkit.decisions import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,9 +90,11 @@ def test_viewer_in_jupyterlab(tmp_path):
                 page.keyboard.press("ArrowRight")
                 page.keyboard.press("j")
                 # The first key inside moves it by exactly one: had a key outside reached it, the
-                # counter would be further on (its messages are handled in order).
+                # kernel would be further on (its messages are handled in order). Read once the
+                # kernel has handled them all: the page draws the next sample before it answers.
                 viewer.locator(".tkr-counter").click()
                 page.keyboard.press("ArrowRight")
+                kernel_caught_up(page)
                 expect(counter).to_have_text("2 of 3 filtered (3 total)")
                 expect(viewer.locator(".tkr-head")).to_contain_text("second")
 
@@ -127,8 +138,11 @@ def test_viewer_in_jupyterlab(tmp_path):
                 expect(comparison.locator(".tkr-counter")).to_have_text("2 of 3 filtered (3 total)")
                 page.keyboard.press("b")
                 expect(comparison.locator(".tkr-progress")).to_have_text("1 of 3 picked")
-                assert {k: [p["pick"] for p in v] for k, v in Store(root / "run").picks().items()} == {
-                    "second": ["B"]}
+                store = Store(root / "run")
+                try:
+                    assert {k: [p["pick"] for p in v] for k, v in store.picks().items()} == {"second": ["B"]}
+                finally:
+                    store.close()
 
                 # hostile payloads stay inert; the same payload in a bare ipywidgets.HTML runs
                 page.wait_for_function("window.__control === 1")
@@ -217,11 +231,14 @@ def test_keys_focus_and_scrolling(tmp_path):
         expect(counter).to_have_text("2 of 20 filtered (30 total)")
         page.keyboard.press("ArrowRight")
         expect(counter).to_have_text("3 of 20 filtered (30 total)")
-        page.keyboard.press("ArrowDown")
+        top = pane.evaluate("p => p.scrollTop")
+        page.keyboard.press("ArrowDown")  # the widget's: a line down in the text (the value read before
+        assert pane.evaluate("p => p.scrollTop") > top  # would pass whether or not the key was handled)
         expect(status).to_have_value("ok")
         # a dropdown that still has focus (tabbed to, say) passes arrows on instead of changing
         status.focus()
         page.keyboard.press("ArrowRight")
+        kernel_caught_up(page)  # a filter the arrow changed would have been sent and answered by now
         expect(counter).to_have_text("4 of 20 filtered (30 total)")
         expect(status).to_have_value("ok")
         assert viewer.evaluate(FOCUSED)
@@ -229,9 +246,10 @@ def test_keys_focus_and_scrolling(tmp_path):
         # scrolling keys move the text pane, never the notebook
         before = viewer.evaluate(PAGE_SCROLL)
         assert pane.evaluate("p => p.scrollHeight > 2 * p.clientHeight")
+        top = pane.evaluate("p => p.scrollTop")  # not 0: the ArrowDown above, kept on the next sample
         page.keyboard.press(" ")
         first = pane.evaluate("p => p.scrollTop")
-        assert first > 0
+        assert first > top
         page.keyboard.press("PageDown")
         assert pane.evaluate("p => p.scrollTop") > first
         page.keyboard.press("End")
@@ -276,6 +294,7 @@ def test_keys_focus_and_scrolling(tmp_path):
         expect(confirm).to_contain_text("Label all 20 filtered samples as:")
         confirm.locator(".tkr-cancel").click()
         expect(confirm).to_be_hidden()
+        kernel_caught_up(page)  # whatever the two clicks sent has been handled: the count is the kernel's
         expect(progress).to_have_text("2 of 30 reviewed")
         viewer.locator(".tkr-bulk").click()
         confirm.locator(".tkr-confirm-value[data-mark=bad]").click()  # then it says what would change
@@ -474,8 +493,8 @@ def test_judge_verdict_duplicate_and_drop_reason_drawn_as_text(tmp_path):
         expect(head).to_contain_text("id c1")
         widget.locator("select[data-name=judge]").select_option("all")
         widget.locator("select[data-name=reason]").select_option("gen: parse")
+        expect(head).to_contain_text("id c3")  # first: the counter read "1 of 1" before (the judge filter's)
         expect(counter).to_have_text("1 of 1 filtered (4 total)")
-        expect(head).to_contain_text("id c3")
         expect(head).to_contain_text("judge right no verdict (skipped)")
         assert stored_labels(root / "run") == {"c0": "good", "c1": "good"}  # the judge wrote no label
     finally:
@@ -540,6 +559,18 @@ def test_prefetched_next_sample_drawn_before_the_kernel_replies(tmp_path):
         expect(counter).to_have_text("4 of 30 filtered (30 total)")
         assert stored_labels(root / "run") == {"row-02": "good"}
 
+        # k then j before any reply: k is not drawn ahead, so the prefetch the page holds (row-04) is
+        # not where j takes the kernel (back to row-03): j only sends, and the page never shows a
+        # sample the kernel is not on (nor names it in a label's pending line)
+        with kernel_held(root):
+            page.keyboard.press("k")
+            page.keyboard.press("j")
+            expect(viewer).not_to_have_attribute("data-pending", "1")
+            expect(head).to_contain_text("row-03")
+        kernel_caught_up(page)
+        expect(head).to_contain_text("row-03")
+        expect(counter).to_have_text("4 of 30 filtered (30 total)")
+
         # after a filter change the prefetch is the new filtered next sample
         viewer.locator("select[data-name=status]").select_option("failed")
         expect(counter).to_have_text("2 of 10 filtered (30 total)")  # row-03 is failed: it stays shown
@@ -552,14 +583,19 @@ def test_prefetched_next_sample_drawn_before_the_kernel_replies(tmp_path):
         expect(viewer).not_to_have_attribute("data-pending", "1")
         expect(head).to_contain_text("row-06")
 
-        # on the last sample j has nothing prefetched: the page stays, nothing is pending
+        # on the last sample j has nothing prefetched: the page stays, nothing is pending (read with
+        # the kernel held: its reply cannot put back what the page drew before the checks read it)
         jump = viewer.locator(".tkr-jump")
         jump.fill("#10")
         jump.press("Enter")
         expect(counter).to_have_text("10 of 10 filtered (30 total)")
         expect(head).to_contain_text("row-27")
-        page.keyboard.press("j")
-        expect(viewer).not_to_have_attribute("data-pending", "1")
+        with kernel_held(root):
+            page.keyboard.press("j")
+            expect(viewer).not_to_have_attribute("data-pending", "1")
+            expect(counter).to_have_text("10 of 10 filtered (30 total)")
+            expect(head).to_contain_text("row-27")
+        kernel_caught_up(page)  # and the kernel's answer to j stays there too
         expect(counter).to_have_text("10 of 10 filtered (30 total)")
         expect(head).to_contain_text("row-27")
         assert stored_labels(root / "run") == {"row-02": "good"}

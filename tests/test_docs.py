@@ -37,6 +37,7 @@ import sys
 from pathlib import Path
 
 import datasets
+import nbformat
 import pytest
 import yaml
 
@@ -235,10 +236,14 @@ def test_no_page_links_to_a_missing_file():
 
 @pytest.fixture(scope="module")
 def make_run(tmp_path_factory):
-    """(run folder, what it printed) of `make run`'s command, replaying the notebook's recording."""
+    """(run folder, what it printed) of `make run`'s command (as `make -n run` prints it), replaying
+    the notebook's recording."""
     folder = tmp_path_factory.mktemp("make-run") / "runs" / "style_clone"
-    out = subprocess.run([sys.executable, "-m", "toolkit", "run", "notebooks/style_clone.ipynb",
-                          "-p", "replay", "notebooks/recordings/style_clone.jsonl", "-p", "folder", str(folder)],
+    planned = subprocess.run(["make", "-n", "run", f"FOLDER={folder}"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout
+    command = shlex.split(next(line for line in planned.splitlines() if "-m toolkit run" in line))
+    assert command[1:4] == ["-m", "toolkit", "run"], command
+    out = subprocess.run([sys.executable, *command[1:], "-p", "replay", "notebooks/recordings/style_clone.jsonl"],
                          cwd=ROOT, capture_output=True, text=True, timeout=900,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
@@ -260,6 +265,18 @@ def test_the_readme_shows_what_make_run_prints(make_run):
         return text.strip()
 
     assert clean(make_run[1]) == clean(shown[0]), f"make run printed (paste it into README.md):\n{make_run[1]}"
+
+
+def test_make_run_keeps_the_signals_to_the_reviewed_rows_unless_asked(make_run):
+    """README: a plain `make run` makes no calls for section 7's wider run (so no AUC);
+    SIGNAL_PER_VOICE=24 asks for it."""
+    executed = nbformat.read(make_run[0] / "style_clone.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
+    assert "style gap 'text' → 'generic': 7 pairs with both texts, 20 needed: no AUC" in printed
+    assert printed.count("generic: 12 rows → 7 ok, 5 failed") == 2  # section 5's run, and section 7's from the cache
+    planned = subprocess.run(["make", "-n", "run", "SIGNAL_PER_VOICE=24"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout
+    assert "-p signal_per_voice 24" in next(line for line in planned.splitlines() if "-m toolkit run" in line)
 
 
 def test_the_run_folder_page_names_every_file_a_run_writes(make_run):

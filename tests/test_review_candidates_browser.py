@@ -4,7 +4,7 @@ Shift+2 picks the second (a shifted digit, whatever character the layout gives i
 marked as your pick, another viewer on the folder shows it, z reverts it; a candidate's HTML is
 shown as text. Five candidates wrap into rows of three."""
 
-from tests.jupyterlab import close_lab, lab_page, require_browser
+from tests.jupyterlab import close_lab, kernel_caught_up, lab_page, require_browser
 from tests.test_browser import PID
 from toolkit.decisions.store import Store
 from toolkit.outputs import output_hash
@@ -84,8 +84,10 @@ def test_candidates_side_by_side_pick_mark_sync_and_undo(tmp_path):
         expect(first.locator(".tkr-cols > .tkr-pane[data-picked]")).to_have_count(0)
         expect(second.locator(".tkr-cols > .tkr-pane[data-picked]")).to_have_count(0)
         page.keyboard.press("2")  # an unshifted digit picks nothing here
-        page.keyboard.press("n")  # the next sample with no pick after s00: s01 (the counter moves, so the
-        # keys were handled, in order, before the checks below read anything)
+        page.keyboard.press("n")  # the next sample with no pick after s00: s01
+        # Both keys handled before anything is read: were 2 a pick key, the page would draw s01 ("2 of
+        # 4") at once from its prefetch, and n's answer (s02) and the pick in the store would come later.
+        kernel_caught_up(page)
         expect(first.locator(".tkr-counter")).to_have_text("2 of 4 filtered (4 total)")
         expect(first.locator(".tkr-progress")).to_have_text("0 of 4 picked")
         store = Store(root / "run")

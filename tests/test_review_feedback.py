@@ -4,7 +4,7 @@ decisions, and messages that say what happened."""
 
 import pytest
 
-from tests.jupyterlab import close_lab, lab_page, require_browser
+from tests.jupyterlab import close_lab, kernel_caught_up, lab_page, require_browser
 from tests.test_browser import PID, kernel_held, stored_labels
 from toolkit.decisions.store import Store
 from toolkit.outputs import output_hash
@@ -69,6 +69,7 @@ def test_decisions_from_elsewhere_land_without_a_key(tmp_path):
         for w in (first, second):
             expect(w.locator(".tkr-progress")).to_have_text("0 of 12 reviewed")
         second.locator("select[data-name=label]").select_option("unreviewed")
+        kernel_caught_up(page)  # the counter read the same before the filter: read the kernel's answer
         expect(second.locator(".tkr-counter")).to_have_text("1 of 12 filtered (12 total)")
         first.locator(".tkr-counter").click()
         page.keyboard.press("j")

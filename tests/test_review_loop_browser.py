@@ -3,7 +3,7 @@ editing in its pane (keys typed there are text, Esc cancels, Ctrl+Enter saves a 
 another viewer on the folder then shows, z undoes it), r shows the trace over the panes (escaped,
 Esc closes), f promotes the shown row into the draft and marks it in the list."""
 
-from tests.jupyterlab import close_lab, lab_page, require_browser
+from tests.jupyterlab import close_lab, kernel_caught_up, lab_page, require_browser
 from tests.test_browser import PID, stored_labels
 from tests.test_review_loop import STEP
 from toolkit.decisions.store import Store
@@ -40,7 +40,8 @@ def test_edit_in_place_save_cancel_undo_and_a_second_viewer_sees_it(tmp_path):
         expect(editor).to_have_value("output 0 gjbzn")
         page.keyboard.press("Escape")
         expect(editor).to_have_count(0)
-        expect(msg).to_have_text("edit cancelled: nothing saved")
+        expect(msg).to_have_text("edit cancelled: nothing saved")  # said by the page: the kernel is not asked
+        kernel_caught_up(page)  # so a g or b that reached the widget has been handled, and stored, by now
         expect(first.locator(".tkr-counter")).to_have_text("1 of 6 filtered (6 total)")  # j moved nothing
         assert stored_labels(root / "run") == {}  # g / b labelled nothing
         expect(out.locator(".tkr-text")).to_have_text("output 0")

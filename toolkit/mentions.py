@@ -219,6 +219,57 @@ def recent(text: str) -> Mentions:
     return mentions(text)
 
 
+def places(text: str, listed) -> list[tuple[int, int]]:
+    """Where the mentions `listed` stand in `text`: (start, end) of every word, number, code and
+    quoted title that `mentions(text)` read as one of them, in text order. `listed` is (numbers,
+    names, words) as written, as content_kept and grounding list a text's lost, invented or
+    unsupported mentions; a listed form stands for its key, so every form of it is found ("tips"
+    for "tip"), while a list mark ("1." opening a line) and a title's words (a title counts whole)
+    are not numbers and words of their own. What the viewer marks."""
+    if not any(listed):
+        return []
+    m = recent(text)
+    keys = {k for kind, items in zip((m.numbers, m.names, m.words), listed) for k, shown in kind.items()
+            if shown in items}
+    if not keys:
+        return []
+    out, blanked = [], text
+    if "\"" in text or "“" in text:
+        found = [t for t in _TITLE.finditer(text) if _is_title(t.group(1))]
+        for t in found:
+            inside = t.group(1).strip()
+            if _NON_WORD.sub(" ", inside.lower()).strip() in keys:
+                start = t.start(1) + t.group(1).index(inside)
+                out.append((start, start + len(inside)))
+        for t in found:  # mentions() reads the text without its titles: the same tokens here, in place
+            blanked = blanked[:t.start()] + " " * (t.end() - t.start()) + blanked[t.end():]
+    marks, hits = _lines(blanked)[1], {}
+    for token in dict.fromkeys(blanked.split()):  # each distinct token once: most hold no listed key
+        parsed = _TOKENS.get(token) or _token(token)
+        if not keys.isdisjoint(parsed[0]):
+            hits[token] = parsed
+    for i, t in enumerate(re.finditer(r"\S+", blanked)):
+        token = t.group()
+        parsed = hits.get(token)
+        if parsed is None:
+            continue
+        core = token.strip(_EDGES)
+        at = t.start() + len(token) - len(token.lstrip(_EDGES))
+        words = _WORD.finditer(core)
+        if parsed[4]:  # a code: the whole of it
+            out.append((at, at + len(core)))
+            continue
+        if parsed[3]:  # a number as written ("5mm", not a list mark), then the words after a hyphen
+            if parsed[3][0] in keys and i not in marks:
+                out.append((at, at + len(core.split("-")[0])))
+            words = [w for part in re.finditer(r"-([^-]*)", core) if not any(c.isdigit() for c in part.group(1))
+                     for w in _WORD.finditer(core, part.start(1), part.end(1))]
+        elif any(c.isdigit() for c in core):
+            continue
+        out.extend((at + w.start(), at + w.end()) for w in words if key(w.group()) in keys)
+    return sorted(out)
+
+
 def missing(a: Mentions, b: Mentions) -> tuple[list, list, list]:
     """The mentions of `a` that `b` lacks, as written in `a`: (numbers, names, words). A word,
     number or code is found by its key among `b.keys`, a title by its words in `b.phrase`."""

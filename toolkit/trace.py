@@ -147,40 +147,52 @@ class Trace(list):
         super().__init__(found)
         self.sample = sample
 
-    def __repr__(self) -> str:
-        lines = [f"trace of sample {self.sample}: {len(self)} step{'s' * (len(self) != 1)}"]
+    def _parts(self):
+        """The trace as (kind, label, text) parts, in reading order; both renderings walk this.
+        Kinds: step (label: its number), note, text (a message, an attempt's answer, the output)
+        and said (under an attempt: what the parser said, what was sent back, the reasoning)."""
         for n, s in enumerate(self, 1):
-            lines.append(f"\n{n}. {_headline(s)}")
-            lines += [f"   ({s['note']})"] if s["note"] else []
-            lines += [f"   {m.get('role')}: {_short(m.get('content'))}" for m in s["messages"]]
+            yield "step", n, _headline(s)
+            if s["note"]:
+                yield "note", None, s["note"]
+            for m in s["messages"]:
+                yield "text", str(m.get("role")), m.get("content")
             for k, a in enumerate(s["attempts"], 1):
-                lines.append(f"   attempt {k}{_figures(a)}: {'(none)' if a['answer'] is None else _short(a['answer'])}")
-                lines += [f"     {label}: {_short(a[field])}" for field, label in _SAID if a[field]]
+                yield "text", f"attempt {k}{_figures(a)}", "(none)" if a["answer"] is None else a["answer"]
+                for field, label in _SAID:
+                    if a[field]:
+                        yield "said", label, a[field]
             if s["status"] == "ok" and s["output"] is not None:
-                lines.append(f"   output: {_short(s['output'])}")
+                yield "text", "output", s["output"]
+
+    def _title(self) -> str:
+        return f"{len(self)} step{'s' * (len(self) != 1)}"
+
+    def __repr__(self) -> str:
+        form = {"step": "\n{label}. {text}", "note": "   ({text})", "text": "   {label}: {text}",
+                "said": "     {label}: {text}"}
+        lines = [f"trace of sample {self.sample}: {self._title()}"]
+        lines += [form[kind].format(label=label, text=text if kind in ("step", "note") else _short(text))
+                  for kind, label, text in self._parts()]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         e = html.escape
+        parts = [f"<div><b>trace of sample {e(self.sample)}</b>: {self._title()}"]
+        for kind, label, text in self._parts():
+            if kind == "step":  # each step is a block: the one before it ends here
+                parts.append("</div>" * (label > 1) + f"<div style='margin-top:8px'><b>{label}. {e(text)}</b>")
+            elif kind == "note":
+                parts.append(f"<div><i>{e(text)}</i></div>")
+            elif label == "reasoning":  # long and seldom read: folded
+                parts.append(f"<details><summary>reasoning</summary>{_box(text)}</details>")
+            else:
+                parts.append(f"<div>{e(label)}:</div>{_box(text)}")
+        return "".join(parts) + ("</div>" if len(self) else "") + "</div>"
 
-        def box(text) -> str:
-            return f"<div style='{_BOX}'>{e(cell_text(text))}</div>"
 
-        parts = [f"<div><b>trace of sample {e(self.sample)}</b>: {len(self)} step{'s' * (len(self) != 1)}"]
-        for n, s in enumerate(self, 1):
-            parts.append(f"<div style='margin-top:8px'><b>{n}. {e(_headline(s))}</b>")
-            parts += [f"<div><i>{e(s['note'])}</i></div>"] if s["note"] else []
-            parts += [f"<div>{e(str(m.get('role')))}:</div>{box(m.get('content'))}" for m in s["messages"]]
-            for k, a in enumerate(s["attempts"], 1):
-                answer = "(none)" if a["answer"] is None else a["answer"]
-                parts.append(f"<div>attempt {k}{e(_figures(a))}:</div>{box(answer)}")
-                if a["reasoning"]:
-                    parts.append(f"<details><summary>reasoning</summary>{box(a['reasoning'])}</details>")
-                parts += [f"<div>{label}:</div>{box(a[field])}" for field, label in _SAID[1:] if a[field]]
-            if s["status"] == "ok" and s["output"] is not None:
-                parts.append(f"<div>output:</div>{box(s['output'])}")
-            parts.append("</div>")
-        return "".join(parts) + "</div>"
+def _box(text) -> str:
+    return f"<div style='{_BOX}'>{html.escape(cell_text(text))}</div>"
 
 
 _SAID = (("reasoning", "reasoning"), ("problem", "problem"), ("feedback", "sent back"))

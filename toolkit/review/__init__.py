@@ -10,6 +10,8 @@ What a reviewer decides is stored by toolkit/decisions/; this package is the UI 
     names.py    the short forms of a sample id (list, header, messages)
     columns.py  whole columns as pane texts: same texts (a comparison's counts), search
     diff.py     the word diff as segments
+    marks.py    the signals' marks in the panes: words a rewrite lost / invented, an answer's support
+    bulk.py     the confirm row of "label all filtered..." (part of the front-end)
 """
 
 from .. import moved

@@ -72,6 +72,18 @@ def judged_column(df, name):
     return next((c for c in df.columns if output_hash(df[c].iat[k]) == df[stamp].iat[k]), None)
 
 
+def uncertain_order(df, verdicts):
+    """Rank per row: the first judge's most doubtful verdicts first (1 before 0.5 before 0)."""
+    from ..judge import uncertainty
+
+    if not verdicts:
+        raise ValueError("order='uncertain' needs a judge's verdicts in the frame (judge=...)")
+    u = uncertainty(df, verdicts[0].judge).to_numpy(dtype=float)
+    rank = np.empty(len(u), dtype=np.int64)
+    rank[np.argsort(-u, kind="stable")] = np.arange(len(u))
+    return rank
+
+
 class Verdicts:
     """One judge's verdicts over the frame: which are current (ok, on the present value) and pass."""
 

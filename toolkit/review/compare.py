@@ -9,9 +9,8 @@ a seeded random order per row (picks are still stored as A / B); `results()` giv
 win rate with its Wilson interval and sign test (stats.win_rate), overall or per slice. A
 pairwise judge's picks (`judge=`) are shown beside the reviewer's and counted apart, never as theirs.
 
-The frames hold each row's prompt *version* (`<step>.prompt_version`), not the rendered
-messages, so the "prompt" section shows the two versions, and, once the widget is given the two
-prompts (`set_prompts`), the word diff of the two rendered prompts for the shown row.
+The "prompt" section (prompting.py) names the two runs' prompt versions and, given the prompts
+(`set_prompts`), diffs the two prompts rendered for the shown row.
 
 But: rows are matched by sample id; rows only one run has are counted in the summary, not shown.
 """
@@ -27,17 +26,16 @@ from ..decisions.examples import left_out
 from ..decisions.store import Store
 from ..frame import column, folder_of_pair, last_step, match, need_column
 from ..outputs import cell_text, output_hash, output_hashes
-from ..prompts import Prompt, load_prompt
 from ..stats import PICKS, describe, win_rate
 from .beside import JudgePicks
 from .columns import contains, same_texts
-from .diff import segments
 from .editing import Editing
 from .keys import pick_keys
 from .names import head_id, named
 from .panes import column_at as _column
 from .panes import step_fields, text_panes
 from .promoting import Promoting
+from .prompting import Prompting
 from .tracing import Tracing
 from .viewer import BULK
 from .widget import Review
@@ -77,7 +75,7 @@ def flips(ids, seed):
     return np.array([hashlib.sha256(f"{seed}\0{i}".encode()).digest()[0] & 1 for i in ids], dtype=bool)
 
 
-class Comparison(Editing, Tracing, Promoting, Review):
+class Comparison(Editing, Tracing, Promoting, Prompting, Review):
     """See `compare()`. Python API: next/prev/go/jump/next_unreviewed/pick/undo/set_filter/
     set_prompts/results, `.counts`, `counter`, `progress`, `message`, `sample`. The counts compare
     whole columns in C; a row's texts are read when it is shown (100k long rows open in < 1 s)."""
@@ -277,12 +275,6 @@ class Comparison(Editing, Tracing, Promoting, Review):
     def _note(self, text):
         pass  # compare has no notes; the front-end hides the box
 
-    def set_prompts(self, prompt_a, prompt_b):
-        """The prompts (Prompt objects or file paths) runs A and B used: the "prompt" section
-        then diffs the two rendered prompts of the shown row."""
-        self._prompts = [p if isinstance(p, Prompt) else load_prompt(p) for p in (prompt_a, prompt_b)]
-        self._update()
-
     # -- what the page shows ------------------------------------------------------------------
     @property
     def sample(self):
@@ -381,29 +373,3 @@ class Comparison(Editing, Tracing, Promoting, Review):
 
     def _promoted(self, k):
         return self._b, self._on, self._ib[k]
-
-    def _has_prompts(self):
-        version = column(self._step, "prompt_version")
-        return self._prompts is not None or version in self._a or version in self._b
-
-    def _prompt_section(self, a, b):
-        versions = [cell_text(r.get(column(self._step, "prompt_version"))) or "(not recorded)" for r in (a, b)]
-        title = f"prompt: A {versions[0]} \u00B7 B {versions[1]}" + (" (same)" if versions[0] == versions[1] else "")
-        section = {"name": "prompt", "title": title, "open": "prompt" in self._open}
-        if not section["open"]:
-            return section
-        if self._prompts is None:
-            section["text"] = ("The frames record each row's prompt version, not the rendered messages. "
-                               "Call .set_prompts(prompt_a, prompt_b) with the two prompts (objects or "
-                               "files) to see the rendered prompts of this row diffed.")
-            return section
-        rendered = []
-        for prompt, row in zip(self._prompts, (a, b)):
-            try:
-                rendered.append("\n\n".join(f"[{m['role']}]\n{m['content']}" for m in prompt.render(row.to_dict())))
-            except (ValueError, KeyError, IndexError, AttributeError) as e:  # a placeholder this row lacks
-                rendered.append(f"(cannot render: {e})")
-        left, right, note = segments(*rendered)
-        section["panes"] = [{"title": f"A prompt {versions[0]}", "segments": left, "note": note},
-                            {"title": f"B prompt {versions[1]}", "segments": right, "note": note}]
-        return section

@@ -17,20 +17,20 @@ function h(tag, cls, text) {
   return e;
 }
 
-// The segments of a pane ([kind, text], kind "=", "-" or "+") as text nodes and <del>/<ins>, in
+// The segments of a pane ([kind, text, marks?], kind "=", "-" or "+") as text nodes, <del>/<ins>
+// and marked pieces (marks.py), in
 // one block per paragraph (a blank line ends one; every character is kept, so the text reads the
 // same): the browser lays out and paints only the paragraphs in view (content-visibility). The
 // paragraphs past the first `first` characters are made later: fillText returns the function
 // that adds them (null when none is left), so a long text's first screen is drawn at once.
 function* paragraphs(segments) {
   let block = h("div", "tkr-par"), size = 0;
-  for (const [kind, text] of segments) {
+  for (const [kind, text, marks] of segments) {
     const parts = text.split(/(\n\n+)/);
     for (let i = 0; i < parts.length; i += 2) {
       const piece = parts[i] + (parts[i + 1] || "");
       if (piece) {
-        block.append(kind === "=" ? document.createTextNode(piece)
-                                  : h(kind === "-" ? "del" : "ins", kind === "-" ? "tkr-del" : "tkr-ins", piece));
+        block.append(markedPiece(kind, piece, marks));
         size += piece.length;
       }
       if (parts[i + 1]) { yield sized(block, size); block = h("div", "tkr-par"); size = 0; }
@@ -99,7 +99,7 @@ function highlight(box, query) {
 // drawn now (all of them when searching, to mark every hit); box.rest adds the others.
 function pane(p, query, first = Infinity) {
   const box = h("div", "tkr-pane");
-  box.append(h("div", "tkr-title", p.title));
+  box.append(legend(h("div", "tkr-title", p.title), p));
   if (p.note) box.append(h("div", "tkr-note", p.note));
   const text = h("div", "tkr-text");
   box.rest = fillText(text, p.segments, query ? Infinity : first);

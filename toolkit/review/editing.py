@@ -48,6 +48,7 @@ class Editing:
                 state, text = "corrected", saved["text"]
                 pane["segments"], pane["title"] = [["=", text]], f"{pane['title']} \u00B7 your correction"
                 pane["note"] = "your text in place of the model's (z undoes it; the model's output below)"
+                pane.pop("legend", None)  # marks.py's marks were on the model's text
             elif saved and saved["output"] not in hashes:
                 state = "stale"
                 pane["note"] = " \u00B7 ".join(filter(None, [pane.get("note"), STALE]))

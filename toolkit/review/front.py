@@ -18,20 +18,24 @@ the notebook's visible area, so all of it is in view together. Each text pane sc
 But: the widget's height follows JupyterLab's notebook panel (elsewhere the window's height).
 """
 
+from .bulk import BULK
 from .drawing import DRAWING
 from .editing import EDITOR
+from .marks import MARKS
 from .picking import PICKS
 from .style import CSS
 from .tracing import OVERLAY
 
 __all__ = ["CSS", "ESM"]
 
-ESM = DRAWING + EDITOR + OVERLAY + PICKS + r"""
+ESM = DRAWING + MARKS + BULK + EDITOR + OVERLAY + PICKS + r"""
 function render({ model, el }) {
-  let seq = 0, aheadSeq = 0, syncing = 0, acted = 0;
+  // seq: the last message sent; asked: the last action (not a sync); answered: the last one the
+  // kernel answered (its view's seq, or a sync's "synced")
+  let seq = 0, aheadSeq = 0, syncing = 0, acted = 0, asked = 0, answered = 0;
   const send = (msg) => {
     seq += 1;
-    if (msg.do !== "sync") acted = performance.now();
+    if (msg.do !== "sync") { acted = performance.now(); asked = seq; }
     model.send({ ...msg, n: seq });
     return seq;
   };
@@ -60,11 +64,11 @@ function render({ model, el }) {
 
   const marks = h("span", "tkr-marks");
   const more = h("span", "tkr-more");
-  const bulk = button("label all filtered\u2026", null, "tkr-bulk", () => openBulk());
+  const bulk = button("label all filtered\u2026", null, "tkr-bulk", () => bulkConfirm.open());
   const acts = h("div", "tkr-bar tkr-acts");
   acts.append(marks, more, bulk);
   const confirmRow = h("div", "tkr-bar tkr-confirm");
-  confirmRow.hidden = true;
+  const bulkConfirm = confirming(confirmRow, button, send, () => drawn);  // bulk.py
 
   const search = h("input", "tkr-search");
   search.placeholder = "search (/)";
@@ -100,29 +104,6 @@ function render({ model, el }) {
   const trail = overlay(root, home);  // tracing.py
   const editor = editing({ cols, send, say, home, current: () => drawn });  // editing.py
 
-  // -- the bulk confirm: choose a value, then the kernel says what it would change, then confirm
-  function openBulk() {
-    const v = drawn;
-    const choices = (v.marks || []).map(([value]) => {
-      const b = button(value, null, "tkr-confirm-value", () => send({ do: "preview", value }));
-      b.dataset.mark = value;
-      return b;
-    });
-    confirmRow.replaceChildren(h("span", "tkr-confirm-text",
-      `Label all ${(v.bulk ?? v.n ?? 0).toLocaleString("en-US")} filtered samples as:`), ...choices,
-      button("cancel", "Esc", "tkr-cancel", closeConfirm));
-    confirmRow.hidden = false;
-  }
-  function showConfirm(c) {
-    const yes = button(`label ${c.n.toLocaleString("en-US")} samples ${c.value}`, null, "tkr-confirm-yes",
-                       () => { send({ do: "bulk", value: c.value }); closeConfirm(); });
-    yes.dataset.mark = c.value;
-    confirmRow.replaceChildren(h("span", "tkr-confirm-text", c.text), yes,
-                               button("cancel", "Esc", "tkr-cancel", closeConfirm));
-    confirmRow.hidden = false;
-  }
-  function closeConfirm() { confirmRow.hidden = true; confirmRow.replaceChildren(); }
-
   // -- what the page does alone (keys.py's "page:" actions)
   let showSource = null;
   let first = 3000;  // characters of each pane drawn at once: a screen and a half (measured on resize)
@@ -155,7 +136,7 @@ function render({ model, el }) {
       drawCols(drawn.sample, drawn.search || "", true);
     },
     list() { root.classList.toggle("tkr-nolist"); },
-    escape() { if (!trail.close() && !confirmRow.hidden) closeConfirm(); },
+    escape() { if (!trail.close() && bulkConfirm.shown()) bulkConfirm.close(); },
     edit(a) { flush(); editor.start(a); },
   };
   // The part of the page the reader sees: the viewport within the notebook's scrolling panel.
@@ -261,7 +242,7 @@ function render({ model, el }) {
     say(v.message || "", v.alert ? "alert" : "done");
     put(help, v.help || "");
     root.classList.toggle("tkr-blind", !!v.blind);
-    if (v.confirm) showConfirm(v.confirm);
+    if (v.confirm) bulkConfirm.show(v.confirm);
     list.style.width = `${Math.min(16, Math.max(9, (v.list_width || 0) * 0.66 + 1.5))}em`;  // bold fits too
     fillList(list, v, go);
 
@@ -311,6 +292,7 @@ function render({ model, el }) {
         rest.push(() => { while (box.rest) box.rest = box.rest(); });
       }
     });
+    if (!same) panes.forEach((box, i) => shown[i].reveal && reveal(box));  // marks.py: the support sentence
     editor.decorate(s);
     if (rest.length) {
       const mine = rest;
@@ -336,21 +318,23 @@ function render({ model, el }) {
 
   const update = () => {
     const v = model.get("view") || {};
+    answered = Math.max(answered, v.seq ?? 0);
     if ((v.seq ?? 0) < aheadSeq && root.dataset.pending) return;  // older than what the page drew ahead
     draw(v, false);
   };
 
   // j or a label-and-advance key: the sample the kernel prefetched (`ahead`) is drawn at once;
-  // it records nothing. A second press before the reply finds no `ahead` and only sends.
+  // it records nothing. A second press before the reply finds no `ahead` and only sends; so does a
+  // press while any action is unanswered (k, a jump, a filter: the prefetch is where the kernel was).
   function act(a) {
     if (a.page) return PAGE[a.page](a);
-    const v = drawn;
+    const v = drawn, current = answered >= asked;
     if (a.do === "mark") {
       if (!v.sample) return;
       say(`${a.value} \u2192 ${v.sample.id}`, "pending");
     }
     const n = send({ do: a.do, ...(a.value !== undefined ? { value: a.value, advance: a.advance } : {}) });
-    if (a.ahead && v.ahead) {
+    if (a.ahead && v.ahead && current) {
       aheadSeq = n;
       const said = msg.textContent;
       draw({ ...v, pos: v.ahead.pos, counter: v.ahead.counter, sample: v.ahead.sample, ahead: null,
@@ -390,7 +374,10 @@ function render({ model, el }) {
     syncing = performance.now();
     send({ do: "sync" });
   }, 1000);
-  const synced = (m) => { if (m && "synced" in m) syncing = 0; if (m && m.trace) trail.show(m.trace); };
+  const synced = (m) => {
+    if (m && "synced" in m) { syncing = 0; answered = Math.max(answered, m.synced); }
+    if (m && m.trace) trail.show(m.trace);
+  };
   model.on("msg:custom", synced);
   model.on("change:view", update);
   update();

@@ -93,8 +93,15 @@ CSS = """
 .tkr-note { flex: none; color: #777; font-style: italic; }
 .tkr-text { white-space: pre-wrap; overflow-wrap: anywhere; }
 .tkr-par { content-visibility: auto; }  /* its estimated height: drawing.py */
-.tkr-del { background: #f8c8c8; }
-.tkr-ins { background: #c8f0c8; text-decoration: none; }
+/* marks.py: lost / invented words in the diff's removed / added colours, underlined; the support
+   sentence over the diff's colours (a lost word in it keeps its own) */
+.tkr-marked { background: none; color: inherit; }
+.tkr-del, .tkr-lost { background: #f8c8c8; }
+.tkr-ins, .tkr-invented { background: #c8f0c8; text-decoration: none; }
+.tkr-support:not(.tkr-lost) { background: #dcebfc; box-shadow: 0 0 0 1px #7fb2ea; }
+.tkr-lost, .tkr-invented { font-weight: 600; border-bottom: 2px solid #c62828; }
+.tkr-invented { border-bottom-color: #2e7d32; }
+.tkr-legend { font-weight: 400; font-size: 11px; padding: 0 4px; border-radius: 3px; border-bottom: 0; }
 .tkr-hit { background: #ffe066; color: inherit; padding: 0; }
 .tkr-notice { flex: none; padding: 2px 6px; border-radius: 3px; white-space: pre-wrap; }
 .tkr-notice.tkr-failed { background: #fdecec; color: #b00020; }

@@ -20,11 +20,12 @@ from ..decisions.labels import LABELS
 from ..decisions.store import Store
 from ..frame import STATUSES, candidate_steps, column, folder_of, last_step, need_column, sample_ids, steps_in
 from ..outputs import cell_text, output_hash, output_hashes, stale
-from .beside import Duplicates, Verdicts, judges_in, reason_keys, reason_value
+from .beside import Duplicates, Verdicts, judges_in, reason_keys, reason_value, uncertain_order
 from .candidates import Candidates
 from .columns import contains
 from .editing import Editing
 from .keys import label_keys
+from .marks import Marks
 from .names import head_id, named
 from .panes import step_fields, text_panes
 from .promoting import Promoting
@@ -52,7 +53,8 @@ def show(df, left="text", right=None, *, step=None, id=None, folder=None, labels
     the judge's verdict and reason beside the sample, never as your label, and offers the filter
     "judge disagrees / agrees with my label". `reason` opens the samples `keep` drops for one
     reason: ("generic", "parse") (step and kind, as tk.drop_reasons names them) or a kind alone.
-    A duplicate (`<column>.dup_of`, from tk.dedupe) is shown beside the sample it repeats.
+    A duplicate (`<column>.dup_of`, from tk.dedupe) is shown beside the sample it repeats. The columns
+    of tk.content_kept and tk.grounding for `right` are marked in the panes (marks.py).
     `draft` is the step's prompt draft the promote key (f) writes into (default: the run folder's
     draft that made the row). Keys e (correct), f (promote) and r (trace): docs/review-keys.md.
 
@@ -99,11 +101,11 @@ class Viewer(Editing, Tracing, Promoting, Review):
         self._was = np.full(len(df), "", dtype=object)  # a label given to an earlier output
         self._reviewed = 0
         self._verdicts = [Verdicts(df, j) for j in judges_in(df, judge, right)]
-        self._dups, self._reasons = Duplicates(df, id), reason_keys(df, id)
+        self._dups, self._reasons, self._signals = Duplicates(df, id), reason_keys(df, id), Marks(df, right)
         self._reason_counts = dict(sorted(pd.Series(self._reasons, dtype=object).value_counts().items()))
         self._filters = {"status": "all", "label": "all", "search": "", "search_in": "both",
                          "view": "diff", "judge": "all", "reason": self._reason(reason)}
-        rank = self._uncertain_order() if order == "uncertain" else review_order(df, order, seed)
+        rank = uncertain_order(df, self._verdicts) if order == "uncertain" else review_order(df, order, seed)
         self._start(ids.to_numpy(dtype=object), len(df), rank)
         self._open |= {f"judge:{v.judge.name}" for v in self._verdicts} | {
             f"dup:{col}" for _, col in self._dups.marks}
@@ -158,17 +160,6 @@ class Viewer(Editing, Tracing, Promoting, Review):
     def _need_labels(self):
         if self._store is None:
             raise ValueError("labels are off: pass folder=<run folder> to show()")
-
-    def _uncertain_order(self):
-        """Rank per row: the first judge's most doubtful verdicts first (1 before 0.5 before 0)."""
-        from ..judge import uncertainty
-
-        if not self._verdicts:
-            raise ValueError("order='uncertain' needs a judge's verdicts in the frame (judge=...)")
-        u = uncertainty(self._df, self._verdicts[0].judge).to_numpy(dtype=float)
-        rank = np.empty(len(u), dtype=np.int64)
-        rank[np.argsort(-u, kind="stable")] = np.arange(len(u))
-        return rank
 
     def _reason(self, reason):
         """A `reason=` checked against the reasons this frame has ("all" for None)."""
@@ -372,6 +363,7 @@ class Viewer(Editing, Tracing, Promoting, Review):
                   "panes": text_panes(raw, out, titles, self._filters["view"] == "diff", note),
                   "sections": [], "mark": self._label[k], "note": "",
                   "stale": self._stale_text(k)}
+        self._signals.put(row, sample["panes"], (raw, out))  # marks.py: what the rewrite lost, the support
         head += [v.head(k) for v in self._verdicts]
         for section in [v.section(k) for v in self._verdicts] + self._dups.sections(k):
             section["open"] = section["name"] in self._open
