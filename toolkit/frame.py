@@ -213,6 +213,8 @@ def match(df_a, df_b, id=None):
 
 def missing(value) -> bool:
     """A cell with no value: None, NaN or pandas' NA (not an empty string; see `blank`)."""
+    if isinstance(value, str):  # the common cell, asked once per row and placeholder: answer it at once
+        return False
     return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import difflib
+import itertools
 import re
 import time
 import warnings
@@ -49,6 +50,7 @@ SAMPLING = {"temperature", "top_p", "top_k", "min_p", "max_tokens", "max_complet
             "seed", "n", "frequency_penalty", "presence_penalty", "repetition_penalty", "logit_bias",
             "logprobs", "top_logprobs", "reasoning_effort", "thinking", "extra_body"}
 ROWS_PER_SLOT = 4  # rows a step keeps in flight per request the LLM may have in flight
+LOOK_AHEAD = 256  # rows whose cached answers are read in one query
 FEEDBACK = ("Your answer could not be used: {problem}\n"
             "Answer again, following the instructions exactly.")
 REASK = ("failed",)  # what run(reask=...) asks again for
@@ -117,6 +119,7 @@ class Step:
         self.accept_truncated, self.keep_reasoning = accept_truncated, keep_reasoning
         self._sampling, self._watch = sampling, not isinstance(prompt, Prompt)
         self.params, self.n = self._params()
+        self._needs = self.prompt.placeholders  # asked for every row: parsed once per prompt
 
     def _params(self) -> tuple[dict, int]:
         """The prompt file's sampling parameters, the Step's own over them, and the schema; and
@@ -179,7 +182,7 @@ class Step:
         results = Results(len(df), sample_ids(df).to_numpy(dtype=object) if self.n > 1 else None)
         shown = tqdm(total=len(df), desc=self.name, unit="row", disable=not bar)
         try:
-            await self._run_rows(_records(df, constants), results, shown, reask is not None)
+            await self._run_rows(self._looked_up(_records(df, constants)), results, shown, reask is not None)
         finally:
             shown.close()
             self.llm.cache.checkpoint()  # the end of a run, an error or a cancel: commit what arrived
@@ -203,8 +206,8 @@ class Step:
                             cached=counts["cached"], refresh=False)
 
         async def worker():
-            for done, (pos, row) in enumerate(rows, 1):
-                results.store(pos, await self._row(row, reask))
+            for done, (pos, row, first, keys) in enumerate(rows, 1):
+                results.store(pos, await self._row(row, reask, first, keys))
                 bar.update()
                 progress(self.name, results.done, len(results.status), counts["ok"], counts["failed"])
                 now = time.monotonic()
@@ -250,6 +253,7 @@ class Step:
             print(f"prompt {new.path} changed: {self.prompt.version} → {new.version}")
             self.prompt = new
             self.params, self.n = self._params()
+            self._needs = new.placeholders
 
     def requests(self, df: pd.DataFrame, **constants) -> dict[str, list[dict]]:
         """The first request of every row that sends one, by cache key (each distinct one once):
@@ -272,42 +276,58 @@ class Step:
             return None, "failed", f"when= raised {type(e).__name__}: {e}"
         if not selected:
             return None, "skipped", "not selected by when="
-        empty = [n for n in self.prompt.placeholders if missing(row.get(n))]
+        empty = [n for n in self._needs if missing(row.get(n))]
         if empty:
             return None, "skipped", (f"no value for {{{empty[0]}}} (an earlier step failed or "
                                      "skipped this row)")
         return self.prompt.render(row), "ok", None
 
-    async def _row(self, row: dict, reask: bool = False) -> dict | list[dict]:
-        """The row's answer (a dict), or with n > 1 its candidates' (a list, one dict each)."""
-        messages, status, error = self._first_request(row)
+    def _looked_up(self, rows, block: int = LOOK_AHEAD):
+        """(position, row, its first request, its cache keys) for every row, a block at a time,
+        with the block's answers read from the cache in one query (cache.prefetch)."""
+        rows = iter(rows)
+        while batch := [(pos, row, self._first_request(row)) for pos, row in itertools.islice(rows, block)]:
+            keys = [None if first[0] is None else [self.llm.key(first[0], self.params, i) for i in range(self.n)]
+                    for _, _, first in batch]
+            self.llm.cache.prefetch(key for row_keys in keys if row_keys for key in row_keys)
+            for (pos, row, first), row_keys in zip(batch, keys):
+                yield pos, row, first, row_keys
+
+    async def _row(self, row: dict, reask: bool = False, first: tuple | None = None,
+                   keys: list[str] | None = None) -> dict | list[dict]:
+        """The row's answer (a dict), or with n > 1 its candidates' (a list, one dict each);
+        `first` and `keys`: its first request and cache keys, when the look-ahead made them."""
+        messages, status, error = first or self._first_request(row)
         if messages is None:
             return {**BLANK, "status": status, "error": error}
         if self.n == 1:
-            return await self._answer(messages, row, reask)
-        firsts = await self.llm.candidates(messages, self.params, self.n, label=f"step {self.name!r}")
-        answers = (self._answer(messages, row, reask, i, first) for i, first in enumerate(firsts))
+            return await self._answer(messages, row, reask, key=keys[0] if keys else None)
+        firsts = await self.llm.candidates(messages, self.params, self.n, label=f"step {self.name!r}", keys=keys)
+        answers = (self._answer(messages, row, reask, i, first, keys[i] if keys else None)
+                   for i, first in enumerate(firsts))
         if all(c.cached for c in firsts):  # likely nothing to wait for: a task each made a cached rerun ≈ 30 % slower
             return [await answer for answer in answers]
         return list(await asyncio.gather(*answers))
 
     async def _answer(self, messages: list[dict], row: dict, reask: bool, candidate: int = 0,
-                      first: Completion | None = None) -> dict:
+                      first: Completion | None = None, key: str | None = None) -> dict:
         """One answer and its feedback retries; with `reask`, asked again when its answers failed
         in an earlier run (the first came from the cache and was refused)."""
-        done = await self._attempts(messages, row, candidate, first)
+        done = await self._attempts(messages, row, candidate, first, key=key)
         if reask and done.pop("_refused_before", False) and self.llm.cache.mode != "replay":
-            done = {**await self._attempts(messages, row, candidate, fresh=True), "_reasked": True}
+            done = {**await self._attempts(messages, row, candidate, fresh=True, key=key), "_reasked": True}
             done.pop("_refused_before", None)
         return done
 
     async def _attempts(self, messages: list[dict], row: dict, candidate: int = 0,
-                        first: Completion | None = None, fresh: bool = False) -> dict:
-        """Send, parse, validate; on a problem, show the model its answer and the problem, retry."""
+                        first: Completion | None = None, fresh: bool = False, key: str | None = None) -> dict:
+        """Send, parse, validate; on a problem, show the model its answer and the problem, retry.
+        `key`: the first request's cache key, when the look-ahead computed it."""
         spend, cached, call = Spend(), False, None
         for attempt in range(1, self.max_retries + 2):
             c: Completion = first if attempt == 1 and first is not None else await self.llm.call(
-                messages, self.params, label=f"step {self.name!r}", candidate=candidate, fresh=fresh)
+                messages, self.params, label=f"step {self.name!r}", candidate=candidate, fresh=fresh,
+                key=key if attempt == 1 else None)
             cached, call = cached or c.cached, c.key or call
             spend.add(c)
             done = {**BLANK, "attempts": attempt, "raw": c.text, "reasoning": c.reasoning or None, "call": call,

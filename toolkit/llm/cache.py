@@ -32,6 +32,7 @@ import sqlite3
 import threading
 import time
 import weakref
+from collections.abc import Iterable
 from pathlib import Path
 
 from .. import sqlite
@@ -41,6 +42,7 @@ MODES = ("use", "replay", "refresh", "off")
 # long before its transaction commits.
 FLUSH_ANSWERS = 64
 FLUSH_SECONDS = 0.2
+PREFETCH_KEYS = 500  # keys one prefetch query names (SQLite allows 32,766 parameters)
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -116,6 +118,7 @@ class Cache:
         self._lock = threading.Lock()  # a flush can come from the loop, a cell or atexit
         self._timer: asyncio.TimerHandle | None = None
         self._recorded: dict[str, tuple] | None = None  # key -> row: replay's answers, when from a recording
+        self._ahead: dict[str, str | None] = {}  # key -> stored answer or None: read ahead (prefetch), used once
         _open.add(self)
         sqlite.whole_at_exit(self)  # committed and checkpointed at exit
         if recording is not None:
@@ -141,8 +144,25 @@ class Cache:
         pending = self._pending.get(key)
         if pending is not None:
             return json.loads(pending[3])
+        if key in self._ahead:
+            text = self._ahead.pop(key)
+            return None if text is None else json.loads(text)
         row = self._db().execute("SELECT response FROM calls WHERE key=?", (key,)).fetchone()
         return json.loads(row[0]) if row else None
+
+    def prefetch(self, keys: Iterable[str]) -> None:
+        """Read the answers of `keys` in one query, for the next `get` of each (once: a later get
+        reads the file again). A step reads a block of rows ahead: one lookup per row cost more
+        CPU than the rest of a cached row, and a quarter of an uncached one's own work."""
+        if self.mode in ("off", "refresh") or self._recorded is not None:
+            return
+        keys = list(keys)
+        ahead = dict.fromkeys(keys)
+        for begin in range(0, len(keys), PREFETCH_KEYS):
+            part = keys[begin:begin + PREFETCH_KEYS]
+            ahead.update(self._db().execute(f"SELECT key, response FROM calls WHERE key IN "
+                                            f"({','.join('?' * len(part))})", part))
+        self._ahead.update(ahead)
 
     def stored(self, key: str) -> dict | None:
         """The whole stored call under `key` — {"model", "messages", "params", "response"}, the
@@ -163,6 +183,7 @@ class Cache:
         if self.mode in ("off", "replay"):
             return
         row = _row(key, model, messages, params, response, time.time())
+        self._ahead.pop(key, None)  # what was read ahead is older than this answer
         with self._lock:
             self._pending[key] = row
             full = len(self._pending) >= FLUSH_ANSWERS

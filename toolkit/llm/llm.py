@@ -257,19 +257,20 @@ class LLM:
 
     # -- the call itself (runs on the toolkit's loop) -------------------------------------------
     async def call(self, messages: list[dict], params: dict, label: str | None = None, *,
-                   candidate: int = 0, fresh: bool = False) -> Completion:
+                   candidate: int = 0, fresh: bool = False, key: str | None = None) -> Completion:
         """Cache → limiter → transport, with retries. `label` names the caller (a step) in errors.
 
         `candidate` i > 0 is the i-th of several answers to the same messages (a step's `n=`): its
         own cache key (cache.marked), and seeded apart from the others where a seed is in play
         (`seeded`). `fresh` sends the call again although the cache holds an answer (a re-ask):
         the new answer takes the call's key, so a plain rerun gets it, and the one it replaces is
-        kept under an "earlier" key. Replay mode never sends: `fresh` is ignored there."""
+        kept under an "earlier" key. Replay mode never sends: `fresh` is ignored there. `key` is the
+        call's cache key (self.key) when the caller computed it already (a step's look-ahead)."""
         bad = NOT_PARAMS & params.keys()
         if bad:
             raise ValueError(f"{', '.join(sorted(bad))} belong to LLM(...), not to a call: "
                              "they would leak into the cache key")
-        key = self.key(messages, params, candidate)
+        key = key or self.key(messages, params, candidate)
         if self._served is None and self.cache.mode != "replay":
             await self.serving()
         hit, store = self._lookup(key)
@@ -294,7 +295,7 @@ class LLM:
         return result
 
     async def candidates(self, messages: list[dict], params: dict, n: int,
-                         label: str | None = None) -> list[Completion]:
+                         label: str | None = None, keys: list[str] | None = None) -> list[Completion]:
         """The first answers of candidates 0..n-1 to one call, in order: each from the cache where
         it holds it (under the candidate's own key), the others sent in one request with `n=`
         where the endpoint honours it, else one request each.
@@ -303,8 +304,8 @@ class LLM:
         for (llama-cpp-python's and ollama's ignore n) or refuses n (llama.cpp's server) gets one
         request per candidate from then on, with a warning. A request for several answers shares
         its tokens, cost and time equally among them. With a spending cap every candidate is a
-        request of its own (the cap reserves per request)."""
-        keys = [self.key(messages, params, i) for i in range(n)]
+        request of its own (the cap reserves per request). `keys`: theirs, when the caller has them."""
+        keys = keys or [self.key(messages, params, i) for i in range(n)]
         if self._served is None and self.cache.mode != "replay":
             await self.serving()
         found = [self._lookup(key) for key in keys]
@@ -408,7 +409,8 @@ class LLM:
         return None, ""
 
     async def _send_with_retries(self, messages: list[dict], params: dict) -> Completion:
-        estimate = tokens.estimate(messages, params)
+        prompt = tokens.prompt_tokens(messages)  # the one estimate: pacing, and the answer's check below
+        estimate = prompt + tokens.answer_tokens(params)
         attempt = 0
         while True:
             attempt += 1
@@ -445,7 +447,6 @@ class LLM:
                 return Completion(attempts=attempt, error_kind="budget", error=capped)
             answer = Completion.from_reply(reply, attempt, round(time.monotonic() - sent, 3))
             if reply.prompt_tokens:  # the prompt as sent, by the one estimate (tokens.py)
-                prompt = tokens.prompt_tokens(messages)
                 window = reply.served.context if reply.served else None
                 if served.prompt_cut(prompt, reply.prompt_tokens, window):
                     self.usage.failures += 1

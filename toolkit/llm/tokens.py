@@ -41,7 +41,12 @@ def prompt_tokens(messages: list[dict], params: dict | None = None, *, at_most: 
 
 def estimate(messages: list[dict], params: dict) -> int:
     """What a call counts against a tokens-per-minute limit before its answer is known."""
-    return prompt_tokens(messages) + (answer_limit(params) or DEFAULT_ANSWER)
+    return prompt_tokens(messages) + answer_tokens(params)
+
+
+def answer_tokens(params: dict) -> int:
+    """What a call's answer is assumed to take when pacing: its limit, else DEFAULT_ANSWER."""
+    return answer_limit(params) or DEFAULT_ANSWER
 
 
 def _text(content) -> str:
