@@ -139,3 +139,31 @@ def test_while_a_notebook_is_open_sqlite_backup_copies_every_answer(server, loop
         subprocess.run(["sqlite3", str(folder / "cache.sqlite"), f".backup {tmp_path / 'cli.sqlite'}"], check=True)
         assert sqlite3.connect(tmp_path / "cli.sqlite").execute("SELECT count(*) FROM calls").fetchone()[0] == 8
     assert llm.cache.export(tmp_path / "rec.jsonl") == 8
+
+
+def test_an_answer_read_ahead_never_hides_one_stored_since(tmp_path):
+    """A step reads a block of cached answers ahead (Cache.prefetch) from the file. An answer put
+    before that and not yet committed (on the loop, a put waits up to FLUSH_SECONDS: a batch's
+    answers, collected just before the step runs) is what the cache gives, before the commit and
+    after it, in this run and the next: never the file's "no answer" read ahead."""
+    import asyncio
+
+    from toolkit.llm.cache import Cache
+
+    cache = Cache(tmp_path / "cache.sqlite")
+
+    async def on_the_loop():
+        cache.put("k1", "m", [{"role": "user", "content": "hi"}], {}, {"text": "one"})  # pending
+        cache.prefetch(["k1", "k2"])  # the file holds neither yet
+        assert cache.get("k1") == {"text": "one"}
+        cache.flush()  # committed
+        assert cache.get("k1") == {"text": "one"}
+        cache.prefetch(["k2"])
+        cache.put("k2", "m", [{"role": "user", "content": "ho"}], {}, {"text": "two"})  # after the read
+        assert cache.get("k2") == {"text": "two"}
+
+    try:
+        asyncio.run(on_the_loop())
+        assert cache.get("k1") == {"text": "one"} and cache.get("k2") == {"text": "two"}
+    finally:
+        cache.close()

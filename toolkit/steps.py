@@ -37,7 +37,8 @@ from tqdm.auto import tqdm
 
 from .frame import missing, sample_ids, set_folder
 from .llm import LLM, Completion, loop, served, tokens
-from .llm.llm import MAX_CANDIDATES, NOT_PARAMS
+from .llm.candidates import MAX_CANDIDATES
+from .llm.llm import NOT_PARAMS
 from .llm.usage import Spend
 from .parsing import ParseError, parser, schema_parser
 from .prompts import Prompt, load_prompt

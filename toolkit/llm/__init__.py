@@ -1,6 +1,8 @@
 """The call layer: everything between "send these messages" and a `Completion`.
 
     llm.py          the LLM object: cache → limiter → transport, retries
+    completion.py   what a call gives back: the answer, its usage and what answered, or why none
+    candidates.py   several answers to one call (n=): each cached apart, one request with n where it works
     usage.py        accounting: live usage (what was sent) and per-row spend (cached rows included)
     cache.py        one SQLite file per run folder; recordings in and out as JSONL
     limiter.py      client-side limits (callers wait their turn instead of getting a 429)
@@ -21,8 +23,9 @@ and `LLM.answering`).
 
 from . import loop
 from .cache import Cache, CacheMiss
+from .completion import Completion, read_completion
 from .connect import BatchError, Endpoint, register_transport
-from .llm import DEFAULT_MODEL, LLM, Completion, Retry, ServerWarning, read_completion
+from .llm import DEFAULT_MODEL, LLM, Retry, ServerWarning
 from .served import Served
 from .transports import CallError, Reply, Transport, http_error, token_prices
 from .usage import Spend, Usage

@@ -42,6 +42,7 @@ MODES = ("use", "replay", "refresh", "off")
 # long before its transaction commits.
 FLUSH_ANSWERS = 64
 FLUSH_SECONDS = 0.2
+_UNREAD = object()  # get(): the key was not read ahead
 PREFETCH_KEYS = 500  # keys one prefetch query names (SQLite allows 32,766 parameters)
 
 _TABLES = """
@@ -141,19 +142,20 @@ class Cache:
         if self._recorded is not None:
             row = self._recorded.get(key)
             return None if row is None else json.loads(row[3])
+        ahead = self._ahead.pop(key, _UNREAD)  # read ahead or not, used once
         pending = self._pending.get(key)
-        if pending is not None:
+        if pending is not None:  # newer than anything read ahead from the file
             return json.loads(pending[3])
-        if key in self._ahead:
-            text = self._ahead.pop(key)
-            return None if text is None else json.loads(text)
+        if ahead is not _UNREAD:
+            return None if ahead is None else json.loads(ahead)
         row = self._db().execute("SELECT response FROM calls WHERE key=?", (key,)).fetchone()
         return json.loads(row[0]) if row else None
 
     def prefetch(self, keys: Iterable[str]) -> None:
         """Read the answers of `keys` in one query, for the next `get` of each (once: a later get
-        reads the file again). A step reads a block of rows ahead: one lookup per row cost more
-        CPU than the rest of a cached row, and a quarter of an uncached one's own work."""
+        reads the file again; a checkpoint, at a run's end, forgets what no get used). A step reads
+        a block of rows ahead: one lookup per row cost more CPU than the rest of a cached row, and a
+        quarter of an uncached one's own work."""
         if self.mode in ("off", "refresh") or self._recorded is not None:
             return
         keys = list(keys)
@@ -218,6 +220,7 @@ class Cache:
 
         Another process in the middle of a transaction on the same file is not waited for (the
         file is then whole as of an earlier commit, and its own run's end checkpoints again)."""
+        self._ahead.clear()  # what a run read ahead and never used could be stale by the next one
         self.flush()
         if self.mode != "off" and self._recorded is None:
             sqlite.checkpoint(self._db())

@@ -28,60 +28,17 @@ from pathlib import Path
 from . import loop, served, tokens
 from .budget import Budget
 from .cache import Cache, CacheMiss, call_key, marked, variant_key
+from .candidates import MAX_CANDIDATES, Candidates
+from .completion import Completion
 from .connect import Endpoint, connect, endpoint
 from .limiter import Limiter
 from .served import Served
-from .transports import CallError, Reply, chat_reply, output_limit
+from .transports import CallError, output_limit
 from .usage import Usage
 
 DEFAULT_MODEL = "local/smollm2"
 # Connection settings belong to the LLM object, never to a call: they must not reach the cache key.
 NOT_PARAMS = {"api_key", "api_base", "base_url", "headers", "extra_headers", "timeout", "model"}
-MAX_CANDIDATES = 128  # answers one call may have (OpenAI's own limit on n); spaces a re-ask's seed
-
-
-@dataclass
-class Completion:
-    """One call's outcome: the answer, or why there is none."""
-
-    text: str = ""
-    reasoning: str = ""
-    finish_reason: str | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float | None = None
-    cached: bool = False
-    attempts: int = 0
-    error_kind: str | None = None
-    error: str | None = None
-    seconds: float = 0.0    # how long the model took to answer (not queueing or backoff)
-    served: dict | None = None  # what answered: weights (served.py), the response's model, fingerprint
-    key: str | None = None  # where the answer is in the cache (not stored: it is the row's key)
-    more: list[Completion] | None = field(default=None, repr=False)  # the other answers of an n > 1 request
-
-    @classmethod
-    def from_reply(cls, reply: Reply, attempts: int = 1, seconds: float = 0.0) -> Completion:
-        weights = reply.served.weights if reply.served else None
-        who = {k: v for k, v in (("weights", weights), ("model", reply.model),
-                                 ("fingerprint", reply.fingerprint)) if v}
-        more = [cls(text=r.text, reasoning=r.reasoning, finish_reason=r.finish_reason, attempts=attempts,
-                    served=who or None) for r in (reply.choices or [])[1:]]
-        return cls(text=reply.text, reasoning=reply.reasoning, finish_reason=reply.finish_reason,
-                   prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens,
-                   cost=reply.cost, attempts=attempts, seconds=seconds, served=who or None, more=more or None)
-
-    @property
-    def ok(self) -> bool:
-        return self.error_kind is None
-
-    def as_stored(self) -> dict:
-        """What the cache keeps of a call: the answer, its usage and what answered, not how it was
-        obtained."""
-        stored = {k: getattr(self, k) for k in ("text", "reasoning", "finish_reason", "prompt_tokens",
-                                                 "completion_tokens", "cost", "seconds")}
-        if self.served:
-            stored["served"] = self.served
-        return stored
 
 
 @dataclass
@@ -100,7 +57,7 @@ class Retry:
         return min(self.max_delay, self.base_delay * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
 
 
-class LLM:
+class LLM(Candidates):
     """A model plus its run folder, cache, limiter and retry policy.
 
     `folder` is the run folder: the cache, the steps' manifest, labels and picks live there, and
@@ -294,74 +251,6 @@ class LLM:
             self._store(store, key, messages, marked(params, candidate), result)
         return result
 
-    async def candidates(self, messages: list[dict], params: dict, n: int,
-                         label: str | None = None, keys: list[str] | None = None) -> list[Completion]:
-        """The first answers of candidates 0..n-1 to one call, in order: each from the cache where
-        it holds it (under the candidate's own key), the others sent in one request with `n=`
-        where the endpoint honours it, else one request each.
-
-        Whether it does is learned from its answers: a server that sends fewer choices than asked
-        for (llama-cpp-python's and ollama's ignore n) or refuses n (llama.cpp's server) gets one
-        request per candidate from then on, with a warning. A request for several answers shares
-        its tokens, cost and time equally among them. With a spending cap every candidate is a
-        request of its own (the cap reserves per request). `keys`: theirs, when the caller has them."""
-        keys = keys or [self.key(messages, params, i) for i in range(n)]
-        if self._served is None and self.cache.mode != "replay":
-            await self.serving()
-        found = [self._lookup(key) for key in keys]
-        out: list[Completion | None] = [None] * n
-        for i, (hit, store) in enumerate(found):
-            if hit is not None:
-                self.usage.cache_hits += 1
-                out[i] = Completion(**hit, cached=True, key=store)
-        missing = [i for i in range(n) if out[i] is None]
-        if missing and self.cache.mode == "replay":
-            raise self._miss(messages, label)
-        if missing and self._limiter is None:
-            self._limiter = Limiter(**self._limits)
-        for run in _runs(missing):
-            for i, answer in zip(run, await self._send_candidates(messages, params, run)):
-                if answer.ok:
-                    self._store(found[i][1], keys[i], messages, marked(params, i), answer)
-                out[i] = answer
-        return out
-
-    async def _send_candidates(self, messages: list[dict], params: dict, run: list[int]) -> list[Completion]:
-        """Answers for candidates `run` (consecutive indexes): one request with n where it may work."""
-        got: list[Completion] = []
-        if len(run) > 1 and self._n is not False and not self.budget.capped:
-            first = await self._send_with_retries(messages, {**self.seeded(params, run[0]), "n": len(run)})
-            if first.ok:
-                got = _shared([first, *(first.more or [])][:len(run)])
-                if len(got) < len(run):
-                    self._n = False
-                    self.warn_once(f"{self.model}: asked for {len(run)} answers in one request (n={len(run)}), "
-                                   f"the server sent {len(got)}: it ignores n (llama-cpp-python's and ollama's "
-                                   "servers do). The other candidates are sent one request each, from now on.")
-                else:
-                    self._n = True
-            elif first.error_kind != "client" or self._n:  # not about n: every candidate of it failed
-                return [first] * len(run)
-        rest = run[len(got):]
-        singles = list(await asyncio.gather(*(self._send_with_retries(messages, self.seeded(params, i))
-                                              for i in rest)))
-        if len(run) > 1 and not got and self._n is None and any(c.ok for c in singles):
-            self._n = False  # it refused n, and answers one at a time
-            self.warn_once(f"{self.model}: the server refused a request for {len(run)} answers (n={len(run)}); "
-                           "candidates are sent one request each, from now on.")
-        return got + singles
-
-    def seeded(self, params: dict, offset: int) -> dict:
-        """`params` for the call `offset` apart from the first (candidate i: i; a re-ask adds
-        MAX_CANDIDATES per earlier answer): where a seed is in play — one in params, or the fixed
-        one the embedded model samples with — it is moved by `offset`, so two candidates (or a
-        re-ask) are two samples and not the same one twice. A server that draws its own seed
-        (none given) is sent params as they are."""
-        base = params.get("seed", getattr(self._transport, "seed", None))
-        if not offset or not isinstance(base, int):
-            return params
-        return {**params, "seed": base + offset}
-
     def _lookup(self, key: str) -> tuple[dict | None, str]:
         """(the cached answer of call `key` from the weights served now, where it is stored); on a
         miss (None, where a new answer goes: `key`, or "" for beside another weights' answer)."""
@@ -470,44 +359,7 @@ def _per_token(price_per_million: tuple[float, float]) -> tuple[float, float]:
     return prompt, answer
 
 
-def _runs(indexes: list[int]) -> list[list[int]]:
-    """[0, 1, 2, 5, 6] -> [[0, 1, 2], [5, 6]]: the candidates one request with n can ask for at
-    once (its answers are seeded from the first index on)."""
-    runs: list[list[int]] = []
-    for i in indexes:
-        if runs and runs[-1][-1] == i - 1:
-            runs[-1].append(i)
-        else:
-            runs.append([i])
-    return runs
-
-
-def _shared(answers: list[Completion]) -> list[Completion]:
-    """One request's answers, each with an equal share of its tokens, cost and time (a server
-    reports them for the request, not per answer), so a row's candidates add up to what it paid."""
-    first, n = answers[0], len(answers)
-
-    def split(total: int) -> list[int]:
-        return [total // n + (i < total % n) for i in range(n)]
-
-    prompt, completion = split(first.prompt_tokens), split(first.completion_tokens)
-    cost, seconds = None if first.cost is None else first.cost / n, round(first.seconds / n, 3)
-    for i, c in enumerate(answers):
-        c.prompt_tokens, c.completion_tokens, c.cost, c.seconds = prompt[i], completion[i], cost, seconds
-        c.more = None
-    return answers
-
-
 def _as_messages(messages: str | list[dict]) -> list[dict]:
     if isinstance(messages, str):
         return [{"role": "user", "content": messages}]
     return list(messages)
-
-
-def read_completion(body: dict, rates: tuple[float, float] | None, params: dict) -> Completion:
-    """A chat.completion body (e.g. one line of a provider batch's output) as a Completion, priced
-    at `rates`; a malformed one is a failed Completion saying so."""
-    try:
-        return Completion.from_reply(chat_reply(body, rates, params))
-    except CallError as e:
-        return Completion(attempts=1, error_kind=e.kind, error=e.message)
