@@ -86,8 +86,12 @@ class Spend:
     seconds: float = 0.0    # the model's time answering, not queueing
 
     def add(self, c) -> None:
-        """Count one `Completion`."""
-        self.merge(Spend(1, c.prompt_tokens, c.completion_tokens, c.cost, c.seconds))
+        """Count one `Completion` (as merge does, without a Spend made for it: this runs per answer)."""
+        self.calls += 1
+        self.prompt_tokens += c.prompt_tokens
+        self.completion_tokens += c.completion_tokens
+        self.cost = None if self.cost is None or c.cost is None else self.cost + c.cost
+        self.seconds += c.seconds
 
     def merge(self, other: Spend) -> None:
         self.calls += other.calls
