@@ -167,3 +167,38 @@ def test_an_answer_read_ahead_never_hides_one_stored_since(tmp_path):
         assert cache.get("k1") == {"text": "one"} and cache.get("k2") == {"text": "two"}
     finally:
         cache.close()
+
+
+def test_answers_after_a_full_batch_are_committed_by_their_own_timer(tmp_path):
+    """A full batch commits at once and the timer its first answer armed then does nothing (it
+    would commit the next batch early). The answers that come next must still be committed within
+    the time bound with nothing more arriving: a skeptic reads the file from another connection."""
+    import asyncio
+
+    from toolkit.llm.cache import FLUSH_ANSWERS, Cache
+
+    cache = Cache(tmp_path / "cache.sqlite")
+    answers = FLUSH_ANSWERS + 3
+
+    def committed() -> int:
+        db = sqlite3.connect(tmp_path / "cache.sqlite", timeout=30)
+        try:
+            return db.execute("SELECT count(*) FROM calls").fetchone()[0]
+        finally:
+            db.close()
+
+    async def on_the_loop():
+        for i in range(answers):
+            cache.put(f"k{i}", "m", [{"role": "user", "content": str(i)}], {}, {"text": str(i)})
+        assert committed() == FLUSH_ANSWERS  # the full batch, at once; 3 wait for the timer
+        for _ in range(600):  # a condition polled with a generous limit, not a race
+            if committed() == answers:
+                break
+            await asyncio.sleep(0.05)
+        return committed()
+
+    try:
+        assert asyncio.run(on_the_loop()) == answers
+        assert not cache._pending
+    finally:
+        cache.close()
