@@ -3,6 +3,7 @@ thousands of varied rows: unicode, quotes and quoted titles, numbers with commas
 units, codes, sentence and line starts, abbreviations, numbered lines, blank rows, repeated texts;
 on one process and shared with a worker process (toolkit/cores.py)."""
 
+import gc
 import os
 import random
 import time
@@ -140,3 +141,25 @@ def test_an_error_of_fn_is_raised_to_the_caller(monkeypatch):
     monkeypatch.setattr(cores, "AT_LEAST", 10)
     with pytest.raises(ZeroDivisionError):
         cores.spread(lambda items: [1 / i for i in items], list(range(-20, 20)))
+
+
+def _collector(items: list) -> list:
+    return [(os.getpid(), gc.isenabled()) for _ in items]
+
+
+def test_the_collector_is_paused_while_spread_works_and_as_before_after(monkeypatch):
+    monkeypatch.setattr(cores, "AT_LEAST", 10)
+    monkeypatch.setattr(cores, "CHUNK", 3)
+    assert gc.isenabled()
+    seen = cores.spread(_collector, list(range(60)))
+    assert len(seen) == 60 and not any(on for _, on in seen)  # off in the caller and in any worker
+    assert gc.isenabled()  # on again after
+    with pytest.raises(ZeroDivisionError):
+        cores.spread(lambda items: [1 / i for i in items], list(range(-20, 20)))
+    assert gc.isenabled()  # on again after an error
+    gc.disable()  # a caller that turned it off itself keeps it off
+    try:
+        assert not any(on for _, on in cores.spread(_collector, list(range(5))))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

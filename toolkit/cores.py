@@ -17,7 +17,9 @@ works alone); it stays for IDLE seconds after its last chunk, so the next large 
 
 from __future__ import annotations
 
+import gc
 import os
+from contextlib import contextmanager
 from itertools import chain
 
 AT_LEAST = 20_000  # items below which one process does it all: a worker's start would not pay
@@ -29,10 +31,14 @@ def spread(fn, items: list) -> list:
     """`fn(items)`, the work shared between this process and workers on the other cores. A chunk
     a worker failed on is done again here, so an error is raised where the caller can read it."""
     workers = pool() if len(items) >= AT_LEAST else None
-    if workers is None:
-        return fn(items)
+    with paused_gc():
+        return fn(items) if workers is None else _shared(fn, items, workers)
+
+
+def _shared(fn, items: list, workers) -> list:
+    """The chunks of `items`: the workers take them from the front, this process from the end."""
     chunks = [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
-    futures = [workers.submit(fn, chunk) for chunk in chunks]
+    futures = [workers.submit(_quiet, fn, chunk) for chunk in chunks]
     out = [None] * len(chunks)
     try:
         ahead = len(chunks)  # chunks from here on are done here
@@ -50,6 +56,27 @@ def spread(fn, items: list) -> list:
         for f in futures:
             f.cancel()
     return list(chain.from_iterable(out))
+
+
+@contextmanager
+def paused_gc():
+    """The cyclic garbage collector off for a while. The results, ≈ 10 lists and tuples a row that
+    all live on, would each set off its collections, which scan them again and again: in the caller
+    unpickling 100 k rows' results took 0.86 s CPU with it, 0.12 s without. Nothing made here is a
+    cycle (reference counting frees it); the collector runs again as before when the block ends."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _quiet(fn, chunk: list) -> list:
+    """`fn(chunk)` in a worker, the collector paused (see paused_gc)."""
+    with paused_gc():
+        return fn(chunk)
 
 
 def pool():
