@@ -38,6 +38,8 @@ def test_codes_and_quoted_titles_are_names():
     assert {"day", "chicken"} <= set(said.words)  # its words are the text's words ("fifty", "found": stop words)
     assert missing(m, mentions("Fit a TW-S5; read The Pilgrim's Progress."))[1] == []
     assert missing(m, mentions("Fit a TW-S6; read Progress."))[1] == ["The Pilgrim's Progress", "TW-S5"]
+    # a rewrite that keeps a title in its quotes has kept it
+    assert missing(m, mentions('Fit the TW-S5 and read "The Pilgrim\'s Progress" again.'))[1] == []
 
 
 def test_content_words_leave_out_scikit_learns_stop_words():

@@ -109,7 +109,7 @@ def number_key(number: str) -> str:
 
 def mentions(text: str) -> Mentions:
     """The numbers, names and content words of `text` (see the module's rules)."""
-    names, numbers, keys = {}, {}, set()
+    names, numbers, keys, whole = {}, {}, set(), text  # whole: where another text's titles are looked for
     if "\"" in text or "“" in text:
         for m in _TITLE.finditer(text):
             if _is_title(m.group(1)):
@@ -144,7 +144,7 @@ def mentions(text: str) -> Mentions:
     for k in capitals:
         if k not in names:
             names[k] = words.pop(k)
-    return Mentions(numbers, names, words, keys, text)
+    return Mentions(numbers, names, words, keys, whole)
 
 
 def _token(token: str) -> tuple:
