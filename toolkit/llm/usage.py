@@ -86,19 +86,19 @@ class Spend:
     seconds: float = 0.0    # the model's time answering, not queueing
 
     def add(self, c) -> None:
-        """Count one `Completion` (as merge does, without a Spend made for it: this runs per answer)."""
-        self.calls += 1
-        self.prompt_tokens += c.prompt_tokens
-        self.completion_tokens += c.completion_tokens
-        self.cost = None if self.cost is None or c.cost is None else self.cost + c.cost
-        self.seconds += c.seconds
+        """Count one `Completion` (no Spend is made for it: this runs per answer)."""
+        self._count(1, c.prompt_tokens, c.completion_tokens, c.cost, c.seconds)
 
     def merge(self, other: Spend) -> None:
-        self.calls += other.calls
-        self.prompt_tokens += other.prompt_tokens
-        self.completion_tokens += other.completion_tokens
-        self.cost = None if self.cost is None or other.cost is None else self.cost + other.cost
-        self.seconds += other.seconds
+        self._count(other.calls, other.prompt_tokens, other.completion_tokens, other.cost, other.seconds)
+
+    def _count(self, calls: int, prompt: int, completion: int, cost: float | None, seconds: float) -> None:
+        """The one rule of adding spend: counts add up; a cost is unknown once any part's is."""
+        self.calls += calls
+        self.prompt_tokens += prompt
+        self.completion_tokens += completion
+        self.cost = None if self.cost is None or cost is None else self.cost + cost
+        self.seconds += seconds
 
     def per_row(self, rows: int) -> dict:
         n = max(rows, 1)
