@@ -341,3 +341,16 @@ def test_the_bar_counts_the_rows_the_summary_line_counts(server, prompt, loopbac
         assert list(map(int, said)) == [n, n - skipped, 0, skipped] and (out["gen.status"] == "ok").sum() == n - skipped
         assert bar == {"ok": n - skipped, "failed": 0, "skipped": skipped,
                        "cached": n - skipped if run == "cached rerun" else 0}, (run, captured.err[-300:])
+
+
+def test_the_placeholders_a_row_needs_follow_the_prompt_the_step_holds(server, prompt, prompt_file, loopback_llm,
+                                                                       rows):
+    """Whatever prompt the step holds now (an edited file, or one set on it) decides which rows
+    lack a value: never the placeholders of the prompt it was made with."""
+    step = tk.Step("s", prompt, loopback_llm(server))
+    df = rows(3, note=["a", None, "c"])
+    assert (step.run(df)["s.status"] == "ok").all()  # {text} only: the missing note does not matter
+    step.prompt = tk.load_prompt(prompt_file("messages:\n  - user: 'Say {text}, noting {note}'\n", "noted.yaml"))
+    out = step.run(df)
+    assert out["s.status"].tolist() == ["ok", "skipped", "ok"]
+    assert "no value for {note}" in out.loc[1, "s.error"]

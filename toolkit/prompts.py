@@ -24,6 +24,7 @@ import hashlib
 import string
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -68,12 +69,8 @@ class Prompt:
 
     @property
     def placeholders(self) -> list[str]:
-        """Names the template needs, in order of first appearance."""
-        names = []
-        for _, name, _, _ in string.Formatter().parse(self.messages[-1]["content"]):
-            if name is not None and name not in names:
-                names.append(name)
-        return names
+        """Names the template needs, in order of first appearance (a step asks for every row)."""
+        return list(_placeholders(self.messages[-1]["content"]))
 
     @property
     def examples(self) -> list[str]:
@@ -196,3 +193,13 @@ def _value(mapping_node, key: str):
 
 def _key_line(mapping_node, key: str) -> int:
     return next((k.start_mark.line + 1 for k, _ in mapping_node.value if k.value == str(key)), 1)
+
+
+@lru_cache(maxsize=256)
+def _placeholders(template: str) -> tuple[str, ...]:
+    """The names in a template, parsed once per distinct template text."""
+    names = []
+    for _, name, _, _ in string.Formatter().parse(template):
+        if name is not None and name not in names:
+            names.append(name)
+    return tuple(names)

@@ -120,7 +120,6 @@ class Step:
         self.accept_truncated, self.keep_reasoning = accept_truncated, keep_reasoning
         self._sampling, self._watch = sampling, not isinstance(prompt, Prompt)
         self.params, self.n = self._params()
-        self._needs = self.prompt.placeholders  # asked for every row: parsed once per prompt
 
     def _params(self) -> tuple[dict, int]:
         """The prompt file's sampling parameters, the Step's own over them, and the schema; and
@@ -254,7 +253,6 @@ class Step:
             print(f"prompt {new.path} changed: {self.prompt.version} → {new.version}")
             self.prompt = new
             self.params, self.n = self._params()
-            self._needs = new.placeholders
 
     def requests(self, df: pd.DataFrame, **constants) -> dict[str, list[dict]]:
         """The first request of every row that sends one, by cache key (each distinct one once):
@@ -277,7 +275,7 @@ class Step:
             return None, "failed", f"when= raised {type(e).__name__}: {e}"
         if not selected:
             return None, "skipped", "not selected by when="
-        empty = [n for n in self._needs if missing(row.get(n))]
+        empty = [n for n in self.prompt.placeholders if missing(row.get(n))]
         if empty:
             return None, "skipped", (f"no value for {{{empty[0]}}} (an earlier step failed or "
                                      "skipped this row)")
