@@ -102,8 +102,8 @@ def test_shared_with_a_worker_the_frame_is_the_same(rows, monkeypatch):
     pd.testing.assert_frame_equal(tk.content_kept(rows), kept_before.content_kept(rows))
 
 
-def _who(items: list) -> list:
-    """Each item doubled; a worker leaves its process id in a file, and the caller's first chunk
+def _who(items: list) -> tuple[list, list]:
+    """Each item doubled, and the item negated; a worker leaves its process id in a file, and the caller's first chunk
     waits for that file: the test waits for an event (a worker read a chunk), not for a timer."""
     marker, caller = items[0][1], items[0][2]
     if os.getpid() == caller:
@@ -113,7 +113,7 @@ def _who(items: list) -> list:
         with open(marker + ".part", "w") as f:
             f.write(str(os.getpid()))
         os.replace(marker + ".part", marker)
-    return [i * 2 for i, _, _ in items]
+    return [i * 2 for i, _, _ in items], [-i for i, _, _ in items]
 
 
 def test_a_worker_reads_chunks_and_the_order_is_kept(tmp_path, monkeypatch):
@@ -121,45 +121,45 @@ def test_a_worker_reads_chunks_and_the_order_is_kept(tmp_path, monkeypatch):
     monkeypatch.setattr(cores, "CHUNK", 3)
     marker = tmp_path / "a worker read a chunk"
     out = cores.spread(_who, [(i, str(marker), os.getpid()) for i in range(40)])
-    assert out == [i * 2 for i in range(40)]
+    assert out == ([i * 2 for i in range(40)], [-i for i in range(40)])  # each column joined in order
     assert int(marker.read_text()) != os.getpid()  # a worker process read a chunk
 
 
-def _fails_in_a_worker(items: list) -> list:
+def _fails_in_a_worker(items: list) -> tuple[list]:
     if os.getpid() != items[0][1]:
         os._exit(3)  # a worker that dies (killed, out of memory)
-    return [i * 2 for i, _ in items]
+    return ([i * 2 for i, _ in items],)
 
 
 def test_a_worker_that_dies_costs_nothing_but_time(monkeypatch):
     monkeypatch.setattr(cores, "AT_LEAST", 10)
     monkeypatch.setattr(cores, "CHUNK", 3)
-    assert cores.spread(_fails_in_a_worker, [(i, os.getpid()) for i in range(30)]) == [i * 2 for i in range(30)]
+    assert cores.spread(_fails_in_a_worker, [(i, os.getpid()) for i in range(30)]) == ([i * 2 for i in range(30)],)
 
 
 def test_an_error_of_fn_is_raised_to_the_caller(monkeypatch):
     monkeypatch.setattr(cores, "AT_LEAST", 10)
     with pytest.raises(ZeroDivisionError):
-        cores.spread(lambda items: [1 / i for i in items], list(range(-20, 20)))
+        cores.spread(lambda items: ([1 / i for i in items],), list(range(-20, 20)))
 
 
-def _collector(items: list) -> list:
-    return [(os.getpid(), gc.isenabled()) for _ in items]
+def _collector(items: list) -> tuple[list]:
+    return ([(os.getpid(), gc.isenabled()) for _ in items],)
 
 
 def test_the_collector_is_paused_while_spread_works_and_as_before_after(monkeypatch):
     monkeypatch.setattr(cores, "AT_LEAST", 10)
     monkeypatch.setattr(cores, "CHUNK", 3)
     assert gc.isenabled()
-    seen = cores.spread(_collector, list(range(60)))
+    seen, = cores.spread(_collector, list(range(60)))
     assert len(seen) == 60 and not any(on for _, on in seen)  # off in the caller and in any worker
     assert gc.isenabled()  # on again after
     with pytest.raises(ZeroDivisionError):
-        cores.spread(lambda items: [1 / i for i in items], list(range(-20, 20)))
+        cores.spread(lambda items: ([1 / i for i in items],), list(range(-20, 20)))
     assert gc.isenabled()  # on again after an error
     gc.disable()  # a caller that turned it off itself keeps it off
     try:
-        assert not any(on for _, on in cores.spread(_collector, list(range(5))))
+        assert not any(on for _, on in cores.spread(_collector, list(range(5)))[0])
         assert not gc.isenabled()
     finally:
         gc.enable()

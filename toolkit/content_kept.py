@@ -34,41 +34,42 @@ import pandas as pd
 from . import flags
 from .cores import spread
 from .frame import blank, column, need_column
-from .mentions import missing, recent
+from .mentions import KINDS, missing, recent
 
-KINDS = ("numbers", "names", "words")
+LISTS = tuple(f"{verb}_{kind}" for verb in ("lost", "invented") for kind in KINDS)  # the list columns
 
 
 def content_kept(df: pd.DataFrame, original: str = "text", rewrite: str = "generic") -> pd.DataFrame:
     """A new frame with the lost / invented lists, `<rewrite>.kept` and `<rewrite>.content_flag`
     (see the module). Rows without both texts get empty lists, NaN and None."""
     need_column(df, original), need_column(df, rewrite)
-    found = spread(compare, list(zip(df[original].to_numpy(dtype=object), df[rewrite].to_numpy(dtype=object))))
+    *lists, kept, flag = spread(compare, list(zip(df[original].to_numpy(dtype=object),
+                                                  df[rewrite].to_numpy(dtype=object))))
     out = df.copy()
-    for at, verb in ((0, "lost"), (1, "invented")):
-        for k, kind in enumerate(KINDS):
-            out[column(rewrite, f"{verb}_{kind}")] = pd.Series([r[at][k] if r else [] for r in found],
-                                                               index=df.index, dtype=object)
-    out[column(rewrite, "kept")] = np.array([r[2] if r else np.nan for r in found], dtype=float).round(4)
-    measured = np.array([r is not None for r in found], dtype=bool)
-    out[flags.column(rewrite, "content")] = flags.values(len(df), measured, [r[3] for r in found if r], df.index)
+    for name, values in zip(LISTS, lists):
+        out[column(rewrite, name)] = pd.Series(values, index=df.index, dtype=object)
+    out[column(rewrite, "kept")] = np.array(kept, dtype=float).round(4)
+    out[flags.column(rewrite, "content")] = pd.Series(flag, index=df.index, dtype=object)
     return out
 
 
-def compare(pairs: list) -> list:
-    """Per (original, rewrite): None when either text is blank, else (lost, invented, kept share,
-    flag reason), lost and invented each (numbers, names, words). A list in, a list out: the unit
-    cores.spread hands to a worker."""
-    out = []
+def compare(pairs: list) -> tuple[list, ...]:
+    """Per (original, rewrite), column by column: the six lists (LISTS' order), the kept share and
+    the flag's reason ("" for none); a row lacking either text gets empty lists, NaN and None.
+    Columns, not a tuple per row: joining a worker's columns is a list's extend, where picking
+    eight values out of each row's tuple cost the caller, alone, ≈ 3 % of the whole call."""
+    columns = tuple([] for _ in range(len(LISTS) + 2))
+    lost_n, lost_m, lost_w, new_n, new_m, new_w, kept, flag = (c.append for c in columns)
     for x, y in pairs:
         if blank(x) or blank(y):
-            out.append(None)
+            lost_n([]), lost_m([]), lost_w([]), new_n([]), new_m([]), new_w([]), kept(np.nan), flag(None)
             continue
         mx, my = recent(x), recent(y)
         gone, new, n = missing(mx, my), missing(my, mx), len(mx)
-        out.append((gone, new, 1 - (len(gone[0]) + len(gone[1]) + len(gone[2])) / n if n else np.nan,
-                    _reason(gone, new) if gone[0] or gone[1] or new[0] or new[1] else ""))
-    return out
+        lost_n(gone[0]), lost_m(gone[1]), lost_w(gone[2]), new_n(new[0]), new_m(new[1]), new_w(new[2])
+        kept(1 - (len(gone[0]) + len(gone[1]) + len(gone[2])) / n if n else np.nan)
+        flag(_reason(gone, new) if gone[0] or gone[1] or new[0] or new[1] else "")
+    return columns
 
 
 def _reason(gone, new) -> str:

@@ -1,9 +1,11 @@
 """Spread a long list's work over the machine's cores, for the signals that read every row.
 
-    results = spread(compare, pairs)   # the same list as compare(pairs), sooner on several cores
+    columns = spread(compare, pairs)   # what compare(pairs) returns, sooner on several cores
 
-`fn` maps a list to a list of the same length, one result per item, each depending on its item
-only. Below `at_least` items, or on a machine with one core, it is simply `fn(items)`.
+`fn` maps a list of items to a tuple of columns, each a list of one value per item, each value
+depending on its item only (columns, not a tuple per item: the caller joins a worker's columns with
+a list's extend, and a frame is built from columns anyway). Below `AT_LEAST` items, or on a
+machine with one core, it is simply `fn(items)`.
 
 The calling process works too: worker processes take chunks from the front while it takes them
 from the end, so a worker that starts late (or a core that other jobs hold) costs only the chunks
@@ -27,7 +29,7 @@ CHUNK = 1_000  # items a worker takes at a time: small, so that no one waits lon
 IDLE = 300  # seconds an idle worker is kept (≈ 180 MB each with the toolkit imported)
 
 
-def spread(fn, items: list) -> list:
+def spread(fn, items: list) -> tuple[list, ...]:
     """`fn(items)`, the work shared between this process and workers on the other cores. A chunk
     a worker failed on is done again here, so an error is raised where the caller can read it."""
     workers = pool() if len(items) >= AT_LEAST else None
@@ -35,7 +37,7 @@ def spread(fn, items: list) -> list:
         return fn(items) if workers is None else _shared(fn, items, workers)
 
 
-def _shared(fn, items: list, workers) -> list:
+def _shared(fn, items: list, workers) -> tuple[list, ...]:
     """The chunks of `items`: the workers take them from the front, this process from the end."""
     chunks = [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
     futures = [workers.submit(_quiet, fn, chunk) for chunk in chunks]
@@ -55,7 +57,7 @@ def _shared(fn, items: list, workers) -> list:
     finally:  # on an error here (or Ctrl-C), the workers drop what they have not started
         for f in futures:
             f.cancel()
-    return list(chain.from_iterable(out))
+    return tuple(list(chain.from_iterable(column)) for column in zip(*out))
 
 
 @contextmanager
@@ -73,7 +75,7 @@ def paused_gc():
             gc.enable()
 
 
-def _quiet(fn, chunk: list) -> list:
+def _quiet(fn, chunk: list) -> tuple[list, ...]:
     """`fn(chunk)` in a worker, the collector paused (see paused_gc)."""
     with paused_gc():
         return fn(chunk)

@@ -31,10 +31,9 @@ import pandas as pd
 
 from . import flags
 from .frame import blank, column, need_column
-from .mentions import mentions, missing, recent
+from .mentions import KINDS, mentions, missing, recent
 from .sentences import sentences
 
-KINDS = ("numbers", "names", "words")
 _BLOCK = re.compile(r"\n\s*\n|\n(?=[ \t]*(?:[-*+•]|\d+[.)]|#+)\s)")  # a blank line, or a list item or heading next
 
 

@@ -49,6 +49,7 @@ _NON_WORD = re.compile(r"[\W_]+")
 _THOUSANDS = re.compile(r",(?=\d{3}(?!\d))")
 _KEYS: dict[str, str] = {}  # word → key
 _TOKENS: dict[str, tuple] = {}  # white-space token → its mentions (a corpus has a bounded vocabulary)
+KINDS = ("numbers", "names", "words")  # a text's mentions by kind, as `missing` lists them
 MEMO = 500_000  # entries of each memo before it is emptied
 # The parts of a token's reading (_token) that `mentions` gathers over all of a text's tokens at once.
 _KEYS_OF, _CONTENT_OF, _SPECIAL_OF = itemgetter(0), itemgetter(1), itemgetter(2)

@@ -21,9 +21,8 @@ signal ran shows fewer marks, never wrong ones.
 from functools import lru_cache
 
 from ..frame import column
-from ..mentions import places
+from ..mentions import KINDS, places
 
-KINDS = ("numbers", "names", "words")
 LEGEND = {"lost": "lost by the rewrite", "invented": "invented by the rewrite",
           "support": "the sentence that supports the answer best", "unsupported": "not in the source"}
 
