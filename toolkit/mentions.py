@@ -52,7 +52,7 @@ _TOKENS: dict[str, tuple] = {}  # white-space token → its mentions (a corpus h
 KINDS = ("numbers", "names", "words")  # a text's mentions by kind, as `missing` lists them
 MEMO = 500_000  # entries of each memo before it is emptied
 # The parts of a token's reading (_token) that `mentions` gathers over all of a text's tokens at once.
-_KEYS_OF, _CONTENT_OF, _SPECIAL_OF = itemgetter(0), itemgetter(1), itemgetter(2)
+_CONTENT_OF, _SPECIAL_OF, _KEY_OF, _WORD_OF = itemgetter(1), itemgetter(2), itemgetter(11), itemgetter(12)
 
 
 @cache
@@ -110,38 +110,53 @@ def number_key(number: str) -> str:
 
 def mentions(text: str) -> Mentions:
     """The numbers, names and content words of `text` (see the module's rules)."""
-    names, numbers, keys, whole = {}, {}, set(), text  # whole: where another text's titles are looked for
+    names, numbers, more, whole = {}, {}, [], text  # whole: where another text's titles are looked for
     if "\"" in text or "“" in text:
         for m in _TITLE.finditer(text):
             if _is_title(m.group(1)):
                 title = m.group(1).strip()
                 names.setdefault(_NON_WORD.sub(" ", title.lower()).strip(), title)
-                keys.update(key(w) for w in _WORD.findall(title))
+                more += [key(w) for w in _WORD.findall(title)]
         if names:  # a title's words are the title's, not names or words of their own
             text = _TITLE.sub(lambda m: " " if _is_title(m.group(1)) else m.group(), text)
     tokens = text.split()
     distinct = dict.fromkeys(tokens)
-    parsed = list(map(_TOKENS.get, distinct))  # map, chain and compress: loops in C, not per token here
-    if None in parsed:
-        parsed = [p or _token(t) for t, p in zip(distinct, parsed)]
-    keys = frozenset(chain(keys, chain.from_iterable(map(_KEYS_OF, parsed))))
-    words = dict(chain.from_iterable(map(_CONTENT_OF, parsed)))
+    try:  # map, filter and compress: loops in C, not per token here
+        parsed = list(map(_TOKENS.__getitem__, distinct))
+    except KeyError:
+        parsed = [_TOKENS.get(t) or _token(t) for t in distinct]
+    # Most tokens hold one key and at most one content word: read so, keys and words are one loop in C
+    # each, with no iterator per token (≈ 5 µs less a text); a token holding no key, several keys or
+    # several content words is `odd`, so special, and the loop below mends keys and words for it.
+    keys = frozenset(map(_KEY_OF, parsed))
+    words = dict(filter(None, map(_WORD_OF, parsed)))
     capitals, (lines, marks) = {}, _lines(text)
-    for token, (_, _, _, number, code, first, rest, opens, _, opener) in compress(zip(distinct, parsed),
-                                                                                  map(_SPECIAL_OF, parsed)):
+    for token, (all_keys, content, _, number, code, first, rest, opens, _, opener, odd, _, _) in compress(
+            zip(distinct, parsed), map(_SPECIAL_OF, parsed)):
         if number and (not marks or any(i not in marks for i in _places(tokens, token))):
             numbers.setdefault(*number)
         elif code:
             names.setdefault(*code)
         if first and not opens:  # a name if it stands once off a sentence's or a line's start
-            i = -1
-            for _ in range(tokens.count(token)):
+            i = tokens.index(token)  # most stand off a start the first time: no count of the rest then
+            start = not i or i in lines or opener and _ends(tokens[i - 1])
+            for _ in range(tokens.count(token) - 1 if start else 0):
                 i = tokens.index(token, i + 1)
-                if i and i not in lines and not (opener and _ends(tokens[i - 1])):
-                    capitals[first] = None
+                start = i in lines or opener and _ends(tokens[i - 1])
+                if not start:
                     break
+            if not start:
+                capitals[first] = None
         if rest:
             capitals.update(dict.fromkeys(rest))
+        if odd:
+            more += all_keys[1:] if all_keys else (None,)
+            if len(content) > 1:  # the words again, in the order a token's several content words give
+                words = None
+    if more:
+        keys = keys.union(more).difference((None,))
+    if words is None:
+        words = dict(chain.from_iterable(map(_CONTENT_OF, parsed)))
     for k in capitals:
         if k not in names:
             names[k] = words.pop(k)
@@ -151,7 +166,8 @@ def mentions(text: str) -> Mentions:
 def _token(token: str) -> tuple:
     """What one white-space token holds, memoised: (keys, content words as (key, word), special?,
     number, code, the key of a capitalised first word, of capitalised later words, opens a
-    quotation?, may a sentence end after it?, may it open one?)."""
+    quotation?, may a sentence end after it?, may it open one?, odd: no key, several, or several
+    content words?, its first key and its first content word (None for none))."""
     if len(_TOKENS) > MEMO:
         _TOKENS.clear()
     core = token.strip(_EDGES)
@@ -182,9 +198,10 @@ def _token(token: str) -> tuple:
                 rest.append(k)
             else:
                 first = k
-    special = bool(number or code or first or rest)
+    odd = len(keys) != 1 or len(content) > 1
+    special = bool(number or code or first or rest or odd)
     out = (tuple(keys), tuple(content), special, number, code, first, tuple(rest), token.startswith(_OPENS),
-           may_end(token), may_open(token))
+           may_end(token), may_open(token), odd, keys[0] if keys else None, content[0] if content else None)
     _TOKENS[token] = out
     return out
 
