@@ -305,7 +305,8 @@ def places(text: str, listed) -> list[tuple[int, int]]:
 def missing(a: Mentions, b: Mentions) -> tuple[list, list, list]:
     """The mentions of `a` that `b` lacks, as written in `a`: (numbers, names, words). A word,
     number or code is found by its key among `b.keys`, a title by its words in `b.phrase`."""
-    keys = b.keys
-    return ([shown for k, shown in a.numbers.items() if k not in keys],
+    keys = b.keys  # most of a kind is often found: issuperset (in C) says all is, before a list is built
+    return ([] if keys.issuperset(a.numbers) else [shown for k, shown in a.numbers.items() if k not in keys],
+            [] if keys.issuperset(a.names) else  # only a title's key holds a space
             [shown for k, shown in a.names.items() if k not in keys and (" " not in k or f" {k} " not in b.phrase)],
-            [shown for k, shown in a.words.items() if k not in keys])  # only a title's key holds a space
+            [] if keys.issuperset(a.words) else [shown for k, shown in a.words.items() if k not in keys])
