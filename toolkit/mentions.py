@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from itertools import chain, compress
+from itertools import chain
 from operator import itemgetter
 
 from .sentences import may_end, may_open
@@ -121,7 +121,7 @@ def mentions(text: str) -> Mentions:
             text = _TITLE.sub(lambda m: " " if _is_title(m.group(1)) else m.group(), text)
     tokens = text.split()
     distinct = dict.fromkeys(tokens)
-    try:  # map, filter and compress: loops in C, not per token here
+    try:  # map and filter: loops in C, not per token here
         parsed = list(map(_TOKENS.__getitem__, distinct))
     except KeyError:
         parsed = [_TOKENS.get(t) or _token(t) for t in distinct]
@@ -131,8 +131,8 @@ def mentions(text: str) -> Mentions:
     keys = frozenset(map(_KEY_OF, parsed))
     words = dict(filter(None, map(_WORD_OF, parsed)))
     capitals, (lines, marks) = {}, _lines(text)
-    for token, (all_keys, content, _, number, code, first, rest, opens, _, opener, odd, _, _) in compress(
-            zip(distinct, parsed), map(_SPECIAL_OF, parsed)):
+    for all_keys, content, _, number, code, first, rest, opens, _, opener, odd, _, _, token in filter(
+            _SPECIAL_OF, parsed):
         if number and (not marks or any(i not in marks for i in _places(tokens, token))):
             numbers.setdefault(*number)
         elif code:
@@ -167,7 +167,7 @@ def _token(token: str) -> tuple:
     """What one white-space token holds, memoised: (keys, content words as (key, word), special?,
     number, code, the key of a capitalised first word, of capitalised later words, opens a
     quotation?, may a sentence end after it?, may it open one?, odd: no key, several, or several
-    content words?, its first key and its first content word (None for none))."""
+    content words?, its first key and its first content word (None for none), the token itself)."""
     if len(_TOKENS) > MEMO:
         _TOKENS.clear()
     core = token.strip(_EDGES)
@@ -201,7 +201,7 @@ def _token(token: str) -> tuple:
     odd = len(keys) != 1 or len(content) > 1
     special = bool(number or code or first or rest or odd)
     out = (tuple(keys), tuple(content), special, number, code, first, tuple(rest), token.startswith(_OPENS),
-           may_end(token), may_open(token), odd, keys[0] if keys else None, content[0] if content else None)
+           may_end(token), may_open(token), odd, keys[0] if keys else None, content[0] if content else None, token)
     _TOKENS[token] = out
     return out
 
