@@ -60,3 +60,14 @@ def test_missing_lists_what_the_other_text_lacks_in_order():
 def test_a_hyphen_splits_words_and_numbers():
     m = mentions("A 2-year warranty for the sea-wall.")
     assert list(m.numbers) == ["2"] and set(m.words) == {"year", "warranty", "sea", "wall"}
+
+
+
+def test_tokens_with_no_key_or_several_keep_the_order_forms_and_keys():
+    """mentions() reads most tokens as one key and one word; "—" (no key), "sea-wall" (two words)
+    and "2-year" (two keys) take its other path: the same order, forms and keys as any token's."""
+    m = mentions('The — a sea-wall, then harbour walls: "Blue Anchor" 2-year.')
+    # "wall" stands where "sea-wall" first gave it, in the form of the last token that gave it
+    assert list(m.words.items()) == [("sea", "sea"), ("wall", "walls"), ("harbour", "harbour"), ("year", "year")]
+    assert m.names == {"blue anchor": "Blue Anchor"} and m.numbers == {"2": "2-year"}
+    assert m.keys == {"the", "a", "sea", "wall", "then", "harbour", "2", "year", "blue", "anchor"}  # no None for "—"
