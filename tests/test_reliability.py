@@ -390,7 +390,7 @@ def test_a_dead_or_wrong_endpoint_fails_rows_with_the_reason_and_404_is_not_retr
                   retry=tk.llm.Retry(max_attempts=3, base_delay=0.01, max_delay=0.05))
     out = tk.Step("s", prompt, dead).run(rows(4, "r"))
     assert (out["s.status"] == "failed").all()
-    assert out["s.error"].str.match(r"connection: ClientConnectorError.*after 3 attempt\(s\)$").all()
+    assert out["s.error"].str.match(r"connection: ConnectionRefusedError.*after 3 attempt\(s\)$").all()
     assert dead.usage.retries == 8 and dead.usage.failures == 4 and len(dead.cache) == 0
     with LoopbackServer(latency=0) as srv:
         wrong = tk.LLM("openai/loopback", api_base=srv.url + "/wrong", api_key="k", folder=folder / "w")

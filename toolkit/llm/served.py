@@ -33,13 +33,12 @@ have cached (some ollama releases did) would look like a cut, and the row fails 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
 from dataclasses import dataclass
 
-import aiohttp
+from . import wire
 
 CUT_RATIO = 0.5   # under half the estimate was read: cut (real tokenizers read ≥ 0.69 of it here)
 MIN_GAP = 64      # ... and at least this many tokens fewer, so a short prompt's rounding is no cut
@@ -131,13 +130,12 @@ def kind_of(model: str) -> str | None:
 
 
 # -- asking a server -------------------------------------------------------------------------------
-async def probe(session: aiohttp.ClientSession, api_base: str, name: str, headers: dict,
-                kind: str | None = None) -> Served:
+async def probe(api_base: str, name: str, headers: dict, kind: str | None = None) -> Served:
     """Ask an OpenAI-compatible (or ollama) server what it serves. Never raises: what it does not
     say (or a server that does not answer) is None."""
     base = api_base.rstrip("/")
     root = base[:-3] if base.endswith("/v1") else base
-    get = _getter(session, headers)
+    get = _getter(headers)
     listing = await get(f"{root}/v1/models")
     entries = [e for e in (listing or {}).get("data") or [] if isinstance(e, dict)]
     models = tuple(str(e.get("id")) for e in entries)
@@ -150,7 +148,7 @@ async def probe(session: aiohttp.ClientSession, api_base: str, name: str, header
     if owner == "llamacpp" or "meta" in entry:
         return await _llama_server(get, root, base, models, entry)
     if kind == "ollama" or owner == "library" or (owner != "me" and await get(f"{root}/api/version")):
-        return await _ollama(get, session, headers, root, base, name, models)
+        return await _ollama(get, headers, root, base, name, models)
     return Served("llama-cpp-python" if owner == "me" else "OpenAI-compatible", models, None, None, base)
 
 
@@ -162,9 +160,9 @@ async def _llama_server(get, root, base, models, entry) -> Served:
     return Served("llama-server", models, " ".join(str(p) for p in parts if p), window, base)
 
 
-async def _ollama(get, session, headers, root, base, name, models) -> Served:
+async def _ollama(get, headers, root, base, name, models) -> Served:
     tag = name if ":" in name else f"{name}:latest"
-    show = await _post(session, headers, f"{root}/api/show", {"model": name}) or {}
+    show = await _json("POST", f"{root}/api/show", headers, json.dumps({"model": name}).encode()) or {}
     running = (await get(f"{root}/api/ps") or {}).get("models") or []
     local = (await get(f"{root}/api/tags") or {}).get("models") or []
     loaded = next((m for m in running if tag in (m.get("name"), m.get("model"))), {})
@@ -176,26 +174,21 @@ async def _ollama(get, session, headers, root, base, name, models) -> Served:
                   else None, window, base)
 
 
-def _getter(session, headers):
+def _getter(headers):
     async def get(url):
-        return await _json(session.get(url, headers=headers, timeout=aiohttp.ClientTimeout(total=PROBE_SECONDS)))
+        return await _json("GET", url, headers)
     return get
 
 
-async def _post(session, headers, url, body):
-    return await _json(session.post(url, json=body, headers=headers,
-                                    timeout=aiohttp.ClientTimeout(total=PROBE_SECONDS)))
-
-
-async def _json(request) -> dict | None:
+async def _json(method: str, url: str, headers: dict, body: bytes = b"") -> dict | None:
+    """The JSON object a server answers with, or None: any status but 200, no answer, not JSON."""
+    sent = {**headers, "Content-Type": "application/json"} if body else headers
     try:
-        async with request as r:
-            if r.status != 200:
-                return None
-            data = json.loads(await r.read())
-            return data if isinstance(data, dict) else None
-    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, OSError):
+        r = await wire.request(method, url, body, sent, PROBE_SECONDS)
+        data = json.loads(r.body) if r.status == 200 else None
+    except (TimeoutError, ValueError, OSError):
         return None
+    return data if isinstance(data, dict) else None
 
 
 def _int(value) -> int | None:

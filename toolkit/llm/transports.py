@@ -2,7 +2,7 @@
 
 litellm spends ≈ 4 ms of CPU per call; against a local vLLM or llama.cpp server at high concurrency
 that caps a run at ≈ 240 calls/s on one core. OpenAI-compatible endpoints therefore go through a
-pooled aiohttp client that speaks the chat-completions protocol directly. Both transports answer with
+pooled HTTP client (wire.py) that speaks the chat-completions protocol directly. Both transports answer with
 the same `Reply` and raise the same `CallError`, so retries, cache and limits do not care which ran.
 
 Both also read a reply the same way (`split_reasoning`, `finish`): the answer, its reasoning in
@@ -17,7 +17,6 @@ and keeps one code path for retries and the cache.
 
 from __future__ import annotations
 
-import atexit
 import functools
 import importlib.util
 import json
@@ -26,9 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import aiohttp
-
-from . import formats, loop, served
+from . import formats, served, wire
 from .served import Served
 
 # the tag names litellm also strips from an answer's start (see its parse_content_for_reasoning)
@@ -149,30 +146,30 @@ class OpenAIHTTP:
         self._name = model.split("/", 1)[1]
         self._headers = {"Content-Type": "application/json",
                          **({"Authorization": f"Bearer {api_key}"} if api_key else {})}
-        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     async def served(self) -> Served:
-        return await served.probe(_session(), self.base, self._name, self._headers)
+        return await served.probe(self.base, self._name, self._headers)
 
     async def send(self, model: str, messages: list[dict], params: dict, timeout: float) -> Reply:
         params = formats.for_openai(params)
         sent = formats.as_json_object(params) if self._json_object else params
         body = _encode({"model": model.split("/", 1)[1], "messages": messages, **sent}).encode()
-        limit = self._timeouts.get(timeout) or self._timeouts.setdefault(timeout, aiohttp.ClientTimeout(total=timeout))
         try:
-            async with _session().post(self.url, data=body, headers=self._headers, timeout=limit) as r:
-                raw = await r.read()
-                if r.status != 200 and not self._json_object and formats.refused(r.status, raw, params):
-                    self._json_object = True  # llama-cpp-python's server: same schema, its own form
-                    return await self.send(model, messages, params, timeout)
-                if r.status != 200:
-                    note = self._withheld if r.status in (401, 403) else ""
-                    raise CallError(_kind_for_status(r.status), http_error(r.status, raw) + note,
-                                    r.status, _retry_after(r.headers))
+            r = await wire.request("POST", self.url, body, self._headers, timeout)
         except TimeoutError:
             raise CallError("timeout", f"no answer within {timeout:g} s") from None
-        except aiohttp.ClientError as e:
+        except OSError as e:  # refused, unreachable, hung up, TLS
             raise CallError("connection", f"{type(e).__name__}: {e}") from None
+        raw = r.body
+        if r.status != 200 and not self._json_object and formats.refused(r.status, raw, params):
+            self._json_object = True  # llama-cpp-python's server: same schema, its own form
+            return await self.send(model, messages, params, timeout)
+        if r.status != 200:
+            note = self._withheld if r.status in (401, 403) else ""
+            if 300 <= r.status < 400:  # wire.py follows no redirect: a key must not follow one either
+                note = f" (a redirect to {r.headers.get('location')!r}: set api_base to where it points)"
+            raise CallError(_kind_for_status(r.status), http_error(r.status, raw) + note,
+                            r.status, _retry_after(r.headers))
         try:
             return chat_reply(json.loads(raw), self._rates, params)
         except ValueError:
@@ -208,16 +205,6 @@ def _answer(message: dict, reason: str | None, completion: int, params: dict) ->
 
 
 _encode = json.JSONEncoder(ensure_ascii=False).encode  # made once: json.dumps builds one per call
-_pool: aiohttp.ClientSession | None = None
-
-
-def _session() -> aiohttp.ClientSession:
-    """One connection pool for every endpoint, on the toolkit's loop, closed at exit."""
-    global _pool
-    if _pool is None:
-        _pool = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
-        atexit.register(loop.run_sync, _pool.close())
-    return _pool
 
 
 def quiet_litellm():
@@ -258,7 +245,7 @@ class LiteLLM:
             return served.embedded(name, local_model.weights_path(name), local_model.N_CTX)
         if self._api_base:
             headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
-            return await served.probe(_session(), self._api_base, self._model.split("/", 1)[1], headers,
+            return await served.probe(self._api_base, self._model.split("/", 1)[1], headers,
                                       served.kind_of(self._model))
         return served.provider(self._model, _price_map().get(self._model))
 
