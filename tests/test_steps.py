@@ -88,10 +88,44 @@ def test_regex_parser_and_empty_or_truncated_answers(server, folder, prompt, loo
     assert out.loc[0, "rx"] == "row 0"
     server.reset()
     server.faults = [Fault("empty"), Fault("length")]
+    server.reply = the_task_again
     out = tk.Step("e", prompt, loopback_llm(server, folder=folder / "e"), max_retries=2).run(rows(1))
     msgs = server.requests[-1]["body"]["messages"]
     assert "the answer was empty" in msgs[3]["content"] and "cut off at max_tokens" in msgs[5]["content"]
     assert out.loc[0, "e.status"] == "ok" and out.loc[0, "e.attempts"] == 3
+
+
+def the_task_again(body):
+    """A model that answers the task (the first user message) whatever feedback follows it."""
+    return "echo: " + next(m["content"] for m in body["messages"] if m["role"] == "user")
+
+
+def test_an_answer_that_repeats_the_feedback_is_refused_though_the_validator_passes_it(server, prompt, folder,
+                                                                                       loopback_llm, rows):
+    """A small model told "Your answer could not be used: ..." may answer with those words: a row
+    whose output is the toolkit's own feedback, which a lenient validator would keep."""
+    first = {}
+    def lenient(value, row):  # refuses each row's first answer, then takes anything
+        if row["chunk_id"] not in first:
+            first[row["chunk_id"]] = value
+            return "the rewrite must be in plain, generic prose"
+    out = tk.Step("v", prompt, loopback_llm(server), validate=lenient, max_retries=1).run(rows(2))
+    assert (out["v.status"] == "failed").all()  # the loopback echoes the last user message: the feedback
+    assert out["v.error"].str.startswith("the answer repeats the feedback it was sent (the rewrite must be").all()
+    assert out["v.raw"].str.contains("Your answer could not be used").all()
+    assert (tk.drop_reasons(out)["kind"] == "feedback repeated").all()  # the funnel's kind for it
+    first.clear()
+    server.reply = the_task_again  # a model that answers the task again passes
+    out = tk.Step("w", prompt, loopback_llm(server, folder=folder / "w"), validate=lenient, max_retries=1).run(rows(2))
+    assert (out["w.status"] == "ok").all() and (out["w.attempts"] == 2).all()
+
+
+def test_echoes_needs_the_feedbacks_words_or_a_problem_long_enough_not_to_be_chance():
+    from toolkit.parsing import echoes
+    assert echoes("The answer could not be used. The answer was cut off.", "x")  # the feedback's own words
+    assert echoes("the answer was cut off at max_tokens; answer more briefly", "The answer was cut off at max_tokens")
+    assert not echoes("It was too short a winter.", "too short")  # a short problem turns up by chance
+    assert not echoes("The harbour was quiet.", "the rewrite must be in plain, generic prose")
 
 
 def test_placeholder_errors_come_before_any_request(server, prompt, loopback_llm):

@@ -8,8 +8,8 @@
 
 A row's reason is the first thing `keep` would drop it for (the first step it did not pass,
 then a duplicate mark, a label): keep.py's record of it, with its kind ("cut off at max_tokens",
-"parse", "validator", "empty answer", "transport", "budget", "not selected", "missing input",
-"duplicate", "labelled bad"; "other" for a step's error of no known form, shown as written).
+"parse", "validator", "empty answer", "feedback repeated", "transport", "budget", "not selected",
+"missing input", "duplicate", "labelled bad"; "other" for a step's error of no known form, shown as written).
 Counts are rows of the frame given: kept + every reason's rows = rows in. `corrected` counts the
 kept rows that carry your corrected text in place of the model's (tk.labels, tk.correct). With
 `judge=` (a judge, or a signal's flag such as "generic.content_flag"), the rows keep(judge=...)

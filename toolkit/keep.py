@@ -11,10 +11,10 @@ else the first you corrected, else the first that is not dropped for a reason ab
 carry your corrections in place of the model's text (frame.corrected; `kept.attrs["corrected"]`
 counts them per column), so a correction of the picked candidate is what is kept. Each reason is a
 record, `Drop(step, kind, detail)`: where (a step, "dedupe", "labels", or the judge's name), what
-kind ("cut off at max_tokens", "parse", "validator", "empty answer", "transport", "budget", "not
-selected", "missing input", "skipped", "not run", "other"; "duplicate"; "labelled bad"; "judged
-fail", "no verdict", "stale verdict"; "another candidate kept") and the detail (the
-first line of the step's error, the sample repeated, the note, the judge's reason). The funnel
+kind ("cut off at max_tokens", "parse", "validator", "empty answer", "feedback repeated",
+"transport", "budget", "not selected", "missing input", "skipped", "not run", "other"; "duplicate";
+"labelled bad"; "judged fail", "no verdict", "stale verdict"; "another candidate kept") and the
+detail (the first line of the step's error, the sample repeated, the note, the judge's reason). The funnel
 counts the records; `dropped_because` is their text, every reason of the row in the order above.
 
 The judge gate: a judge drops rows only once it agrees with your labels in the run folder on at
@@ -46,6 +46,7 @@ TRANSPORT_ERRORS = {"rate_limit", "server", "timeout", "connection", "bad_respon
 ERRORS = [  # (start of a step's error text, kind), from steps.py and the LLM layer
     ("budget", "budget"), ("the answer was cut off at max_tokens", "cut off at max_tokens"),
     ("parse:", "parse"), ("parser raised", "parse"), ("the answer was empty", "empty answer"),
+    ("the answer repeats the feedback", "feedback repeated"),
     ("validator raised", "validator"), ("the validator rejected", "validator"),
     ("not selected by when=", "not selected"), ("no value for {", "missing input")]
 

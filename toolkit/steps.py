@@ -7,8 +7,9 @@
 `generic.status` (ok / failed / skipped), `.error`, `.attempts`, `.raw`, `.reasoning`,
 `.prompt_version`, `.call` (where its last answer is in the cache: tk.trace reads it). A parse or
 validation failure is sent back to the model as feedback and the row is retried, up to
-`max_retries` times. Finished calls are cached as they arrive, so an interrupted run resumes where
-it stopped; `run(df, reask="failed")` asks again for the rows whose answers failed before.
+`max_retries` times (an answer that repeats the feedback is refused: parsing.echoes). Finished
+calls are cached as they arrive, so an interrupted run resumes where it stopped;
+`run(df, reask="failed")` asks again for the rows whose answers failed before.
 
 `n=3` (at a temperature above 0) asks for three candidate answers per row, each parsed, validated
 and retried on its own: the frame then has one row per candidate, numbered by `<step>.candidate`,
@@ -40,7 +41,7 @@ from .llm import LLM, Completion, loop, served, tokens
 from .llm.candidates import MAX_CANDIDATES
 from .llm.llm import NOT_PARAMS
 from .llm.usage import Spend
-from .parsing import ParseError, parser, schema_parser
+from .parsing import FEEDBACK, ParseError, echoes, parser, schema_parser
 from .prompts import Prompt, load_prompt
 from .report import StepRecord, progress
 from .results import Results, step_frame
@@ -52,8 +53,6 @@ SAMPLING = {"temperature", "top_p", "top_k", "min_p", "max_tokens", "max_complet
             "logprobs", "top_logprobs", "reasoning_effort", "thinking", "extra_body"}
 ROWS_PER_SLOT = 4  # rows a step keeps in flight per request the LLM may have in flight
 LOOK_AHEAD = 256  # rows whose cached answers are read in one query
-FEEDBACK = ("Your answer could not be used: {problem}\n"
-            "Answer again, following the instructions exactly.")
 REASK = ("failed",)  # what run(reask=...) asks again for
 # a row's outcome before it has one (Results.store reads these keys)
 BLANK = {"status": "skipped", "error": None, "attempts": 0, "raw": None, "reasoning": None, "value": None,
@@ -322,7 +321,7 @@ class Step:
                         first: Completion | None = None, fresh: bool = False, key: str | None = None) -> dict:
         """Send, parse, validate; on a problem, show the model its answer and the problem, retry.
         `key`: the first request's cache key, when the look-ahead computed it."""
-        spend, cached, call = Spend(), False, None
+        spend, cached, call, told = Spend(), False, None, None  # told: the problem the last feedback named
         for attempt in range(1, self.max_retries + 2):
             c: Completion = first if attempt == 1 and first is not None else await self.llm.call(
                 messages, self.params, label=f"step {self.name!r}", candidate=candidate, fresh=fresh,
@@ -336,12 +335,14 @@ class Step:
             if attempt == 1:
                 from_cache = c.cached
             problem, value = self._check(c, row)
+            if problem is None and told is not None and echoes(c.text, told):  # what a lenient check let by
+                problem, value = f"the answer repeats the feedback it was sent ({told}) instead of answering", None
             if problem is None:
                 return {**done, "status": "ok", "value": value}
             if attempt > self.max_retries:
                 return {**done, "status": "failed", "error": problem, "_refused_before": from_cache}
             # an empty assistant turn is refused by some providers: say it was empty instead
-            messages = [*messages, {"role": "assistant", "content": c.text or "(no answer)"},
+            told, messages = problem, [*messages, {"role": "assistant", "content": c.text or "(no answer)"},
                         {"role": "user", "content": FEEDBACK.format(problem=problem)}]
 
     def _check(self, c: Completion, row: dict) -> tuple[str | None, object]:

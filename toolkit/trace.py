@@ -27,7 +27,7 @@ from pathlib import Path
 from .frame import column, folder_of, missing, sample_ids, steps_in
 from .llm.cache import CANDIDATE, call_key, marked, reading, unmarked
 from .outputs import cell_text
-from .steps import FEEDBACK
+from .parsing import FEEDBACK
 
 _BEFORE, _AFTER = FEEDBACK.split("{problem}")
 _FEEDBACK = re.compile(re.escape(_BEFORE) + r"(?P<problem>.*)" + re.escape(_AFTER) + r"\Z", re.DOTALL)
