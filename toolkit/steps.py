@@ -343,7 +343,7 @@ class Step:
                 return {**done, "status": "failed", "error": problem, "_refused_before": from_cache}
             # an empty assistant turn is refused by some providers: say it was empty instead
             told, messages = problem, [*messages, {"role": "assistant", "content": c.text or "(no answer)"},
-                        {"role": "user", "content": FEEDBACK.format(problem=problem)}]
+                                       {"role": "user", "content": FEEDBACK.format(problem=problem)}]
 
     def _check(self, c: Completion, row: dict) -> tuple[str | None, object]:
         if not c.text.strip():
