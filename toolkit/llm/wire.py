@@ -127,8 +127,8 @@ class _Connection(asyncio.Protocol):
         self.parser = httptools.HttpResponseParser(self)
 
     async def send(self, data: bytes) -> Response:
-        if not self.open:
-            raise ConnectionError("the server closed the connection")
+        """Write one request and wait for its response (the connection is open: _connection took
+        only an open one, and nothing ran on the loop since)."""
         self.headers, self.body, self.status, self.sized, self.answered = {}, [], 0, True, False
         self.waiter = self.loop.create_future()
         self.transport.write(data)
